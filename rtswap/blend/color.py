@@ -1,0 +1,49 @@
+"""Colour transfer in CIE Lab (Reinhard et al. 2001), restricted to a face mask."""
+
+from __future__ import annotations
+
+import torch
+
+_RGB_TO_XYZ = torch.tensor(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]]
+)
+_WHITE = torch.tensor([0.950456, 1.0, 1.088754])
+_EPS = 6.0 / 29.0
+
+
+def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) sRGB in [0, 1] -> Lab (L in [0, 100])."""
+    linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    xyz = torch.einsum("ij,bjhw->bihw", _RGB_TO_XYZ.to(rgb), linear) / _WHITE.to(rgb)[None, :, None, None]
+    f = torch.where(xyz > _EPS**3, xyz.clamp(min=1e-12) ** (1 / 3), xyz / (3 * _EPS**2) + 4 / 29)
+    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], dim=1)
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`rgb_to_lab`; result clamped to [0, 1]."""
+    fy = (lab[:, 0] + 16) / 116
+    f = torch.stack([fy + lab[:, 1] / 500, fy, fy - lab[:, 2] / 200], dim=1)
+    xyz = torch.where(f > _EPS, f**3, 3 * _EPS**2 * (f - 4 / 29)) * _WHITE.to(lab)[None, :, None, None]
+    linear = torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_RGB_TO_XYZ).to(lab), xyz).clamp(0, 1)
+    return torch.where(linear > 0.0031308, 1.055 * linear.clamp(min=1e-12) ** (1 / 2.4) - 0.055, 12.92 * linear)
+
+
+def masked_stats(image: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel weighted mean and std. image (B, C, H, W), weight (B, 1, H, W) -> (B, C, 1, 1) each."""
+    total = weight.sum(dim=(2, 3), keepdim=True).clamp(min=1e-6)
+    mean = (image * weight).sum(dim=(2, 3), keepdim=True) / total
+    var = ((image - mean) ** 2 * weight).sum(dim=(2, 3), keepdim=True) / total
+    return mean, var.sqrt()
+
+
+def transfer_color(source: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Give ``source`` the Lab mean and spread of ``target`` over ``weight`` (both images aligned).
+
+    source, target: (B, 3, H, W) RGB [0, 1]; weight: (B, 1, H, W) in [0, 1], the skin to compare.
+    The spread ratio is limited to [0.5, 2] so a flat region cannot amplify noise.
+    """
+    src_lab, tgt_lab = rgb_to_lab(source), rgb_to_lab(target)
+    src_mean, src_std = masked_stats(src_lab, weight)
+    tgt_mean, tgt_std = masked_stats(tgt_lab, weight)
+    ratio = (tgt_std / src_std.clamp(min=1e-3)).clamp(0.5, 2.0)
+    return lab_to_rgb((src_lab - src_mean) * ratio + tgt_mean)

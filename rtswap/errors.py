@@ -1,0 +1,25 @@
+"""Errors a user can cause. The CLI prints each as one line and exits non-zero.
+
+Each class also derives from the builtin that describes it, so callers of the Python
+API can catch ``ValueError`` or ``OSError`` without knowing about rtswap.
+"""
+
+
+class RtswapError(Exception):
+    """Base of every error rtswap raises on purpose."""
+
+
+class InputError(RtswapError, ValueError):
+    """An input file or argument cannot be used (missing, unreadable, wrong kind)."""
+
+
+class NoFaceError(RtswapError, ValueError):
+    """No face was found where one is required (usually the source)."""
+
+
+class MediaError(RtswapError, OSError):
+    """A video or image could not be decoded or encoded (corrupt, truncated, unsupported)."""
+
+
+class OutputError(RtswapError, OSError):
+    """An output cannot be written (missing folder, not writable)."""

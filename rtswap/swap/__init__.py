@@ -1,0 +1,1 @@
+"""Swap engines: per-face work in an aligned crop."""

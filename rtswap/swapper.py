@@ -1,0 +1,105 @@
+"""``Swapper``: the whole swap for one image, built from the analyzer, an engine and the composite."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rtswap.blend.composite import composite
+from rtswap.blend.paste import FaceRegion
+from rtswap.device import resolve_device
+from rtswap.errors import NoFaceError
+from rtswap.frame import Face
+from rtswap.media.image import read_image
+from rtswap.swap.warp import WarpEngine, WarpIdentity
+from rtswap.vision.align import apply_affine, estimate_similarity
+from rtswap.vision.detect import FaceAnalyzer
+from rtswap.vision.topology import five_points
+
+log = logging.getLogger("rtswap")
+
+ENGINES = ("warp",)
+
+
+def create_engine(name: str, device: torch.device, crop_size: int = 256) -> WarpEngine:
+    if name != "warp":
+        raise ValueError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
+    return WarpEngine(crop_size=crop_size, device=device)
+
+
+class Swapper:
+    """Swaps every face in RGB images for one source face.
+
+    >>> swapper = Swapper("face.jpg")
+    >>> out = swapper.swap_image(image)   # HxWx3 uint8 RGB in and out
+
+    Not thread-safe (it owns a mediapipe graph); the pipeline gives each stage its own parts.
+    """
+
+    def __init__(
+        self,
+        source: str | Path | np.ndarray,
+        engine: str = "warp",
+        device: str = "auto",
+        max_faces: int | None = None,
+        crop_size: int = 256,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.engine = create_engine(engine, self.device, crop_size)
+        self.analyzer = FaceAnalyzer()
+        self.max_faces = max_faces
+        self.identity = self.prepare_source(source)
+
+    def close(self) -> None:
+        self.analyzer.close()
+
+    def __enter__(self) -> Swapper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def prepare_source(self, source: str | Path | np.ndarray) -> WarpIdentity:
+        """Find the source face (the largest if several) and prepare it for the engine, once."""
+        name = "source image" if isinstance(source, np.ndarray) else str(source)
+        image = source if isinstance(source, np.ndarray) else read_image(source)
+        faces = self.analyzer.analyze(image)
+        if not faces:
+            raise NoFaceError(f"{name}: no face found in the source")
+        if len(faces) > 1:
+            log.warning("%s: %d faces found in the source; using the largest", name, len(faces))
+        face = faces[0]
+        region = FaceRegion(torch.from_numpy(image).to(self.device), self._matrix(face), self.engine.crop_size)
+        crop_landmarks = apply_affine(region.matrix, face.landmarks)
+        return self.engine.prepare(region.crop(), crop_landmarks, face)
+
+    def swap_image(self, image: np.ndarray) -> np.ndarray:
+        """Swap all faces (up to ``max_faces``, largest first) in an HxWx3 uint8 RGB image."""
+        faces = self.analyzer.analyze(image, self.max_faces)
+        frame = torch.from_numpy(image.copy()).to(self.device)
+        self.swap_faces(frame, faces)
+        return frame.cpu().numpy()
+
+    def swap_faces(self, frame: torch.Tensor, faces: list[Face]) -> None:
+        """Swap ``faces`` in ``frame`` ((H, W, 3) uint8 tensor), in place, all faces in one batch."""
+        regions = [FaceRegion(frame, self._matrix(f), self.engine.crop_size) for f in faces]
+        regions = [r for r in regions if not r.empty]
+        if not regions:
+            return
+        crops = torch.cat([r.crop() for r in regions])
+        landmarks = torch.stack(
+            [
+                torch.as_tensor(apply_affine(r.matrix, f.landmarks), dtype=torch.float32)
+                for r, f in zip(regions, faces)
+            ]
+        ).to(self.device)
+        swapped, coverage = self.engine.swap(crops, landmarks, self.identity)
+        changes = composite(crops, swapped, coverage)
+        for region, change in zip(regions, changes):
+            region.paste(frame, change[None])
+
+    def _matrix(self, face: Face) -> np.ndarray:
+        return estimate_similarity(five_points(face.landmarks), self.engine.template())

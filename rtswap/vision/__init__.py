@@ -1,0 +1,1 @@
+"""Face geometry: detection, landmarks, alignment, head pose."""

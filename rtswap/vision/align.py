@@ -1,0 +1,95 @@
+"""Similarity alignment of faces to a fixed crop, and resampling between frame and crop.
+
+Pixel convention everywhere: pixel (row i, column j) has its centre at x = j, y = i.
+Affine matrices are 2x3 float64 in pixel units and map frame -> crop unless named otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# 5-point templates (left eye, right eye, nose tip, left mouth corner, right mouth corner).
+ARCFACE_112 = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
+)
+FFHQ_512 = np.array(
+    [[192.98, 239.95], [318.90, 240.19], [256.63, 314.02], [201.26, 371.41], [313.09, 371.15]]
+)
+
+
+def ffhq_template(size: int) -> np.ndarray:
+    """FFHQ-style template scaled to a ``size`` crop: whole face, forehead to chin, with margin."""
+    return FFHQ_512 * (size / 512.0)
+
+
+def arcface_template(size: int) -> np.ndarray:
+    """insightface's ArcFace template for a ``size`` crop (112 multiples, or 128 multiples +8 px in x)."""
+    if size % 112 == 0:
+        return ARCFACE_112 * (size / 112.0)
+    if size % 128 == 0:
+        ratio = size / 128.0
+        return ARCFACE_112 * ratio + np.array([8.0 * ratio, 0.0])
+    raise ValueError(f"ArcFace template needs a crop size divisible by 112 or 128, got {size}")
+
+
+def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (rotation, uniform scale, translation) taking ``src`` to ``dst``.
+
+    Umeyama's closed form. src, dst: (N, 2) points. Returns a 2x3 matrix.
+    """
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    src_mean, dst_mean = src.mean(0), dst.mean(0)
+    src_c, dst_c = src - src_mean, dst - dst_mean
+    cov = dst_c.T @ src_c / len(src)
+    u, s, vt = np.linalg.svd(cov)
+    d = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt))])
+    rotation = u @ d @ vt
+    scale = np.trace(np.diag(s) @ d) / src_c.var(0).sum()
+    matrix = np.empty((2, 3))
+    matrix[:, :2] = scale * rotation
+    matrix[:, 2] = dst_mean - matrix[:, :2] @ src_mean
+    return matrix
+
+
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
+    full = np.vstack([matrix, [0.0, 0.0, 1.0]])
+    return np.linalg.inv(full)[:2]
+
+
+def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Map (N, 2) points through a 2x3 affine matrix."""
+    return np.asarray(points)[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+
+
+def pixel_grid(height: int, width: int, device: torch.device, x0: int = 0, y0: int = 0) -> torch.Tensor:
+    """(H, W, 2) float32 pixel-centre coordinates (x, y), offset by (x0, y0)."""
+    ys = torch.arange(height, device=device, dtype=torch.float32) + y0
+    xs = torch.arange(width, device=device, dtype=torch.float32) + x0
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx, gy], dim=-1)
+
+
+def to_sampling_grid(coords: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Pixel coordinates (..., 2) in an HxW image -> grid_sample's [-1, 1] (align_corners=False)."""
+    scale = torch.tensor([2.0 / width, 2.0 / height], device=coords.device)
+    return (coords + 0.5) * scale - 1.0
+
+
+def sample(image: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
+    """Bilinear lookup of image (B, C, H, W) float at pixel coordinates (B, h, w, 2); zeros outside."""
+    grid = to_sampling_grid(coords, image.shape[-2], image.shape[-1])
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def affine_coords(matrix: np.ndarray, grid: torch.Tensor) -> torch.Tensor:
+    """Map a pixel grid (h, w, 2) through a 2x3 matrix."""
+    m = torch.as_tensor(matrix, dtype=torch.float32, device=grid.device)
+    return grid @ m[:, :2].T + m[:, 2]
+
+
+def crop_face(image: torch.Tensor, matrix: np.ndarray, size: int) -> torch.Tensor:
+    """Aligned crop. image: (1, 3, H, W) float [0, 1]; matrix maps frame -> crop. Returns (1, 3, S, S)."""
+    grid = pixel_grid(size, size, image.device)
+    return sample(image, affine_coords(invert_affine(matrix), grid)[None])
