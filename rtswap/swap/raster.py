@@ -2,14 +2,15 @@
 
 Vectorised over triangles: each triangle tests the pixels of its own bounding box. Triangles are
 processed in groups of similar size, so a group's padded box stays close to its members' boxes and
-the work is about the covered area, not (triangles x image). Runs unchanged on CPU or CUDA.
+the work is about the covered area, not triangles x image. Runs unchanged on CPU or CUDA.
 """
 
 from __future__ import annotations
 
 import torch
 
-_GROUP = 128
+_GROUP_BUDGET = 1 << 21
+"""Candidate pixels tested per group: bounds memory when a few triangles are large."""
 
 
 def rasterize(triangles: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -27,12 +28,24 @@ def rasterize(triangles: torch.Tensor, height: int, width: int) -> tuple[torch.T
     lo = tri.amin(dim=1).ceil()
     hi = tri.amax(dim=1).floor()
     extent = (hi - lo + 1).clamp(min=0)
-    order = torch.argsort(extent.amax(dim=1))
-    for group in order.split(_GROUP):
+    for group in _groups(extent):
         ids, idx_flat, weights = _rasterize_group(tri[group], lo[group], extent[group], height, width)
         index[idx_flat] = group[ids]
         bary[idx_flat] = weights
     return index.view(height, width), bary.view(height, width, 3)
+
+
+def _groups(extent: torch.Tensor) -> list[torch.Tensor]:
+    """Triangle ids grouped by power-of-two box area (so padding wastes less than half of a
+    group's work), groups cut further to stay within the candidate budget."""
+    area = extent.amax(dim=1).clamp(min=1) ** 2
+    bucket = torch.ceil(torch.log2(area)).to(torch.int64)
+    groups = []
+    for b in torch.unique(bucket).tolist():
+        ids = (bucket == b).nonzero(as_tuple=True)[0]
+        per_group = max(1, _GROUP_BUDGET >> b)
+        groups.extend(ids.split(per_group))
+    return groups
 
 
 def _rasterize_group(

@@ -17,7 +17,7 @@ from rtswap.frame import Face
 from rtswap.swap.raster import interpolate, rasterize
 from rtswap.vision.align import ffhq_template, sample
 from rtswap.vision.pose import head_pose
-from rtswap.vision.topology import TRIANGLES
+from rtswap.vision.topology import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS, TRIANGLES
 
 _TIGHTEN = 1.3
 """The FFHQ template leaves the face a quarter of the crop; scaling it by 1.3 about the face's
@@ -41,6 +41,9 @@ class WarpIdentity:
     """(478, 2) float32: the source's landmarks in crop pixels."""
     pose: tuple[float, float, float]
     """(yaw, pitch, roll) degrees of the source view."""
+    weight: torch.Tensor
+    """(478, 1) float32 per-vertex opacity: 0 on the forehead's edge, where a source's hairline
+    and fringe would otherwise be pasted onto the target's forehead, 1 elsewhere."""
 
 
 class WarpEngine:
@@ -60,6 +63,7 @@ class WarpEngine:
             texture=crop.to(self.device),
             landmarks=torch.as_tensor(landmarks[:, :2], dtype=torch.float32, device=self.device),
             pose=head_pose(face.landmarks),
+            weight=torch.as_tensor(_vertex_weight(landmarks), device=self.device)[:, None],
         )
 
     def swap(
@@ -69,15 +73,24 @@ class WarpEngine:
 
         crops: (B, 3, S, S) aligned targets (unused by this engine beyond their size);
         landmarks: (B, 478, 2) target landmarks in crop pixels.
-        Returns swapped (B, 3, S, S) RGB [0, 1] and coverage (B, 1, S, S) in {0, 1}.
+        Returns swapped (B, 3, S, S) RGB [0, 1] and coverage (B, 1, S, S) in [0, 1]: 0 off the
+        mesh and in an open mouth, fading to 0 towards the forehead's edge.
         """
         size = crops.shape[-1]
         coords, covered = [], []
         for target in landmarks:
             index, bary = rasterize(target[self._triangles], size, size)
             coords.append(interpolate(index, bary, identity.landmarks, self._triangles))
-            covered.append(index >= 0)
+            covered.append(interpolate(index, bary, identity.weight, self._triangles))
         texture = identity.texture.expand(len(coords), -1, -1, -1)
         swapped = sample(texture, torch.stack(coords))
-        coverage = torch.stack(covered)[:, None].to(swapped.dtype)
-        return swapped * coverage, coverage
+        coverage = torch.stack(covered).permute(0, 3, 1, 2)
+        return swapped * (coverage > 0), coverage
+
+
+def _vertex_weight(landmarks: np.ndarray) -> np.ndarray:
+    """(478,) float32: 0 for face-oval vertices above the eyes of the upright aligned source."""
+    weight = np.ones(len(landmarks), np.float32)
+    eye_y = landmarks[[LEFT_IRIS, RIGHT_IRIS], 1].mean()
+    weight[[i for i in FACE_OVAL if landmarks[i, 1] < eye_y]] = 0.0
+    return weight
