@@ -78,10 +78,14 @@ class Swapper:
 
     def swap_image(self, image: np.ndarray) -> np.ndarray:
         """Swap all faces (up to ``max_faces``, largest first) in an HxWx3 uint8 RGB image."""
+        return self.swap_and_report(image)[0]
+
+    def swap_and_report(self, image: np.ndarray) -> tuple[np.ndarray, list[Face]]:
+        """Like :meth:`swap_image`, also returning the faces that were swapped."""
         faces = self.analyzer.analyze(image, self.max_faces)
         frame = torch.from_numpy(image.copy()).to(self.device)
         self.swap_faces(frame, faces)
-        return frame.cpu().numpy()
+        return frame.cpu().numpy(), faces
 
     def swap_faces(self, frame: torch.Tensor, faces: list[Face]) -> None:
         """Swap ``faces`` in ``frame`` ((H, W, 3) uint8 tensor), in place, all faces in one batch."""

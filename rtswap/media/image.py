@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from rtswap.errors import InputError, OutputError
+from rtswap.label import METADATA
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
@@ -43,14 +44,29 @@ def temporary_sibling(path: Path) -> Path:
 
 
 def write_image(path: str | Path, image: np.ndarray) -> None:
-    """Write HxWx3 uint8 RGB; the file appears whole or not at all."""
+    """Write HxWx3 uint8 RGB, tagged as synthetic; the file appears whole or not at all.
+
+    PNG gets text chunks and JPEG/TIFF/WebP an EXIF ImageDescription, via Pillow.
+    """
+    from PIL import Image, PngImagePlugin
+
     path = check_output_path(path)
-    ok, encoded = cv2.imencode(path.suffix or ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise OutputError(f"{path}: cannot encode an image with suffix {path.suffix!r}")
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise OutputError(f"{path}: cannot write an image with suffix {path.suffix!r}")
+    options: dict[str, object] = {}
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        for key, value in METADATA.items():
+            info.add_text(key, value)
+        options["pnginfo"] = info
+    else:
+        exif = Image.Exif()
+        exif[0x010E] = METADATA["comment"]  # ImageDescription
+        options["exif"] = exif
     tmp = temporary_sibling(path)
     try:
-        encoded.tofile(tmp)
+        Image.fromarray(image).save(tmp, format=fmt, **options)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

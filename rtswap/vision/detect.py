@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
@@ -11,8 +14,6 @@ import numpy as np
 
 from rtswap.frame import Face
 
-os.environ.setdefault("GLOG_minloglevel", "2")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _TILE_TARGET_PX = 448
 """Tiles are about this wide: the full-range detector sees 192 px, so a 64 px face in a
@@ -36,12 +37,18 @@ class FaceAnalyzer:
     def __init__(self, min_score: float = 0.5) -> None:
         import mediapipe as mp
 
-        self._detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=min_score
-        )
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
-        )
+        from rtswap.media.samples import astronaut
+
+        # mediapipe's C++ side logs setup notices when graphs are built and first run, straight
+        # to fd 2 and regardless of log-level settings: build and run both here, fd 2 silenced.
+        with _quiet_stderr():
+            self._detector = mp.solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=min_score
+            )
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
+            )
+            self.analyze(astronaut())
 
     def close(self) -> None:
         self._detector.close()
@@ -97,6 +104,20 @@ class FaceAnalyzer:
         points[:, 1] = (points[:, 1] - to_crop[1, 2]) / scale
         points[:, 2] /= scale
         return points
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _tiles(width: int, height: int) -> list[tuple[int, int, int, int]]:

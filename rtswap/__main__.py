@@ -1,0 +1,5 @@
+import sys
+
+from rtswap.cli import main
+
+sys.exit(main())
