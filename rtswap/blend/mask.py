@@ -27,19 +27,18 @@ def blur(mask: torch.Tensor, radius_px: int) -> torch.Tensor:
     return mask
 
 
-def soft_erode(mask: torch.Tensor, radius_px: int, iterations: int = 2, threshold: float = 0.6) -> torch.Tensor:
-    """Mask that is 1 well inside and fades to 0 at the boundary (SimSwap/MegaFS soft erosion).
+def soft_erode(mask: torch.Tensor, radius_px: int) -> torch.Tensor:
+    """Mask that is 1 well inside and fades to 0 at the boundary.
 
-    A cone-shaped kernel; ``x = min(x, conv(x))`` repeated, one more convolution, then values at
-    or above ``threshold`` become 1 and the rest scale linearly up to it.
+    A hard erosion by ``radius_px`` then one blur with a cone-shaped kernel of the same radius
+    (the kernel SimSwap and MegaFS use): 0 at and outside the original boundary, 1 from
+    ``2 * radius_px`` inside it, a smooth ramp in between. (SimSwap's min-then-convolve recipe
+    leaves ~0.75 at the boundary and spreads outward, which is not what a paste mask wants.)
     """
     k = 2 * radius_px + 1
     r = torch.arange(k, dtype=mask.dtype, device=mask.device) - radius_px
     dist = torch.sqrt(r[:, None] ** 2 + r[None, :] ** 2)
-    cone = (dist.max() - dist)
+    cone = (radius_px - dist).clamp(min=0)
     cone = (cone / cone.sum())[None, None]
-    x = mask
-    for _ in range(iterations - 1):
-        x = torch.minimum(x, F.conv2d(x, cone, padding=radius_px))
-    x = F.conv2d(x, cone, padding=radius_px)
-    return (x / threshold).clamp(max=1.0)
+    eroded = -F.max_pool2d(-mask, k, stride=1, padding=radius_px)
+    return F.conv2d(eroded, cone, padding=radius_px)

@@ -21,17 +21,20 @@ def rasterize(triangles: torch.Tensor, height: int, width: int) -> tuple[torch.T
     barycentric weights of that triangle's vertices (zero where uncovered). Pixels on a shared
     edge go to one of the triangles; the interpolated value is the same either way.
     """
-    device = triangles.device
-    index = torch.full((height * width,), -1, dtype=torch.int64, device=device)
-    bary = torch.zeros((height * width, 3), dtype=torch.float32, device=device)
     tri = triangles.to(torch.float32)
     lo = tri.amin(dim=1).ceil()
-    hi = tri.amax(dim=1).floor()
-    extent = (hi - lo + 1).clamp(min=0)
-    for group in _groups(extent):
-        ids, idx_flat, weights = _rasterize_group(tri[group], lo[group], extent[group], height, width)
-        index[idx_flat] = group[ids]
-        bary[idx_flat] = weights
+    extent = (tri.amax(dim=1).floor() - lo + 1).clamp(min=0)
+    hits = [_rasterize_group(group, tri, lo, extent, height, width) for group in _groups(extent)]
+    tri_ids, flat, weights = (torch.cat(parts) for parts in zip(*hits))
+    # A pixel on a shared edge is hit by several triangles: keep exactly one hit per pixel, so
+    # that a pixel's triangle and its weights always come from the same hit.
+    flat, order = torch.sort(flat, stable=True)
+    first = torch.ones_like(flat, dtype=torch.bool)
+    first[1:] = flat[1:] != flat[:-1]
+    index = torch.full((height * width,), -1, dtype=torch.int64, device=tri.device)
+    bary = torch.zeros((height * width, 3), dtype=torch.float32, device=tri.device)
+    index[flat[first]] = tri_ids[order[first]]
+    bary[flat[first]] = weights[order[first]]
     return index.view(height, width), bary.view(height, width, 3)
 
 
@@ -49,12 +52,11 @@ def _groups(extent: torch.Tensor) -> list[torch.Tensor]:
 
 
 def _rasterize_group(
-    tri: torch.Tensor, lo: torch.Tensor, extent: torch.Tensor, height: int, width: int
+    group: torch.Tensor, tri: torch.Tensor, lo: torch.Tensor, extent: torch.Tensor, height: int, width: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Hits of the triangles ``group``: (triangle ids, flat pixel indices, weights (N, 3))."""
+    tri, lo, extent = tri[group], lo[group], extent[group]
     box_w, box_h = int(extent[:, 0].max().item()), int(extent[:, 1].max().item())
-    if box_w == 0 or box_h == 0:
-        empty = torch.empty(0, dtype=torch.int64, device=tri.device)
-        return empty, empty, torch.empty((0, 3), device=tri.device)
     dx = torch.arange(box_w, device=tri.device, dtype=torch.float32)
     dy = torch.arange(box_h, device=tri.device, dtype=torch.float32)
     px = (lo[:, 0, None, None] + dx[None, None, :]).expand(-1, box_h, -1)
@@ -64,7 +66,7 @@ def _rasterize_group(
     inside &= (px >= 0) & (px < width) & (py >= 0) & (py < height)
     ids = inside.nonzero(as_tuple=True)[0]
     flat = (py[inside] * width + px[inside]).to(torch.int64)
-    return ids, flat, weights[inside]
+    return group[ids], flat, weights[inside]
 
 
 def _barycentric(tri: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,82 @@
+"""Shared fixtures. Every test input is made here from the two shipped public-domain faces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from rtswap.media.image import read_image
+from rtswap.media.samples import astronaut, grace_hopper_path
+from rtswap.swapper import Swapper
+from rtswap.synthetic import SyntheticClip, SyntheticHead
+from rtswap.vision.detect import FaceAnalyzer
+
+
+@pytest.fixture(scope="session")
+def astro() -> np.ndarray:
+    return astronaut()
+
+
+@pytest.fixture(scope="session")
+def grace() -> np.ndarray:
+    return read_image(grace_hopper_path())
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> Iterator[FaceAnalyzer]:
+    with FaceAnalyzer() as a:
+        yield a
+
+
+@pytest.fixture(scope="session")
+def grace_swapper() -> Iterator[Swapper]:
+    with Swapper(grace_hopper_path(), device="cpu") as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def head() -> SyntheticHead:
+    return SyntheticHead.astronaut()
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: int = 30, audio_seconds: float = 0.0,
+                faststart: bool = False) -> None:
+    """An H.264 mp4 of ``frames``, with a 440 Hz AAC tone of ``audio_seconds`` if > 0."""
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.height, video.width = frames[0].shape[:2]
+        video.pix_fmt = "yuv420p"
+        audio = out.add_stream("aac", rate=44100) if audio_seconds > 0 else None
+        if audio is not None:
+            audio.layout = "mono"
+        for image in frames:
+            for packet in video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        if audio is not None:
+            chunk = 1024
+            for k in range(int(44100 * audio_seconds) // chunk):
+                t = (np.arange(chunk) + k * chunk) / 44100
+                frame = av.AudioFrame.from_ndarray(
+                    (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None], format="fltp", layout="mono"
+                )
+                frame.sample_rate, frame.pts = 44100, k * chunk
+                for packet in audio.encode(frame):
+                    out.mux(packet)
+            for packet in audio.encode():
+                out.mux(packet)
+
+
+@pytest.fixture(scope="session")
+def face_video(tmp_path_factory: pytest.TempPathFactory, head: SyntheticHead) -> Path:
+    """12 frames of the moving astronaut, 640x360 at 24 fps, with 0.5 s of audio."""
+    clip = SyntheticClip(width=640, height=360, fps=24, seconds=0.5, head=head)
+    path = tmp_path_factory.mktemp("media") / "talking.mp4"
+    write_video(path, list(clip), fps=24, audio_seconds=0.5)
+    return path

@@ -1,0 +1,43 @@
+import numpy as np
+import torch
+
+from rtswap.swap.warp import warp_template
+from rtswap.vision.align import (
+    apply_affine,
+    arcface_template,
+    crop_face,
+    estimate_similarity,
+    invert_affine,
+)
+from rtswap.vision.topology import five_points
+
+
+def test_similarity_recovers_a_known_transform() -> None:
+    template = warp_template(256)
+    angle, scale, shift = 0.3, 1.7, np.array([40.0, -12.0])
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    points = template @ rot.T + shift
+    matrix = estimate_similarity(points, template)
+    np.testing.assert_allclose(apply_affine(matrix, points), template, atol=1e-9)
+    np.testing.assert_allclose(apply_affine(invert_affine(matrix), template), points, atol=1e-9)
+
+
+def test_real_face_aligns_onto_the_template(astro: np.ndarray, analyzer) -> None:  # type: ignore[no-untyped-def]
+    face = analyzer.analyze(astro)[0]
+    template = warp_template(256)
+    matrix = estimate_similarity(five_points(face.landmarks), template)
+    residual = np.linalg.norm(apply_affine(matrix, five_points(face.landmarks)) - template, axis=1)
+    assert residual.max() < 0.05 * 256  # a similarity cannot fit 5 real points exactly, but closely
+
+
+def test_crop_samples_the_frame_where_the_matrix_says() -> None:
+    image = torch.zeros(1, 3, 100, 120)
+    image[0, :, 30, 50] = 1.0  # one white pixel at x=50, y=30
+    matrix = np.array([[2.0, 0.0, -60.0], [0.0, 2.0, -20.0]])  # frame -> crop: x' = 2x - 60
+    crop = crop_face(image, matrix, 64)
+    ys, xs = np.nonzero(crop[0, 0].numpy() > 0.99)
+    assert (ys.tolist(), xs.tolist()) == ([40], [40])
+
+
+def test_arcface_template_128_is_shifted_8px() -> None:
+    np.testing.assert_allclose(arcface_template(128) - arcface_template(112), [[8.0, 0.0]] * 5)

@@ -1,0 +1,50 @@
+import torch
+
+from rtswap.blend.color import lab_to_rgb, masked_stats, rgb_to_lab, transfer_color
+from rtswap.blend.mask import close_small_gaps, soft_erode
+from rtswap.blend.pyramid import multiband_blend
+
+
+def test_lab_round_trip() -> None:
+    rgb = torch.rand(2, 3, 16, 16)
+    torch.testing.assert_close(lab_to_rgb(rgb_to_lab(rgb)), rgb, atol=1e-4, rtol=0)
+
+
+def test_colour_transfer_moves_mean_skin_colour_to_the_target() -> None:
+    gen = torch.Generator().manual_seed(0)
+    source = (torch.tensor([0.85, 0.65, 0.55])[None, :, None, None] + 0.05 * torch.randn(1, 3, 64, 64, generator=gen)).clamp(0, 1)
+    target = (torch.tensor([0.45, 0.30, 0.22])[None, :, None, None] + 0.05 * torch.randn(1, 3, 64, 64, generator=gen)).clamp(0, 1)
+    weight = torch.zeros(1, 1, 64, 64)
+    weight[..., 16:48, 16:48] = 1.0
+    out = transfer_color(source, target, weight)
+    before = (masked_stats(source, weight)[0] - masked_stats(target, weight)[0]).abs().max()
+    after = (masked_stats(out, weight)[0] - masked_stats(target, weight)[0]).abs().max()
+    assert before > 0.2
+    assert after < 0.01
+
+
+def test_soft_erosion_is_one_inside_and_fades_to_zero_at_the_edge() -> None:
+    mask = torch.zeros(1, 1, 64, 64)
+    mask[..., 8:56, 8:56] = 1.0
+    soft = soft_erode(mask, radius_px=4)
+    assert soft[0, 0, 32, 32] > 0.999
+    assert soft[0, 0, 8, 32] < 0.01  # zero at the boundary: the fade lies inside the face
+    assert soft[0, 0, 12, 32] > 0.4  # halfway up by one radius in
+    assert soft[0, 0, 2, 32] == 0.0
+    row = soft[0, 0, 32, :32]
+    assert (row[1:] >= row[:-1] - 1e-6).all()  # monotone fade in
+
+
+def test_closing_fills_a_lip_line_but_not_an_open_mouth() -> None:
+    mask = torch.ones(1, 1, 64, 64)
+    mask[..., 30, 20:44] = 0.0  # closed mouth: 1 px line
+    mask[..., 40:50, 20:44] = 0.0  # open mouth: 10 px hole
+    closed = close_small_gaps(mask, gap_px=5)
+    assert closed[0, 0, 30, 32] == 1.0
+    assert closed[0, 0, 45, 32] == 0.0
+
+
+def test_multiband_blend_is_exact_where_the_mask_is_constant() -> None:
+    fg, bg = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
+    torch.testing.assert_close(multiband_blend(fg, bg, torch.ones(1, 1, 64, 64), levels=4), fg)
+    torch.testing.assert_close(multiband_blend(fg, bg, torch.zeros(1, 1, 64, 64), levels=4), bg)

@@ -1,0 +1,98 @@
+"""The command line as a user runs it: exit codes, one-line errors, nothing half-written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from rtswap.cli import main
+from rtswap.label import METADATA
+from rtswap.media.image import read_image, write_image
+from rtswap.media.samples import grace_hopper_path
+
+GRACE = str(grace_hopper_path())
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err  # one clear line, no traceback
+    return err[0]
+
+
+def test_help_explains_every_command() -> None:
+    for command in ([], ["demo"], ["swap"]):
+        result = subprocess.run([sys.executable, "-m", "rtswap", *command, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0
+        assert "usage: rtswap" in result.stdout
+
+
+def test_swap_image_writes_a_labelled_result(astro: np.ndarray, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    target, out = tmp_path / "astro.png", tmp_path / "out.png"
+    write_image(target, astro)
+    assert main(["-q", "swap", "--source", GRACE, str(target), str(out)]) == 0
+    assert "1 face swapped" in capsys.readouterr().out
+    result = read_image(out)
+    assert result.shape == astro.shape and not np.array_equal(result, astro)
+    assert Image.open(out).info["comment"] == METADATA["comment"]
+    # the visible label sits in the bottom-right corner; --no-label leaves the corner alone
+    assert np.abs(result[-12:, -40:].astype(int) - astro[-12:, -40:]).max() > 50
+    assert main(["-q", "swap", "--no-label", "--source", GRACE, str(target), str(out)]) == 0
+    assert np.array_equal(read_image(out)[-12:, -40:], astro[-12:, -40:])
+
+
+def test_swap_video_keeps_every_frame_and_the_audio(face_video: Path, tmp_path: Path) -> None:
+    out = tmp_path / "swapped.mp4"
+    assert main(["-q", "swap", "--source", GRACE, str(face_video), str(out)]) == 0
+    with av.open(str(face_video)) as a, av.open(str(out)) as b:
+        assert b.streams.video[0].frames == a.streams.video[0].frames
+        assert b.streams.video[0].average_rate == a.streams.video[0].average_rate
+        assert b.duration == pytest.approx(a.duration, abs=50_000)  # µs
+        assert len(b.streams.audio) == 1
+        first_in = next(a.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+        first_out = next(b.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    assert np.abs(first_out - first_in).max() > 60  # the face changed
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda d: ["--source", str(d / "missing.jpg"), GRACE, str(d / "o.png")], "missing.jpg: no such file"),
+        (lambda d: ["--source", str(d / "notes.jpg"), GRACE, str(d / "o.png")], "notes.jpg: not a readable image"),
+        (lambda d: ["--source", str(d / "blank.png"), GRACE, str(d / "o.png")], "no face found in the source"),
+        (lambda d: ["--source", GRACE, str(d / "nope.mp4"), str(d / "o.mp4")], "nope.mp4: no such file"),
+        (lambda d: ["--source", GRACE, GRACE, str(d / "no" / "dir" / "o.png")], "does not exist"),
+        (lambda d: ["--source", GRACE, str(d / "cut.mp4"), str(d / "o.mp4")], "cut.mp4"),
+        (lambda d: ["--source", GRACE, GRACE, str(d / "o.mp4")], "output must be too"),
+    ],
+    ids=["missing-source", "not-an-image", "no-face", "missing-input", "missing-folder", "truncated-video",
+         "kind-mismatch"],
+)
+def test_bad_input_fails_with_one_line_and_leaves_no_output(
+    make_args, message: str, tmp_path: Path, face_video: Path, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    write_image(tmp_path / "blank.png", np.full((200, 200, 3), 120, np.uint8))
+    data = face_video.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 2 // 3])
+    before = set(tmp_path.iterdir())
+    assert main(["-q", "swap", *make_args(tmp_path)]) == 1
+    line = _error_line(capsys)
+    assert line.startswith("rtswap: error:") and message in line
+    assert set(tmp_path.iterdir()) == before  # nothing written, nothing half-written
+
+
+def test_demo_writes_video_and_preview(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["-q", "demo", "--out", str(tmp_path / "demo"), "--seconds", "1.2"]) == 0
+    out = capsys.readouterr().out
+    assert "demo.mp4" in out and "fps" in out
+    with av.open(str(tmp_path / "demo" / "demo.mp4")) as c:
+        video = c.streams.video[0]
+        assert (video.width, video.height, video.frames, video.average_rate) == (1280, 720, 36, 30)
+    preview = read_image(tmp_path / "demo" / "preview.png")
+    assert preview.shape[0] == 360 and preview.shape[1] > 3 * 300  # source | target | result

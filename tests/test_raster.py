@@ -1,0 +1,44 @@
+import numpy as np
+import torch
+from scipy.spatial import Delaunay
+
+from rtswap.swap.raster import interpolate, rasterize
+
+
+def test_vertices_map_exactly_and_hull_is_covered() -> None:
+    rng = np.random.default_rng(0)
+    points = rng.integers(5, 95, size=(40, 2)).astype(np.float32)
+    points = np.unique(points, axis=0)
+    triangles = torch.as_tensor(Delaunay(points).simplices)
+    index, bary = rasterize(torch.as_tensor(points)[triangles], 100, 100)
+
+    # every vertex pixel is covered and interpolates to exactly the vertex's own value
+    values = torch.as_tensor(rng.normal(size=(len(points), 2)), dtype=torch.float32)
+    field = interpolate(index, bary, values, triangles)
+    for i in np.unique(triangles.numpy()):  # Qhull leaves collinear hull points out
+        x, y = points[i].astype(int)
+        assert index[y, x] >= 0
+        torch.testing.assert_close(field[y, x], values[i], atol=1e-5, rtol=0)
+
+    # coverage equals the convex hull (pixel centres inside it), nothing outside
+    hull = Delaunay(points)
+    ys, xs = np.mgrid[0:100, 0:100]
+    inside = hull.find_simplex(np.stack([xs.ravel(), ys.ravel()], 1), tol=1e-9) >= 0
+    covered = (index >= 0).numpy().ravel()
+    assert covered[inside].all()
+    assert not covered[~inside].any()
+
+
+def test_identity_interpolation_reproduces_pixel_positions() -> None:
+    points = np.array([[0, 0], [63, 0], [0, 63], [63, 63], [20, 40]], np.float32)
+    triangles = torch.as_tensor(Delaunay(points).simplices)
+    index, bary = rasterize(torch.as_tensor(points)[triangles], 64, 64)
+    field = interpolate(index, bary, torch.as_tensor(points), triangles)
+    ys, xs = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    torch.testing.assert_close(field, torch.stack([xs, ys], -1), atol=1e-4, rtol=0)
+
+
+def test_degenerate_triangles_cover_nothing() -> None:
+    tri = torch.tensor([[[10.0, 10.0], [20.0, 20.0], [30.0, 30.0]]])  # collinear
+    index, _ = rasterize(tri, 40, 40)
+    assert (index < 0).all()

@@ -1,0 +1,71 @@
+"""End-to-end swaps on real faces: what changes, what must not."""
+
+import cv2
+import numpy as np
+import pytest
+
+from rtswap.errors import NoFaceError
+from rtswap.swapper import Swapper
+from rtswap.synthetic import Motion, SyntheticHead
+from rtswap.vision.topology import MOUTH_HOLE
+
+
+def _face_hull(face, image_shape, grow: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    mask = np.zeros(image_shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(face.landmarks[:, :2]).astype(np.int32)), 1)
+    if grow:
+        r = round(grow * face.height)
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return mask.astype(bool)
+
+
+def test_swap_changes_the_face_and_nothing_outside_it(grace_swapper: Swapper, astro: np.ndarray, analyzer) -> None:  # type: ignore[no-untyped-def]
+    out = grace_swapper.swap_image(astro)
+    face = analyzer.analyze(astro)[0]
+    change = np.abs(out.astype(int) - astro.astype(int)).max(axis=-1)
+    inner = _face_hull(face, astro.shape, grow=-0.0)
+    inner = cv2.erode(inner.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    assert np.mean(change[inner] > 10) > 0.5  # most of the face is new
+    assert change[~_face_hull(face, astro.shape, grow=0.10)].max() == 0  # the rest keeps its exact bytes
+
+
+def test_only_the_n_largest_faces_are_swapped(grace_swapper: Swapper, astro: np.ndarray, analyzer) -> None:  # type: ignore[no-untyped-def]
+    small = cv2.resize(astro, (256, 256), interpolation=cv2.INTER_AREA)
+    scene = np.concatenate([astro, np.pad(small, ((0, 256), (0, 0), (0, 0)))], axis=1)
+    faces = analyzer.analyze(scene)
+    assert len(faces) == 2
+    limited = Swapper.__new__(Swapper)
+    limited.__dict__.update(grace_swapper.__dict__, max_faces=1)
+    out = limited.swap_image(scene)
+    change = np.abs(out.astype(int) - scene.astype(int)).max(axis=-1)
+    assert change[:, :512].max() > 0
+    assert change[:, 512:].max() == 0
+
+
+def test_open_target_mouth_keeps_its_interior(grace_swapper: Swapper, head: SyntheticHead, analyzer) -> None:  # type: ignore[no-untyped-def]
+    target = head.render(Motion(mouth=1.0))
+    face = analyzer.analyze(target)[0]
+    mouth = np.zeros(target.shape[:2], np.uint8)
+    cv2.fillPoly(mouth, [np.round(face.landmarks[MOUTH_HOLE, :2]).astype(np.int32)], 1)
+    mouth = cv2.erode(mouth, np.ones((5, 5), np.uint8)).astype(bool)
+    assert mouth.sum() > 100  # the mouth really is open
+    out = grace_swapper.swap_image(target)
+    change = np.abs(out.astype(int) - target.astype(int)).max(axis=-1)
+    assert np.median(change[mouth]) < 12  # interior kept (only blended at its rim)
+    cheeks = _face_hull(face, target.shape) & ~cv2.dilate(mouth.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
+    assert np.median(change[cheeks]) > 15
+
+
+def test_source_without_a_face_is_refused() -> None:
+    with pytest.raises(NoFaceError, match="no face found in the source"):
+        Swapper(np.full((300, 300, 3), 90, np.uint8), device="cpu")
+
+
+def test_source_with_several_faces_uses_the_largest_and_says_so(astro: np.ndarray, caplog) -> None:  # type: ignore[no-untyped-def]
+    small = cv2.resize(astro, (256, 256), interpolation=cv2.INTER_AREA)
+    group = np.concatenate([astro, np.pad(small, ((0, 256), (0, 0), (0, 0)))], axis=1)
+    with caplog.at_level("WARNING", logger="rtswap"), Swapper(group, device="cpu") as swapper:
+        assert "2 faces found in the source; using the largest" in caplog.text
+        # the largest is the 512 px astronaut: the prepared texture spans ~2x the small one's scale
+        width = float(swapper.identity.landmarks[:, 0].max() - swapper.identity.landmarks[:, 0].min())
+        assert width > 0.4 * swapper.engine.crop_size
