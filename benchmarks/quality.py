@@ -34,6 +34,7 @@ from rtswap.swapper import Swapper
 from rtswap.synthetic import SyntheticClip
 from rtswap.vision.detect import FaceAnalyzer
 
+
 class Judge:
     """dlib's detector, shape predictors and face descriptor."""
 
@@ -47,7 +48,9 @@ class Judge:
         self.detector = dlib.get_frontal_face_detector()
         self.shape5 = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
         self.shape68 = dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat"))
-        self.encoder = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
+        self.encoder = dlib.face_recognition_model_v1(
+            str(models / "dlib_face_recognition_resnet_model_v1.dat")
+        )
 
     def face(self, image: np.ndarray):  # type: ignore[no-untyped-def]
         boxes = self.detector(image, 1)
@@ -90,7 +93,9 @@ def face_region(image: np.ndarray, analyzer: FaceAnalyzer) -> np.ndarray:
         hull = cv2.convexHull(np.round(face.landmarks[:, :2]).astype(np.int32))
         cv2.fillConvexPoly(mask, hull, 1)
         r = max(1, round(0.10 * face.height))
-        mask = np.maximum(mask, cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))))
+        mask = np.maximum(
+            mask, cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        )
     return mask.astype(bool)
 
 
@@ -107,8 +112,14 @@ class Row:
     outside_max: int
 
 
-def measure(name: str, judge: Judge, analyzer: FaceAnalyzer, source: np.ndarray,
-            target: np.ndarray, swapped: np.ndarray) -> Row:
+def measure(
+    name: str,
+    judge: Judge,
+    analyzer: FaceAnalyzer,
+    source: np.ndarray,
+    target: np.ndarray,
+    swapped: np.ndarray,
+) -> Row:
     d_src, d_tgt, d_swp = (judge.descriptor(x) for x in (source, target, swapped))
     if d_src is None or d_tgt is None or d_swp is None:
         raise SystemExit(f"{name}: dlib found no face in the source, target or swap")
@@ -124,7 +135,9 @@ def measure(name: str, judge: Judge, analyzer: FaceAnalyzer, source: np.ndarray,
         d_target_source=float(np.linalg.norm(d_tgt - d_src)),
         d_swap_source=float(np.linalg.norm(d_swp - d_src)),
         d_swap_target=float(np.linalg.norm(d_swp - d_tgt)),
-        yaw_diff=float(pose_diff[0]), pitch_diff=float(pose_diff[1]), roll_diff=float(pose_diff[2]),
+        yaw_diff=float(pose_diff[0]),
+        pitch_diff=float(pose_diff[1]),
+        roll_diff=float(pose_diff[2]),
         mouth_diff=abs(mouth_opening(p_swp) - mouth_opening(p_tgt)),
         outside_max=int(change[outside].max()) if outside.any() else 0,
     )
@@ -135,20 +148,34 @@ def run(clip_frames: int) -> list[Row]:
     grace, astro = read_image(grace_hopper_path()), astronaut()
     rows = []
     with Swapper(grace) as to_grace, Swapper(astro) as to_astro:
-        rows.append(measure("Grace Hopper -> astronaut", judge, analyzer, grace, astro, to_grace.swap_image(astro)))
-        rows.append(measure("astronaut -> Grace Hopper", judge, analyzer, astro, grace, to_astro.swap_image(grace)))
+        rows.append(
+            measure("Grace Hopper -> astronaut", judge, analyzer, grace, astro, to_grace.swap_image(astro))
+        )
+        rows.append(
+            measure("astronaut -> Grace Hopper", judge, analyzer, astro, grace, to_astro.swap_image(grace))
+        )
         clip = SyntheticClip()
         for index in np.linspace(0, len(clip) - 1, clip_frames).round().astype(int):
             frame = clip.frame(int(index))
-            rows.append(measure(f"Grace Hopper -> demo frame {index}", judge, analyzer, grace, frame,
-                                to_grace.swap_image(frame)))
+            rows.append(
+                measure(
+                    f"Grace Hopper -> demo frame {index}",
+                    judge,
+                    analyzer,
+                    grace,
+                    frame,
+                    to_grace.swap_image(frame),
+                )
+            )
     analyzer.close()
     return rows
 
 
 def table(rows: list[Row]) -> str:
-    head = ("| pair | d(target,source) | d(swap,source) | d(swap,target) | Δyaw° | Δpitch° | Δroll° "
-            "| Δmouth | max Δ outside |\n|---|---|---|---|---|---|---|---|---|")
+    head = (
+        "| pair | d(target,source) | d(swap,source) | d(swap,target) | Δyaw° | Δpitch° | Δroll° "
+        "| Δmouth | max Δ outside |\n|---|---|---|---|---|---|---|---|---|"
+    )
     lines = [
         f"| {r.pair} | {r.d_target_source:.3f} | {r.d_swap_source:.3f} | {r.d_swap_target:.3f} | "
         f"{r.yaw_diff:.2f} | {r.pitch_diff:.2f} | {r.roll_diff:.2f} | {r.mouth_diff:.3f} | {r.outside_max} |"
@@ -158,7 +185,9 @@ def table(rows: list[Row]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--clip-frames", type=int, default=6, help="demo-clip frames to judge (default 6)")
     args = parser.parse_args()
@@ -167,7 +196,9 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
     worst_pose = max(max(r.yaw_diff, r.pitch_diff, r.roll_diff) for r in rows)
-    print(f"\nworst pose difference {worst_pose:.2f}°, worst outside change {max(r.outside_max for r in rows)}")
+    print(
+        f"\nworst pose difference {worst_pose:.2f}°, worst outside change {max(r.outside_max for r in rows)}"
+    )
     if any(math.isnan(r.d_swap_source) for r in rows):
         sys.exit(1)
 

@@ -32,14 +32,27 @@ class DemoReport:
     total_seconds: float
 
 
-def run_demo(out_dir: Path, engine: str = "warp", device: str = "auto", seconds: float = 5.0,
-             crop_size: int = 256, label: bool = True, progress: bool = True) -> DemoReport:
+def run_demo(
+    out_dir: Path,
+    engine: str = "warp",
+    device: str = "auto",
+    seconds: float = 5.0,
+    crop_size: int = 256,
+    label: bool = True,
+    progress: bool = True,
+) -> DemoReport:
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     source = read_image(grace_hopper_path())
     clip = SyntheticClip(width=1280, height=720, fps=30.0, seconds=seconds)
-    info = VideoInfo(width=clip.width, height=clip.height, rate=Fraction(30), time_base=Fraction(1, 30),
-                     frames=len(clip), has_audio=False)
+    info = VideoInfo(
+        width=clip.width,
+        height=clip.height,
+        rate=Fraction(30),
+        time_base=Fraction(1, 30),
+        frames=len(clip),
+        has_audio=False,
+    )
     preview_index = min(len(clip) - 1, round(PREVIEW_FRAME_S * clip.fps))
     swap_seconds = 0.0
     with Swapper(source, engine=engine, device=device, crop_size=crop_size) as swapper:
@@ -59,12 +72,19 @@ def run_demo(out_dir: Path, engine: str = "warp", device: str = "auto", seconds:
         except BaseException:
             writer.abort()
             raise
-    return DemoReport(out_dir / "demo.mp4", out_dir / "preview.png", len(clip), swap_seconds,
-                      time.perf_counter() - start)
+    return DemoReport(
+        out_dir / "demo.mp4", out_dir / "preview.png", len(clip), swap_seconds, time.perf_counter() - start
+    )
 
 
 def preview(*images: np.ndarray) -> np.ndarray:
     """Images side by side at a common height."""
-    scaled = [cv2.resize(im, (round(im.shape[1] * PREVIEW_HEIGHT / im.shape[0]), PREVIEW_HEIGHT),
-                         interpolation=cv2.INTER_AREA) for im in images]
+    scaled = [
+        cv2.resize(
+            im,
+            (round(im.shape[1] * PREVIEW_HEIGHT / im.shape[0]), PREVIEW_HEIGHT),
+            interpolation=cv2.INTER_AREA,
+        )
+        for im in images
+    ]
     return np.concatenate(scaled, axis=1)

@@ -19,6 +19,14 @@ def stamp(image: np.ndarray) -> np.ndarray:
     x0, y0 = width - tw - 3 * pad, height - th - base - 3 * pad
     box = image[y0 : y0 + th + base + 2 * pad, x0 : x0 + tw + 2 * pad]
     box[:] = (box * 0.4).astype(np.uint8)
-    cv2.putText(image, TEXT, (x0 + pad, y0 + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (255, 255, 255), thickness, cv2.LINE_AA)
+    cv2.putText(
+        image,
+        TEXT,
+        (x0 + pad, y0 + pad + th),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (255, 255, 255),
+        thickness,
+        cv2.LINE_AA,
+    )
     return image

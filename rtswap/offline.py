@@ -27,7 +27,11 @@ class SwapReport:
 
 
 def swap_file(
-    swapper: Swapper, input_path: str | Path, output_path: str | Path, label: bool = True, progress: bool = True
+    swapper: Swapper,
+    input_path: str | Path,
+    output_path: str | Path,
+    label: bool = True,
+    progress: bool = True,
 ) -> SwapReport:
     """Swap faces in an image or video file; the output appears only when complete.
 
@@ -56,8 +60,14 @@ def _swap_video(
     with VideoReader(input_path) as reader:
         writer = VideoWriter(output_path, reader.info, audio_from=input_path)
         try:
-            bar = tqdm(reader, total=reader.info.frames or None, unit="frame", disable=not progress,
-                       desc=input_path.name, leave=False)
+            bar = tqdm(
+                reader,
+                total=reader.info.frames or None,
+                unit="frame",
+                disable=not progress,
+                desc=input_path.name,
+                leave=False,
+            )
             for decoded in bar:
                 swapped, found = swapper.swap_and_report(decoded.image)
                 writer.write(stamp(swapped) if label else swapped, decoded.pts)

@@ -72,7 +72,9 @@ class Swapper:
         if len(faces) > 1:
             log.warning("%s: %d faces found in the source; using the largest", name, len(faces))
         face = faces[0]
-        region = FaceRegion(torch.from_numpy(image).to(self.device), self._matrix(face), self.engine.crop_size)
+        region = FaceRegion(
+            torch.from_numpy(image).to(self.device), self._matrix(face), self.engine.crop_size
+        )
         crop_landmarks = apply_affine(region.matrix, face.landmarks)
         return self.engine.prepare(region.crop(), crop_landmarks, face)
 
@@ -89,20 +91,20 @@ class Swapper:
 
     def swap_faces(self, frame: torch.Tensor, faces: list[Face]) -> None:
         """Swap ``faces`` in ``frame`` ((H, W, 3) uint8 tensor), in place, all faces in one batch."""
-        regions = [FaceRegion(frame, self._matrix(f), self.engine.crop_size) for f in faces]
-        regions = [r for r in regions if not r.empty]
-        if not regions:
+        pairs = [(FaceRegion(frame, self._matrix(f), self.engine.crop_size), f) for f in faces]
+        pairs = [(region, face) for region, face in pairs if not region.empty]
+        if not pairs:
             return
-        crops = torch.cat([r.crop() for r in regions])
+        crops = torch.cat([region.crop() for region, _ in pairs])
         landmarks = torch.stack(
             [
-                torch.as_tensor(apply_affine(r.matrix, f.landmarks), dtype=torch.float32)
-                for r, f in zip(regions, faces)
+                torch.as_tensor(apply_affine(region.matrix, face.landmarks), dtype=torch.float32)
+                for region, face in pairs
             ]
         ).to(self.device)
         swapped, coverage = self.engine.swap(crops, landmarks, self.identity)
         changes = composite(crops, swapped, coverage)
-        for region, change in zip(regions, changes):
+        for (region, _), change in zip(pairs, changes, strict=True):
             region.paste(frame, change[None])
 
     def _matrix(self, face: Face) -> np.ndarray:

@@ -21,7 +21,14 @@ from rtswap.errors import NoFaceError
 from rtswap.media.samples import astronaut
 from rtswap.swap.raster import interpolate, rasterize
 from rtswap.vision.detect import FaceAnalyzer
-from rtswap.vision.topology import FACE_OVAL, LEFT_EYE_HOLE, MOUTH_HOLE, MOUTH_LEFT, MOUTH_RIGHT, RIGHT_EYE_HOLE
+from rtswap.vision.topology import (
+    FACE_OVAL,
+    LEFT_EYE_HOLE,
+    MOUTH_HOLE,
+    MOUTH_LEFT,
+    MOUTH_RIGHT,
+    RIGHT_EYE_HOLE,
+)
 
 _DEPTH_SCALE = 0.6
 """Flattens the face before turning it: a 2D warp cannot hide the far cheek behind the near one,
@@ -46,7 +53,7 @@ class Motion:
 def demo_motion(t: float, phase: float = 0.0) -> Motion:
     """A 5-second cycle: turn left and right, nod, open the mouth twice, blink three times."""
     t = t + phase
-    pulse = lambda centre, width: math.exp(-(((t % 5.0) - centre) / width) ** 2)  # noqa: E731
+    pulse = lambda centre, width: math.exp(-((((t % 5.0) - centre) / width) ** 2))  # noqa: E731
     return Motion(
         yaw=22.0 * math.sin(2 * math.pi * t / 5.0),
         pitch=10.0 * math.sin(2 * math.pi * t / 2.5),
@@ -68,8 +75,12 @@ class SyntheticHead:
         hi = np.minimum(np.ceil(centre + 2.4 * half), [w - 1, h - 1])
         self.roi = (int(lo[0]), int(lo[1]), int(hi[0]) + 1, int(hi[1]) + 1)
         anchors = np.array(
-            [[x, y] for x in np.linspace(lo[0], hi[0], 5) for y in np.linspace(lo[1], hi[1], 5)
-             if x in (lo[0], hi[0]) or y in (lo[1], hi[1])]
+            [
+                [x, y]
+                for x in np.linspace(lo[0], hi[0], 5)
+                for y in np.linspace(lo[1], hi[1], 5)
+                if x in (lo[0], hi[0]) or y in (lo[1], hi[1])
+            ]
         )
         # A ring outside the face oval turns with the head and carries the hair and ears along;
         # the anchors on the region's border stay put, so the warp is continuous with the photo.
@@ -108,7 +119,9 @@ class SyntheticHead:
         tri = torch.as_tensor(moved - [x0, y0], dtype=torch.float32)[self.triangles]
         index, bary = rasterize(tri, y1 - y0, x1 - x0)
         coords = interpolate(index, bary, torch.as_tensor(self.points, dtype=torch.float32), self.triangles)
-        coords[index < 0] = torch.as_tensor([x0, y0], dtype=torch.float32) + _grid(y1 - y0, x1 - x0)[index < 0]
+        coords[index < 0] = (
+            torch.as_tensor([x0, y0], dtype=torch.float32) + _grid(y1 - y0, x1 - x0)[index < 0]
+        )
         map_xy = coords.numpy()
         out = self.image.copy()
         out[y0:y1, x0:x1] = cv2.remap(self.image, map_xy[..., 0], map_xy[..., 1], cv2.INTER_LINEAR)
@@ -142,17 +155,15 @@ class SyntheticHead:
         """Bring each upper lid (and the iris) down onto the lower lid."""
         if amount <= 0:
             return p
-        for loop, iris in ((LEFT_EYE_HOLE, range(468, 473)), (RIGHT_EYE_HOLE, range(473, 478))):
-            eye = p[loop]
-            corners = eye[[np.argmin(eye[:, 0]), np.argmax(eye[:, 0])]]
-            slope = (corners[1, 1] - corners[0, 1]) / (corners[1, 0] - corners[0, 0])
-            line = lambda x: corners[0, 1] + slope * (x - corners[0, 0])  # noqa: E731
-            lower = eye[eye[:, 1] > line(eye[:, 0])]
+        for loop, iris in ((LEFT_EYE_HOLE, list(range(468, 473))), (RIGHT_EYE_HOLE, list(range(473, 478)))):
+            eye = p[loop, :2]
+            (x0, y0), (x1, y1) = eye[np.argmin(eye[:, 0])], eye[np.argmax(eye[:, 0])]
+            corner_line = y0 + (y1 - y0) / (x1 - x0) * (p[:, 0] - x0)  # eye-corner line at each x
+            lower = eye[eye[:, 1] > corner_line[loop]]
             lower = lower[np.argsort(lower[:, 0])]
-            for i in [*loop, *iris]:
-                if i in iris or p[i, 1] < line(p[i, 0]):
-                    closed_y = np.interp(p[i, 0], lower[:, 0], lower[:, 1])
-                    p[i, 1] += amount * (closed_y - p[i, 1])
+            upper = [i for i in loop if p[i, 1] < corner_line[i]] + iris
+            closed_y = np.interp(p[upper, 0], lower[:, 0], lower[:, 1])
+            p[upper, 1] += amount * (closed_y - p[upper, 1])
         return p
 
     def _darken_mouth(self, image: np.ndarray, moved: np.ndarray, amount: float) -> None:
@@ -160,13 +171,15 @@ class SyntheticHead:
         if amount <= 0.05:
             return
         mask = np.zeros(image.shape[:2], np.float32)
-        cv2.fillPoly(mask, [np.round(moved[MOUTH_HOLE]).astype(np.int32)], 1.0)
+        cv2.fillPoly(mask, [np.round(moved[MOUTH_HOLE]).astype(np.int32)], (1.0,))
         mask = cv2.GaussianBlur(mask, (0, 0), 2.0)[..., None] * min(1.0, amount) * 0.85
         image[:] = (image * (1 - mask) + _MOUTH_COLOUR * mask).astype(np.uint8)
 
 
 def _grid(height: int, width: int) -> torch.Tensor:
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij"
+    )
     return torch.stack([xs, ys], -1)
 
 
@@ -178,8 +191,14 @@ class SyntheticClip:
     """
 
     def __init__(
-        self, width: int = 1280, height: int = 720, fps: float = 30.0, seconds: float = 5.0,
-        faces: int = 1, face_scale: float = 1.0, head: SyntheticHead | None = None,
+        self,
+        width: int = 1280,
+        height: int = 720,
+        fps: float = 30.0,
+        seconds: float = 5.0,
+        faces: int = 1,
+        face_scale: float = 1.0,
+        head: SyntheticHead | None = None,
     ) -> None:
         self.width, self.height, self.fps = width, height, fps
         self.frame_count = max(1, round(seconds * fps))
@@ -220,7 +239,9 @@ class SyntheticClip:
 
     @cached_property
     def _background_image(self) -> np.ndarray:
-        backdrop = cv2.resize(self.head.image[:64, :64], (self.width, self.height), interpolation=cv2.INTER_CUBIC)
+        backdrop = cv2.resize(
+            self.head.image[:64, :64], (self.width, self.height), interpolation=cv2.INTER_CUBIC
+        )
         return cv2.GaussianBlur(backdrop, (0, 0), 15)
 
     def _background(self) -> np.ndarray:

@@ -43,8 +43,9 @@ def head() -> SyntheticHead:
     return SyntheticHead.astronaut()
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: int = 30, audio_seconds: float = 0.0,
-                faststart: bool = False) -> None:
+def write_video(
+    path: Path, frames: list[np.ndarray], fps: int = 30, audio_seconds: float = 0.0, faststart: bool = False
+) -> None:
     """An H.264 mp4 of ``frames``, with a 440 Hz AAC tone of ``audio_seconds`` if > 0."""
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=options) as out:

@@ -12,8 +12,14 @@ def test_lab_round_trip() -> None:
 
 def test_colour_transfer_moves_mean_skin_colour_to_the_target() -> None:
     gen = torch.Generator().manual_seed(0)
-    source = (torch.tensor([0.85, 0.65, 0.55])[None, :, None, None] + 0.05 * torch.randn(1, 3, 64, 64, generator=gen)).clamp(0, 1)
-    target = (torch.tensor([0.45, 0.30, 0.22])[None, :, None, None] + 0.05 * torch.randn(1, 3, 64, 64, generator=gen)).clamp(0, 1)
+    source = (
+        torch.tensor([0.85, 0.65, 0.55])[None, :, None, None]
+        + 0.05 * torch.randn(1, 3, 64, 64, generator=gen)
+    ).clamp(0, 1)
+    target = (
+        torch.tensor([0.45, 0.30, 0.22])[None, :, None, None]
+        + 0.05 * torch.randn(1, 3, 64, 64, generator=gen)
+    ).clamp(0, 1)
     weight = torch.zeros(1, 1, 64, 64)
     weight[..., 16:48, 16:48] = 1.0
     out = transfer_color(source, target, weight)

@@ -27,7 +27,9 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_help_explains_every_command() -> None:
     for command in ([], ["demo"], ["swap"]):
-        result = subprocess.run([sys.executable, "-m", "rtswap", *command, "--help"], capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "rtswap", *command, "--help"], capture_output=True, text=True
+        )
         assert result.returncode == 0
         assert "usage: rtswap" in result.stdout
 
@@ -62,19 +64,39 @@ def test_swap_video_keeps_every_frame_and_the_audio(face_video: Path, tmp_path: 
 @pytest.mark.parametrize(
     ("make_args", "message"),
     [
-        (lambda d: ["--source", str(d / "missing.jpg"), GRACE, str(d / "o.png")], "missing.jpg: no such file"),
-        (lambda d: ["--source", str(d / "notes.jpg"), GRACE, str(d / "o.png")], "notes.jpg: not a readable image"),
-        (lambda d: ["--source", str(d / "blank.png"), GRACE, str(d / "o.png")], "no face found in the source"),
+        (
+            lambda d: ["--source", str(d / "missing.jpg"), GRACE, str(d / "o.png")],
+            "missing.jpg: no such file",
+        ),
+        (
+            lambda d: ["--source", str(d / "notes.jpg"), GRACE, str(d / "o.png")],
+            "notes.jpg: not a readable image",
+        ),
+        (
+            lambda d: ["--source", str(d / "blank.png"), GRACE, str(d / "o.png")],
+            "no face found in the source",
+        ),
         (lambda d: ["--source", GRACE, str(d / "nope.mp4"), str(d / "o.mp4")], "nope.mp4: no such file"),
         (lambda d: ["--source", GRACE, GRACE, str(d / "no" / "dir" / "o.png")], "does not exist"),
         (lambda d: ["--source", GRACE, str(d / "cut.mp4"), str(d / "o.mp4")], "cut.mp4"),
         (lambda d: ["--source", GRACE, GRACE, str(d / "o.mp4")], "output must be too"),
     ],
-    ids=["missing-source", "not-an-image", "no-face", "missing-input", "missing-folder", "truncated-video",
-         "kind-mismatch"],
+    ids=[
+        "missing-source",
+        "not-an-image",
+        "no-face",
+        "missing-input",
+        "missing-folder",
+        "truncated-video",
+        "kind-mismatch",
+    ],
 )
 def test_bad_input_fails_with_one_line_and_leaves_no_output(
-    make_args, message: str, tmp_path: Path, face_video: Path, capsys  # type: ignore[no-untyped-def]
+    make_args,
+    message: str,
+    tmp_path: Path,
+    face_video: Path,
+    capsys,  # type: ignore[no-untyped-def]
 ) -> None:
     (tmp_path / "notes.jpg").write_text("not a picture")
     write_image(tmp_path / "blank.png", np.full((200, 200, 3), 120, np.uint8))

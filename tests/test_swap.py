@@ -19,7 +19,9 @@ def _face_hull(face, image_shape, grow: float = 0.0) -> np.ndarray:  # type: ign
     return mask.astype(bool)
 
 
-def test_swap_changes_the_face_and_nothing_outside_it(grace_swapper: Swapper, astro: np.ndarray, analyzer) -> None:  # type: ignore[no-untyped-def]
+def test_swap_changes_the_face_and_nothing_outside_it(
+    grace_swapper: Swapper, astro: np.ndarray, analyzer
+) -> None:  # type: ignore[no-untyped-def]
     out = grace_swapper.swap_image(astro)
     face = analyzer.analyze(astro)[0]
     change = np.abs(out.astype(int) - astro.astype(int)).max(axis=-1)
@@ -52,7 +54,9 @@ def test_open_target_mouth_keeps_its_interior(grace_swapper: Swapper, head: Synt
     out = grace_swapper.swap_image(target)
     change = np.abs(out.astype(int) - target.astype(int)).max(axis=-1)
     assert np.median(change[mouth]) < 12  # interior kept (only blended at its rim)
-    cheeks = _face_hull(face, target.shape) & ~cv2.dilate(mouth.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
+    cheeks = _face_hull(face, target.shape) & ~cv2.dilate(
+        mouth.astype(np.uint8), np.ones((25, 25), np.uint8)
+    ).astype(bool)
     assert np.median(change[cheeks]) > 15
 
 

@@ -88,7 +88,9 @@ class VideoReader:
                 decoded += 1
                 yield DecodedFrame(frame.to_ndarray(format="rgb24"), frame.pts)
         except av.error.FFmpegError as exc:
-            raise MediaError(f"{self.path}: decoding failed after {decoded} frames ({exc.strerror or exc})") from exc
+            raise MediaError(
+                f"{self.path}: decoding failed after {decoded} frames ({exc.strerror or exc})"
+            ) from exc
         if self.info.frames and decoded < self.info.frames:
             raise MediaError(f"{self.path}: truncated, decoded {decoded} of {self.info.frames} frames")
 

@@ -25,7 +25,7 @@ def rasterize(triangles: torch.Tensor, height: int, width: int) -> tuple[torch.T
     lo = tri.amin(dim=1).ceil()
     extent = (tri.amax(dim=1).floor() - lo + 1).clamp(min=0)
     hits = [_rasterize_group(group, tri, lo, extent, height, width) for group in _groups(extent)]
-    tri_ids, flat, weights = (torch.cat(parts) for parts in zip(*hits))
+    tri_ids, flat, weights = (torch.cat(parts) for parts in zip(*hits, strict=True))
     # A pixel on a shared edge is hit by several triangles: keep exactly one hit per pixel, so
     # that a pixel's triangle and its weights always come from the same hit.
     flat, order = torch.sort(flat, stable=True)
@@ -84,7 +84,9 @@ def _barycentric(tri: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> torch
     return torch.where(degenerate[..., None], torch.full_like(weights, -1.0), weights)
 
 
-def interpolate(index: torch.Tensor, bary: torch.Tensor, values: torch.Tensor, triangles: torch.Tensor) -> torch.Tensor:
+def interpolate(
+    index: torch.Tensor, bary: torch.Tensor, values: torch.Tensor, triangles: torch.Tensor
+) -> torch.Tensor:
     """Per-pixel barycentric interpolation of per-vertex values.
 
     index, bary: from :func:`rasterize`; values: (V, C) per vertex; triangles: (T, 3) vertex ids.

@@ -14,7 +14,6 @@ import numpy as np
 
 from rtswap.frame import Face
 
-
 _TILE_TARGET_PX = 448
 """Tiles are about this wide: the full-range detector sees 192 px, so a 64 px face in a
 1280x720 frame becomes ~24 px in a tile instead of ~10 px in the whole frame."""
@@ -81,7 +80,12 @@ class FaceAnalyzer:
                 rb = d.location_data.relative_bounding_box
                 tw, th = x1 - x0, y1 - y0
                 box = np.array(
-                    [x0 + rb.xmin * tw, y0 + rb.ymin * th, x0 + (rb.xmin + rb.width) * tw, y0 + (rb.ymin + rb.height) * th]
+                    [
+                        x0 + rb.xmin * tw,
+                        y0 + rb.ymin * th,
+                        x0 + (rb.xmin + rb.width) * tw,
+                        y0 + (rb.ymin + rb.height) * th,
+                    ]
                 )
                 found.append(Detection(box=box, score=float(d.score[0])))
         return _nms(found, iou_threshold=0.3)
@@ -92,7 +96,10 @@ class FaceAnalyzer:
         side = max(box[2] - box[0], box[3] - box[1]) * _MESH_CROP_SCALE
         scale = _MESH_CROP_PX / side
         to_crop = np.array(
-            [[scale, 0.0, _MESH_CROP_PX / 2 - scale * centre[0]], [0.0, scale, _MESH_CROP_PX / 2 - scale * centre[1]]]
+            [
+                [scale, 0.0, _MESH_CROP_PX / 2 - scale * centre[0]],
+                [0.0, scale, _MESH_CROP_PX / 2 - scale * centre[1]],
+            ]
         )
         crop = cv2.warpAffine(image, to_crop, (_MESH_CROP_PX, _MESH_CROP_PX), flags=cv2.INTER_LINEAR)
         result = self._mesh.process(crop)

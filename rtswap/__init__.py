@@ -1,0 +1,21 @@
+"""rtswap: real-time streaming face swap.
+
+>>> from rtswap import Swapper
+>>> with Swapper("face.jpg") as swapper:
+...     out = swapper.swap_image(image)   # HxWx3 uint8 RGB in and out
+"""
+
+from rtswap.errors import InputError, MediaError, NoFaceError, OutputError, RtswapError
+
+__version__ = "0.1.0"
+
+__all__ = ["InputError", "MediaError", "NoFaceError", "OutputError", "RtswapError", "Swapper", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    # Swapper pulls in torch and mediapipe; keep `import rtswap` itself light.
+    if name == "Swapper":
+        from rtswap.swapper import Swapper
+
+        return Swapper
+    raise AttributeError(name)
