@@ -75,6 +75,22 @@ def mouth_opening(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[66] - points[62]) / np.linalg.norm(points[8] - points[27]))
 
 
+_SHIFTS = [(0, 0), (6, 0), (0, 6), (-6, -6)]
+"""The landmark model's answer moves by up to ~2° when the same face shifts by a few pixels, so
+pose is compared at these shifts (the same for target and swap) and averaged."""
+
+
+def _shift(image: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
+    return np.roll(image, offset, axis=(1, 0))
+
+
+def _mesh(analyzer: FaceAnalyzer, image: np.ndarray) -> np.ndarray:
+    faces = analyzer.analyze(image, 1)
+    if not faces:
+        raise SystemExit("mediapipe found no face to measure pose on")
+    return faces[0].landmarks
+
+
 def relative_pose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """|yaw|, |pitch|, |roll| (degrees) of the rotation taking 3D landmarks ``a`` onto ``b``."""
     pa, pb = (x[:468] - x[:468].mean(0) for x in (a.astype(np.float64), b.astype(np.float64)))
@@ -124,10 +140,12 @@ def measure(
     if d_src is None or d_tgt is None or d_swp is None:
         raise SystemExit(f"{name}: dlib found no face in the source, target or swap")
     p_tgt, p_swp = judge.points68(target), judge.points68(swapped)
-    mesh_tgt, mesh_swp = analyzer.analyze(target, 1), analyzer.analyze(swapped, 1)
-    if p_tgt is None or p_swp is None or not mesh_tgt or not mesh_swp:
-        raise SystemExit(f"{name}: no landmarks found on the target or the swap")
-    pose_diff = relative_pose(mesh_tgt[0].landmarks, mesh_swp[0].landmarks)
+    if p_tgt is None or p_swp is None:
+        raise SystemExit(f"{name}: dlib found no landmarks on the target or the swap")
+    pose_diff = np.mean(
+        [relative_pose(_mesh(analyzer, _shift(target, s)), _mesh(analyzer, _shift(swapped, s))) for s in _SHIFTS],
+        axis=0,
+    )
     outside = ~face_region(target, analyzer)
     change = np.abs(swapped.astype(np.int16) - target.astype(np.int16)).max(axis=-1)
     return Row(
