@@ -142,10 +142,8 @@ def measure(
     p_tgt, p_swp = judge.points68(target), judge.points68(swapped)
     if p_tgt is None or p_swp is None:
         raise SystemExit(f"{name}: dlib found no landmarks on the target or the swap")
-    pose_diff = np.mean(
-        [relative_pose(_mesh(analyzer, _shift(target, s)), _mesh(analyzer, _shift(swapped, s))) for s in _SHIFTS],
-        axis=0,
-    )
+    shifted = [(_shift(target, s), _shift(swapped, s)) for s in _SHIFTS]
+    pose_diff = np.mean([relative_pose(_mesh(analyzer, t), _mesh(analyzer, w)) for t, w in shifted], axis=0)
     outside = ~face_region(target, analyzer)
     change = np.abs(swapped.astype(np.int16) - target.astype(np.int16)).max(axis=-1)
     return Row(

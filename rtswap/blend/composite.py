@@ -20,7 +20,7 @@ def composite(target: torch.Tensor, swapped: torch.Tensor, coverage: torch.Tenso
     """
     size = target.shape[-1]
     solid = close_small_gaps(coverage, gap_px=max(3, size // 40))
-    mask = soft_erode(solid, radius_px=max(2, size // 128))
+    mask = soft_erode(solid, radius_px=max(1, size // 256))
     matched = transfer_color(swapped, target, mask)
     filled = torch.where(coverage > 0.5, matched, target)
     blended = multiband_blend(filled, target, mask, levels=max(2, int(math.log2(size)) - 3))
