@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,9 +17,6 @@ class Face:
     """(478, 3) float32: x, y in pixels; z relative depth in pixels (smaller = nearer the camera)."""
     score: float
     """Detector confidence in [0, 1]."""
-    track_id: int = -1
-    """Stable id across frames once tracked; -1 for a single image."""
-    extras: dict[str, object] = field(default_factory=dict)
 
     @property
     def height(self) -> float:

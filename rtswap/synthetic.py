@@ -20,6 +20,7 @@ from scipy.spatial import Delaunay
 from rtswap.errors import NoFaceError
 from rtswap.media.samples import astronaut
 from rtswap.swap.raster import interpolate, rasterize
+from rtswap.vision.align import pixel_grid
 from rtswap.vision.detect import FaceAnalyzer
 from rtswap.vision.topology import (
     FACE_OVAL,
@@ -120,7 +121,8 @@ class SyntheticHead:
         index, bary = rasterize(tri, y1 - y0, x1 - x0)
         coords = interpolate(index, bary, torch.as_tensor(self.points, dtype=torch.float32), self.triangles)
         coords[index < 0] = (
-            torch.as_tensor([x0, y0], dtype=torch.float32) + _grid(y1 - y0, x1 - x0)[index < 0]
+            torch.as_tensor([x0, y0], dtype=torch.float32)
+            + pixel_grid(y1 - y0, x1 - x0, index.device)[index < 0]
         )
         map_xy = coords.numpy()
         out = self.image.copy()
@@ -174,13 +176,6 @@ class SyntheticHead:
         cv2.fillPoly(mask, [np.round(moved[MOUTH_HOLE]).astype(np.int32)], (1.0,))
         mask = cv2.GaussianBlur(mask, (0, 0), 2.0)[..., None] * min(1.0, amount) * 0.85
         image[:] = (image * (1 - mask) + _MOUTH_COLOUR * mask).astype(np.uint8)
-
-
-def _grid(height: int, width: int) -> torch.Tensor:
-    ys, xs = torch.meshgrid(
-        torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij"
-    )
-    return torch.stack([xs, ys], -1)
 
 
 class SyntheticClip:

@@ -1,14 +1,9 @@
 import numpy as np
 import torch
 
+from rtswap.blend.paste import FaceRegion
 from rtswap.swap.warp import warp_template
-from rtswap.vision.align import (
-    apply_affine,
-    arcface_template,
-    crop_face,
-    estimate_similarity,
-    invert_affine,
-)
+from rtswap.vision.align import apply_affine, estimate_similarity, invert_affine
 from rtswap.vision.topology import five_points
 
 
@@ -30,14 +25,15 @@ def test_real_face_aligns_onto_the_template(astro: np.ndarray, analyzer) -> None
     assert residual.max() < 0.05 * 256  # a similarity cannot fit 5 real points exactly, but closely
 
 
-def test_crop_samples_the_frame_where_the_matrix_says() -> None:
-    image = torch.zeros(1, 3, 100, 120)
-    image[0, :, 30, 50] = 1.0  # one white pixel at x=50, y=30
+def test_crop_and_paste_go_where_the_matrix_says() -> None:
+    frame = torch.zeros(100, 120, 3, dtype=torch.uint8)
+    frame[30, 50] = 255  # one white pixel at x=50, y=30
     matrix = np.array([[2.0, 0.0, -60.0], [0.0, 2.0, -20.0]])  # frame -> crop: x' = 2x - 60
-    crop = crop_face(image, matrix, 64)
+    region = FaceRegion(frame, matrix, 64)
+    crop = region.crop()
     ys, xs = np.nonzero(crop[0, 0].numpy() > 0.99)
     assert (ys.tolist(), xs.tolist()) == ([40], [40])
-
-
-def test_arcface_template_128_is_shifted_8px() -> None:
-    np.testing.assert_allclose(arcface_template(128) - arcface_template(112), [[8.0, 0.0]] * 5)
+    # pasting a zero change leaves the frame's bytes exactly as they were
+    before = frame.clone()
+    region.paste(frame, torch.zeros(1, 3, 64, 64))
+    assert torch.equal(frame, before)

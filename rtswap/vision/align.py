@@ -10,10 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# 5-point templates (left eye, right eye, nose tip, left mouth corner, right mouth corner).
-ARCFACE_112 = np.array(
-    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
-)
+# 5-point template (left eye, right eye, nose tip, left mouth corner, right mouth corner).
 FFHQ_512 = np.array(
     [[192.98, 239.95], [318.90, 240.19], [256.63, 314.02], [201.26, 371.41], [313.09, 371.15]]
 )
@@ -22,16 +19,6 @@ FFHQ_512 = np.array(
 def ffhq_template(size: int) -> np.ndarray:
     """FFHQ-style template scaled to a ``size`` crop: whole face, forehead to chin, with margin."""
     return FFHQ_512 * (size / 512.0)
-
-
-def arcface_template(size: int) -> np.ndarray:
-    """insightface's ArcFace template for a ``size`` crop (112 multiples, or 128 multiples +8 px in x)."""
-    if size % 112 == 0:
-        return ARCFACE_112 * (size / 112.0)
-    if size % 128 == 0:
-        ratio = size / 128.0
-        return ARCFACE_112 * ratio + np.array([8.0 * ratio, 0.0])
-    raise ValueError(f"ArcFace template needs a crop size divisible by 112 or 128, got {size}")
 
 
 def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -87,9 +74,3 @@ def affine_coords(matrix: np.ndarray, grid: torch.Tensor) -> torch.Tensor:
     """Map a pixel grid (h, w, 2) through a 2x3 matrix."""
     m = torch.as_tensor(matrix, dtype=torch.float32, device=grid.device)
     return grid @ m[:, :2].T + m[:, 2]
-
-
-def crop_face(image: torch.Tensor, matrix: np.ndarray, size: int) -> torch.Tensor:
-    """Aligned crop. image: (1, 3, H, W) float [0, 1]; matrix maps frame -> crop. Returns (1, 3, S, S)."""
-    grid = pixel_grid(size, size, image.device)
-    return sample(image, affine_coords(invert_affine(matrix), grid)[None])
