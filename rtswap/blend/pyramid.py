@@ -8,14 +8,14 @@ import torch.nn.functional as F
 _KERNEL_1D = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
 
 
-def _gaussian(x: torch.Tensor) -> torch.Tensor:
-    c = x.shape[1]
-    k = (_KERNEL_1D[:, None] * _KERNEL_1D[None, :]).to(x)[None, None].expand(c, 1, 5, 5)
-    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), k, groups=c)
-
-
 def _down(x: torch.Tensor) -> torch.Tensor:
-    return _gaussian(x)[..., ::2, ::2]
+    """Gaussian blur (separable 5-tap binomial, edges replicated), then every second pixel."""
+    c = x.shape[1]
+    k = _KERNEL_1D.to(x)
+    x = F.conv2d(F.pad(x, (2, 2, 0, 0), mode="replicate"), k.view(1, 1, 1, 5).expand(c, 1, 1, 5), groups=c)
+    x = x[..., ::2, :]  # rows not kept need no vertical pass
+    x = F.conv2d(F.pad(x, (0, 0, 2, 2), mode="replicate"), k.view(1, 1, 5, 1).expand(c, 1, 5, 1), groups=c)
+    return x[..., :, ::2]
 
 
 def _up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -28,15 +28,17 @@ def multiband_blend(fg: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, leve
 
     fg, bg: (B, C, H, W) float; mask: (B, 1, H, W) in [0, 1], 1 = fg.
     """
-    out_levels = []
+    c = fg.shape[1]
+    stack = torch.cat([fg, bg, mask], dim=1)  # one filter pass per level for all three
+    bands = []
     for _ in range(levels - 1):
-        fg_down, bg_down, mask_down = _down(fg), _down(bg), _down(mask)
-        size = (fg.shape[-2], fg.shape[-1])
-        fg_band = fg - _up(fg_down, size)
-        bg_band = bg - _up(bg_down, size)
-        out_levels.append(fg_band * mask + bg_band * (1 - mask))
-        fg, bg, mask = fg_down, bg_down, mask_down
-    out = fg * mask + bg * (1 - mask)
-    for band in reversed(out_levels):
+        down = _down(stack)
+        detail = stack[:, : 2 * c] - _up(down[:, : 2 * c], (stack.shape[-2], stack.shape[-1]))
+        m = stack[:, 2 * c :]
+        bands.append(detail[:, :c] * m + detail[:, c:] * (1 - m))
+        stack = down
+    m = stack[:, 2 * c :]
+    out = stack[:, :c] * m + stack[:, c : 2 * c] * (1 - m)
+    for band in reversed(bands):
         out = _up(out, (band.shape[-2], band.shape[-1])) + band
     return out

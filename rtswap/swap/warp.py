@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from rtswap.frame import Face
 from rtswap.swap.raster import interpolate, rasterize
@@ -23,6 +24,9 @@ _TIGHTEN = 1.3
 """The FFHQ template leaves the face a quarter of the crop; scaling it by 1.3 about the face's
 centre gives the face most of the crop while leaving room for the feathered paste mask."""
 _FFHQ_FACE_CENTRE = np.array([256.0, 315.0])
+_RASTER_STRIDE = 2
+"""The mesh is rasterised at half the crop's resolution and the texture coordinates upsampled:
+a quarter of the raster work, and the same pixels where the map is affine (inside triangles)."""
 
 
 def warp_template(size: int) -> np.ndarray:
@@ -77,15 +81,23 @@ class WarpEngine:
         mesh and in an open mouth, fading to 0 towards the forehead's edge.
         """
         size = crops.shape[-1]
-        coords, covered = [], []
+        low = size // _RASTER_STRIDE
+        scale = low / size
+        per_vertex = torch.cat([identity.landmarks, identity.weight], dim=1)  # (478, 3)
+        maps = []
         for target in landmarks:
-            index, bary = rasterize(target[self._triangles], size, size)
-            coords.append(interpolate(index, bary, identity.landmarks, self._triangles))
-            covered.append(interpolate(index, bary, identity.weight, self._triangles))
-        texture = identity.texture.expand(len(coords), -1, -1, -1)
-        swapped = sample(texture, torch.stack(coords))
-        coverage = torch.stack(covered).permute(0, 3, 1, 2)
-        return swapped * (coverage > 0), coverage
+            index, bary = rasterize(((target + 0.5) * scale - 0.5)[self._triangles], low, low)
+            covered = (index >= 0).to(torch.float32)[..., None]
+            maps.append(torch.cat([interpolate(index, bary, per_vertex, self._triangles), covered], dim=-1))
+        # The map is affine inside each triangle, so bilinear upsampling is exact there (zero
+        # outside the mesh); dividing by the upsampled coverage keeps the coordinates right next to
+        # holes and the mesh's edge.
+        up = F.interpolate(torch.stack(maps).permute(0, 3, 1, 2), size=(size, size), mode="bilinear")
+        covered = up[:, 3:4]
+        coords = up[:, :2] / covered.clamp(min=1e-6)
+        swapped = sample(identity.texture.expand(len(maps), -1, -1, -1), coords.permute(0, 2, 3, 1))
+        coverage = up[:, 2:3].contiguous()
+        return swapped * (covered > 0.5), coverage * (covered > 0.5)
 
 
 def _vertex_weight(landmarks: np.ndarray) -> np.ndarray:
