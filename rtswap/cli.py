@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rtswap.errors import RtswapError
+from rtswap.errors import InputError, OutputError, RtswapError
 from rtswap.swapper import ENGINES
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rtswap.frame import Frame
+    from rtswap.pipeline.stats import Summary
 
 log = logging.getLogger("rtswap")
 
@@ -24,6 +33,33 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _resolution(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if width < 16 or height < 16:
+        raise argparse.ArgumentTypeError(f"resolution too small: {text}")
+    return width, height
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
+    return value
+
+
+def _add_tracking(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--detect-every",
+        type=_positive_int,
+        default=10,
+        metavar="K",
+        help="run the face detector every K frames and track faces in between (default: 10)",
+    )
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +129,89 @@ def build_parser() -> argparse.ArgumentParser:
         "--faces", type=_positive_int, default=None, metavar="N", help="swap only the N largest faces"
     )
     _add_common(swap)
+
+    live = sub.add_parser(
+        "live",
+        help="swap faces live: camera, video or synthetic clip in; window, virtual camera or file out",
+        description="Swap every face in a live stream for the face in SRC, at the input's frame "
+        "rate: stale frames are dropped, never queued. The window shows output FPS, "
+        "glass-to-glass latency and faces tracked; q (or Ctrl-C) stops.",
+    )
+    live.add_argument("--source", required=True, metavar="SRC", help="image with the face to put in")
+    live.add_argument(
+        "--input",
+        default="webcam",
+        metavar="IN",
+        help="webcam (default), a camera index or /dev/videoN, a video file (played at its own "
+        "frame rate), or synthetic (the demo's generated astronaut, 30 fps)",
+    )
+    live.add_argument(
+        "--output",
+        action="append",
+        metavar="OUT",
+        help="window (default when a display exists), virtualcam, FILE.mp4 or null; repeat for several",
+    )
+    live.add_argument("--loop", action="store_true", help="start a video file input over when it ends")
+    live.add_argument(
+        "--reconnect", action="store_true", help="wait for a camera that disappears to come back"
+    )
+    live.add_argument(
+        "--resolution",
+        type=_resolution,
+        default=(1280, 720),
+        metavar="WxH",
+        help="camera mode to ask for, and size of the synthetic input (default: 1280x720)",
+    )
+    live.add_argument("--fps", type=float, default=30.0, help="camera frame rate to ask for (default: 30)")
+    live.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    live.add_argument(
+        "--faces", type=_positive_int, default=None, metavar="N", help="swap only the N largest faces"
+    )
+    _add_tracking(live)
+    _add_common(live)
+
+    bench = sub.add_parser(
+        "bench",
+        help="measure the live pipeline: FPS, glass-to-glass latency, per-stage times",
+        description="Run the live pipeline on the synthetic clip (or a looped video file) into a "
+        "null sink and report FPS in/out, drops, and p50/p95/p99 of glass-to-glass "
+        "latency and of each stage, from the frames' own timestamps. The first "
+        f"{2:g} s are warm-up and not counted.",
+    )
+    bench.add_argument(
+        "--input", default="synthetic", metavar="IN", help="synthetic (default) or a video file"
+    )
+    bench.add_argument(
+        "--resolution",
+        type=_resolution,
+        default=(1280, 720),
+        metavar="WxH",
+        help="synthetic input size (default: 1280x720)",
+    )
+    bench.add_argument(
+        "--fps",
+        type=_non_negative_float,
+        default=30.0,
+        help="input pacing; 0 = as fast as possible (default: 30)",
+    )
+    bench.add_argument("--seconds", type=float, default=20.0, help="measured duration (default: 20)")
+    bench.add_argument(
+        "--faces",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="faces in the synthetic input (default: 1)",
+    )
+    bench.add_argument(
+        "--compare-sequential",
+        action="store_true",
+        help="also run the same stages one after another in one thread, unpaced, and report the speedup",
+    )
+    bench.add_argument(
+        "--json", type=Path, default=None, metavar="PATH", help="also write the result as JSON"
+    )
+    _add_tracking(bench)
+    _add_common(bench)
     return parser
 
 
@@ -120,13 +239,10 @@ def _run(args: argparse.Namespace) -> int:
             seconds=args.seconds,
             crop_size=args.crop_size,
             label=args.label,
-            progress=not args.quiet,
         )
-        print(f"wrote {demo.video} ({demo.frames} frames, 1280x720, 30 fps) and {demo.preview}")
-        print(
-            f"swap speed {demo.frames / demo.swap_seconds:.1f} fps "
-            f"({demo.frames / demo.total_seconds:.1f} fps including clip generation and encoding)"
-        )
+        summary = demo.run.stats.summary()
+        print(f"wrote {demo.video} ({summary.frames} of {demo.frames} frames, 1280x720) and {demo.preview}")
+        print(f"live pipeline: {_latency_line(summary, demo.run.dropped)}")
         return 0
     if args.command == "swap":
         from rtswap.offline import swap_file
@@ -147,7 +263,84 @@ def _run(args: argparse.Namespace) -> int:
             f"{report.faces} face{'s' * (report.faces != 1)} swapped, {report.fps:.1f} fps)"
         )
         return 0
+    if args.command == "live":
+        return _live(args)
+    if args.command == "bench":
+        return _bench(args)
     raise AssertionError(args.command)
+
+
+def _latency_line(summary: Summary, dropped: int) -> str:
+    latency = summary.latency_ms
+    return (
+        f"{summary.fps_out:.1f} fps out, glass-to-glass latency p50 {latency['p50']:.0f} ms, "
+        f"p95 {latency['p95']:.0f} ms, p99 {latency['p99']:.0f} ms, {dropped} frames dropped"
+    )
+
+
+def _live(args: argparse.Namespace) -> int:
+    from rtswap.pipeline import Pipeline, PipelineConfig
+    from rtswap.sinks.window import display_available, overlay_text
+    from rtswap.sources import open_source
+    from rtswap.swapper import Swapper
+
+    outputs = args.output or ["window"]
+    if outputs == ["window"] and not args.output and not display_available():
+        raise OutputError("no display for a preview window: choose --output virtualcam, FILE.mp4 or null")
+    last_status = 0.0
+
+    def status(frame: Frame, image: np.ndarray) -> None:
+        nonlocal last_status
+        if not args.quiet and "window" not in outputs and time.monotonic() - last_status >= 1.0:
+            last_status = time.monotonic()
+            print(f"\r{overlay_text(pipeline.stats)}", end="", file=sys.stderr, flush=True)
+
+    with Swapper(
+        args.source, args.engine, args.device, max_faces=args.faces, crop_size=args.crop_size
+    ) as swapper:
+        source = open_source(
+            args.input,
+            live=True,
+            loop=args.loop,
+            resolution=args.resolution,
+            fps=args.fps,
+            reconnect=args.reconnect,
+        )
+        config = PipelineConfig(
+            live=True, detect_every=args.detect_every, max_faces=args.faces, label=args.label
+        )
+        pipeline = Pipeline.open(swapper, source, outputs, config, on_output=status)
+        log.info("swapping %s -> %s; q in the window or Ctrl-C to stop", args.input, ", ".join(outputs))
+        run = pipeline.run(seconds=args.seconds)
+    if not args.quiet and "window" not in outputs:
+        print(file=sys.stderr)
+    print(f"{len(run.stats)} frames: {_latency_line(run.stats.summary(), run.dropped)}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from rtswap.bench import BenchConfig, format_table, run_bench
+
+    config = BenchConfig(
+        input=args.input,
+        resolution=args.resolution,
+        fps=args.fps,
+        seconds=args.seconds,
+        faces=args.faces,
+        engine=args.engine,
+        device=args.device,
+        crop_size=args.crop_size,
+        detect_every=args.detect_every,
+        compare_sequential=args.compare_sequential,
+    )
+    if config.input != "synthetic" and not Path(config.input).is_file():
+        raise InputError(f"{config.input}: no such file (bench inputs: synthetic or a video file)")
+    result = run_bench(config)
+    print(format_table(result))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
 
 
 if __name__ == "__main__":

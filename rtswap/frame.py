@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
+import torch
+
+from rtswap.vision.pose import head_pose
 
 
 @dataclass
@@ -17,6 +23,8 @@ class Face:
     """(478, 3) float32: x, y in pixels; z relative depth in pixels (smaller = nearer the camera)."""
     score: float
     """Detector confidence in [0, 1]."""
+    track_id: int = -1
+    """Stable across the frames of one stream while the face stays in view; -1 for stills."""
 
     @property
     def height(self) -> float:
@@ -25,3 +33,43 @@ class Face:
     @property
     def area(self) -> float:
         return float((self.box[2] - self.box[0]) * (self.box[3] - self.box[1]))
+
+    @property
+    def pose(self) -> tuple[float, float, float]:
+        """(yaw, pitch, roll) in degrees."""
+        return head_pose(self.landmarks)
+
+
+@dataclass
+class Frame:
+    """One video frame on its way through the pipeline."""
+
+    index: int
+    """0, 1, 2, ... in capture order (dropped frames leave gaps downstream)."""
+    capture_ns: int
+    """``time.monotonic_ns()`` when the frame arrived (live) or was read (offline)."""
+    host: np.ndarray
+    """HxWx3 uint8 RGB as captured, on the host, for the CPU-side face analysis."""
+    image: torch.Tensor
+    """HxWx3 uint8 RGB on the pipeline's device; the composite stage writes into it."""
+    pts: int | None = None
+    """Presentation time in ``time_base`` units, from the container (None for cameras)."""
+    time_base: Fraction | None = None
+    faces: list[Face] = field(default_factory=list)
+    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Stage name -> (start_ns, end_ns) on the monotonic clock."""
+    work: Any = None
+    """What one stage hands the next beyond the image (the swap stage's crops, for the composite)."""
+    ready: Any = None
+    """CUDA event recorded after the last stage queued its work on its stream (None on CPU)."""
+
+    @property
+    def time_s(self) -> float:
+        """The frame's media time: its pts if it has one, else its capture time."""
+        if self.pts is not None and self.time_base is not None:
+            return float(self.pts * self.time_base)
+        return self.capture_ns / 1e9
+
+
+def now_ns() -> int:
+    return time.monotonic_ns()

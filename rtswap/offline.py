@@ -1,4 +1,4 @@
-"""``rtswap swap``: swap every face in an image or a whole video file."""
+"""``rtswap swap``: swap every face in an image or a whole video file, through the pipeline."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from rtswap.errors import InputError
-from rtswap.label import stamp
-from rtswap.media.image import check_output_path, is_image_path, read_image, write_image
-from rtswap.media.video import VideoReader, VideoWriter
+from rtswap.frame import Frame
+from rtswap.media.image import check_output_path, is_image_path
+from rtswap.pipeline import Pipeline, PipelineConfig, RunReport
+from rtswap.sources import open_source
 from rtswap.swapper import Swapper
 
 
@@ -20,6 +22,7 @@ class SwapReport:
     frames: int
     faces: int
     seconds: float
+    run: RunReport
 
     @property
     def fps(self) -> float:
@@ -32,10 +35,12 @@ def swap_file(
     output_path: str | Path,
     label: bool = True,
     progress: bool = True,
+    detect_every: int = 10,
 ) -> SwapReport:
     """Swap faces in an image or video file; the output appears only when complete.
 
-    ``label`` draws the visible synthetic-media label on every frame (metadata is always written).
+    Runs the threaded pipeline with blocking rings, so every frame is kept. ``label`` draws the
+    visible synthetic-media label on every frame (metadata is always written).
     """
     input_path, output_path = Path(input_path), check_output_path(output_path)
     if not input_path.is_file():
@@ -46,34 +51,22 @@ def swap_file(
         kind = "an image" if is_image_path(input_path) else "a video"
         raise InputError(f"{output_path}: input is {kind}, so the output must be too (check the suffix)")
     start = time.perf_counter()
-    if is_image_path(input_path):
-        swapped, faces = swapper.swap_and_report(read_image(input_path))
-        write_image(output_path, stamp(swapped) if label else swapped)
-        return SwapReport(frames=1, faces=len(faces), seconds=time.perf_counter() - start)
-    return _swap_video(swapper, input_path, output_path, label, progress, start)
+    source = open_source(str(input_path), live=False)
+    config = PipelineConfig(live=False, detect_every=detect_every, max_faces=swapper.max_faces, label=label)
+    faces = 0
+    bar = tqdm(
+        total=source.info.frames or None,
+        unit="frame",
+        disable=not progress or is_image_path(input_path),
+        desc=input_path.name,
+        leave=False,
+    )
 
+    def counted(frame: Frame, image: np.ndarray) -> None:
+        nonlocal faces
+        faces += len(frame.faces)
+        bar.update()
 
-def _swap_video(
-    swapper: Swapper, input_path: Path, output_path: Path, label: bool, progress: bool, start: float
-) -> SwapReport:
-    frames = faces = 0
-    with VideoReader(input_path) as reader:
-        writer = VideoWriter(output_path, reader.info, audio_from=input_path)
-        try:
-            bar = tqdm(
-                reader,
-                total=reader.info.frames or None,
-                unit="frame",
-                disable=not progress,
-                desc=input_path.name,
-                leave=False,
-            )
-            for decoded in bar:
-                swapped, found = swapper.swap_and_report(decoded.image)
-                writer.write(stamp(swapped) if label else swapped, decoded.pts)
-                frames, faces = frames + 1, faces + len(found)
-            writer.close()
-        except BaseException:
-            writer.abort()
-            raise
-    return SwapReport(frames=frames, faces=faces, seconds=time.perf_counter() - start)
+    with bar:
+        run = Pipeline.open(swapper, source, [str(output_path)], config, on_output=counted).run()
+    return SwapReport(frames=len(run.stats), faces=faces, seconds=time.perf_counter() - start, run=run)

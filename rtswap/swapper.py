@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +31,27 @@ def create_engine(name: str, device: torch.device, crop_size: int = 256) -> Warp
     return WarpEngine(crop_size=crop_size, device=device)
 
 
+@dataclass
+class SwapWork:
+    """The engine's output for one frame, waiting to be composited."""
+
+    regions: list[FaceRegion]
+    crops: torch.Tensor
+    """(B, 3, S, S) RGB [0, 1] aligned target crops."""
+    swapped: torch.Tensor
+    """(B, 3, S, S) RGB [0, 1] the engine's faces."""
+    coverage: torch.Tensor
+    """(B, 1, S, S) [0, 1] where the engine produced face pixels."""
+
+
 class Swapper:
     """Swaps every face in RGB images for one source face.
 
     >>> swapper = Swapper("face.jpg")
     >>> out = swapper.swap_image(image)   # HxWx3 uint8 RGB in and out
 
-    Not thread-safe (it owns a mediapipe graph); the pipeline gives each stage its own parts.
+    ``swap_image`` is not thread-safe (it owns mediapipe graphs); ``swap`` and ``blend``, which the
+    pipeline's stages call, are safe to call from different threads.
     """
 
     def __init__(
@@ -91,10 +106,16 @@ class Swapper:
 
     def swap_faces(self, frame: torch.Tensor, faces: list[Face]) -> None:
         """Swap ``faces`` in ``frame`` ((H, W, 3) uint8 tensor), in place, all faces in one batch."""
+        work = self.swap(frame, faces)
+        if work is not None:
+            self.blend(frame, work)
+
+    def swap(self, frame: torch.Tensor, faces: list[Face]) -> SwapWork | None:
+        """Run the engine on the aligned crops of ``faces`` (None if no face is in the frame)."""
         pairs = [(FaceRegion(frame, self._matrix(f), self.engine.crop_size), f) for f in faces]
         pairs = [(region, face) for region, face in pairs if not region.empty]
         if not pairs:
-            return
+            return None
         crops = torch.cat([region.crop() for region, _ in pairs])
         landmarks = torch.stack(
             [
@@ -103,8 +124,12 @@ class Swapper:
             ]
         ).to(self.device)
         swapped, coverage = self.engine.swap(crops, landmarks, self.identity)
-        changes = composite(crops, swapped, coverage)
-        for (region, _), change in zip(pairs, changes, strict=True):
+        return SwapWork([region for region, _ in pairs], crops, swapped, coverage)
+
+    def blend(self, frame: torch.Tensor, work: SwapWork) -> None:
+        """Composite the swapped crops and paste them into ``frame`` in place."""
+        changes = composite(work.crops, work.swapped, work.coverage)
+        for region, change in zip(work.regions, changes, strict=True):
             region.paste(frame, change[None])
 
     def _matrix(self, face: Face) -> np.ndarray:

@@ -24,25 +24,29 @@ def ffhq_template(size: int) -> np.ndarray:
 def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity (rotation, uniform scale, translation) taking ``src`` to ``dst``.
 
-    Umeyama's closed form. src, dst: (N, 2) points. Returns a 2x3 matrix.
+    Umeyama's solution, which in 2D has a closed form without an SVD: with both point sets
+    centred, the best rotation angle is atan2(sum of cross products, sum of dot products).
+    src, dst: (N, 2) points. Returns a 2x3 matrix.
     """
     src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
     src_mean, dst_mean = src.mean(0), dst.mean(0)
     src_c, dst_c = src - src_mean, dst - dst_mean
-    cov = dst_c.T @ src_c / len(src)
-    u, s, vt = np.linalg.svd(cov)
-    d = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt))])
-    rotation = u @ d @ vt
-    scale = np.trace(np.diag(s) @ d) / src_c.var(0).sum()
+    dot = float((src_c * dst_c).sum())
+    cross = float((src_c[:, 0] * dst_c[:, 1] - src_c[:, 1] * dst_c[:, 0]).sum())
+    scale_cos, scale_sin = np.array([dot, cross]) / (src_c**2).sum()
     matrix = np.empty((2, 3))
-    matrix[:, :2] = scale * rotation
+    matrix[:, :2] = [[scale_cos, -scale_sin], [scale_sin, scale_cos]]
     matrix[:, 2] = dst_mean - matrix[:, :2] @ src_mean
     return matrix
 
 
 def invert_affine(matrix: np.ndarray) -> np.ndarray:
-    full = np.vstack([matrix, [0.0, 0.0, 1.0]])
-    return np.linalg.inv(full)[:2]
+    """The inverse of a 2x3 affine matrix, in closed form (``np.linalg.inv`` goes through LAPACK,
+    whose thread pool holds up the other stage threads far longer than the arithmetic takes)."""
+    (a, b, tx), (c, d, ty) = matrix
+    det = a * d - b * c
+    linear = np.array([[d, -b], [-c, a]]) / det
+    return np.hstack([linear, -linear @ np.array([[tx], [ty]])])
 
 
 def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -24,58 +24,47 @@ _MESH_CROP_SCALE = 1.8
 short-range detector inside the face mesh graph, which expects a face near the crop centre."""
 
 
+Region = tuple[int, int, int, int]
+"""x0, y0, x1, y1 pixels."""
+
+
 @dataclass
 class Detection:
     box: np.ndarray  # (4,) x0, y0, x1, y1 pixels
     score: float
 
 
-class FaceAnalyzer:
-    """Finds faces and their landmarks in HxWx3 uint8 RGB images. Not thread-safe: one per thread."""
+class FaceDetector:
+    """Face boxes in HxWx3 uint8 RGB images (BlazeFace full range on the whole image and on
+    overlapping tiles). Not thread-safe: one per thread."""
 
     def __init__(self, min_score: float = 0.5) -> None:
         import mediapipe as mp
 
         from rtswap.media.samples import astronaut
 
-        # mediapipe's C++ side logs setup notices when graphs are built and first run, straight
-        # to fd 2 and regardless of log-level settings: build and run both here, fd 2 silenced.
+        # mediapipe's C++ side logs setup notices when a graph is built and first run, straight
+        # to fd 2 and regardless of log-level settings: build and run it here, fd 2 silenced.
         with _quiet_stderr():
-            self._detector = mp.solutions.face_detection.FaceDetection(
+            self._graph = mp.solutions.face_detection.FaceDetection(
                 model_selection=1, min_detection_confidence=min_score
             )
-            self._mesh = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
-            )
-            self.analyze(astronaut())
+            self.detect(astronaut())
 
     def close(self) -> None:
-        self._detector.close()
-        self._mesh.close()
+        self._graph.close()
 
-    def __enter__(self) -> FaceAnalyzer:
-        return self
+    def regions(self, image: np.ndarray) -> list[Region]:
+        """The regions :meth:`detect` scans by default: the whole image, then overlapping tiles
+        when the image is large."""
+        return _tiles(image.shape[1], image.shape[0])
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def analyze(self, image: np.ndarray, max_faces: int | None = None) -> list[Face]:
-        """All faces with landmarks, largest first, at most ``max_faces``."""
-        faces = []
-        for det in self.detect(image):
-            landmarks = self.landmarks(image, det.box)
-            if landmarks is not None:
-                faces.append(Face(box=_landmark_box(landmarks), landmarks=landmarks, score=det.score))
-        faces.sort(key=lambda f: f.area, reverse=True)
-        return faces[:max_faces] if max_faces else faces
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """Face boxes from the whole image and from overlapping tiles, merged by NMS."""
-        height, width = image.shape[:2]
+    def detect(self, image: np.ndarray, regions: list[Region] | None = None) -> list[Detection]:
+        """Face boxes found in ``regions`` (default: all of :meth:`regions`), merged by NMS."""
         found = []
-        for x0, y0, x1, y1 in _tiles(width, height):
+        for x0, y0, x1, y1 in self.regions(image) if regions is None else regions:
             tile = np.ascontiguousarray(image[y0:y1, x0:x1])
-            result = self._detector.process(tile)
+            result = self._graph.process(tile)
             for d in result.detections or []:
                 rb = d.location_data.relative_bounding_box
                 tw, th = x1 - x0, y1 - y0
@@ -90,6 +79,25 @@ class FaceAnalyzer:
                 found.append(Detection(box=box, score=float(d.score[0])))
         return _nms(found, iou_threshold=0.3)
 
+
+class FaceMesh:
+    """478 landmarks (mediapipe face mesh with iris refinement) of the face in a given box.
+    Not thread-safe: one per thread."""
+
+    def __init__(self) -> None:
+        import mediapipe as mp
+
+        from rtswap.media.samples import astronaut
+
+        with _quiet_stderr():
+            self._graph = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
+            )
+            self.landmarks(astronaut(), np.array([150.0, 40.0, 330.0, 240.0]))
+
+    def close(self) -> None:
+        self._graph.close()
+
     def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
         """(478, 3) float32 landmarks of the face in ``box`` (frame pixels), or None if none is there."""
         centre = (box[:2] + box[2:]) / 2
@@ -102,7 +110,7 @@ class FaceAnalyzer:
             ]
         )
         crop = cv2.warpAffine(image, to_crop, (_MESH_CROP_PX, _MESH_CROP_PX), flags=cv2.INTER_LINEAR)
-        result = self._mesh.process(crop)
+        result = self._graph.process(crop)
         if not result.multi_face_landmarks:
             return None
         points = np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], np.float32)
@@ -111,6 +119,41 @@ class FaceAnalyzer:
         points[:, 1] = (points[:, 1] - to_crop[1, 2]) / scale
         points[:, 2] /= scale
         return points
+
+
+class FaceAnalyzer:
+    """Every face in a still image with its landmarks: a detector and a face mesh together.
+    Not thread-safe: one per thread."""
+
+    def __init__(self, min_score: float = 0.5) -> None:
+        self.detector = FaceDetector(min_score)
+        self.mesh = FaceMesh()
+
+    def close(self) -> None:
+        self.detector.close()
+        self.mesh.close()
+
+    def __enter__(self) -> FaceAnalyzer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def analyze(self, image: np.ndarray, max_faces: int | None = None) -> list[Face]:
+        """All faces with landmarks, largest first, at most ``max_faces``."""
+        faces = []
+        for det in self.detector.detect(image):
+            landmarks = self.mesh.landmarks(image, det.box)
+            if landmarks is not None:
+                faces.append(face_from_landmarks(landmarks, det.score))
+        faces.sort(key=lambda f: f.area, reverse=True)
+        return faces[:max_faces] if max_faces else faces
+
+
+def face_from_landmarks(landmarks: np.ndarray, score: float, track_id: int = -1) -> Face:
+    """A face whose box is its landmarks' bounding box."""
+    box = np.concatenate([landmarks[:, :2].min(0), landmarks[:, :2].max(0)]).astype(np.float64)
+    return Face(box=box, landmarks=landmarks, score=score, track_id=track_id)
 
 
 @contextmanager
@@ -127,7 +170,7 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-def _tiles(width: int, height: int) -> list[tuple[int, int, int, int]]:
+def _tiles(width: int, height: int) -> list[Region]:
     """The whole image, plus a grid of overlapping tiles when the image is large."""
     regions = [(0, 0, width, height)]
     cols, rows = max(1, round(width / _TILE_TARGET_PX)), max(1, round(height / _TILE_TARGET_PX))
@@ -143,7 +186,7 @@ def _tiles(width: int, height: int) -> list[tuple[int, int, int, int]]:
     return regions
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
+def iou(a: np.ndarray, b: np.ndarray) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -154,10 +197,6 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 def _nms(detections: list[Detection], iou_threshold: float) -> list[Detection]:
     kept: list[Detection] = []
     for det in sorted(detections, key=lambda d: d.score, reverse=True):
-        if all(_iou(det.box, k.box) < iou_threshold for k in kept):
+        if all(iou(det.box, k.box) < iou_threshold for k in kept):
             kept.append(det)
     return kept
-
-
-def _landmark_box(landmarks: np.ndarray) -> np.ndarray:
-    return np.concatenate([landmarks[:, :2].min(0), landmarks[:, :2].max(0)]).astype(np.float64)

@@ -1,0 +1,279 @@
+"""The live engine: capture -> analyze -> swap -> composite -> output, one thread per stage."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from rtswap.errors import RtswapError
+from rtswap.frame import Frame, now_ns
+from rtswap.label import stamp
+from rtswap.pipeline.analyze import Analyze
+from rtswap.pipeline.stage import Stage, Step
+from rtswap.pipeline.stats import PipelineStats
+from rtswap.ring import Policy, Ring
+from rtswap.sinks.base import Sink
+from rtswap.sources.base import Source
+from rtswap.swapper import Swapper
+
+STAGES = ("capture", "analyze", "swap", "composite", "output")
+_JOIN_TIMEOUT_S = 10.0
+"""A stage still running this long after stop is stuck (e.g. in a driver call); the threads are
+daemons, so it cannot keep the process alive."""
+
+
+class StageError(RtswapError):
+    """A stage failed; the message starts with the stage's name."""
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        super().__init__(f"{stage}: {error}")
+        self.stage, self.error = stage, error
+
+
+@dataclass
+class PipelineConfig:
+    live: bool
+    """Live input: rings drop the oldest frame when full (latency stays low). Otherwise rings
+    block and every frame is kept."""
+    detect_every: int = 10
+    """The face detector covers the whole frame once every this many frames (every frame while
+    no face is tracked)."""
+    max_faces: int | None = None
+    """Swap at most this many faces per frame, largest first."""
+    label: bool = True
+    """Draw the visible 'AI face swap' label on every output frame."""
+    ring_capacity: int = 2
+    """Frames each ring between two stages holds."""
+
+
+@dataclass
+class RunReport:
+    captured: int
+    """Frames the source delivered."""
+    dropped: int
+    """Frames the rings dropped (live input only)."""
+    capture_s: float
+    """Time from the first to the last captured frame."""
+    stats: PipelineStats = field(repr=False)
+
+    @property
+    def fps_in(self) -> float:
+        return round((self.captured - 1) / self.capture_s, 2) if self.capture_s > 0 else 0.0
+
+
+class _Capture:
+    """Reads the source; each frame gets its index, capture time and a device copy."""
+
+    def __init__(self, source: Source, device: torch.device) -> None:
+        self.source, self.device = source, device
+        self.count, self.first_ns, self.last_ns = 0, 0, 0
+
+    def __call__(self, _: Frame | None) -> Frame | None:
+        decoded = self.source.read()
+        if decoded is None:
+            return None
+        captured = now_ns()
+        host = torch.from_numpy(decoded.image)
+        if self.device.type == "cuda":
+            host = host.pin_memory()
+        frame = Frame(
+            index=self.count,
+            capture_ns=captured,
+            host=decoded.image,
+            image=host.to(self.device, non_blocking=True),
+            pts=decoded.pts,
+            time_base=self.source.info.time_base,
+        )
+        self.first_ns = self.first_ns or captured
+        self.count, self.last_ns = self.count + 1, captured
+        return frame
+
+
+class _Output:
+    """Brings the pixels to the host once, labels them and hands them to every sink."""
+
+    def __init__(
+        self,
+        sinks: list[Sink],
+        stats: PipelineStats,
+        label: bool,
+        on_output: Callable[[Frame, np.ndarray], None] | None,
+    ) -> None:
+        self.sinks, self.stats, self.label, self.on_output = sinks, stats, label, on_output
+
+    def __call__(self, frame: Frame | None) -> Frame | None:
+        assert frame is not None
+        start = now_ns()
+        image: np.ndarray = frame.image.cpu().numpy()
+        if self.label:
+            stamp(image)
+        for sink in self.sinks:
+            sink.write(image, frame)
+        frame.stamps["output"] = (start, now_ns())
+        self.stats.record(frame, frame.stamps["output"][1])
+        if self.on_output is not None:
+            self.on_output(frame, image)
+        return None  # the last stage: nothing to pass on
+
+
+class Pipeline:
+    """Swaps the faces of every frame of ``source`` into ``sinks``.
+
+    >>> report = Pipeline(swapper, source, [sink], PipelineConfig(live=True)).run()
+    """
+
+    def __init__(
+        self,
+        swapper: Swapper,
+        source: Source,
+        sinks: list[Sink],
+        config: PipelineConfig,
+        on_output: Callable[[Frame, np.ndarray], None] | None = None,
+        stats: PipelineStats | None = None,
+    ) -> None:
+        self.swapper, self.source, self.sinks, self.config = swapper, source, sinks, config
+        self.on_output = on_output
+        self.stats = stats or PipelineStats()
+        self._stop = threading.Event()
+
+    @classmethod
+    def open(
+        cls,
+        swapper: Swapper,
+        source: Source,
+        outputs: list[str],
+        config: PipelineConfig,
+        on_output: Callable[[Frame, np.ndarray], None] | None = None,
+    ) -> Pipeline:
+        """A pipeline from ``source`` to the sinks named by ``outputs`` (see ``open_sink``). If a
+        sink cannot be opened, the source and the sinks already open are closed."""
+        from rtswap.sinks import open_sink
+
+        stats = PipelineStats()
+        sinks: list[Sink] = []
+        try:
+            for spec in outputs:
+                sinks.append(open_sink(spec, source, stats))
+        except BaseException:
+            for sink in sinks:
+                sink.abort()
+            source.close()
+            raise
+        return cls(swapper, source, sinks, config, on_output, stats)
+
+    def stop(self) -> None:
+        """Ask a running pipeline to end (from any thread); ``run`` then returns normally."""
+        self._stop.set()
+
+    def run(self, seconds: float | None = None) -> RunReport:
+        """Run on threads until the input ends, ``seconds`` pass, a sink's window is closed,
+        :meth:`stop` or Ctrl-C (live input). Sinks are closed on success, aborted on failure.
+        Raises :class:`StageError` naming the stage that failed."""
+        capture, analyze, stages = self._build()
+        rings: list[Ring[Frame]] = [s.outbox for s in stages if s.outbox is not None]
+        ok = False
+        try:
+            for stage in stages:
+                stage.start()
+            self._wait(stages, seconds)
+            ok = True
+        except KeyboardInterrupt:
+            if not self.config.live:
+                raise
+            ok = True  # Ctrl-C is how a live session ends
+        finally:
+            self._stop.set()
+            for ring in rings:
+                ring.close()
+            for stage in stages:
+                stage.join(_JOIN_TIMEOUT_S)
+            analyze.close()
+            self.source.close()
+            failed = next((s for s in stages if s.error is not None), None)
+            self._close_sinks(ok and failed is None)
+        if failed is not None:
+            assert failed.error is not None
+            raise StageError(failed.name, failed.error) from failed.error
+        return self._report(capture, rings)
+
+    def run_sequential(self, seconds: float | None = None) -> RunReport:
+        """The same stages one after another in the calling thread: the baseline that the
+        threaded pipeline is measured against."""
+        capture, analyze, stages = self._build()
+        deadline = None if seconds is None else time.monotonic() + seconds
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                frame = stages[0].run_step(None)
+                if frame is None:
+                    break
+                for stage in stages[1:]:
+                    frame = stage.run_step(frame)
+                    assert frame is not None or stage.name == "output"
+        finally:
+            analyze.close()
+            self.source.close()
+            self._close_sinks(True)
+        return self._report(capture, [])
+
+    def _build(self) -> tuple[_Capture, Analyze, list[Stage]]:
+        device = self.swapper.device
+        capture = _Capture(self.source, device)
+        analyze = Analyze(self.config.detect_every, self.config.max_faces)
+        steps: list[Step] = [
+            capture,
+            analyze,
+            self._swap,
+            self._composite,
+            _Output(self.sinks, self.stats, self.config.label, self.on_output),
+        ]
+        policy: Policy = "latest" if self.config.live else "block"
+        rings: list[Ring[Frame]] = [Ring(self.config.ring_capacity, policy) for _ in steps[1:]]
+        inboxes: list[Ring[Frame] | None] = [None, *rings]
+        outboxes: list[Ring[Frame] | None] = [*rings, None]
+        stages = [
+            Stage(name, step, inbox, outbox, self._stop, device)
+            for name, step, inbox, outbox in zip(STAGES, steps, inboxes, outboxes, strict=True)
+        ]
+        return capture, analyze, stages
+
+    def _swap(self, frame: Frame | None) -> Frame | None:
+        assert frame is not None
+        frame.work = self.swapper.swap(frame.image, frame.faces)
+        return frame
+
+    def _composite(self, frame: Frame | None) -> Frame | None:
+        assert frame is not None
+        if frame.work is not None:
+            self.swapper.blend(frame.image, frame.work)
+            frame.work = None
+        return frame
+
+    def _wait(self, stages: list[Stage], seconds: float | None) -> None:
+        """Pump the sinks that need the main thread (windows) until the stages end."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while not self._stop.is_set() and any(stage.is_alive() for stage in stages):
+            if not all(sink.pump() for sink in self.sinks):
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            stages[-1].join(0.005)
+
+    def _close_sinks(self, ok: bool) -> None:
+        for sink in self.sinks:
+            if ok:
+                sink.close()
+            else:
+                sink.abort()
+
+    def _report(self, capture: _Capture, rings: list[Ring[Frame]]) -> RunReport:
+        return RunReport(
+            captured=capture.count,
+            dropped=sum(ring.dropped for ring in rings),
+            capture_s=(capture.last_ns - capture.first_ns) / 1e9,
+            stats=self.stats,
+        )

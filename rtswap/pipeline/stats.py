@@ -1,0 +1,88 @@
+"""Latency and throughput from the frames' own timestamps; nothing is estimated."""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+
+from rtswap.frame import Frame
+
+_NS_PER_MS = 1e6
+
+
+def percentiles(values_ms: np.ndarray | list[float]) -> dict[str, float]:
+    """{"p50", "p95", "p99"} of ``values_ms`` (NaN when empty), rounded to 0.01 ms."""
+    values = np.asarray(values_ms, dtype=np.float64)
+    if values.size == 0:
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {"p50": round(float(p50), 2), "p95": round(float(p95), 2), "p99": round(float(p99), 2)}
+
+
+@dataclass
+class Summary:
+    frames: int
+    """Frames output in the window."""
+    fps_out: float
+    latency_ms: dict[str, float]
+    """Glass-to-glass (output time - capture time) p50/p95/p99."""
+    stages: dict[str, dict[str, float]]
+    """Per stage, time spent processing a frame (not waiting for it) p50/p95/p99."""
+
+
+class PipelineStats:
+    """Timestamps of every frame that reached the output. Thread-safe: the output stage records,
+    the overlay and the caller read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._output_ns = array("q")
+        self._latency_ns = array("q")
+        self._stage_ns: dict[str, array[int]] = {}
+        self.faces = 0
+        """Faces in the latest output frame."""
+
+    def record(self, frame: Frame, output_ns: int) -> None:
+        """Add an output frame: glass-to-glass latency is ``output_ns - frame.capture_ns``. Every
+        recorded frame has passed the same stages, so the per-stage arrays line up."""
+        with self._lock:
+            self._output_ns.append(output_ns)
+            self._latency_ns.append(output_ns - frame.capture_ns)
+            for name, (start, end) in frame.stamps.items():
+                self._stage_ns.setdefault(name, array("q")).append(end - start)
+            self.faces = len(frame.faces)
+
+    def __len__(self) -> int:
+        return len(self._output_ns)
+
+    def summary(self, since_ns: int | None = None, until_ns: int | None = None) -> Summary:
+        """fps_out, latency_ms and per-stage times of the frames output in [since_ns, until_ns)."""
+        with self._lock:
+            output = np.frombuffer(self._output_ns, dtype=np.int64).copy()
+            latency = np.frombuffer(self._latency_ns, dtype=np.int64).copy()
+            stages = {k: np.frombuffer(v, dtype=np.int64).copy() for k, v in self._stage_ns.items()}
+        keep = np.ones(len(output), bool)
+        if since_ns is not None:
+            keep &= output >= since_ns
+        if until_ns is not None:
+            keep &= output < until_ns
+        times = output[keep]
+        span_s = (times[-1] - times[0]) / 1e9 if len(times) > 1 else 0.0
+        return Summary(
+            frames=len(times),
+            fps_out=round((len(times) - 1) / span_s, 2) if span_s > 0 else 0.0,
+            latency_ms=percentiles(latency[keep] / _NS_PER_MS),
+            stages={name: percentiles(values[keep] / _NS_PER_MS) for name, values in stages.items()},
+        )
+
+    def recent(self, window_s: float = 2.0) -> tuple[float, float, float]:
+        """(fps_out, latency p50 ms, latency p95 ms) over the last ``window_s`` seconds, for overlays."""
+        with self._lock:
+            if not self._output_ns:
+                return 0.0, float("nan"), float("nan")
+            since = self._output_ns[-1] - int(window_s * 1e9)
+        summary = self.summary(since_ns=since)
+        return summary.fps_out, summary.latency_ms["p50"], summary.latency_ms["p95"]

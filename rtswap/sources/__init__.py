@@ -1,0 +1,52 @@
+"""Frame sources: webcam, camera device, video or image file, generated clip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rtswap.errors import InputError
+from rtswap.media.image import is_image_path
+from rtswap.sources.base import Source
+from rtswap.synthetic import SyntheticClip
+
+
+def open_source(
+    spec: str,
+    *,
+    live: bool,
+    loop: bool = False,
+    resolution: tuple[int, int] = (1280, 720),
+    fps: float = 30.0,
+    faces: int = 1,
+    reconnect: bool = False,
+) -> Source:
+    """``webcam``, a camera index or ``/dev/videoN``, ``synthetic``, or a video/image file path.
+
+    ``live``: files and the synthetic clip play at their frame rate (the synthetic clip loops);
+    otherwise they are read as fast as the pipeline goes. ``loop``: start over at the end.
+    ``resolution`` and ``fps`` apply to cameras (as a request) and to the synthetic clip;
+    ``faces`` to the synthetic clip.
+    """
+    width, height = resolution
+    if spec == "synthetic":
+        from rtswap.sources.synthetic import SyntheticSource
+
+        clip = SyntheticClip(width, height, fps=fps, faces=faces)
+        return SyntheticSource(clip, paced=live, loop=live or loop)
+    if spec == "webcam" or spec.isdigit() or spec.startswith(("/dev/video", "video=")):
+        from rtswap.sources.camera import CameraSource
+
+        return CameraSource(spec, width, height, fps, reconnect=reconnect)
+    path = Path(spec)
+    if not path.is_file():
+        raise InputError(
+            f"{spec}: no such file (inputs: webcam, a camera index, /dev/videoN, synthetic, a file)"
+        )
+    from rtswap.sources.file import ImageSource, VideoFileSource
+
+    if is_image_path(path):
+        return ImageSource(path)
+    return VideoFileSource(path, paced=live, loop=loop)
+
+
+__all__ = ["Source", "open_source"]
