@@ -24,8 +24,7 @@ from rtswap.synthetic import SyntheticClip
 
 PREVIEW_HEIGHT = 360
 PREVIEW_FRAME_S = 1.0
-"""The preview shows the first frame output at or after this time: the head is turned and the
-mouth opening."""
+"""The preview shows the frame at this time: the head is turned and the mouth opening."""
 
 
 @dataclass
@@ -49,18 +48,18 @@ def run_demo(
     source_image = read_image(grace_hopper_path())
     clip = SyntheticClip(width=1280, height=720, fps=30.0, seconds=seconds)
     preview_index = min(len(clip) - 1, round(PREVIEW_FRAME_S * clip.fps))
-    preview_path = out_dir / "preview.png"
+    kept: list[np.ndarray] = []
 
-    def save_preview(frame: Frame, image: np.ndarray) -> None:
-        if frame.index >= preview_index and not preview_path.exists():
-            write_image(preview_path, preview(source_image, clip.frame(frame.index), image))
+    def keep_preview(frame: Frame, image: np.ndarray) -> None:
+        if frame.index == preview_index:
+            kept.append(image.copy())  # written after the run, so as not to hold up the output stage
 
-    preview_path.unlink(missing_ok=True)
     with Swapper(source_image, engine=engine, device=device, crop_size=crop_size) as swapper:
         source = SyntheticSource(clip, paced=True, loop=False)
         config = PipelineConfig(live=False, label=label)
-        run = Pipeline.open(swapper, source, [str(out_dir / "demo.mp4")], config, save_preview).run()
-    return DemoReport(out_dir / "demo.mp4", preview_path, len(clip), run)
+        run = Pipeline.open(swapper, source, [str(out_dir / "demo.mp4")], config, keep_preview).run()
+    write_image(out_dir / "preview.png", preview(source_image, clip.frame(preview_index), kept[0]))
+    return DemoReport(out_dir / "demo.mp4", out_dir / "preview.png", len(clip), run)
 
 
 def preview(*images: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ def open_sink(spec: str, source: Source, stats: PipelineStats) -> Sink:
     if is_image_path(spec):
         return ImageSink(Path(spec))
     audio = source.path if source.path is not None and source.info.has_audio and not source.live else None
-    return VideoFileSink(Path(spec), source.info, audio_from=audio)
+    return VideoFileSink(Path(spec), source.info, audio_from=audio, live=source.live)
 
 
 __all__ = ["Sink", "open_sink"]

@@ -16,8 +16,12 @@ class VideoFileSink(Sink):
     """An H.264 file timed by the frames' pts in the source's time base (frames a live run
     dropped leave a longer frame, not a shift); the input file's audio is carried over."""
 
-    def __init__(self, path: str | Path, info: VideoInfo, audio_from: Path | None = None) -> None:
-        self._writer = VideoWriter(path, info, audio_from=audio_from)
+    def __init__(
+        self, path: str | Path, info: VideoInfo, audio_from: Path | None = None, live: bool = False
+    ) -> None:
+        """``live``: frames come in real time, so encode with x264's fastest preset."""
+        preset = "ultrafast" if live else "veryfast"
+        self._writer = VideoWriter(path, info, audio_from=audio_from, preset=preset)
         self._last_pts = -1
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
