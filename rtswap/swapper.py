@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from rtswap.vision.topology import five_points
 log = logging.getLogger("rtswap")
 
 ENGINES = ("warp",)
+_CROP_STEP = 64
 
 
 def create_engine(name: str, device: torch.device, crop_size: int = 256) -> WarpEngine:
@@ -112,7 +114,8 @@ class Swapper:
 
     def swap(self, frame: torch.Tensor, faces: list[Face]) -> SwapWork | None:
         """Run the engine on the aligned crops of ``faces`` (None if no face is in the frame)."""
-        pairs = [(FaceRegion(frame, self._matrix(f), self.engine.crop_size), f) for f in faces]
+        size = self._crop_size(faces)
+        pairs = [(FaceRegion(frame, self._matrix(f, size), size), f) for f in faces]
         pairs = [(region, face) for region, face in pairs if not region.empty]
         if not pairs:
             return None
@@ -132,5 +135,17 @@ class Swapper:
         for region, change in zip(work.regions, changes, strict=True):
             region.paste(frame, change[None])
 
-    def _matrix(self, face: Face) -> np.ndarray:
-        return estimate_similarity(five_points(face.landmarks), self.engine.template())
+    def _matrix(self, face: Face, size: int | None = None) -> np.ndarray:
+        return estimate_similarity(five_points(face.landmarks), self.engine.template(size))
+
+    def _crop_size(self, faces: list[Face]) -> int:
+        """The crop side for this frame's faces: the smallest multiple of 64, up to the engine's
+        ``crop_size``, at which no face is enlarged. A crop larger than the face is in the frame
+        holds no more detail, only more pixels to work on: four 80 px faces in 192 px crops cost
+        about half of what they would in 256 px ones."""
+        full = self.engine.crop_size
+        if not self.engine.any_crop_size or not faces:
+            return full
+        enlargement = min(float(np.hypot(*self._matrix(f)[0, :2])) for f in faces)
+        needed = math.ceil(full / enlargement / _CROP_STEP) * _CROP_STEP
+        return int(min(full, max(_CROP_STEP * 2, needed)))

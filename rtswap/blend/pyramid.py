@@ -5,17 +5,24 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-_KERNEL_1D = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+_TAPS = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
+"""The 5-tap binomial filter, close to a Gaussian."""
 
 
 def _down(x: torch.Tensor) -> torch.Tensor:
-    """Gaussian blur (separable 5-tap binomial, edges replicated), then every second pixel."""
-    c = x.shape[1]
-    k = _KERNEL_1D.to(x)
-    x = F.conv2d(F.pad(x, (2, 2, 0, 0), mode="replicate"), k.view(1, 1, 1, 5).expand(c, 1, 1, 5), groups=c)
-    x = x[..., ::2, :]  # rows not kept need no vertical pass
-    x = F.conv2d(F.pad(x, (0, 0, 2, 2), mode="replicate"), k.view(1, 1, 5, 1).expand(c, 1, 5, 1), groups=c)
-    return x[..., :, ::2]
+    """Blur with the binomial filter (edges replicated) and keep every second pixel, computing
+    only the kept pixels: a weighted sum of strided views per axis, several times faster on CPU
+    than a depthwise ``conv2d``."""
+    r = len(_TAPS) // 2
+    for dim, padding in ((2, (0, 0, r, r)), (3, (r, r, 0, 0))):
+        span = 2 * ((x.shape[dim] + 1) // 2) - 1
+        padded = F.pad(x, padding, mode="replicate")
+        every_second = (slice(None),) * dim + (slice(None, None, 2),)
+        out = torch.zeros(())
+        for offset, weight in enumerate(_TAPS):
+            out = out + weight * padded.narrow(dim, offset, span)[every_second]
+        x = out
+    return x
 
 
 def _up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

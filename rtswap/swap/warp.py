@@ -52,14 +52,17 @@ class WarpIdentity:
 
 class WarpEngine:
     name = "warp"
+    any_crop_size = True
+    """``swap`` works on target crops of any size up to ``crop_size`` (the source's texture stays
+    at ``crop_size``), so small faces can be swapped in smaller crops."""
 
     def __init__(self, crop_size: int = 256, device: torch.device | str = "cpu") -> None:
         self.crop_size = crop_size
         self.device = torch.device(device)
         self._triangles = torch.as_tensor(TRIANGLES, device=self.device)
 
-    def template(self) -> np.ndarray:
-        return warp_template(self.crop_size)
+    def template(self, size: int | None = None) -> np.ndarray:
+        return warp_template(size or self.crop_size)
 
     def prepare(self, crop: torch.Tensor, landmarks: np.ndarray, face: Face) -> WarpIdentity:
         """crop: (1, 3, S, S) aligned source; landmarks: (478, 2) in crop pixels."""
