@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from rtswap.vision.pose import head_pose
+
+if TYPE_CHECKING:
+    from rtswap.vision.detect import Detection
 
 
 @dataclass
@@ -55,6 +58,8 @@ class Frame:
     pts: int | None = None
     """Presentation time in ``time_base`` units, from the container (None for cameras)."""
     time_base: Fraction | None = None
+    detections: list[Detection] | None = None
+    """Face boxes the detect stage found in this frame (it scans only part of most frames)."""
     faces: list[Face] = field(default_factory=list)
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Stage name -> (start_ns, end_ns) on the monotonic clock."""

@@ -5,24 +5,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-_TAPS = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)
+_KERNEL_1D = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
 """The 5-tap binomial filter, close to a Gaussian."""
 
 
 def _down(x: torch.Tensor) -> torch.Tensor:
-    """Blur with the binomial filter (edges replicated) and keep every second pixel, computing
-    only the kept pixels: a weighted sum of strided views per axis, several times faster on CPU
-    than a depthwise ``conv2d``."""
-    r = len(_TAPS) // 2
-    for dim, padding in ((2, (0, 0, r, r)), (3, (r, r, 0, 0))):
-        span = 2 * ((x.shape[dim] + 1) // 2) - 1
-        padded = F.pad(x, padding, mode="replicate")
-        every_second = (slice(None),) * dim + (slice(None, None, 2),)
-        out = torch.zeros(())
-        for offset, weight in enumerate(_TAPS):
-            out = out + weight * padded.narrow(dim, offset, span)[every_second]
-        x = out
-    return x
+    """Blur with the binomial filter (edges replicated) and keep every second pixel, computing only
+    the kept pixels. Channels are folded into the batch, so each pass is a plain single-channel
+    strided convolution: several times faster on CPU than a depthwise one."""
+    b, c, h, w = x.shape
+    k = _KERNEL_1D.to(x)
+    y = x.reshape(b * c, 1, h, w)
+    y = F.conv2d(F.pad(y, (2, 2, 0, 0), mode="replicate"), k.view(1, 1, 1, 5), stride=(1, 2))
+    y = F.conv2d(F.pad(y, (0, 0, 2, 2), mode="replicate"), k.view(1, 1, 5, 1), stride=(2, 1))
+    return y.reshape(b, c, y.shape[-2], y.shape[-1])
 
 
 def _up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

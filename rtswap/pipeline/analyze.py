@@ -1,4 +1,7 @@
-"""The analyze stage: face detection spread over frames, tracking on every frame."""
+"""The analysis stages: face detection spread over frames, then tracking on every frame.
+
+Two stages, so that the detector (on frame n) and the face mesh (on frame n-1) run at the same time.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,28 @@ from rtswap.vision.detect import FaceDetector, FaceMesh
 from rtswap.vision.track import FaceTracker
 
 
-class Analyze:
-    """Finds and follows the faces of each frame: ``frame.faces`` with stable track ids.
+class Track:
+    """Follows the faces from frame to frame: ``frame.faces`` with stable track ids, starting
+    tracks for the detections :class:`Detect` attached."""
+
+    def __init__(self, max_faces: int | None) -> None:
+        self._mesh = FaceMesh()
+        self._tracker = FaceTracker(self._mesh, max_faces)
+        self.tracking = 0
+        """Faces tracked in the latest frame (read by :class:`Detect` on another thread)."""
+
+    def close(self) -> None:
+        self._mesh.close()
+
+    def __call__(self, frame: Frame | None) -> Frame | None:
+        assert frame is not None
+        frame.faces = self._tracker.update(frame.host, frame.time_s, frame.detections)
+        self.tracking = len(frame.faces)
+        return frame
+
+
+class Detect:
+    """Attaches ``frame.detections``: face boxes in some regions of the frame, or None.
 
     The detector scans the whole frame plus overlapping tiles (for small faces), ~40 ms on a 720p
     frame on CPU: far too slow for every frame, and a spike in latency if done at once. So while
@@ -17,22 +40,18 @@ class Analyze:
     full scan, so a face is picked up at once.
     """
 
-    def __init__(self, detect_every: int, max_faces: int | None) -> None:
-        self.detect_every = detect_every
+    def __init__(self, detect_every: int, track: Track) -> None:
+        self.detect_every, self._track = detect_every, track
         self._detector = FaceDetector()
-        self._mesh = FaceMesh()
-        self._tracker = FaceTracker(self._mesh, max_faces)
 
     def close(self) -> None:
         self._detector.close()
-        self._mesh.close()
 
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
         regions = self._detector.regions(frame.host)
-        if len(self._tracker):
+        if self._track.tracking:
             slot = frame.index % self.detect_every
             regions = [r for i, r in enumerate(regions) if i * self.detect_every // len(regions) == slot]
-        detections = self._detector.detect(frame.host, regions) if regions else None
-        frame.faces = self._tracker.update(frame.host, frame.time_s, detections)
+        frame.detections = self._detector.detect(frame.host, regions) if regions else None
         return frame

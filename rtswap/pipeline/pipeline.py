@@ -1,4 +1,4 @@
-"""The live engine: capture -> analyze -> swap -> composite -> output, one thread per stage."""
+"""The live engine: capture -> detect -> track -> swap -> composite -> output, a thread per stage."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 from rtswap.errors import RtswapError
 from rtswap.frame import Frame, now_ns
 from rtswap.label import stamp
-from rtswap.pipeline.analyze import Analyze
+from rtswap.pipeline.analyze import Detect, Track
 from rtswap.pipeline.stage import Stage, Step
 from rtswap.pipeline.stats import PipelineStats
 from rtswap.ring import Policy, Ring
@@ -21,7 +21,7 @@ from rtswap.sinks.base import Sink
 from rtswap.sources.base import Source
 from rtswap.swapper import Swapper
 
-STAGES = ("capture", "analyze", "swap", "composite", "output")
+STAGES = ("capture", "detect", "track", "swap", "composite", "output")
 _JOIN_TIMEOUT_S = 10.0
 """A stage still running this long after stop is stuck (e.g. in a driver call); the threads are
 daemons, so it cannot keep the process alive."""
@@ -47,8 +47,9 @@ class PipelineConfig:
     """Swap at most this many faces per frame, largest first."""
     label: bool = True
     """Draw the visible 'AI face swap' label on every output frame."""
-    ring_capacity: int = 2
-    """Frames each ring between two stages holds."""
+    ring_capacity: int | None = None
+    """Frames each ring between two stages holds. Default: 1 for live input (a stage always
+    gets the newest frame), 4 otherwise (absorbs jitter in stage times, so no stage idles)."""
 
 
 @dataclass
@@ -174,7 +175,7 @@ class Pipeline:
         """Run on threads until the input ends, ``seconds`` pass, a sink's window is closed,
         :meth:`stop` or Ctrl-C (live input). Sinks are closed on success, aborted on failure.
         Raises :class:`StageError` naming the stage that failed."""
-        capture, analyze, stages = self._build()
+        capture, analysis, stages = self._build()
         rings: list[Ring[Frame]] = [s.outbox for s in stages if s.outbox is not None]
         ok = False
         try:
@@ -192,7 +193,8 @@ class Pipeline:
                 ring.close()
             for stage in stages:
                 stage.join(_JOIN_TIMEOUT_S)
-            analyze.close()
+            for part in analysis:
+                part.close()
             self.source.close()
             failed = next((s for s in stages if s.error is not None), None)
             self._close_sinks(ok and failed is None)
@@ -204,7 +206,7 @@ class Pipeline:
     def run_sequential(self, seconds: float | None = None) -> RunReport:
         """The same stages one after another in the calling thread: the baseline that the
         threaded pipeline is measured against."""
-        capture, analyze, stages = self._build()
+        capture, analysis, stages = self._build()
         deadline = None if seconds is None else time.monotonic() + seconds
         try:
             while deadline is None or time.monotonic() < deadline:
@@ -215,31 +217,35 @@ class Pipeline:
                     frame = stage.run_step(frame)
                     assert frame is not None or stage.name == "output"
         finally:
-            analyze.close()
+            for part in analysis:
+                part.close()
             self.source.close()
             self._close_sinks(True)
         return self._report(capture, [])
 
-    def _build(self) -> tuple[_Capture, Analyze, list[Stage]]:
+    def _build(self) -> tuple[_Capture, tuple[Detect, Track], list[Stage]]:
         device = self.swapper.device
         capture = _Capture(self.source, device)
-        analyze = Analyze(self.config.detect_every, self.config.max_faces)
+        track = Track(self.config.max_faces)
+        detect = Detect(self.config.detect_every, track)
         steps: list[Step] = [
             capture,
-            analyze,
+            detect,
+            track,
             self._swap,
             self._composite,
             _Output(self.sinks, self.stats, self.config.label, self.on_output),
         ]
         policy: Policy = "latest" if self.config.live else "block"
-        rings: list[Ring[Frame]] = [Ring(self.config.ring_capacity, policy) for _ in steps[1:]]
+        capacity = self.config.ring_capacity or (1 if self.config.live else 2)
+        rings: list[Ring[Frame]] = [Ring(capacity, policy) for _ in steps[1:]]
         inboxes: list[Ring[Frame] | None] = [None, *rings]
         outboxes: list[Ring[Frame] | None] = [*rings, None]
         stages = [
             Stage(name, step, inbox, outbox, self._stop, device)
             for name, step, inbox, outbox in zip(STAGES, steps, inboxes, outboxes, strict=True)
         ]
-        return capture, analyze, stages
+        return capture, (detect, track), stages
 
     def _swap(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
