@@ -123,7 +123,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
             **_measured(pipeline.stats, start),
         }
         if config.seconds >= 120:
-            result["minutes"] = _minutes(pipeline.stats, memory.samples, start)
+            result["minutes"] = _minutes(pipeline.stats, memory.samples, start, config.seconds)
         if config.compare_sequential:
             sequential = _sequential(swapper, config)
             result["sequential"] = sequential
@@ -140,19 +140,19 @@ def _sequential(swapper: Swapper, config: BenchConfig) -> dict[str, object]:
     return {"fps_in": run.fps_in, **_measured(pipeline.stats, start)}
 
 
-def _minutes(stats: PipelineStats, memory: list[tuple[int, float]], start_ns: int) -> list[dict[str, object]]:
-    """Per-minute summaries of a long run, with resident memory at each minute's end."""
+def _minutes(
+    stats: PipelineStats, memory: list[tuple[int, float]], start_ns: int, seconds: float
+) -> list[dict[str, object]]:
+    """Per-minute summaries of the measured part of a long run, with resident memory at each
+    minute's end (whole minutes only)."""
     rows: list[dict[str, object]] = []
-    minute = 0
-    while True:
+    for minute in range(int(seconds // 60)):
         since = start_ns + int((WARMUP_S + 60 * minute) * 1e9)
         until = since + 60_000_000_000
         summary = stats.summary(since_ns=since, until_ns=until)
-        if summary.frames == 0:
-            return rows
         rss = [mb for t, mb in memory if t < until]
         rows.append({"minute": minute + 1, **asdict(summary), "rss_mb": round(rss[-1], 1) if rss else None})
-        minute += 1
+    return rows
 
 
 def format_table(result: dict[str, object]) -> str:

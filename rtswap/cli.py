@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--faces", type=_positive_int, default=None, metavar="N", help="swap only the N largest faces"
     )
+    _add_tracking(swap)
     _add_common(swap)
 
     live = sub.add_parser(
@@ -255,7 +256,14 @@ def _run(args: argparse.Namespace) -> int:
             max_faces=args.faces,
             crop_size=args.crop_size,
         ) as swapper:
-            report = swap_file(swapper, args.input, args.output, label=args.label, progress=not args.quiet)
+            report = swap_file(
+                swapper,
+                args.input,
+                args.output,
+                label=args.label,
+                progress=not args.quiet,
+                detect_every=args.detect_every,
+            )
         if report.faces == 0:
             log.warning("no face found in %s; wrote it unchanged", args.input)
         print(

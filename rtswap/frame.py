@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -13,6 +13,7 @@ import torch
 from rtswap.vision.pose import head_pose
 
 if TYPE_CHECKING:
+    from rtswap.swapper import SwapWork
     from rtswap.vision.detect import Detection
 
 
@@ -63,9 +64,9 @@ class Frame:
     faces: list[Face] = field(default_factory=list)
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Stage name -> (start_ns, end_ns) on the monotonic clock."""
-    work: Any = None
-    """What one stage hands the next beyond the image (the swap stage's crops, for the composite)."""
-    ready: Any = None
+    work: SwapWork | None = None
+    """The swap stage's crops and swapped faces, for the composite stage."""
+    ready: torch.cuda.Event | None = None
     """CUDA event recorded after the last stage queued its work on its stream (None on CPU)."""
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from rtswap.cli import main
 from rtswap.label import METADATA
 from rtswap.media.image import read_image, write_image
 from rtswap.media.samples import grace_hopper_path
+from tests.conftest import write_video
 
 GRACE = str(grace_hopper_path())
 
@@ -26,7 +28,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_help_explains_every_command() -> None:
-    for command in ([], ["demo"], ["swap"]):
+    for command in ([], ["demo"], ["swap"], ["live"], ["bench"]):
         result = subprocess.run(
             [sys.executable, "-m", "rtswap", *command, "--help"], capture_output=True, text=True
         )
@@ -118,3 +120,60 @@ def test_demo_writes_video_and_preview(tmp_path: Path, capsys) -> None:  # type:
         assert (video.width, video.height, video.frames, video.average_rate) == (1280, 720, 36, 30)
     preview = read_image(tmp_path / "demo" / "preview.png")
     assert preview.shape[0] == 360 and preview.shape[1] > 3 * 300  # source | target | result
+
+
+def test_live_synthetic_input_to_a_file_and_null(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "live.mp4"
+    args = ["--input", "synthetic", "--resolution", "480x360", "--output", "null", "--output", str(out)]
+    assert main(["-q", "live", "--source", GRACE, *args, "--seconds", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "fps out" in printed and "glass-to-glass latency p50" in printed
+    with av.open(str(out)) as c:
+        assert 40 <= c.streams.video[0].frames <= 62  # about 2 s at 30 fps
+        assert c.metadata["comment"].startswith("Synthetic")
+
+
+def test_live_input_that_breaks_ends_with_one_line_and_keeps_the_recording(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8) for _ in range(30)]  # noise: big frames
+    full, cut, out = tmp_path / "full.mp4", tmp_path / "cut.mp4", tmp_path / "rec.mp4"
+    write_video(full, frames, faststart=True)
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # the stream stops half way, like an unplugged camera
+    assert main(["-q", "live", "--source", GRACE, "--input", str(cut), "--output", str(out)]) == 1
+    line = _error_line(capsys)
+    assert line.startswith("rtswap: error: capture:") and "truncated" in line
+    with av.open(str(out)) as c:
+        assert 5 <= c.streams.video[0].frames < 30
+
+
+def test_live_without_a_display_asks_for_another_output(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("rtswap.sinks.window.display_available", lambda: False)
+    assert main(["-q", "live", "--source", GRACE, "--input", "synthetic"]) == 1
+    assert "choose --output virtualcam" in _error_line(capsys)
+
+
+def test_bench_writes_the_promised_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bench.json"
+    args = ["--resolution", "320x240", "--seconds", "1", "--compare-sequential", "--json", str(path)]
+    assert main(["-q", "bench", *args]) == 0
+    assert "glass-to-glass" in capsys.readouterr().out
+    result = json.loads(path.read_text())
+    assert {
+        "machine",
+        "fps_in",
+        "fps_out",
+        "dropped",
+        "latency_ms",
+        "stages",
+        "sequential",
+        "speedup",
+    } <= set(result)
+    assert {"cpu", "cores", "gpu"} <= set(result["machine"])
+    assert set(result["latency_ms"]) == {"p50", "p95", "p99"} and result["latency_ms"]["p50"] > 0
+    assert set(result["stages"]) == {"capture", "detect", "track", "swap", "composite", "output"}
+    assert result["fps_out"] > 0 and result["sequential"]["fps_out"] > 0
+    assert result["speedup"] == pytest.approx(result["fps_out"] / result["sequential"]["fps_out"], abs=0.01)

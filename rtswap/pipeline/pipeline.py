@@ -173,7 +173,8 @@ class Pipeline:
 
     def run(self, seconds: float | None = None) -> RunReport:
         """Run on threads until the input ends, ``seconds`` pass, a sink's window is closed,
-        :meth:`stop` or Ctrl-C (live input). Sinks are closed on success, aborted on failure.
+        :meth:`stop` or Ctrl-C (live input). Sinks are closed on success, and for live input
+        also on failure (a recording keeps what it has); otherwise aborted on failure.
         Raises :class:`StageError` naming the stage that failed."""
         capture, analysis, stages = self._build()
         rings: list[Ring[Frame]] = [s.outbox for s in stages if s.outbox is not None]
@@ -197,7 +198,9 @@ class Pipeline:
                 part.close()
             self.source.close()
             failed = next((s for s in stages if s.error is not None), None)
-            self._close_sinks(ok and failed is None)
+            # a live recording keeps what it has when the camera goes; a file job's output is
+            # all or nothing
+            self._close_sinks(keep=ok and failed is None or self.config.live, report=failed is None)
         if failed is not None:
             assert failed.error is not None
             raise StageError(failed.name, failed.error) from failed.error
@@ -220,7 +223,7 @@ class Pipeline:
             for part in analysis:
                 part.close()
             self.source.close()
-            self._close_sinks(True)
+            self._close_sinks(keep=True, report=True)
         return self._report(capture, [])
 
     def _build(self) -> tuple[_Capture, tuple[Detect, Track], list[Stage]]:
@@ -255,8 +258,9 @@ class Pipeline:
     def _composite(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
         if frame.work is not None:
+            # frame.work stays referenced until the output stage has synchronised: with CUDA
+            # streams, freeing it here could let the allocator reuse memory still being read
             self.swapper.blend(frame.image, frame.work)
-            frame.work = None
         return frame
 
     def _wait(self, stages: list[Stage], seconds: float | None) -> None:
@@ -269,12 +273,17 @@ class Pipeline:
                 return
             stages[-1].join(0.005)
 
-    def _close_sinks(self, ok: bool) -> None:
+    def _close_sinks(self, keep: bool, report: bool) -> None:
+        """Close (``keep``) or abort every sink, even if one fails; re-raise the first failure
+        if ``report`` (not when a stage error is already on its way to the caller)."""
+        error: Exception | None = None
         for sink in self.sinks:
-            if ok:
-                sink.close()
-            else:
-                sink.abort()
+            try:
+                sink.close() if keep else sink.abort()
+            except Exception as exc:
+                error = error or exc
+        if error is not None and report:
+            raise error
 
     def _report(self, capture: _Capture, rings: list[Ring[Frame]]) -> RunReport:
         return RunReport(

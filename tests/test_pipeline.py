@@ -1,0 +1,141 @@
+import threading
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from rtswap.errors import MediaError
+from rtswap.frame import Frame
+from rtswap.media.video import DecodedFrame, VideoInfo
+from rtswap.pipeline import Pipeline, PipelineConfig, StageError
+from rtswap.pipeline.pipeline import STAGES
+from rtswap.sinks.base import Sink
+from rtswap.sources.synthetic import SyntheticSource
+from rtswap.swapper import Swapper
+from rtswap.synthetic import SyntheticClip, SyntheticHead
+
+
+class ListSource:
+    """Frames from a list; raises like a camera that was unplugged at ``fail_at``."""
+
+    path = None
+
+    def __init__(self, frames: list[np.ndarray], fail_at: int | None = None) -> None:
+        self.frames, self.fail_at, self.live, self.closed = frames, fail_at, False, False
+        height, width = frames[0].shape[:2]
+        self.info = VideoInfo(width, height, Fraction(30), Fraction(1, 30), len(frames), has_audio=False)
+        self._next = 0
+
+    def read(self) -> DecodedFrame | None:
+        if self._next == self.fail_at:
+            raise MediaError("camera /dev/video0 stopped delivering frames")
+        if self._next >= len(self.frames):
+            return None
+        self._next += 1
+        return DecodedFrame(self.frames[self._next - 1].copy(), self._next - 1)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class CollectSink(Sink):
+    def __init__(self, delay_s: float = 0.0, fail: bool = False) -> None:
+        self.images: list[np.ndarray] = []
+        self.frames: list[Frame] = []
+        self.delay_s, self.fail = delay_s, fail
+        self.closed = self.aborted = False
+
+    def write(self, image: np.ndarray, frame: Frame) -> None:
+        if self.fail:
+            raise OSError("disk full")
+        time.sleep(self.delay_s)
+        self.images.append(image.copy())
+        self.frames.append(frame)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+@pytest.fixture(scope="module")
+def clip(head: SyntheticHead) -> SyntheticClip:
+    return SyntheticClip(width=480, height=360, fps=30, seconds=0.3, head=head)
+
+
+def _stage_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("rtswap-")]
+
+
+def test_offline_run_keeps_every_frame_in_order_with_stamps(
+    grace_swapper: Swapper, clip: SyntheticClip
+) -> None:
+    frames = list(clip)
+    sink = CollectSink()
+    report = Pipeline(grace_swapper, ListSource(frames), [sink], PipelineConfig(live=False)).run()
+    assert [f.index for f in sink.frames] == list(range(len(frames))) and report.dropped == 0
+    assert all(len(f.faces) == 1 for f in sink.frames)
+    assert all(not np.array_equal(out, src) for out, src in zip(sink.images, frames, strict=True))
+    for frame in sink.frames:
+        times = [t for name in STAGES for t in frame.stamps[name]]
+        assert times == sorted(times) and times[0] == frame.capture_ns  # each stage after the last
+    assert sink.closed and not sink.aborted
+    assert not _stage_threads()
+
+
+def test_threads_change_nothing_in_the_result(grace_swapper: Swapper, clip: SyntheticClip) -> None:
+    frames = list(clip)
+    threaded, sequential = CollectSink(), CollectSink()
+    config = PipelineConfig(live=False)
+    Pipeline(grace_swapper, ListSource(frames), [threaded], config).run()
+    Pipeline(grace_swapper, ListSource(frames), [sequential], config).run_sequential()
+    assert len(threaded.images) == len(sequential.images) == len(frames)
+    assert all(np.array_equal(a, b) for a, b in zip(threaded.images, sequential.images, strict=True))
+
+
+def test_stage_error_stops_everything_and_names_the_stage(
+    grace_swapper: Swapper, clip: SyntheticClip
+) -> None:
+    source, sink = ListSource(list(clip), fail_at=3), CollectSink()
+    with pytest.raises(StageError, match="^capture: camera /dev/video0 stopped") as caught:
+        Pipeline(grace_swapper, source, [sink], PipelineConfig(live=False)).run()
+    assert caught.value.stage == "capture" and isinstance(caught.value.error, MediaError)
+    assert len(sink.images) <= 3  # frames in flight when it failed are dropped
+    assert sink.aborted and not sink.closed and source.closed
+    assert not _stage_threads()
+
+
+def test_sink_error_is_reported_by_the_output_stage(grace_swapper: Swapper, clip: SyntheticClip) -> None:
+    with pytest.raises(StageError, match="^output: disk full"):
+        Pipeline(
+            grace_swapper, ListSource(list(clip)), [CollectSink(fail=True)], PipelineConfig(live=False)
+        ).run()
+    assert not _stage_threads()
+
+
+def test_live_input_drops_stale_frames_instead_of_queueing(
+    grace_swapper: Swapper, clip: SyntheticClip
+) -> None:
+    slow = CollectSink(delay_s=0.1)  # a sink that manages 10 fps, fed at 30 fps
+    source = SyntheticSource(clip, paced=True, loop=True)
+    report = Pipeline(grace_swapper, source, [slow], PipelineConfig(live=True)).run(seconds=2.5)
+    assert report.captured >= 70 and report.dropped >= 40
+    assert 15 <= len(slow.frames) <= 27
+    latency = report.stats.summary().latency_ms
+    assert latency["p95"] < 350  # bounded by one slow frame or so, not growing with a queue
+    assert slow.closed and not _stage_threads()
+
+
+def test_stop_from_another_thread_ends_a_live_run(grace_swapper: Swapper, clip: SyntheticClip) -> None:
+    sink = CollectSink()
+    pipeline = Pipeline(
+        grace_swapper, SyntheticSource(clip, paced=True, loop=True), [sink], PipelineConfig(live=True)
+    )
+    threading.Timer(0.8, pipeline.stop).start()
+    start = time.monotonic()
+    pipeline.run()
+    assert time.monotonic() - start < 3.0
+    assert sink.frames and sink.closed and not sink.aborted
+    assert not _stage_threads()
