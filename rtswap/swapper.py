@@ -102,9 +102,10 @@ class Swapper:
     def swap_and_report(self, image: np.ndarray) -> tuple[np.ndarray, list[Face]]:
         """Like :meth:`swap_image`, also returning the faces that were swapped."""
         faces = self.analyzer.analyze(image, self.max_faces)
-        frame = torch.from_numpy(image.copy()).to(self.device)
-        self.swap_faces(frame, faces)
-        return frame.cpu().numpy(), faces
+        with torch.inference_mode():
+            frame = torch.from_numpy(image.copy()).to(self.device)
+            self.swap_faces(frame, faces)
+            return frame.cpu().numpy(), faces
 
     def swap_faces(self, frame: torch.Tensor, faces: list[Face]) -> None:
         """Swap ``faces`` in ``frame`` ((H, W, 3) uint8 tensor), in place, all faces in one batch."""

@@ -212,13 +212,14 @@ class Pipeline:
         capture, analysis, stages = self._build()
         deadline = None if seconds is None else time.monotonic() + seconds
         try:
-            while deadline is None or time.monotonic() < deadline:
-                frame = stages[0].run_step(None)
-                if frame is None:
-                    break
-                for stage in stages[1:]:
-                    frame = stage.run_step(frame)
-                    assert frame is not None or stage.name == "output"
+            with torch.inference_mode():  # as in the stage threads
+                while deadline is None or time.monotonic() < deadline:
+                    frame = stages[0].run_step(None)
+                    if frame is None:
+                        break
+                    for stage in stages[1:]:
+                        frame = stage.run_step(frame)
+                        assert frame is not None or stage.name == "output"
         finally:
             for part in analysis:
                 part.close()

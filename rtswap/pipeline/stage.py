@@ -86,4 +86,7 @@ class Stage:
 
     @contextlib.contextmanager
     def _stream(self) -> Iterator[torch.cuda.Stream | None]:
-        yield torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
+        """This thread's CUDA stream (None on CPU), with inference mode on: no autograd
+        bookkeeping per op (inference mode is per thread)."""
+        with torch.inference_mode():
+            yield torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
