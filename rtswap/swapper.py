@@ -44,6 +44,8 @@ class SwapWork:
     """(B, 3, S, S) RGB [0, 1] the engine's faces."""
     coverage: torch.Tensor
     """(B, 1, S, S) [0, 1] where the engine produced face pixels."""
+    changes: torch.Tensor | None = None
+    """(B, 3, S, S) what the composite adds to each target crop, weighted by its paste mask."""
 
 
 class Swapper:
@@ -132,8 +134,17 @@ class Swapper:
 
     def blend(self, frame: torch.Tensor, work: SwapWork) -> None:
         """Composite the swapped crops and paste them into ``frame`` in place."""
-        changes = composite(work.crops, work.swapped, work.coverage)
-        for region, change in zip(work.regions, changes, strict=True):
+        self.composite(work)
+        self.paste(frame, work)
+
+    def composite(self, work: SwapWork) -> None:
+        """Blend the swapped crops into their targets: sets ``work.changes``."""
+        work.changes = composite(work.crops, work.swapped, work.coverage)
+
+    def paste(self, frame: torch.Tensor, work: SwapWork) -> None:
+        """Add the composited changes into ``frame`` in place, each inside its face's region."""
+        assert work.changes is not None
+        for region, change in zip(work.regions, work.changes, strict=True):
             region.paste(frame, change[None])
 
     def _matrix(self, face: Face, size: int | None = None) -> np.ndarray:

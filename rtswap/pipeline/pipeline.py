@@ -96,20 +96,26 @@ class _Capture:
 
 
 class _Output:
-    """Brings the pixels to the host once, labels them and hands them to every sink."""
+    """Pastes the composited faces into the frame, brings the pixels to the host once, labels
+    them and hands them to every sink. (The paste happens here rather than in the composite
+    stage to even out the stages' work: on CPU the composite is the longest stage.)"""
 
     def __init__(
         self,
+        swapper: Swapper,
         sinks: list[Sink],
         stats: PipelineStats,
         label: bool,
         on_output: Callable[[Frame, np.ndarray], None] | None,
     ) -> None:
-        self.sinks, self.stats, self.label, self.on_output = sinks, stats, label, on_output
+        self.swapper, self.sinks, self.stats, self.label = swapper, sinks, stats, label
+        self.on_output = on_output
 
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
         start = now_ns()
+        if frame.work is not None:
+            self.swapper.paste(frame.image, frame.work)
         image: np.ndarray = frame.image.cpu().numpy()
         if self.label:
             stamp(image)
@@ -238,7 +244,7 @@ class Pipeline:
             track,
             self._swap,
             self._composite,
-            _Output(self.sinks, self.stats, self.config.label, self.on_output),
+            _Output(self.swapper, self.sinks, self.stats, self.config.label, self.on_output),
         ]
         policy: Policy = "latest" if self.config.live else "block"
         capacity = self.config.ring_capacity or (1 if self.config.live else 2)
@@ -260,8 +266,8 @@ class Pipeline:
         assert frame is not None
         if frame.work is not None:
             # frame.work stays referenced until the output stage has synchronised: with CUDA
-            # streams, freeing it here could let the allocator reuse memory still being read
-            self.swapper.blend(frame.image, frame.work)
+            # streams, freeing it earlier could let the allocator reuse memory still being read
+            self.swapper.composite(frame.work)
         return frame
 
     def _wait(self, stages: list[Stage], seconds: float | None) -> None:
