@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rtswap.bench import WARMUP_S
 from rtswap.errors import InputError, OutputError, RtswapError
 from rtswap.swapper import ENGINES
 
@@ -52,7 +53,24 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _add_resolution(parser: argparse.ArgumentParser, meaning: str) -> None:
+    parser.add_argument(
+        "--resolution",
+        type=_resolution,
+        default=(1280, 720),
+        metavar="WxH",
+        help=f"{meaning} (default: 1280x720)",
+    )
+
+
 def _add_tracking(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--faces", type=_positive_int, default=None, metavar="N", help="swap only the N largest faces"
+    )
+    _add_detect_every(parser)
+
+
+def _add_detect_every(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detect-every",
         type=_positive_int,
@@ -125,9 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "output", type=Path, metavar="OUTPUT", help="where to write the result (same kind as INPUT)"
     )
-    swap.add_argument(
-        "--faces", type=_positive_int, default=None, metavar="N", help="swap only the N largest faces"
-    )
     _add_tracking(swap)
     _add_common(swap)
 
@@ -156,18 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument(
         "--reconnect", action="store_true", help="wait for a camera that disappears to come back"
     )
-    live.add_argument(
-        "--resolution",
-        type=_resolution,
-        default=(1280, 720),
-        metavar="WxH",
-        help="camera mode to ask for, and size of the synthetic input (default: 1280x720)",
-    )
+    _add_resolution(live, "camera mode to ask for, and size of the synthetic input")
     live.add_argument("--fps", type=float, default=30.0, help="camera frame rate to ask for (default: 30)")
     live.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
-    live.add_argument(
-        "--faces", type=_positive_int, default=None, metavar="N", help="swap only the N largest faces"
-    )
     _add_tracking(live)
     _add_common(live)
 
@@ -177,18 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the live pipeline on the synthetic clip (or a looped video file) into a "
         "null sink and report FPS in/out, drops, and p50/p95/p99 of glass-to-glass "
         "latency and of each stage, from the frames' own timestamps. The first "
-        f"{2:g} s are warm-up and not counted.",
+        f"{WARMUP_S:g} s are warm-up and not counted.",
     )
     bench.add_argument(
         "--input", default="synthetic", metavar="IN", help="synthetic (default) or a video file"
     )
-    bench.add_argument(
-        "--resolution",
-        type=_resolution,
-        default=(1280, 720),
-        metavar="WxH",
-        help="synthetic input size (default: 1280x720)",
-    )
+    _add_resolution(bench, "synthetic input size")
     bench.add_argument(
         "--fps",
         type=_non_negative_float,
@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--json", type=Path, default=None, metavar="PATH", help="also write the result as JSON"
     )
-    _add_tracking(bench)
+    _add_detect_every(bench)
     _add_common(bench)
     return parser
 
