@@ -5,7 +5,12 @@
 ...     out = swapper.swap_image(image)   # HxWx3 uint8 RGB in and out
 """
 
-from rtswap.errors import InputError, MediaError, NoFaceError, OutputError, RtswapError
+import time
+
+IMPORTED_S = time.monotonic()
+"""When the package was first imported (before torch): the start of time-to-first-frame."""
+
+from rtswap.errors import InputError, MediaError, NoFaceError, OutputError, RtswapError  # noqa: E402
 
 __version__ = "0.1.0"
 

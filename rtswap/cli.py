@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import rtswap
 from rtswap.bench import WARMUP_S
 from rtswap.errors import InputError, OutputError, RtswapError
 from rtswap.swapper import ENGINES
@@ -27,6 +28,12 @@ _DESCRIPTION = """\
 Real-time face swap. Every output rtswap writes is marked as synthetic: a visible
 label in the corner (turn off with --no-label) and a metadata tag in the file.
 Use it only with the consent of the people whose faces you use."""
+
+
+_SOURCE_HELP = (
+    "the face to put in: an image (largest face used), a video of it, or a name stored with "
+    "'rtswap identity add'; prepared once and cached"
+)
 
 
 def _positive_int(text: str) -> int:
@@ -136,9 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         "their frame count, frame rate, duration and audio. OUTPUT appears only "
         "when complete.",
     )
-    swap.add_argument(
-        "--source", required=True, metavar="SRC", help="image with the face to put in (largest face used)"
-    )
+    swap.add_argument("--source", required=True, metavar="SRC", help=_SOURCE_HELP)
     swap.add_argument("input", type=Path, metavar="INPUT", help="image or video to change")
     swap.add_argument(
         "output", type=Path, metavar="OUTPUT", help="where to write the result (same kind as INPUT)"
@@ -153,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rate: stale frames are dropped, never queued. The window shows output FPS, "
         "glass-to-glass latency and faces tracked; q (or Ctrl-C) stops.",
     )
-    live.add_argument("--source", required=True, metavar="SRC", help="image with the face to put in")
+    live.add_argument("--source", required=True, metavar="SRC", help=_SOURCE_HELP)
     live.add_argument(
         "--input",
         default="webcam",
@@ -176,6 +181,23 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     _add_tracking(live)
     _add_common(live)
+
+    identity = sub.add_parser(
+        "identity",
+        help="prepare source faces ahead of time and store them by name",
+        description="Sources are prepared once (views, landmarks, head poses) and stored in the "
+        "identity cache ($RTSWAP_CACHE, or the user cache folder). A stored name works "
+        "anywhere --source does. Several images or a video of the person turning their "
+        "head give the warp engine pose-matched views (an appearance map).",
+    )
+    actions = identity.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="prepare images and/or videos and store them as NAME")
+    add.add_argument("name", metavar="NAME", help="letters, digits, '.', '_', '-'")
+    add.add_argument("files", nargs="+", type=Path, metavar="FILE", help="images and/or videos of the face")
+    _add_common(add)
+    actions.add_parser("list", help="show stored identities")
+    remove = actions.add_parser("rm", help="delete a stored identity")
+    remove.add_argument("name", metavar="NAME")
 
     bench = sub.add_parser(
         "bench",
@@ -275,6 +297,8 @@ def _run(args: argparse.Namespace) -> int:
         return _live(args)
     if args.command == "bench":
         return _bench(args)
+    if args.command == "identity":
+        return _identity(args)
     raise AssertionError(args.command)
 
 
@@ -296,9 +320,12 @@ def _live(args: argparse.Namespace) -> int:
     if outputs == ["window"] and not args.output and not display_available():
         raise OutputError("no display for a preview window: choose --output virtualcam, FILE.mp4 or null")
     last_status = 0.0
+    first_frame_s: float | None = None
 
     def status(frame: Frame, image: np.ndarray) -> None:
-        nonlocal last_status
+        nonlocal last_status, first_frame_s
+        if first_frame_s is None:
+            first_frame_s = time.monotonic() - rtswap.IMPORTED_S
         if not args.quiet and "window" not in outputs and time.monotonic() - last_status >= 1.0:
             last_status = time.monotonic()
             print(f"\r{overlay_text(pipeline.stats)}", end="", file=sys.stderr, flush=True)
@@ -323,6 +350,32 @@ def _live(args: argparse.Namespace) -> int:
     if not args.quiet and "window" not in outputs:
         print(file=sys.stderr)
     print(f"{len(run.stats)} frames: {_latency_line(run.stats.summary(), run.dropped)}")
+    if first_frame_s is not None:
+        print(f"first frame out {first_frame_s:.2f} s after start")
+    return 0
+
+
+def _identity(args: argparse.Namespace) -> int:
+    from rtswap.identity.cache import IdentityCache
+
+    cache = IdentityCache()
+    if args.action == "add":
+        from rtswap.device import resolve_device
+        from rtswap.identity.store import IdentityStore
+        from rtswap.swapper import create_engine
+        from rtswap.vision.detect import FaceAnalyzer
+
+        engine = create_engine(args.engine, resolve_device(args.device), args.crop_size)
+        with FaceAnalyzer() as analyzer:
+            prepared = IdentityStore(cache, engine, analyzer, progress=not args.quiet).add(
+                args.name, args.files
+            )
+        print(f"stored {args.name!r}: {len(prepared.poses)} view(s) in {cache.entry(args.name)}")
+    elif args.action == "rm":
+        cache.remove(args.name)
+        print(f"removed {args.name!r}")
+    else:
+        print(cache.table())
     return 0
 
 

@@ -13,9 +13,10 @@ import torch
 from rtswap.blend.composite import composite
 from rtswap.blend.paste import FaceRegion
 from rtswap.device import resolve_device
-from rtswap.errors import NoFaceError
 from rtswap.frame import Face
-from rtswap.media.image import read_image
+from rtswap.identity import views
+from rtswap.identity.cache import IdentityCache
+from rtswap.identity.store import IdentityStore
 from rtswap.swap.warp import WarpEngine, WarpIdentity
 from rtswap.vision.align import apply_affine, estimate_similarity
 from rtswap.vision.detect import FaceAnalyzer
@@ -65,7 +66,12 @@ class Swapper:
         device: str = "auto",
         max_faces: int | None = None,
         crop_size: int = 256,
+        cache_root: Path | None = None,
+        progress: bool = True,
     ) -> None:
+        """``source``: an image array, an image or video file, or a stored identity's name.
+        ``cache_root``: the identity cache (default: ``$RTSWAP_CACHE`` or the user cache folder)."""
+        self.cache_root, self.progress = cache_root, progress
         self.device = resolve_device(device)
         self.engine = create_engine(engine, self.device, crop_size)
         self.analyzer = FaceAnalyzer()
@@ -82,20 +88,14 @@ class Swapper:
         self.close()
 
     def prepare_source(self, source: str | Path | np.ndarray) -> WarpIdentity:
-        """Find the source face (the largest if several) and prepare it for the engine, once."""
-        name = "source image" if isinstance(source, np.ndarray) else str(source)
-        image = source if isinstance(source, np.ndarray) else read_image(source)
-        faces = self.analyzer.analyze(image)
-        if not faces:
-            raise NoFaceError(f"{name}: no face found in the source")
-        if len(faces) > 1:
-            log.warning("%s: %d faces found in the source; using the largest", name, len(faces))
-        face = faces[0]
-        region = FaceRegion(
-            torch.from_numpy(image).to(self.device), self._matrix(face), self.engine.crop_size
-        )
-        crop_landmarks = apply_affine(region.matrix, face.landmarks)
-        return self.engine.prepare(region.crop(), crop_landmarks, face)
+        """Everything the engine needs from the source, computed once: an image array is
+        prepared directly; a file (image or video) or a stored identity's name goes through the
+        identity cache, so a source used before loads instead of being prepared again."""
+        if isinstance(source, np.ndarray):
+            return views.prepare(source, self.analyzer, self.engine)
+        return IdentityStore(
+            IdentityCache(self.cache_root), self.engine, self.analyzer, self.progress
+        ).source(source)
 
     def swap_image(self, image: np.ndarray) -> np.ndarray:
         """Swap all faces (up to ``max_faces``, largest first) in an HxWx3 uint8 RGB image."""
@@ -129,7 +129,8 @@ class Swapper:
                 for region, face in pairs
             ]
         ).to(self.device)
-        swapped, coverage = self.engine.swap(crops, landmarks, self.identity)
+        poses = [face.pose[:2] for _, face in pairs]
+        swapped, coverage = self.engine.swap(crops, landmarks, self.identity, poses)
         return SwapWork([region for region, _ in pairs], crops, swapped, coverage)
 
     def blend(self, frame: torch.Tensor, work: SwapWork) -> None:

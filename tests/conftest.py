@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,11 @@ from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
 from rtswap.synthetic import SyntheticClip, SyntheticHead
 from rtswap.vision.detect import FaceAnalyzer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Prepared sources go to a throwaway cache, never the user's."""
+    os.environ["RTSWAP_CACHE"] = tempfile.mkdtemp(prefix="rtswap-test-cache-")
 
 
 @pytest.fixture(scope="session")

@@ -177,3 +177,24 @@ def test_bench_writes_the_promised_json(tmp_path: Path, capsys) -> None:  # type
     assert set(result["stages"]) == {"capture", "detect", "track", "swap", "composite", "output"}
     assert result["fps_out"] > 0 and result["sequential"]["fps_out"] > 0
     assert result["speedup"] == pytest.approx(result["fps_out"] / result["sequential"]["fps_out"], abs=0.01)
+
+
+def test_identity_add_list_use_and_remove(tmp_path: Path, astro: np.ndarray, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("RTSWAP_CACHE", str(tmp_path / "cache"))
+    write_image(tmp_path / "astro.png", astro)
+    assert main(["-q", "identity", "add", "grace", GRACE]) == 0
+    assert "stored 'grace': 1 view(s)" in capsys.readouterr().out
+    assert main(["identity", "list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].split()[:3] == ["name", "views", "yaw°"] and listing[-1].split()[:2] == ["grace", "1"]
+    assert (
+        main(["-q", "swap", "--source", "grace", str(tmp_path / "astro.png"), str(tmp_path / "out.png")]) == 0
+    )
+    assert main(["identity", "rm", "grace"]) == 0
+    capsys.readouterr()
+    assert (
+        main(["-q", "swap", "--source", "grace", str(tmp_path / "astro.png"), str(tmp_path / "o2.png")]) == 1
+    )
+    assert "no stored identity by that name" in _error_line(capsys)
+    assert main(["-q", "identity", "add", "../evil", GRACE]) == 1
+    assert "invalid identity name" in _error_line(capsys)

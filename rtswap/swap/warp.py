@@ -9,15 +9,16 @@ teeth and tongue; eyes are filled with a fan around the iris centre, so gaze fol
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from rtswap.frame import Face
+from rtswap.identity.appearance import AppearanceMap
 from rtswap.swap.raster import interpolate, rasterize
 from rtswap.vision.align import ffhq_template, sample
-from rtswap.vision.pose import head_pose
 from rtswap.vision.topology import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS, TRIANGLES
 
 _TIGHTEN = 1.3
@@ -35,19 +36,46 @@ def warp_template(size: int) -> np.ndarray:
     return (ffhq_template(512) - _FFHQ_FACE_CENTRE) * _TIGHTEN * scale + size / 2.0
 
 
+ARTIFACT_VERSION = 1
+"""Version of what :meth:`WarpIdentity.tensors` stores; bump it when that changes."""
+
+
 @dataclass
 class WarpIdentity:
-    """A source face prepared for the warp engine."""
+    """A source prepared for the warp engine: one or more views of the face, indexed by pose."""
 
-    texture: torch.Tensor
-    """(1, 3, S, S) float [0, 1] RGB: the source aligned into the crop."""
+    textures: torch.Tensor
+    """(V, 3, S, S) float [0, 1] RGB: each view aligned into the crop."""
     landmarks: torch.Tensor
-    """(478, 2) float32: the source's landmarks in crop pixels."""
-    pose: tuple[float, float, float]
-    """(yaw, pitch, roll) degrees of the source view."""
-    weight: torch.Tensor
-    """(478, 1) float32 per-vertex opacity: 0 on the forehead's edge, where a source's hairline
+    """(V, 478, 2) float32: each view's landmarks in crop pixels."""
+    weights: torch.Tensor
+    """(V, 478, 1) float32 per-vertex opacity: 0 on the forehead's edge, where a source's hairline
     and fringe would otherwise be pasted onto the target's forehead, 1 elsewhere."""
+    poses: torch.Tensor
+    """(V, 3) float32 yaw, pitch, roll in degrees of each view."""
+
+    @cached_property
+    def appearance(self) -> AppearanceMap:
+        return AppearanceMap(self.poses[:, :2].cpu().numpy())
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """For the cache: textures as uint8 (a quarter of the size; they came from 8-bit images)."""
+        texture_u8 = (self.textures * 255).round().clamp(0, 255).to(torch.uint8)
+        return {
+            "textures": texture_u8,
+            "landmarks": self.landmarks,
+            "weights": self.weights,
+            "poses": self.poses,
+        }
+
+    @classmethod
+    def from_tensors(cls, data: dict[str, torch.Tensor], device: torch.device) -> WarpIdentity:
+        return cls(
+            textures=data["textures"].to(device, torch.float32) / 255.0,
+            landmarks=data["landmarks"].to(device, torch.float32),
+            weights=data["weights"].to(device, torch.float32),
+            poses=data["poses"].to(device, torch.float32),
+        )
 
 
 class WarpEngine:
@@ -64,43 +92,63 @@ class WarpEngine:
     def template(self, size: int | None = None) -> np.ndarray:
         return warp_template(size or self.crop_size)
 
-    def prepare(self, crop: torch.Tensor, landmarks: np.ndarray, face: Face) -> WarpIdentity:
-        """crop: (1, 3, S, S) aligned source; landmarks: (478, 2) in crop pixels."""
+    def prepare(self, crops: torch.Tensor, landmarks: list[np.ndarray], faces: list[Face]) -> WarpIdentity:
+        """crops: (V, 3, S, S) aligned views of the source; landmarks: each view's (478, 2) in
+        crop pixels; faces: each view's face in its image (for its head pose)."""
         return WarpIdentity(
-            texture=crop.to(self.device),
-            landmarks=torch.as_tensor(landmarks[:, :2], dtype=torch.float32, device=self.device),
-            pose=head_pose(face.landmarks),
-            weight=torch.as_tensor(_vertex_weight(landmarks), device=self.device)[:, None],
+            textures=crops.to(self.device),
+            landmarks=torch.as_tensor(np.stack([lm[:, :2] for lm in landmarks]), dtype=torch.float32).to(
+                self.device
+            ),
+            weights=torch.as_tensor(np.stack([_vertex_weight(lm) for lm in landmarks]))[..., None].to(
+                self.device
+            ),
+            poses=torch.as_tensor([f.pose for f in faces], dtype=torch.float32).to(self.device),
         )
 
     def swap(
-        self, crops: torch.Tensor, landmarks: torch.Tensor, identity: WarpIdentity
+        self,
+        crops: torch.Tensor,
+        landmarks: torch.Tensor,
+        identity: WarpIdentity,
+        poses: list[tuple[float, float]],
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Warp the source onto each target face.
 
         crops: (B, 3, S, S) aligned targets (unused by this engine beyond their size);
-        landmarks: (B, 478, 2) target landmarks in crop pixels.
+        landmarks: (B, 478, 2) target landmarks in crop pixels; poses: each target's (yaw, pitch),
+        which picks and weighs the source views (one view: always that one).
         Returns swapped (B, 3, S, S) RGB [0, 1] and coverage (B, 1, S, S) in [0, 1]: 0 off the
         mesh and in an open mouth, fading to 0 towards the forehead's edge.
         """
-        size = crops.shape[-1]
+        size, batch = crops.shape[-1], crops.shape[0]
         low = size // _RASTER_STRIDE
         scale = low / size
-        per_vertex = torch.cat([identity.landmarks, identity.weight], dim=1)  # (478, 3)
-        maps = []
-        for target in landmarks:
+        maps, targets, views, view_weights = [], [], [], []
+        for b, target in enumerate(landmarks):
             index, bary = rasterize(((target + 0.5) * scale - 0.5)[self._triangles], low, low)
             covered = (index >= 0).to(torch.float32)[..., None]
-            maps.append(torch.cat([interpolate(index, bary, per_vertex, self._triangles), covered], dim=-1))
+            for view, weight in identity.appearance.weights(*poses[b]):
+                per_vertex = torch.cat([identity.landmarks[view], identity.weights[view]], dim=1)  # (478, 3)
+                maps.append(
+                    torch.cat([interpolate(index, bary, per_vertex, self._triangles), covered], dim=-1)
+                )
+                targets.append(b)
+                views.append(view)
+                view_weights.append(weight)
         # The map is affine inside each triangle, so bilinear upsampling is exact there (zero
         # outside the mesh); dividing by the upsampled coverage keeps the coordinates right next to
         # holes and the mesh's edge.
         up = F.interpolate(torch.stack(maps).permute(0, 3, 1, 2), size=(size, size), mode="bilinear")
         covered = up[:, 3:4]
         coords = up[:, :2] / covered.clamp(min=1e-6)
-        swapped = sample(identity.texture.expand(len(maps), -1, -1, -1), coords.permute(0, 2, 3, 1))
-        coverage = up[:, 2:3].contiguous()
-        return swapped * (covered > 0.5), coverage * (covered > 0.5)
+        sampled = sample(identity.textures[views], coords.permute(0, 2, 3, 1))
+        w = torch.tensor(view_weights, device=up.device)[:, None, None, None]
+        index_b = torch.tensor(targets, device=up.device)
+        swapped = crops.new_zeros(batch, 3, size, size).index_add_(0, index_b, sampled * w)
+        coverage = crops.new_zeros(batch, 1, size, size).index_add_(0, index_b, up[:, 2:3] * w)
+        hit = crops.new_zeros(batch, 1, size, size).index_add_(0, index_b, covered * w) > 0.5
+        return swapped * hit, (coverage * hit).contiguous()
 
 
 def _vertex_weight(landmarks: np.ndarray) -> np.ndarray:

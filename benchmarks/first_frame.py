@@ -1,0 +1,85 @@
+"""Time to first frame, first start vs second start, with a 30 s source video.
+
+The first start prepares the source (landmarks, poses, view selection over the sampled frames)
+and stores it in the identity cache, keyed by the file's content hash; the second start finds it
+there. Each start is a fresh ``rtswap live`` process (a video file as input, null output), timed
+from the import of the rtswap package (before torch) to the first output frame, as the
+command itself reports.
+
+    python benchmarks/first_frame.py [--json benchmarks/results/first-frame-cpu.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+from rtswap.bench import machine
+from rtswap.media.image import read_image
+from rtswap.media.samples import grace_hopper_path
+from rtswap.media.video import VideoInfo, VideoWriter
+from rtswap.synthetic import SyntheticClip, SyntheticHead, demo_motion
+from rtswap.vision.detect import FaceAnalyzer
+
+SOURCE_SECONDS = 30
+
+
+def write_clip(path: Path, frames: list, fps: int) -> None:  # type: ignore[type-arg]
+    height, width = frames[0].shape[:2]
+    writer = VideoWriter(path, VideoInfo(width, height, Fraction(fps), Fraction(1, fps), len(frames), False))
+    for i, frame in enumerate(frames):
+        writer.write(frame, pts=i)
+    writer.close()
+
+
+def start(source: Path, target: Path, env: dict[str, str]) -> float:
+    command = [sys.executable, "-m", "rtswap", "-q", "live", "--source", str(source), "--input", str(target)]
+    out = subprocess.run(
+        [*command, "--output", "null", "--seconds", "1"], env=env, capture_output=True, text=True
+    )
+    found = re.search(r"first frame out ([\d.]+) s", out.stdout)
+    if out.returncode or not found:
+        sys.exit(f"rtswap live failed: {out.stderr or out.stdout}")
+    return float(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="rtswap-ttff-"))
+    grace = read_image(grace_hopper_path())
+    with FaceAnalyzer() as analyzer:
+        head = SyntheticHead(grace, analyzer.analyze(grace, max_faces=1)[0].landmarks)
+    fps = 30
+    frames = [head.render(demo_motion(i / fps)) for i in range(SOURCE_SECONDS * fps)]
+    write_clip(work / "source.mp4", frames, fps)
+    write_clip(work / "target.mp4", list(SyntheticClip(640, 360, fps=fps, seconds=2)), fps)
+    env = {**os.environ, "RTSWAP_CACHE": str(work / "cache")}
+    first, second = (
+        start(work / "source.mp4", work / "target.mp4", env),
+        start(work / "source.mp4", work / "target.mp4", env),
+    )
+    result = {
+        "machine": machine(),
+        "source": f"{SOURCE_SECONDS} s, {fps} fps, {grace.shape[1]}x{grace.shape[0]}",
+        "first_start_s": first,
+        "second_start_s": second,
+        "ratio": round(first / second, 2),
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

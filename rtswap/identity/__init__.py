@@ -1,0 +1,1 @@
+"""Sources prepared ahead of time: views, the appearance map, the on-disk cache."""

@@ -1,0 +1,112 @@
+"""Sources prepared once: by name (``rtswap identity add``) or by the files' content hash."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtswap.errors import InputError
+from rtswap.identity import views
+from rtswap.identity.cache import (
+    EngineEntry,
+    IdentityCache,
+    Manifest,
+    StaleEntryError,
+    now_iso,
+    sha256_file,
+    validate_name,
+)
+from rtswap.swap.warp import ARTIFACT_VERSION, WarpEngine, WarpIdentity
+from rtswap.vision.detect import FaceAnalyzer
+
+log = logging.getLogger("rtswap")
+
+
+@dataclass
+class IdentityStore:
+    """Prepares sources through the cache: what is stored and valid is loaded, anything else is
+    (re)built from its input files and stored."""
+
+    cache: IdentityCache
+    engine: WarpEngine
+    analyzer: FaceAnalyzer
+    progress: bool = True
+
+    def source(self, source: str | Path) -> WarpIdentity:
+        """A source file (cached by content hash) or the name of a stored identity."""
+        path = Path(source)
+        if path.is_file():
+            return self._load_or_build(self.cache.hashed_entry([sha256_file(path)]), str(path), [path])
+        if _is_name(str(source)) and (self.cache.entry(str(source)) / "manifest.json").exists():
+            return self._load_or_build(self.cache.entry(str(source)), str(source), None)
+        raise InputError(
+            f"{source}: no such file, and no stored identity by that name (see: rtswap identity list)"
+        )
+
+    def add(self, name: str, files: list[Path]) -> WarpIdentity:
+        """Prepare ``files`` (images and/or videos) and store them as ``name``, replacing any entry."""
+        validate_name(name)
+        for path in files:
+            if not path.is_file():
+                raise InputError(f"{path}: no such file")
+        return self._build(self.cache.entry(name), name, files)
+
+    def _load_or_build(self, entry: Path, name: str, files: list[Path] | None) -> WarpIdentity:
+        try:
+            manifest = self.cache.read_manifest(entry)
+        except FileNotFoundError:
+            assert files is not None
+            return self._build(entry, name, files)
+        except StaleEntryError as exc:
+            return self._rebuild(entry, name, files, str(exc))
+        stored = manifest.engines.get(self.engine.name)
+        if stored is None or stored.version != ARTIFACT_VERSION or stored.params != self._params():
+            return self._rebuild(entry, name, files, f"no {self.engine.name} artifacts for these settings")
+        try:
+            return WarpIdentity.from_tensors(self.cache.load_tensors(entry, stored), self.engine.device)
+        except StaleEntryError as exc:
+            return self._rebuild(entry, name, files, str(exc))
+
+    def _rebuild(self, entry: Path, name: str, files: list[Path] | None, reason: str) -> WarpIdentity:
+        if files is None:  # a named identity: rebuild from the inputs it was made from
+            try:
+                files = [Path(i["path"]) for i in self.cache.read_manifest(entry).inputs]
+            except (StaleEntryError, FileNotFoundError, KeyError):
+                files = []
+            missing = [str(f) for f in files if not f.is_file()]
+            if not files or missing:
+                raise InputError(
+                    f"stored identity {name!r} cannot be used ({reason}) nor rebuilt "
+                    f"(inputs missing: {', '.join(missing) or 'unknown'}); add it again: rtswap identity add"
+                )
+        log.warning("%s: cached preparation not usable (%s); preparing again", name, reason)
+        return self._build(entry, name, files)
+
+    def _build(self, entry: Path, name: str, files: list[Path]) -> WarpIdentity:
+        identity = views.prepare(files, self.analyzer, self.engine, self.progress)
+        manifest = Manifest(
+            name=name,
+            inputs=[{"path": str(f.resolve()), "sha256": sha256_file(f)} for f in files],
+            created=now_iso(),
+        )
+        yaw, pitch = identity.poses[:, 0], identity.poses[:, 1]
+        info = {
+            "views": len(identity.poses),
+            "yaw": [round(float(yaw.min()), 1), round(float(yaw.max()), 1)],
+            "pitch": [round(float(pitch.min()), 1), round(float(pitch.max()), 1)],
+        }
+        stored = EngineEntry(version=ARTIFACT_VERSION, file="", sha256="", params=self._params(), info=info)
+        self.cache.write(entry, manifest, self.engine.name, stored, identity.tensors())
+        return identity
+
+    def _params(self) -> dict[str, object]:
+        return {"crop_size": self.engine.crop_size}
+
+
+def _is_name(text: str) -> bool:
+    try:
+        validate_name(text)
+    except InputError:
+        return False
+    return True
