@@ -63,7 +63,7 @@ def measure(
     turned = np.abs(TARGET_YAWS) >= TURNED_DEG
     changes = [
         float(np.abs(b.astype(int) - a.astype(int))[m].mean())
-        for a, b, m in zip(swaps, swaps[1:], masks[1:], strict=True)
+        for a, b, m in zip(swaps[:-1], swaps[1:], masks[1:], strict=True)
     ]
     return {
         "d_turned": round(float(np.nanmean(d[turned])), 4),

@@ -367,9 +367,8 @@ def _identity(args: argparse.Namespace) -> int:
 
         engine = create_engine(args.engine, resolve_device(args.device), args.crop_size)
         with FaceAnalyzer() as analyzer:
-            prepared = IdentityStore(cache, engine, analyzer, progress=not args.quiet).add(
-                args.name, args.files
-            )
+            store = IdentityStore(cache, engine, lambda: analyzer, progress=not args.quiet)
+            prepared = store.add(args.name, args.files)
         print(f"stored {args.name!r}: {len(prepared.poses)} view(s) in {cache.entry(args.name)}")
     elif args.action == "rm":
         cache.remove(args.name)

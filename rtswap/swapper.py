@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -74,12 +75,18 @@ class Swapper:
         self.cache_root, self.progress = cache_root, progress
         self.device = resolve_device(device)
         self.engine = create_engine(engine, self.device, crop_size)
-        self.analyzer = FaceAnalyzer()
         self.max_faces = max_faces
         self.identity = self.prepare_source(source)
 
+    @cached_property
+    def analyzer(self) -> FaceAnalyzer:
+        """Created on first use: a source loaded from the cache needs none, and the pipeline
+        has its own."""
+        return FaceAnalyzer()
+
     def close(self) -> None:
-        self.analyzer.close()
+        if "analyzer" in self.__dict__:
+            self.analyzer.close()
 
     def __enter__(self) -> Swapper:
         return self
@@ -94,7 +101,7 @@ class Swapper:
         if isinstance(source, np.ndarray):
             return views.prepare(source, self.analyzer, self.engine)
         return IdentityStore(
-            IdentityCache(self.cache_root), self.engine, self.analyzer, self.progress
+            IdentityCache(self.cache_root), self.engine, lambda: self.analyzer, self.progress
         ).source(source)
 
     def swap_image(self, image: np.ndarray) -> np.ndarray:

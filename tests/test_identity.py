@@ -120,7 +120,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_a_source_file_is_prepared_once_then_loaded(tmp_path: Path, store_parts, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     analyzer, engine = store_parts
     calls = _counting(monkeypatch)
-    store = IdentityStore(IdentityCache(tmp_path), engine, analyzer, progress=False)
+    store = IdentityStore(IdentityCache(tmp_path), engine, lambda: analyzer, progress=False)
     first = store.source(grace_hopper_path())
     second = store.source(grace_hopper_path())
     assert len(calls) == 1
@@ -132,7 +132,7 @@ def test_a_source_file_is_prepared_once_then_loaded(tmp_path: Path, store_parts,
 def test_a_corrupt_entry_is_detected_and_rebuilt(tmp_path: Path, store_parts, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
     analyzer, engine = store_parts
     cache = IdentityCache(tmp_path)
-    store = IdentityStore(cache, engine, analyzer, progress=False)
+    store = IdentityStore(cache, engine, lambda: analyzer, progress=False)
     store.add("grace", [grace_hopper_path()])
     tensors = next(cache.entry("grace").glob("warp-*.safetensors"))
     tensors.write_bytes(tensors.read_bytes()[:-100])  # truncated
@@ -146,7 +146,7 @@ def test_a_corrupt_entry_is_detected_and_rebuilt(tmp_path: Path, store_parts, mo
 def test_a_stale_entry_whose_inputs_are_gone_is_refused(tmp_path: Path, store_parts, grace) -> None:  # type: ignore[no-untyped-def]
     analyzer, engine = store_parts
     cache = IdentityCache(tmp_path)
-    store = IdentityStore(cache, engine, analyzer, progress=False)
+    store = IdentityStore(cache, engine, lambda: analyzer, progress=False)
     source = tmp_path / "face.png"
     write_image(source, grace)
     store.add("temp", [source])
@@ -158,7 +158,7 @@ def test_a_stale_entry_whose_inputs_are_gone_is_refused(tmp_path: Path, store_pa
 
 def test_unknown_source_says_what_it_looked_for(tmp_path: Path, store_parts) -> None:  # type: ignore[no-untyped-def]
     analyzer, engine = store_parts
-    store = IdentityStore(IdentityCache(tmp_path), engine, analyzer, progress=False)
+    store = IdentityStore(IdentityCache(tmp_path), engine, lambda: analyzer, progress=False)
     with pytest.raises(InputError, match="no such file, and no stored identity"):
         store.source("nobody")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,8 @@ class IdentityStore:
 
     cache: IdentityCache
     engine: WarpEngine
-    analyzer: FaceAnalyzer
+    analyzer: Callable[[], FaceAnalyzer]
+    """Called only when a source has to be prepared (a cached one needs no face analysis)."""
     progress: bool = True
 
     def source(self, source: str | Path) -> WarpIdentity:
@@ -84,7 +86,7 @@ class IdentityStore:
         return self._build(entry, name, files)
 
     def _build(self, entry: Path, name: str, files: list[Path]) -> WarpIdentity:
-        identity = views.prepare(files, self.analyzer, self.engine, self.progress)
+        identity = views.prepare(files, self.analyzer(), self.engine, self.progress)
         manifest = Manifest(
             name=name,
             inputs=[{"path": str(f.resolve()), "sha256": sha256_file(f)} for f in files],
