@@ -70,7 +70,9 @@ def _add_resolution(parser: argparse.ArgumentParser, meaning: str) -> None:
     )
 
 
-def _add_tracking(parser: argparse.ArgumentParser) -> None:
+def _add_swap_options(parser: argparse.ArgumentParser) -> None:
+    """What to swap in and which faces: for every command that swaps a stream."""
+    parser.add_argument("--source", required=True, metavar="SRC", help=_SOURCE_HELP)
     parser.add_argument(
         "--faces", type=_positive_int, default=None, metavar="N", help="swap only the N largest faces"
     )
@@ -143,12 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
         "their frame count, frame rate, duration and audio. OUTPUT appears only "
         "when complete.",
     )
-    swap.add_argument("--source", required=True, metavar="SRC", help=_SOURCE_HELP)
     swap.add_argument("input", type=Path, metavar="INPUT", help="image or video to change")
     swap.add_argument(
         "output", type=Path, metavar="OUTPUT", help="where to write the result (same kind as INPUT)"
     )
-    _add_tracking(swap)
+    _add_swap_options(swap)
     _add_common(swap)
 
     live = sub.add_parser(
@@ -158,7 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
         "rate: stale frames are dropped, never queued. The window shows output FPS, "
         "glass-to-glass latency and faces tracked; q (or Ctrl-C) stops.",
     )
-    live.add_argument("--source", required=True, metavar="SRC", help=_SOURCE_HELP)
     live.add_argument(
         "--input",
         default="webcam",
@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_resolution(live, "camera mode to ask for, and size of the synthetic input")
     live.add_argument("--fps", type=float, default=30.0, help="camera frame rate to ask for (default: 30)")
     live.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
-    _add_tracking(live)
+    _add_swap_options(live)
     _add_common(live)
 
     identity = sub.add_parser(
