@@ -182,6 +182,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_swap_options(live)
     _add_common(live)
 
+    serve = sub.add_parser(
+        "serve",
+        help="serve a web page: the browser's camera goes in over WebRTC, the swapped video comes back",
+        description="Start a WebRTC server (aiohttp + aiortc; pip install -e '.[serve]'). It prints "
+        "a URL with an access token: open it, allow the camera, and the swapped video "
+        "plays back with its frame rate and round-trip time. Each browser tab is a "
+        "session with its own pipeline; the page can upload another source face for its "
+        "own session.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_positive_int, default=8080, help="port (default: 8080)")
+    serve.add_argument(
+        "--token", default=None, help="access token clients must send (default: a new random one)"
+    )
+    serve.add_argument(
+        "--max-sessions", type=_positive_int, default=4, metavar="N", help="sessions at once (default: 4)"
+    )
+    serve.add_argument(
+        "--source",
+        default=None,
+        metavar="SRC",
+        help=_SOURCE_HELP + " (default: the sample photo of Grace Hopper)",
+    )
+    _add_common(serve)
+
     identity = sub.add_parser(
         "identity",
         help="prepare source faces ahead of time and store them by name",
@@ -299,6 +324,8 @@ def _run(args: argparse.Namespace) -> int:
         return _bench(args)
     if args.command == "identity":
         return _identity(args)
+    if args.command == "serve":
+        return _serve(args)
     raise AssertionError(args.command)
 
 
@@ -352,6 +379,22 @@ def _live(args: argparse.Namespace) -> int:
     print(f"{len(run.stats)} frames: {_latency_line(run.stats.summary(), run.dropped)}")
     if first_frame_s is not None:
         print(f"first frame out {first_frame_s:.2f} s after start")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from rtswap.server.app import new_token, run
+    except ImportError as exc:
+        raise OutputError(
+            f"rtswap serve needs aiohttp and aiortc: pip install -e '.[serve]' ({exc})"
+        ) from None
+    from rtswap.media.samples import grace_hopper_path
+    from rtswap.swapper import Swapper
+
+    source = args.source or grace_hopper_path()
+    with Swapper(source, args.engine, args.device, crop_size=args.crop_size) as swapper:
+        run(swapper, args.host, args.port, args.token or new_token(), args.max_sessions, args.label)
     return 0
 
 

@@ -1,0 +1,184 @@
+"""``rtswap serve``: a page that sends its camera over WebRTC and plays the swapped video back.
+
+One session per peer connection: its own pipeline (fed newest-frame-wins from the incoming track)
+and, after a ``POST /source``, its own source face; the engine and the server's prepared source
+are shared by all sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hmac
+import io
+import logging
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from aiohttp import web
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from PIL import Image, UnidentifiedImageError
+
+from rtswap.errors import NoFaceError
+from rtswap.identity import views
+from rtswap.pipeline import Pipeline, PipelineConfig
+from rtswap.server.tracks import SwappedTrack, TrackSink, TrackSource
+from rtswap.swap.warp import WarpIdentity
+from rtswap.swapper import Swapper
+from rtswap.vision.detect import FaceAnalyzer
+
+log = logging.getLogger("rtswap")
+PAGE = Path(__file__).with_name("page.html")
+
+
+@dataclass
+class Session:
+    id: str
+    pc: RTCPeerConnection
+    swapper: Swapper
+    """A shallow copy of the server's: same engine, its own source once one is uploaded."""
+    output: SwappedTrack
+    pipeline: Pipeline | None = None
+    runner: threading.Thread | None = None
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def start(self, track: MediaStreamTrack, label: bool) -> None:
+        source = TrackSource(track)
+        config = PipelineConfig(live=True, label=label)
+        self.pipeline = Pipeline(self.swapper, source, [TrackSink(self.output)], config)
+        self.runner = threading.Thread(target=self._run, name=f"rtswap-session-{self.id[:8]}", daemon=True)
+        self.runner.start()
+
+    def _run(self) -> None:
+        assert self.pipeline is not None
+        try:
+            self.pipeline.run()
+        except Exception as exc:  # the peer sees its video stop; the server carries on
+            log.warning("session %s: %s", self.id[:8], exc)
+
+    async def close(self) -> None:
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        if self.runner is not None:
+            await asyncio.to_thread(self.runner.join)
+        self.output.stop()
+        await self.pc.close()
+
+
+class Server:
+    def __init__(self, swapper: Swapper, token: str, max_sessions: int = 4, label: bool = True) -> None:
+        self.swapper, self.token, self.max_sessions, self.label = swapper, token, max_sessions, label
+        self.sessions: dict[str, Session] = {}
+        self._prepare_lock = threading.Lock()
+        self._analyzer: FaceAnalyzer | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=16 * 2**20)
+        app.router.add_get("/", self.page)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_post("/offer", self.offer)
+        app.router.add_post("/source", self.source)
+        app.on_shutdown.append(self.shutdown)
+        return app
+
+    async def page(self, request: web.Request) -> web.Response:
+        return web.Response(text=PAGE.read_text(), content_type="text/html")
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"sessions": len(self.sessions)})
+
+    def _authorised(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), self.token.encode())
+
+    async def offer(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return _error(401, "missing or wrong token (Authorization: Bearer <token>)")
+        try:
+            params = await request.json()
+            description = RTCSessionDescription(sdp=str(params["sdp"]), type=params["type"])
+            if description.type != "offer":
+                raise ValueError(f"type must be 'offer', got {description.type!r}")
+        except (ValueError, KeyError, TypeError) as exc:
+            return _error(400, f"body must be JSON {{'sdp': ..., 'type': 'offer'}} ({exc})")
+        if len(self.sessions) >= self.max_sessions:
+            return _error(503, f"all {self.max_sessions} sessions are in use; try again later")
+        session = Session(uuid.uuid4().hex, RTCPeerConnection(), copy.copy(self.swapper), SwappedTrack())
+        self.sessions[session.id] = session
+        session.pc.on("track", lambda track: self._on_track(session, track))
+        session.pc.on("connectionstatechange", lambda: self._on_state(session))
+        try:
+            await session.pc.setRemoteDescription(description)
+            if session.pipeline is None:
+                raise ValueError("the offer has no video track")
+            await session.pc.setLocalDescription(await session.pc.createAnswer())
+        except Exception as exc:  # aiortc raises several types for bad SDP
+            await self._end(session)
+            return _error(400, f"cannot use this offer: {exc}")
+        answer = session.pc.localDescription
+        return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
+
+    def _on_track(self, session: Session, track: MediaStreamTrack) -> None:
+        if track.kind == "video" and session.pipeline is None:
+            session.pc.addTrack(session.output)
+            session.start(track, self.label)
+
+    def _on_state(self, session: Session) -> None:
+        if session.pc.connectionState in ("failed", "closed"):
+            asyncio.ensure_future(self._end(session))
+
+    async def _end(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+        await session.close()
+
+    async def source(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return _error(401, "missing or wrong token (Authorization: Bearer <token>)")
+        try:
+            form = await request.post()
+            session = self.sessions[str(form["session"])]
+            upload = form["image"]
+            data = upload.file.read() if hasattr(upload, "file") else bytes(upload)  # type: ignore[union-attr,arg-type]
+            image = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        except KeyError as exc:
+            return _error(400, f"multipart form needs 'session' (from /offer's answer) and 'image' ({exc})")
+        except (UnidentifiedImageError, OSError) as exc:
+            return _error(400, f"not a readable image ({exc})")
+        try:
+            identity = await asyncio.to_thread(self._prepare, image)
+        except NoFaceError:
+            return _error(422, "no face found in the uploaded image")
+        session.swapper.identity = identity  # the next frame swaps the new face
+        return web.json_response({"session": session.id, "views": len(identity.poses)})
+
+    def _prepare(self, image: np.ndarray) -> WarpIdentity:
+        with self._prepare_lock:  # one face analyzer, not thread-safe, shared by uploads
+            if self._analyzer is None:
+                self._analyzer = FaceAnalyzer()
+            return views.prepare(image, self._analyzer, self.swapper.engine)
+
+    async def shutdown(self, app: web.Application) -> None:
+        await asyncio.gather(*(self._end(s) for s in list(self.sessions.values())))
+        if self._analyzer is not None:
+            self._analyzer.close()
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def run(swapper: Swapper, host: str, port: int, token: str, max_sessions: int, label: bool) -> None:
+    server = Server(swapper, token, max_sessions, label)
+    print(f"rtswap serve: open http://{host}:{port}/#token={token}", flush=True)
+    web.run_app(server.app(), host=host, port=port, print=None)
