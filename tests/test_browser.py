@@ -1,0 +1,106 @@
+"""rtswap serve with a real browser: headless Chromium, a fake camera playing a generated face."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("aiortc")
+sync_api = pytest.importorskip("playwright.sync_api")
+from aiohttp import web  # noqa: E402
+
+from rtswap.server.app import Server  # noqa: E402
+from rtswap.swapper import Swapper  # noqa: E402
+from rtswap.synthetic import SyntheticClip, SyntheticHead  # noqa: E402
+
+CHROMIUM = shutil.which("chromium")
+TOKEN = "browser-token"
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
+
+
+def write_y4m(path: Path, frames: list[np.ndarray], fps: int) -> None:
+    """A raw 4:2:0 video as Chromium's fake camera reads it (header says C420)."""
+    height, width = frames[0].shape[:2]
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420\n".encode())
+        for image in frames:
+            f.write(b"FRAME\n" + cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420).tobytes())
+
+
+@pytest.fixture()
+def server_url(grace_swapper: Swapper) -> Iterator[str]:
+    """The server on its own event loop in a thread, as ``rtswap serve`` runs it."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(Server(grace_swapper, TOKEN).app())
+    started = threading.Event()
+    port: list[int] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        port.append(runner.addresses[0][1])
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(30)
+    yield f"http://127.0.0.1:{port[0]}/#token={TOKEN}"
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+_GRAB = """() => {
+  const v = document.getElementById('out');
+  const c = document.createElement('canvas');
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const g = c.getContext('2d');
+  g.drawImage(v, 0, 0);
+  return [c.width, c.height, Array.from(g.getImageData(0, 0, c.width, c.height).data)];
+}"""
+
+
+def test_browser_camera_comes_back_swapped(server_url: str, head: SyntheticHead, tmp_path: Path) -> None:
+    frames = list(SyntheticClip(width=640, height=480, fps=30, seconds=2, head=head))
+    camera = tmp_path / "face.y4m"
+    write_y4m(camera, frames, fps=30)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    flags += ["--disable-component-update", "--no-first-run", "--use-fake-ui-for-media-stream"]
+    flags += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"]
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=flags
+        )
+        try:
+            page = browser.new_page()
+            page.goto(server_url)
+            page.click("#start")
+            page.wait_for_function("document.getElementById('out').videoWidth > 0", timeout=30_000)
+            time.sleep(3.0)  # let the codecs settle
+            grabs = []
+            for _ in range(2):
+                width, height, data = page.evaluate(_GRAB)
+                grabs.append(np.array(data, np.uint8).reshape(height, width, 4)[..., :3])
+                time.sleep(0.5)
+            status = page.inner_text("#stats")
+        finally:
+            browser.close()
+    first, second = grabs
+    assert first.shape == (480, 640, 3)
+    assert np.abs(first.astype(int) - second).mean() > 1  # it is playing, not a still
+    face = (slice(60, 180), slice(250, 350))
+    closest = min(np.abs(first.astype(int) - f).mean() for f in frames)
+    face_change = min(np.abs(first[face].astype(int) - f[face]).mean() for f in frames)
+    assert face_change > 3 * closest  # the face differs from every sent frame far more than the rest
+    assert "fps" in status and "connected" in status
