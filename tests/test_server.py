@@ -195,3 +195,34 @@ def test_connect_disconnect_cycles_free_everything(
     before, after, sessions = serve(grace_swapper, scenario)
     assert sessions == 0
     assert after == before  # every session's pipeline threads are gone, nothing piles up
+
+
+def test_a_session_can_change_its_source_face(
+    grace_swapper: Swapper, clip_frames: list[np.ndarray], astro: np.ndarray
+) -> None:
+    import io
+
+    from aiohttp import FormData
+    from PIL import Image
+
+    def form(session: str, image: np.ndarray) -> FormData:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        data = FormData()
+        data.add_field("session", session)
+        data.add_field("image", buffer.getvalue(), filename="face.png", content_type="image/png")
+        return data
+
+    async def scenario(client: TestClient, server: Server) -> tuple[int, int, int, bool]:
+        pc = await connect(client, MarkedFaces(clip_frames), lambda f: None)
+        session = next(iter(server.sessions.values()))
+        before = session.swapper.identity
+        blank = np.full((200, 200, 3), 120, np.uint8)
+        no_face = await client.post("/source", data=form(session.id, blank), headers=AUTH)
+        no_auth = await client.post("/source", data=form(session.id, astro))
+        changed = await client.post("/source", data=form(session.id, astro), headers=AUTH)
+        replaced = session.swapper.identity is not before and server.swapper.identity is before
+        await pc.close()
+        return no_face.status, no_auth.status, changed.status, replaced
+
+    assert serve(grace_swapper, scenario) == (422, 401, 200, True)  # and other sessions keep theirs

@@ -146,7 +146,7 @@ class Server:
             session = self.sessions[str(form["session"])]
             upload = form["image"]
             data = upload.file.read() if hasattr(upload, "file") else bytes(upload)  # type: ignore[union-attr,arg-type]
-            image = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+            image = np.array(Image.open(io.BytesIO(data)).convert("RGB"))  # writable, for torch
         except KeyError as exc:
             return _error(400, f"multipart form needs 'session' (from /offer's answer) and 'image' ({exc})")
         except (UnidentifiedImageError, OSError) as exc:
