@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +90,38 @@ def face_video(tmp_path_factory: pytest.TempPathFactory, head: SyntheticHead) ->
     path = tmp_path_factory.mktemp("media") / "talking.mp4"
     write_video(path, list(clip), fps=24, audio_seconds=0.5)
     return path
+
+
+SERVER_TOKEN = "test-token"
+
+
+@pytest.fixture()
+def server_url(grace_swapper: Swapper) -> Iterator[str]:
+    """``rtswap serve``'s server on its own event loop in a thread, as the command runs it; its
+    base URL. Clients authenticate with ``SERVER_TOKEN``."""
+    pytest.importorskip("aiortc")
+    from aiohttp import web
+
+    from rtswap.server.app import Server
+
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(Server(grace_swapper, SERVER_TOKEN).app())
+    started = threading.Event()
+    port: list[int] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        port.append(runner.addresses[0][1])
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(30)
+    yield f"http://127.0.0.1:{port[0]}"
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)

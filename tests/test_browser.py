@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -15,14 +12,10 @@ import pytest
 
 pytest.importorskip("aiortc")
 sync_api = pytest.importorskip("playwright.sync_api")
-from aiohttp import web  # noqa: E402
-
-from rtswap.server.app import Server  # noqa: E402
-from rtswap.swapper import Swapper  # noqa: E402
 from rtswap.synthetic import SyntheticClip, SyntheticHead  # noqa: E402
+from tests.conftest import SERVER_TOKEN  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
-TOKEN = "browser-token"
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
 
 
@@ -33,32 +26,6 @@ def write_y4m(path: Path, frames: list[np.ndarray], fps: int) -> None:
         f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420\n".encode())
         for image in frames:
             f.write(b"FRAME\n" + cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420).tobytes())
-
-
-@pytest.fixture()
-def server_url(grace_swapper: Swapper) -> Iterator[str]:
-    """The server on its own event loop in a thread, as ``rtswap serve`` runs it."""
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(Server(grace_swapper, TOKEN).app())
-    started = threading.Event()
-    port: list[int] = []
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        port.append(runner.addresses[0][1])
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(30)
-    yield f"http://127.0.0.1:{port[0]}/#token={TOKEN}"
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
 
 
 _GRAB = """() => {
@@ -84,7 +51,7 @@ def test_browser_camera_comes_back_swapped(server_url: str, head: SyntheticHead,
         )
         try:
             page = browser.new_page()
-            page.goto(server_url)
+            page.goto(f"{server_url}/#token={SERVER_TOKEN}")
             page.click("#start")
             page.wait_for_function("document.getElementById('out').videoWidth > 0", timeout=30_000)
             time.sleep(3.0)  # let the codecs settle

@@ -1,11 +1,16 @@
-"""rtswap serve over loopback: a real aiortc peer in the test, the real server and pipeline."""
+"""rtswap serve over loopback: real aiortc peers, the real server and pipeline.
+
+The latency test runs its peer as a separate process, as a real client is: in one process the
+peer's codecs and the server's pipeline would share a GIL, which a deployment does not."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
-import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,40 +24,10 @@ from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack  #
 from rtswap.server.app import Server  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
 from rtswap.synthetic import SyntheticClip, SyntheticHead  # noqa: E402
+from tests.conftest import SERVER_TOKEN as TOKEN  # noqa: E402
+from tests.loopback_peer import BLOCK, MarkedFaces  # noqa: E402
 
-TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-BITS, BLOCK = 10, 24
-"""Frame numbers are drawn top left as 10 black/white 24 px blocks."""
-
-
-def mark(image: np.ndarray, number: int) -> None:
-    for bit in range(BITS):
-        image[:BLOCK, bit * BLOCK : (bit + 1) * BLOCK] = 255 if number >> bit & 1 else 0
-
-
-def read_mark(image: np.ndarray) -> int:
-    blocks = [image[4 : BLOCK - 4, b * BLOCK + 4 : (b + 1) * BLOCK - 4].mean() for b in range(BITS)]
-    return sum(1 << bit for bit, value in enumerate(blocks) if value > 128)
-
-
-class MarkedFaces(VideoStreamTrack):
-    """640x480 at 30 fps: the moving astronaut, each frame numbered; remembers when each was sent."""
-
-    def __init__(self, frames: list[np.ndarray]) -> None:
-        super().__init__()
-        self.frames, self.sent, self.count = frames, {}, 0
-
-    async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        image = self.frames[self.count % len(self.frames)].copy()
-        number = self.count % (1 << BITS)
-        mark(image, number)
-        self.sent[number] = time.monotonic()
-        self.count += 1
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        frame.pts, frame.time_base = pts, time_base
-        return frame
 
 
 @pytest.fixture(scope="module")
@@ -100,45 +75,23 @@ async def connect(
     return pc
 
 
-def test_loopback_peer_gets_swapped_frames_fast(
-    grace_swapper: Swapper, clip_frames: list[np.ndarray]
-) -> None:
-    received: list[tuple[float, av.VideoFrame]] = []  # converted after the run, not on the clock
-
-    async def scenario(client: TestClient, server: Server) -> MarkedFaces:
-        track = MarkedFaces(clip_frames)
-        pc = await connect(client, track, lambda f: received.append((time.monotonic(), f)))
-        await asyncio.sleep(6.0)
-        await pc.close()
-        return track
-
-    track = serve(grace_swapper, scenario)
-    late = [
-        (t, f.to_ndarray(format="rgb24")) for t, f in received if t >= received[0][0] + 2.0
-    ]  # codecs ramped up
-    fps = (len(late) - 1) / (late[-1][0] - late[0][0])
-    latencies_ms = []
-    inside, outside = [], []
-    for t, image in late:
-        number = read_mark(image)
-        if number in track.sent:
-            latencies_ms.append((t - track.sent[number]) * 1000)
-            sent = clip_frames[number % len(clip_frames)].astype(float)
-            diff = np.abs(image.astype(float) - sent).mean(axis=2)
-            inside.append(diff[60:180, 250:350].mean())  # the astronaut's face
-            outside.append(
-                np.concatenate(
-                    [diff[BLOCK + 8 : 400, :120].ravel(), diff[BLOCK + 8 : 400, 560:].ravel()]
-                ).mean()
-            )
-    p95 = float(np.percentile(latencies_ms, 95))
-    print(f"loopback: {fps:.1f} fps, round trip p50 {np.median(latencies_ms):.0f} ms p95 {p95:.0f} ms")
+def test_loopback_peer_gets_swapped_frames_fast(server_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "peer.npz"
+    command = [sys.executable, "-m", "tests.loopback_peer", server_url, TOKEN, "6", str(out)]
+    subprocess.run(command, check=True, timeout=120, cwd=Path(__file__).parent.parent)
+    result = np.load(out)
+    times, latency_ms = result["times"], result["latency_ms"]
+    fps = (len(times) - 1) / (times[-1] - times[0])
+    marked = latency_ms[~np.isnan(latency_ms)]
+    p95 = float(np.percentile(marked, 95))
+    print(f"loopback: {fps:.1f} fps, round trip p50 {np.median(marked):.0f} ms p95 {p95:.0f} ms")
     assert fps >= 20
-    assert len(latencies_ms) > 0.8 * len(late)  # the marks survive the codecs both ways
-    # The issue's target is p95 <= 150 ms; on this 2-core machine, with both peers' codecs and the
-    # pipeline sharing the cores, runs measure 113-179 ms. This bound catches latency building up.
-    assert p95 <= 250
-    assert np.median(inside) > 12 and np.median(outside) < 4
+    assert len(marked) > 0.8 * len(latency_ms)  # the marks survive the codecs both ways
+    assert p95 <= 150
+    diff = np.abs(result["sample"].astype(float) - result["sample_sent"]).mean(axis=3)
+    inside = diff[:, 60:180, 250:350].mean(axis=(1, 2))  # the astronaut's face
+    outside = np.concatenate([diff[:, BLOCK + 8 : 400, :120], diff[:, BLOCK + 8 : 400, 560:]], axis=2)
+    assert np.median(inside) > 12 and np.median(outside.mean(axis=(1, 2))) < 4
 
 
 def _post_offer(client: TestClient, body: Any, headers: dict[str, str] | None = None) -> Awaitable[Any]:

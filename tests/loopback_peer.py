@@ -1,0 +1,104 @@
+"""A WebRTC peer for the loopback test of ``rtswap serve``, run as its own process (as a real
+client would be): it sends the moving astronaut at 640x480, 30 fps, each frame numbered in a
+corner, reads the numbers back from the frames that return, and writes what it measured.
+
+    python -m tests.loopback_peer URL TOKEN SECONDS OUT.npz
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import av
+import numpy as np
+from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+
+from rtswap.synthetic import SyntheticClip, SyntheticHead
+
+WARMUP_S = 2.0
+"""Frames received in the first seconds (codecs ramping up) are not measured."""
+
+BITS, BLOCK = 10, 24
+"""Frame numbers are drawn top left as 10 black/white 24 px blocks."""
+
+
+def mark(image: np.ndarray, number: int) -> None:
+    for bit in range(BITS):
+        image[:BLOCK, bit * BLOCK : (bit + 1) * BLOCK] = 255 if number >> bit & 1 else 0
+
+
+def read_mark(image: np.ndarray) -> int:
+    blocks = [image[4 : BLOCK - 4, b * BLOCK + 4 : (b + 1) * BLOCK - 4].mean() for b in range(BITS)]
+    return sum(1 << bit for bit, value in enumerate(blocks) if value > 128)
+
+
+class MarkedFaces(VideoStreamTrack):
+    """640x480 at 30 fps: the moving astronaut, each frame numbered; remembers when each was sent."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        super().__init__()
+        self.frames, self.sent, self.count = frames, {}, 0
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        image = self.frames[self.count % len(self.frames)].copy()
+        number = self.count % (1 << BITS)
+        mark(image, number)
+        self.sent[number] = time.monotonic()
+        self.count += 1
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+def clip() -> list[np.ndarray]:
+    return list(SyntheticClip(width=640, height=480, fps=30, seconds=2, head=SyntheticHead.astronaut()))
+
+
+async def run(url: str, token: str, seconds: float, out: Path) -> None:
+    frames = clip()
+    track = MarkedFaces(frames)
+    pc = RTCPeerConnection()
+    pc.addTrack(track)
+    received: list[tuple[float, av.VideoFrame]] = []
+
+    @pc.on("track")
+    def receive(incoming) -> None:  # type: ignore[no-untyped-def]
+        async def drain() -> None:
+            while True:
+                try:
+                    received.append((time.monotonic(), await incoming.recv()))
+                except Exception:
+                    return
+
+        asyncio.ensure_future(drain())
+
+    await pc.setLocalDescription(await pc.createOffer())
+    async with aiohttp.ClientSession() as http:
+        body = {"sdp": pc.localDescription.sdp, "type": "offer"}
+        reply = await http.post(f"{url}/offer", json=body, headers={"Authorization": f"Bearer {token}"})
+        answer = await reply.json()
+    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+    await asyncio.sleep(seconds)
+    await pc.close()
+    late = [(t, f.to_ndarray(format="rgb24")) for t, f in received if t >= received[0][0] + WARMUP_S]
+    numbers = np.array([read_mark(image) for _, image in late])
+    sent = np.array([track.sent.get(int(n), np.nan) for n in numbers])
+    times = np.array([t for t, _ in late])
+    every = max(1, len(late) // 20)  # a sample of frames for the pixel checks
+    np.savez_compressed(
+        out,
+        times=times,
+        latency_ms=(times - sent) * 1000,
+        numbers=numbers,
+        sample=np.stack([image for _, image in late[::every]]),
+        sample_sent=np.stack([frames[int(n) % len(frames)] for n in numbers[::every]]),
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(run(sys.argv[1], sys.argv[2], float(sys.argv[3]), Path(sys.argv[4])))
