@@ -22,8 +22,8 @@ from rtswap.synthetic import SyntheticClip, SyntheticHead
 WARMUP_S = 2.0
 """Frames received in the first seconds (codecs ramping up) are not measured."""
 
-BITS, BLOCK = 10, 24
-"""Frame numbers are drawn top left as 10 black/white 24 px blocks."""
+BITS, BLOCK = 13, 24
+"""Frame numbers are drawn top left as 13 black/white 24 px blocks (they repeat after 273 s)."""
 
 
 def mark(image: np.ndarray, number: int) -> None:
