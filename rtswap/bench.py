@@ -7,7 +7,7 @@ import platform
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -133,7 +133,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
 
 def _sequential(swapper: Swapper, config: BenchConfig) -> dict[str, object]:
     """The same stages one after another in this thread, unpaced, on the same input."""
-    unpaced = BenchConfig(**{**asdict(config), "fps": 0.0})
+    unpaced = replace(config, fps=0.0)
     pipeline = Pipeline(swapper, _source(unpaced), [NullSink()], PipelineConfig(live=False))
     start = time.monotonic_ns()
     run: RunReport = pipeline.run_sequential(seconds=WARMUP_S + config.seconds)

@@ -344,7 +344,7 @@ def _live(args: argparse.Namespace) -> int:
     from rtswap.swapper import Swapper
 
     outputs = args.output or ["window"]
-    if outputs == ["window"] and not args.output and not display_available():
+    if not args.output and not display_available():
         raise OutputError("no display for a preview window: choose --output virtualcam, FILE.mp4 or null")
     last_status = 0.0
     first_frame_s: float | None = None

@@ -19,9 +19,8 @@ from rtswap.identity import views
 from rtswap.identity.cache import IdentityCache
 from rtswap.identity.store import IdentityStore
 from rtswap.swap.warp import WarpEngine, WarpIdentity
-from rtswap.vision.align import apply_affine, estimate_similarity
+from rtswap.vision.align import apply_affine
 from rtswap.vision.detect import FaceAnalyzer
-from rtswap.vision.topology import five_points
 
 log = logging.getLogger("rtswap")
 
@@ -56,8 +55,8 @@ class Swapper:
     >>> swapper = Swapper("face.jpg")
     >>> out = swapper.swap_image(image)   # HxWx3 uint8 RGB in and out
 
-    ``swap_image`` is not thread-safe (it owns mediapipe graphs); ``swap`` and ``blend``, which the
-    pipeline's stages call, are safe to call from different threads.
+    ``swap_image`` is not thread-safe (it owns mediapipe graphs); ``swap``, ``composite`` and
+    ``paste``, which the pipeline's stages call, are safe to call from different threads.
     """
 
     def __init__(
@@ -124,8 +123,13 @@ class Swapper:
 
     def swap(self, frame: torch.Tensor, faces: list[Face]) -> SwapWork | None:
         """Run the engine on the aligned crops of ``faces`` (None if no face is in the frame)."""
-        size = self._crop_size(faces)
-        pairs = [(FaceRegion(frame, self._matrix(f, size), size), f) for f in faces]
+        full = [self.engine.matrix(f.landmarks) for f in faces]  # into the engine's full-size crop
+        size = self._crop_size(full)
+        # the template scales with the crop about the origin, so the alignment scales with it too
+        pairs = [
+            (FaceRegion(frame, m * (size / self.engine.crop_size), size), f)
+            for m, f in zip(full, faces, strict=True)
+        ]
         pairs = [(region, face) for region, face in pairs if not region.empty]
         if not pairs:
             return None
@@ -155,17 +159,15 @@ class Swapper:
         for region, change in zip(work.regions, work.changes, strict=True):
             region.paste(frame, change[None])
 
-    def _matrix(self, face: Face, size: int | None = None) -> np.ndarray:
-        return estimate_similarity(five_points(face.landmarks), self.engine.template(size))
-
-    def _crop_size(self, faces: list[Face]) -> int:
-        """The crop side for this frame's faces: the smallest multiple of 64, up to the engine's
+    def _crop_size(self, matrices: list[np.ndarray]) -> int:
+        """The crop side for faces aligned by ``matrices`` (at the full crop size): the smallest
+        multiple of 64, up to the engine's
         ``crop_size``, at which no face is enlarged. A crop larger than the face is in the frame
         holds no more detail, only more pixels to work on: four 80 px faces in 192 px crops cost
         about half of what they would in 256 px ones."""
         full = self.engine.crop_size
-        if not self.engine.any_crop_size or not faces:
+        if not self.engine.any_crop_size or not matrices:
             return full
-        enlargement = min(float(np.hypot(*self._matrix(f)[0, :2])) for f in faces)
+        enlargement = min(float(np.hypot(*m[0, :2])) for m in matrices)
         needed = math.ceil(full / enlargement / _CROP_STEP) * _CROP_STEP
         return int(min(full, max(_CROP_STEP * 2, needed)))

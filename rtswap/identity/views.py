@@ -19,9 +19,8 @@ from rtswap.frame import Face
 from rtswap.media.image import is_image_path, read_image
 from rtswap.media.video import VideoReader
 from rtswap.swap.warp import WarpEngine, WarpIdentity
-from rtswap.vision.align import apply_affine, estimate_similarity
+from rtswap.vision.align import apply_affine
 from rtswap.vision.detect import FaceAnalyzer
-from rtswap.vision.topology import five_points
 
 log = logging.getLogger("rtswap")
 
@@ -65,7 +64,7 @@ def view_of(image: np.ndarray, analyzer: FaceAnalyzer, engine: WarpEngine, name:
     if name and len(faces) > 1:
         log.warning("%s: %d faces found in the source; using the largest", name, len(faces))
     face = faces[0]
-    matrix = estimate_similarity(five_points(face.landmarks), engine.template())
+    matrix = engine.matrix(face.landmarks)
     crop = FaceRegion(torch.from_numpy(image).to(engine.device), matrix, engine.crop_size).crop()
     grey = cv2.cvtColor((crop[0].permute(1, 2, 0).cpu().numpy() * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
     sharpness = float(cv2.Laplacian(grey, cv2.CV_64F).var())

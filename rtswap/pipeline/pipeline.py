@@ -265,9 +265,7 @@ class Pipeline:
     def _composite(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
         if frame.work is not None:
-            # frame.work stays referenced until the output stage has synchronised: with CUDA
-            # streams, freeing it earlier could let the allocator reuse memory still being read
-            self.swapper.composite(frame.work)
+            self.swapper.composite(frame.work)  # the output stage pastes it
         return frame
 
     def _wait(self, stages: list[Stage], seconds: float | None) -> None:

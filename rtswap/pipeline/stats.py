@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 from array import array
 from dataclasses import dataclass
@@ -59,23 +60,23 @@ class PipelineStats:
         return len(self._output_ns)
 
     def summary(self, since_ns: int | None = None, until_ns: int | None = None) -> Summary:
-        """fps_out, latency_ms and per-stage times of the frames output in [since_ns, until_ns)."""
+        """fps_out, latency_ms and per-stage times of the frames output in [since_ns, until_ns).
+
+        Frames are recorded in output order, so the window is a slice found by bisection: a
+        summary of the last seconds (the live overlay's, every frame) costs the same in the
+        first minute as after hours."""
         with self._lock:
-            output = np.frombuffer(self._output_ns, dtype=np.int64).copy()
-            latency = np.frombuffer(self._latency_ns, dtype=np.int64).copy()
-            stages = {k: np.frombuffer(v, dtype=np.int64).copy() for k, v in self._stage_ns.items()}
-        keep = np.ones(len(output), bool)
-        if since_ns is not None:
-            keep &= output >= since_ns
-        if until_ns is not None:
-            keep &= output < until_ns
-        times = output[keep]
+            start = 0 if since_ns is None else bisect.bisect_left(self._output_ns, since_ns)
+            end = len(self._output_ns) if until_ns is None else bisect.bisect_left(self._output_ns, until_ns)
+            times = np.array(self._output_ns[start:end], dtype=np.int64)
+            latency = np.array(self._latency_ns[start:end], dtype=np.int64)
+            stages = {k: np.array(v[start:end], dtype=np.int64) for k, v in self._stage_ns.items()}
         span_s = (times[-1] - times[0]) / 1e9 if len(times) > 1 else 0.0
         return Summary(
             frames=len(times),
             fps_out=round((len(times) - 1) / span_s, 2) if span_s > 0 else 0.0,
-            latency_ms=percentiles(latency[keep] / _NS_PER_MS),
-            stages={name: percentiles(values[keep] / _NS_PER_MS) for name, values in stages.items()},
+            latency_ms=percentiles(latency / _NS_PER_MS),
+            stages={name: percentiles(values / _NS_PER_MS) for name, values in stages.items()},
         )
 
     def recent(self, window_s: float = 2.0) -> tuple[float, float, float]:

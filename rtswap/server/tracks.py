@@ -25,7 +25,8 @@ _WAIT_S = 0.1
 class TrackSource:
     """An incoming video track as a pipeline source. A task on the event loop receives every
     frame as it arrives (aiortc's queue is unbounded, so it must be drained) and keeps only the
-    newest; the capture thread takes that one."""
+    newest; the capture thread takes that one and converts it to RGB, so overtaken frames cost no
+    conversion and the event loop does none."""
 
     live = True
     path = None
@@ -33,7 +34,7 @@ class TrackSource:
     def __init__(self, track: MediaStreamTrack) -> None:
         self.info = VideoInfo(0, 0, Fraction(30), CLOCK, 0, has_audio=False)  # size: per frame
         self._track = track
-        self._latest: DecodedFrame | None = None
+        self._latest: av.VideoFrame | None = None
         self._ended = False
         self._changed = threading.Condition()
         self._loop = asyncio.get_running_loop()
@@ -44,9 +45,8 @@ class TrackSource:
             while True:
                 frame = await self._track.recv()
                 assert isinstance(frame, av.VideoFrame)
-                image = frame.to_ndarray(format="rgb24")
                 with self._changed:
-                    self._latest = DecodedFrame(image, frame.pts)
+                    self._latest = frame
                     self._changed.notify_all()
         except MediaStreamError:
             pass  # the peer stopped sending
@@ -58,7 +58,7 @@ class TrackSource:
             while self._latest is None and not self._ended:
                 self._changed.wait(_WAIT_S)
             frame, self._latest = self._latest, None
-            return frame
+        return None if frame is None else DecodedFrame(frame.to_ndarray(format="rgb24"), frame.pts)
 
     def close(self) -> None:
         """From any thread: no more frames."""
@@ -112,4 +112,4 @@ class TrackSink(Sink):
         self.track = track
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
-        self.track.offer(image.copy())
+        self.track.offer(image)  # each frame has its own pixels; nothing writes to them after output

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from rtswap.frame import Face
 from rtswap.identity.appearance import AppearanceMap
 from rtswap.swap.raster import interpolate, rasterize
-from rtswap.vision.align import ffhq_template, sample
-from rtswap.vision.topology import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS, TRIANGLES
+from rtswap.vision.align import estimate_similarity, ffhq_template, sample
+from rtswap.vision.topology import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS, TRIANGLES, five_points
 
 _TIGHTEN = 1.3
 """The FFHQ template leaves the face a quarter of the crop; scaling it by 1.3 about the face's
@@ -53,6 +53,11 @@ class WarpIdentity:
     and fringe would otherwise be pasted onto the target's forehead, 1 elsewhere."""
     poses: torch.Tensor
     """(V, 3) float32 yaw, pitch, roll in degrees of each view."""
+
+    @cached_property
+    def per_vertex(self) -> torch.Tensor:
+        """(V, 478, 3): each view's crop coordinates and opacity, interpolated together."""
+        return torch.cat([self.landmarks, self.weights], dim=2)
 
     @cached_property
     def appearance(self) -> AppearanceMap:
@@ -89,8 +94,9 @@ class WarpEngine:
         self.device = torch.device(device)
         self._triangles = torch.as_tensor(TRIANGLES, device=self.device)
 
-    def template(self, size: int | None = None) -> np.ndarray:
-        return warp_template(size or self.crop_size)
+    def matrix(self, landmarks: np.ndarray) -> np.ndarray:
+        """2x3 similarity taking a face with these (478, 2+) frame landmarks into the crop."""
+        return estimate_similarity(five_points(landmarks), warp_template(self.crop_size))
 
     def prepare(self, crops: torch.Tensor, landmarks: list[np.ndarray], faces: list[Face]) -> WarpIdentity:
         """crops: (V, 3, S, S) aligned views of the source; landmarks: each view's (478, 2) in
@@ -129,10 +135,8 @@ class WarpEngine:
             index, bary = rasterize(((target + 0.5) * scale - 0.5)[self._triangles], low, low)
             covered = (index >= 0).to(torch.float32)[..., None]
             for view, weight in identity.appearance.weights(*poses[b]):
-                per_vertex = torch.cat([identity.landmarks[view], identity.weights[view]], dim=1)  # (478, 3)
-                maps.append(
-                    torch.cat([interpolate(index, bary, per_vertex, self._triangles), covered], dim=-1)
-                )
+                values = interpolate(index, bary, identity.per_vertex[view], self._triangles)
+                maps.append(torch.cat([values, covered], dim=-1))
                 targets.append(b)
                 views.append(view)
                 view_weights.append(weight)
