@@ -3,7 +3,7 @@
 Used by ``rtswap demo``, by ``--input synthetic`` and by the tests and benchmarks. The motion is
 made with our own mesh warp: the face's 3D landmarks are rotated about a point behind the face and
 projected, the jaw drops to open the mouth, the upper lids close to blink, and the photo is warped
-piecewise-affinely from the original landmarks to the moved ones.
+piecewise-affinely from the original landmarks to the moved ones, the nearest surface in front.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from rtswap.vision.topology import (
     RIGHT_EYE_HOLE,
 )
 
-_DEPTH_SCALE = 0.6
-"""Flattens the face before turning it: a 2D warp cannot hide the far cheek behind the near one,
-so a full-depth turn would fold the mesh at the far edge."""
+FLAT_DEPTH = 0.6
+"""The default depth scale: flattens the face before turning it. A full-depth turn hides the far
+cheek behind the nose, and the ring of hair and ears beyond the face is stretched across the gap it
+leaves, a visible smear; flattened, the far cheek narrows but stays in view."""
 _MOUTH_COLOUR = np.array([70.0, 25.0, 30.0])
 
 
@@ -66,8 +67,9 @@ def demo_motion(t: float, phase: float = 0.0) -> Motion:
 class SyntheticHead:
     """Renders one still face under a :class:`Motion`. ``image``: HxWx3 uint8 RGB with one face."""
 
-    def __init__(self, image: np.ndarray, landmarks: np.ndarray) -> None:
-        self.image = image
+    def __init__(self, image: np.ndarray, landmarks: np.ndarray, depth_scale: float = FLAT_DEPTH) -> None:
+        """``depth_scale``: 1 turns the face as the rigid 3D shape its landmarks describe."""
+        self.image, self.depth_scale = image, depth_scale
         self.landmarks = landmarks.astype(np.float64)
         box_min, box_max = self.landmarks[:, :2].min(0), self.landmarks[:, :2].max(0)
         centre, half = (box_min + box_max) / 2, (box_max - box_min) / 2
@@ -104,10 +106,10 @@ class SyntheticHead:
 
     def moved_landmarks(self, motion: Motion) -> np.ndarray:
         """(478, 2) landmark positions for ``motion``."""
-        return self._moved(motion)[: len(self.landmarks)]
+        return self._moved(motion)[: len(self.landmarks), :2]
 
     def _moved(self, motion: Motion) -> np.ndarray:
-        """Positions of the landmarks and the head ring for ``motion``."""
+        """(x, y, depth) of the landmarks and the head ring for ``motion``."""
         p = self.solid.copy()
         p = self._blink(p, motion.blink)
         p = self._open_mouth(p, motion.mouth)
@@ -115,10 +117,15 @@ class SyntheticHead:
 
     def render(self, motion: Motion) -> np.ndarray:
         """HxWx3 uint8 RGB, the photo with the face moved."""
-        moved = np.vstack([self._moved(motion), self.points[len(self.solid) :]])
+        solid = self._moved(motion)
+        anchors = self.points[len(self.solid) :]
+        moved = np.vstack([solid[:, :2], anchors])
+        depth = np.concatenate([solid[:, 2], np.full(len(anchors), solid[:, 2].max())])  # border: behind
         x0, y0, x1, y1 = self.roi
         tri = torch.as_tensor(moved - [x0, y0], dtype=torch.float32)[self.triangles]
-        index, bary = rasterize(tri, y1 - y0, x1 - x0)
+        index, bary = rasterize(
+            tri, y1 - y0, x1 - x0, torch.as_tensor(depth, dtype=torch.float32)[self.triangles]
+        )
         coords = interpolate(index, bary, torch.as_tensor(self.points, dtype=torch.float32), self.triangles)
         coords[index < 0] = (
             torch.as_tensor([x0, y0], dtype=torch.float32)
@@ -127,19 +134,20 @@ class SyntheticHead:
         map_xy = coords.numpy()
         out = self.image.copy()
         out[y0:y1, x0:x1] = cv2.remap(self.image, map_xy[..., 0], map_xy[..., 1], cv2.INTER_LINEAR)
-        self._darken_mouth(out, moved[: len(self.landmarks)], motion.mouth)
+        self._darken_mouth(out, solid[: len(self.landmarks), :2], motion.mouth)
         return out
 
     def _rotate(self, p: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
         centre = p[: len(self.landmarks)].mean(0)
         centre[2] += 0.6 * self.face_width  # rotate about a point inside the head, not on the skin
         q = p - centre
-        q[:, 2] *= _DEPTH_SCALE
+        q[:, 2] *= self.depth_scale
         a, b = math.radians(yaw), math.radians(pitch)
         x = q[:, 0] * math.cos(a) - q[:, 2] * math.sin(a)
         z = q[:, 0] * math.sin(a) + q[:, 2] * math.cos(a)
         y = q[:, 1] * math.cos(b) + z * math.sin(b)
-        return np.stack([x, y], 1) + centre[:2]
+        z = z * math.cos(b) - q[:, 1] * math.sin(b)
+        return np.stack([x + centre[0], y + centre[1], z], 1)
 
     def _open_mouth(self, p: np.ndarray, amount: float) -> np.ndarray:
         """Drop the lower lip, chin and jaw; the drop fades towards the sides of the face."""

@@ -42,3 +42,13 @@ def test_degenerate_triangles_cover_nothing() -> None:
     tri = torch.tensor([[[10.0, 10.0], [20.0, 20.0], [30.0, 30.0]]])  # collinear
     index, _ = rasterize(tri, 40, 40)
     assert (index < 0).all()
+
+
+def test_depth_keeps_the_nearest_of_overlapping_triangles() -> None:
+    square = torch.tensor([[5.0, 5.0], [30.0, 5.0], [5.0, 30.0]])
+    tri = torch.stack([square, square + 4])  # the second overlaps most of the first
+    for near in (0, 1):
+        depth = torch.tensor([[0.0] * 3, [1.0] * 3]) if near == 0 else torch.tensor([[1.0] * 3, [0.0] * 3])
+        index, _ = rasterize(tri, 40, 40, depth)
+        assert index[15, 15] == near  # a pixel both cover
+        assert index[6, 6] == 0 and index[32, 10] == 1  # pixels only one covers

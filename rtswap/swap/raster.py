@@ -13,10 +13,14 @@ _GROUP_BUDGET = 1 << 21
 """Candidate pixels tested per group: bounds memory when a few triangles are large."""
 
 
-def rasterize(triangles: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+def rasterize(
+    triangles: torch.Tensor, height: int, width: int, depth: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Rasterise triangles given in pixel coordinates.
 
     triangles: (T, 3, 2) float (x, y) vertex positions; pixel centres are at integer coordinates.
+    depth: optional (T, 3) per-vertex depth: where triangles overlap, the nearest (smallest
+    interpolated depth) covers the pixel, as a z-buffer would; without it, any one of them.
     Returns ``index`` (H, W) int64, the covering triangle or -1, and ``bary`` (H, W, 3) float32
     barycentric weights of that triangle's vertices (zero where uncovered). Pixels on a shared
     edge go to one of the triangles; the interpolated value is the same either way.
@@ -26,8 +30,11 @@ def rasterize(triangles: torch.Tensor, height: int, width: int) -> tuple[torch.T
     extent = (tri.amax(dim=1).floor() - lo + 1).clamp(min=0)
     hits = [_rasterize_group(group, tri, lo, extent, height, width) for group in _groups(extent)]
     tri_ids, flat, weights = (torch.cat(parts) for parts in zip(*hits, strict=True))
-    # A pixel on a shared edge is hit by several triangles: keep exactly one hit per pixel, so
-    # that a pixel's triangle and its weights always come from the same hit.
+    if depth is not None:  # nearest hits first, so the stable sort below keeps them
+        near = torch.argsort((weights * depth.to(tri)[tri_ids]).sum(dim=1), stable=True)
+        tri_ids, flat, weights = tri_ids[near], flat[near], weights[near]
+    # A pixel on a shared edge (or under overlapping triangles) is hit several times: keep
+    # exactly one hit per pixel, so a pixel's triangle and its weights come from the same hit.
     flat, order = torch.sort(flat, stable=True)
     first = torch.ones_like(flat, dtype=torch.bool)
     first[1:] = flat[1:] != flat[:-1]
