@@ -1,9 +1,10 @@
 """Appearance-map benchmark: do pose-matched source views beat one frontal photo on turned heads?
 
-Source: Grace Hopper's photo, and a clip of her head turning from -40 to +40 degrees of yaw made
+Source: Grace Hopper's photo, and clips of her head turning from -40 to +40 degrees of yaw made
 from that photo by our own mesh warp (``SyntheticHead``), prepared like ``rtswap identity add``
-(views selected by pose, appearance map over them). Target: the astronaut turning slowly from -35
-to +35 degrees, one degree per frame. For each source it reports
+(views selected by pose, appearance map over them): one clip turns a flattened face (the demo's
+generator), one turns the face's full 3D shape. Target: the astronaut turning slowly from -35 to
++35 degrees, one degree per frame. For each source it reports
 
   d(swap, source) (dlib descriptor distance to the frontal photo; lower = more like her)
       over the target frames with |yaw| >= 25 degrees, and over all frames;
@@ -21,6 +22,7 @@ import json
 import os
 import sys
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +34,7 @@ from rtswap.media.image import read_image  # noqa: E402
 from rtswap.media.samples import grace_hopper_path  # noqa: E402
 from rtswap.media.video import VideoInfo, VideoWriter  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
-from rtswap.synthetic import Motion, SyntheticHead  # noqa: E402
+from rtswap.synthetic import FLAT_DEPTH, Motion, SyntheticHead  # noqa: E402
 from rtswap.vision.detect import FaceAnalyzer  # noqa: E402
 
 SOURCE_YAWS = np.arange(-40, 41, 4)
@@ -40,10 +42,8 @@ TARGET_YAWS = np.arange(-35, 36, 1)
 TURNED_DEG = 25
 
 
-def source_clip(path: Path, grace: np.ndarray, analyzer: FaceAnalyzer) -> None:
-    head = SyntheticHead(grace, analyzer.analyze(grace, max_faces=1)[0].landmarks)
-    from fractions import Fraction
-
+def source_clip(path: Path, grace: np.ndarray, analyzer: FaceAnalyzer, depth_scale: float) -> None:
+    head = SyntheticHead(grace, analyzer.analyze(grace, max_faces=1)[0].landmarks, depth_scale)
     info = VideoInfo(grace.shape[1], grace.shape[0], Fraction(10), Fraction(1, 10), len(SOURCE_YAWS), False)
     writer = VideoWriter(path, info)
     for i, yaw in enumerate(SOURCE_YAWS):
@@ -83,18 +83,28 @@ def main() -> None:
     judge, grace = Judge(), read_image(grace_hopper_path())
     reference = judge.descriptor(grace)
     assert reference is not None
+    work = Path(tempfile.mkdtemp())
+    clips = {"flattened": work / "grace-turning-flat.mp4", "full depth": work / "grace-turning-rigid.mp4"}
     with FaceAnalyzer() as analyzer:
-        clip = Path(tempfile.mkdtemp()) / "grace-turning.mp4"
-        source_clip(clip, grace, analyzer)
+        source_clip(clips["flattened"], grace, analyzer, FLAT_DEPTH)
+        source_clip(clips["full depth"], grace, analyzer, 1.0)
         head = SyntheticHead.astronaut()
         targets = [head.render(Motion(yaw=float(y))) for y in TARGET_YAWS]
         masks = [face_region(t, analyzer) for t in targets]
     result = {}
-    for label, source in (("single frontal photo", grace_hopper_path()), ("appearance map (clip)", clip)):
+    sources = {
+        "single frontal photo": grace_hopper_path(),
+        **{f"appearance map ({turn} turn)": clip for turn, clip in clips.items()},
+    }
+    for label, source in sources.items():
         with Swapper(source, device="cpu", progress=False) as swapper:
-            views = len(swapper.identity.poses)
-            result[label] = {"views": views, **measure(swapper, targets, masks, judge, reference)}
-        print(f"{label:24} {result[label]}")
+            yaws = swapper.identity.poses[:, 0]
+            result[label] = {
+                "views": len(yaws),
+                "view_yaw_range": [round(float(yaws.min()), 1), round(float(yaws.max()), 1)],
+                **measure(swapper, targets, masks, judge, reference),
+            }
+        print(f"{label:36} {result[label]}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 
