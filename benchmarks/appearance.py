@@ -22,17 +22,16 @@ import json
 import os
 import sys
 import tempfile
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from clips import write_clip  # noqa: E402
 from quality import Judge, face_region  # noqa: E402
 
 from rtswap.media.image import read_image  # noqa: E402
 from rtswap.media.samples import grace_hopper_path  # noqa: E402
-from rtswap.media.video import VideoInfo, VideoWriter  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
 from rtswap.synthetic import FLAT_DEPTH, Motion, SyntheticHead  # noqa: E402
 from rtswap.vision.detect import FaceAnalyzer  # noqa: E402
@@ -44,11 +43,7 @@ TURNED_DEG = 25
 
 def source_clip(path: Path, grace: np.ndarray, analyzer: FaceAnalyzer, depth_scale: float) -> None:
     head = SyntheticHead(grace, analyzer.analyze(grace, max_faces=1)[0].landmarks, depth_scale)
-    info = VideoInfo(grace.shape[1], grace.shape[0], Fraction(10), Fraction(1, 10), len(SOURCE_YAWS), False)
-    writer = VideoWriter(path, info)
-    for i, yaw in enumerate(SOURCE_YAWS):
-        writer.write(head.render(Motion(yaw=float(yaw))), pts=i)
-    writer.close()
+    write_clip(path, [head.render(Motion(yaw=float(yaw))) for yaw in SOURCE_YAWS], fps=10)
 
 
 def measure(

@@ -21,25 +21,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from fractions import Fraction
 from pathlib import Path
+
+from clips import write_clip
 
 from rtswap.bench import machine
 from rtswap.media.image import read_image
 from rtswap.media.samples import grace_hopper_path
-from rtswap.media.video import VideoInfo, VideoWriter
 from rtswap.synthetic import SyntheticClip, SyntheticHead, demo_motion
 from rtswap.vision.detect import FaceAnalyzer
 
 SOURCE_SECONDS = 30
-
-
-def write_clip(path: Path, frames: list, fps: int) -> None:  # type: ignore[type-arg]
-    height, width = frames[0].shape[:2]
-    writer = VideoWriter(path, VideoInfo(width, height, Fraction(fps), Fraction(1, fps), len(frames), False))
-    for i, frame in enumerate(frames):
-        writer.write(frame, pts=i)
-    writer.close()
 
 
 def start(source: Path, target: Path, env: dict[str, str]) -> float:

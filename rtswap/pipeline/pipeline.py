@@ -49,7 +49,7 @@ class PipelineConfig:
     """Draw the visible 'AI face swap' label on every output frame."""
     ring_capacity: int | None = None
     """Frames each ring between two stages holds. Default: 1 for live input (a stage always
-    gets the newest frame), 4 otherwise (absorbs jitter in stage times, so no stage idles)."""
+    gets the newest frame), 2 otherwise (absorbs jitter in stage times, so no stage idles)."""
 
 
 @dataclass
