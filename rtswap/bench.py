@@ -36,6 +36,10 @@ class BenchConfig:
     engine: str = "warp"
     device: str = "auto"
     crop_size: int = 256
+    backend: str = "auto"
+    precision: str = "fp32"
+    boost: int = 1
+    models_dir: str | None = None
     detect_every: int = 10
     compare_sequential: bool = False
 
@@ -108,9 +112,18 @@ def _measured(stats: PipelineStats, start_ns: int) -> dict[str, object]:
 def run_bench(config: BenchConfig) -> dict[str, object]:
     """Runs the benchmark and returns the result (the JSON that ``--json`` writes)."""
     torch.set_num_threads(1)  # the stage threads are the parallelism; one intra-op thread each
-    with Swapper(grace_hopper_path(), config.engine, config.device, crop_size=config.crop_size) as swapper:
+    with Swapper(
+        grace_hopper_path(),
+        config.engine,
+        config.device,
+        crop_size=config.crop_size,
+        backend=config.backend,
+        precision=config.precision,
+        boost=config.boost,
+        models_dir=Path(config.models_dir) if config.models_dir else None,
+    ) as swapper:
         pipeline_config = PipelineConfig(live=config.fps > 0, detect_every=config.detect_every)
-        pipeline = Pipeline(swapper, _source(config), [NullSink()], pipeline_config)
+        pipeline = Pipeline(swapper.face_swap, _source(config), [NullSink()], pipeline_config)
         start = time.monotonic_ns()
         with _MemorySampler() as memory:
             run = pipeline.run(seconds=WARMUP_S + config.seconds)
@@ -134,7 +147,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
 def _sequential(swapper: Swapper, config: BenchConfig) -> dict[str, object]:
     """The same stages one after another in this thread, unpaced, on the same input."""
     unpaced = replace(config, fps=0.0)
-    pipeline = Pipeline(swapper, _source(unpaced), [NullSink()], PipelineConfig(live=False))
+    pipeline = Pipeline(swapper.face_swap, _source(unpaced), [NullSink()], PipelineConfig(live=False))
     start = time.monotonic_ns()
     run: RunReport = pipeline.run_sequential(seconds=WARMUP_S + config.seconds)
     return {"fps_in": run.fps_in, **_measured(pipeline.stats, start)}

@@ -9,12 +9,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import rtswap
 from rtswap.bench import WARMUP_S
+from rtswap.engines import ENGINES
+from rtswap.engines.base import PRECISIONS
 from rtswap.errors import InputError, OutputError, RtswapError
-from rtswap.swapper import ENGINES
+from rtswap.runtime import BACKENDS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -89,12 +91,14 @@ def _add_detect_every(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Which engine, and how it runs: for every command that swaps or prepares a source."""
     parser.add_argument(
         "--engine",
         default="warp",
         choices=ENGINES,
-        help="swap engine (default: warp, built in, needs no downloaded weights)",
+        help="swap engine: warp (default, built in, needs no downloaded weights) or inswapper "
+        "(your own inswapper_128.onnx and w600k_r50.onnx; see 'rtswap engines add')",
     )
     parser.add_argument(
         "--device", default="auto", help="auto (CUDA if present, else CPU), cpu, or cuda[:N] (default: auto)"
@@ -104,8 +108,52 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=256,
         metavar="PX",
-        help="side of the aligned face crop the engine works in; larger is sharper and slower (default: 256)",
+        help="warp: side of the aligned face crop; larger is sharper and slower (default: 256)",
     )
+    _add_runtime_options(parser)
+    parser.add_argument(
+        "--boost",
+        type=int,
+        choices=(1, 2, 3, 4),
+        default=1,
+        help="inswapper: swap at 128·K px as K² interleaved 128 px sub-grids (sharper, K² times the "
+        "work; default: 1)",
+    )
+
+
+def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        choices=("auto", *BACKENDS),
+        help="how neural engines run: auto (tensorrt if installed on CUDA, else inductor on CUDA, else "
+        "onnxruntime on CPU), eager, inductor (torch.compile), onnxruntime or tensorrt",
+    )
+    parser.add_argument(
+        "--precision", default="fp32", choices=PRECISIONS, help="neural engines' precision (default: fp32)"
+    )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of model files (default: $RTSWAP_MODELS, else the user data folder)",
+    )
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The Swapper's engine settings from the command line."""
+    return {
+        "crop_size": args.crop_size,
+        "backend": args.backend,
+        "precision": args.precision,
+        "models_dir": args.models,
+        "boost": args.boost,
+    }
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    _add_engine_options(parser)
     parser.add_argument(
         "--no-label",
         dest="label",
@@ -282,11 +330,11 @@ def _run(args: argparse.Namespace) -> int:
 
         demo = run_demo(
             args.out,
-            engine=args.engine,
-            device=args.device,
+            args.engine,
+            args.device,
             seconds=args.seconds,
-            crop_size=args.crop_size,
             label=args.label,
+            **_engine_options(args),
         )
         summary = demo.run.stats.summary()
         print(f"wrote {demo.video} ({summary.frames} of {demo.frames} frames, 1280x720) and {demo.preview}")
@@ -296,13 +344,7 @@ def _run(args: argparse.Namespace) -> int:
         from rtswap.offline import swap_file
         from rtswap.swapper import Swapper
 
-        with Swapper(
-            args.source,
-            engine=args.engine,
-            device=args.device,
-            max_faces=args.faces,
-            crop_size=args.crop_size,
-        ) as swapper:
+        with Swapper(args.source, args.engine, args.device, **_engine_options(args)) as swapper:
             report = swap_file(
                 swapper,
                 args.input,
@@ -310,6 +352,7 @@ def _run(args: argparse.Namespace) -> int:
                 label=args.label,
                 progress=not args.quiet,
                 detect_every=args.detect_every,
+                max_faces=args.faces,
             )
         if report.faces == 0:
             log.warning("no face found in %s; wrote it unchanged", args.input)
@@ -357,9 +400,7 @@ def _live(args: argparse.Namespace) -> int:
             last_status = time.monotonic()
             print(f"\r{overlay_text(pipeline.stats)}", end="", file=sys.stderr, flush=True)
 
-    with Swapper(
-        args.source, args.engine, args.device, max_faces=args.faces, crop_size=args.crop_size
-    ) as swapper:
+    with Swapper(args.source, args.engine, args.device, **_engine_options(args)) as swapper:
         source = open_source(
             args.input,
             live=True,
@@ -371,7 +412,7 @@ def _live(args: argparse.Namespace) -> int:
         config = PipelineConfig(
             live=True, detect_every=args.detect_every, max_faces=args.faces, label=args.label
         )
-        pipeline = Pipeline.open(swapper, source, outputs, config, on_output=status)
+        pipeline = Pipeline.open(swapper.face_swap, source, outputs, config, on_output=status)
         log.info("swapping %s -> %s; q in the window or Ctrl-C to stop", args.input, ", ".join(outputs))
         run = pipeline.run(seconds=args.seconds)
     if not args.quiet and "window" not in outputs:
@@ -393,8 +434,8 @@ def _serve(args: argparse.Namespace) -> int:
     from rtswap.swapper import Swapper
 
     source = args.source or grace_hopper_path()
-    with Swapper(source, args.engine, args.device, crop_size=args.crop_size) as swapper:
-        run(swapper, args.host, args.port, args.token or new_token(), args.max_sessions, args.label)
+    with Swapper(source, args.engine, args.device, **_engine_options(args)) as swapper:
+        run(swapper.face_swap, args.host, args.port, args.token or new_token(), args.max_sessions, args.label)
     return 0
 
 
@@ -404,15 +445,18 @@ def _identity(args: argparse.Namespace) -> int:
     cache = IdentityCache()
     if args.action == "add":
         from rtswap.device import resolve_device
+        from rtswap.engines import create_engine
+        from rtswap.engines.base import EngineSettings
         from rtswap.identity.store import IdentityStore
-        from rtswap.swapper import create_engine
         from rtswap.vision.detect import FaceAnalyzer
 
-        engine = create_engine(args.engine, resolve_device(args.device), args.crop_size)
+        engine = create_engine(
+            EngineSettings(args.engine, resolve_device(args.device), **_engine_options(args))
+        )
         with FaceAnalyzer() as analyzer:
             store = IdentityStore(cache, engine, lambda: analyzer, progress=not args.quiet)
             prepared = store.add(args.name, args.files)
-        print(f"stored {args.name!r}: {len(prepared.poses)} view(s) in {cache.entry(args.name)}")
+        print(f"stored {args.name!r} for {args.engine}: {prepared.views} view(s) in {cache.entry(args.name)}")
     elif args.action == "rm":
         cache.remove(args.name)
         print(f"removed {args.name!r}")
@@ -433,6 +477,10 @@ def _bench(args: argparse.Namespace) -> int:
         engine=args.engine,
         device=args.device,
         crop_size=args.crop_size,
+        backend=args.backend,
+        precision=args.precision,
+        boost=args.boost,
+        models_dir=str(args.models) if args.models else None,
         detect_every=args.detect_every,
         compare_sequential=args.compare_sequential,
     )

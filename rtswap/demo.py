@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -41,9 +42,10 @@ def run_demo(
     engine: str = "warp",
     device: str = "auto",
     seconds: float = 5.0,
-    crop_size: int = 256,
     label: bool = True,
+    **options: Any,
 ) -> DemoReport:
+    """``options``: engine settings, as :class:`~rtswap.swapper.Swapper` takes them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     source_image = read_image(grace_hopper_path())
     clip = SyntheticClip(width=1280, height=720, fps=30.0, seconds=seconds)
@@ -54,10 +56,12 @@ def run_demo(
         if frame.index == preview_index:
             kept.append(image.copy())  # written after the run, so as not to hold up the output stage
 
-    with Swapper(source_image, engine=engine, device=device, crop_size=crop_size) as swapper:
+    with Swapper(source_image, engine, device, **options) as swapper:
         source = SyntheticSource(clip, paced=True, loop=False)
         config = PipelineConfig(live=False, label=label)
-        run = Pipeline.open(swapper, source, [str(out_dir / "demo.mp4")], config, keep_preview).run()
+        run = Pipeline.open(
+            swapper.face_swap, source, [str(out_dir / "demo.mp4")], config, keep_preview
+        ).run()
     write_image(out_dir / "preview.png", preview(source_image, clip.frame(preview_index), kept[0]))
     return DemoReport(out_dir / "demo.mp4", out_dir / "preview.png", len(clip), run)
 

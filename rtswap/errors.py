@@ -23,3 +23,12 @@ class MediaError(RtswapError, OSError):
 
 class OutputError(RtswapError, OSError):
     """An output cannot be written (missing folder, not writable)."""
+
+
+class ModelLoadError(RtswapError, OSError):
+    """A model file is missing, truncated, of another layout, or refused (a pickle that would
+    run code)."""
+
+
+class DependencyError(RtswapError, ImportError):
+    """An optional extra that the chosen engine or backend needs is not installed."""

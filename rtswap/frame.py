@@ -5,15 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from rtswap.vision.pose import head_pose
-
 if TYPE_CHECKING:
-    from rtswap.swapper import SwapWork
+    from rtswap.face_swap import SwapWork
     from rtswap.vision.detect import Detection
 
 
@@ -38,9 +37,11 @@ class Face:
     def area(self) -> float:
         return float((self.box[2] - self.box[0]) * (self.box[3] - self.box[1]))
 
-    @property
+    @cached_property
     def pose(self) -> tuple[float, float, float]:
-        """(yaw, pitch, roll) in degrees."""
+        """(yaw, pitch, roll) in degrees, computed once from the landmarks."""
+        from rtswap.vision.pose import head_pose
+
         return head_pose(self.landmarks)
 
 

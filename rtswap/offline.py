@@ -36,6 +36,7 @@ def swap_file(
     label: bool = True,
     progress: bool = True,
     detect_every: int = 10,
+    max_faces: int | None = None,
 ) -> SwapReport:
     """Swap faces in an image or video file; the output appears only when complete.
 
@@ -52,7 +53,7 @@ def swap_file(
         raise InputError(f"{output_path}: input is {kind}, so the output must be too (check the suffix)")
     start = time.perf_counter()
     source = open_source(str(input_path), live=False)
-    config = PipelineConfig(live=False, detect_every=detect_every, max_faces=swapper.max_faces, label=label)
+    config = PipelineConfig(live=False, detect_every=detect_every, max_faces=max_faces, label=label)
     faces = 0
     bar = tqdm(
         total=source.info.frames or None,
@@ -68,5 +69,5 @@ def swap_file(
         bar.update()
 
     with bar:
-        run = Pipeline.open(swapper, source, [str(output_path)], config, on_output=counted).run()
+        run = Pipeline.open(swapper.face_swap, source, [str(output_path)], config, on_output=counted).run()
     return SwapReport(frames=len(run.stats), faces=faces, seconds=time.perf_counter() - start, run=run)

@@ -19,17 +19,11 @@ from scipy.spatial import Delaunay
 
 from rtswap.errors import NoFaceError
 from rtswap.media.samples import astronaut
-from rtswap.swap.raster import interpolate, rasterize
 from rtswap.vision.align import pixel_grid
 from rtswap.vision.detect import FaceAnalyzer
-from rtswap.vision.topology import (
-    FACE_OVAL,
-    LEFT_EYE_HOLE,
-    MOUTH_HOLE,
-    MOUTH_LEFT,
-    MOUTH_RIGHT,
-    RIGHT_EYE_HOLE,
-)
+from rtswap.vision.landmarks import MOUTH_LEFT, MOUTH_RIGHT
+from rtswap.vision.raster import interpolate, rasterize
+from rtswap.vision.topology import FACE_OVAL, LEFT_EYE_HOLE, MOUTH_HOLE, RIGHT_EYE_HOLE
 
 FLAT_DEPTH = 0.6
 """The default depth scale: flattens the face before turning it. A full-depth turn hides the far

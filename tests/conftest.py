@@ -105,7 +105,7 @@ def server_url(grace_swapper: Swapper) -> Iterator[str]:
     from rtswap.server.app import Server
 
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(Server(grace_swapper, SERVER_TOKEN).app())
+    runner = web.AppRunner(Server(grace_swapper.face_swap, SERVER_TOKEN).app())
     started = threading.Event()
     port: list[int] = []
 

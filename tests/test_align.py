@@ -2,9 +2,9 @@ import numpy as np
 import torch
 
 from rtswap.blend.paste import FaceRegion
-from rtswap.swap.warp import warp_template
+from rtswap.engines.warp.engine import warp_template
 from rtswap.vision.align import apply_affine, estimate_similarity, invert_affine
-from rtswap.vision.topology import five_points
+from rtswap.vision.landmarks import five_points
 
 
 def test_similarity_recovers_a_known_transform() -> None:

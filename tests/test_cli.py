@@ -183,7 +183,7 @@ def test_identity_add_list_use_and_remove(tmp_path: Path, astro: np.ndarray, cap
     monkeypatch.setenv("RTSWAP_CACHE", str(tmp_path / "cache"))
     write_image(tmp_path / "astro.png", astro)
     assert main(["-q", "identity", "add", "grace", GRACE]) == 0
-    assert "stored 'grace': 1 view(s)" in capsys.readouterr().out
+    assert "stored 'grace' for warp: 1 view(s)" in capsys.readouterr().out
     assert main(["identity", "list"]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert listing[0].split()[:3] == ["name", "views", "yaw°"] and listing[-1].split()[:2] == ["grace", "1"]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap.engines.warp import WarpEngine
 from rtswap.errors import InputError
 from rtswap.identity import views
 from rtswap.identity.appearance import AppearanceMap
@@ -13,7 +14,6 @@ from rtswap.identity.cache import EngineEntry, IdentityCache, Manifest, StaleEnt
 from rtswap.identity.store import IdentityStore
 from rtswap.media.image import write_image
 from rtswap.media.samples import grace_hopper_path
-from rtswap.swap.warp import WarpEngine
 from rtswap.vision.detect import FaceAnalyzer
 
 VIEWS = np.array([[-30.0, 0.0], [0.0, 0.0], [30.0, 0.0], [0.0, 15.0], [15.0, -10.0]])
@@ -107,13 +107,13 @@ def store_parts():  # type: ignore[no-untyped-def]
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    real = views.prepare
+    real = views.collect
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(views, "prepare", counted)
+    monkeypatch.setattr(views, "collect", counted)
     return calls
 
 
@@ -171,16 +171,21 @@ def test_a_turned_target_takes_its_texture_from_the_view_turned_its_way(  # type
 
     analyzer, engine = store_parts
     grace_head = SyntheticHead(grace, analyzer.analyze(grace, max_faces=1)[0].landmarks)
-    left, right = (views.view_of(grace_head.render(Motion(yaw=y)), analyzer, engine) for y in (-30.0, 30.0))
+    left, right = (
+        views.view_of(grace_head.render(Motion(yaw=y)), analyzer, engine.template, engine.device)
+        for y in (-30.0, 30.0)
+    )
     assert left is not None and right is not None and left.face.pose[0] < 0 < right.face.pose[0]
     target = head.render(Motion(yaw=25.0))
     with Swapper(grace, device="cpu", crop_size=128) as swapper:
         results = {}
         for label, chosen in (("both", [left, right]), ("left", [left]), ("right", [right])):
-            swapper.identity = views.identity_of(chosen, engine)
+            swapper.face_swap.identity = engine.load(engine.prepare(chosen))
             results[label] = swapper.swap_image(target).astype(float)
         weights = dict(
-            views.identity_of([left, right], engine).appearance.weights(*analyzer.analyze(target)[0].pose[:2])
+            engine.load(engine.prepare([left, right])).appearance.weights(
+                *analyzer.analyze(target)[0].pose[:2]
+            )
         )
     assert weights.get(1, 0.0) > 0.75  # mostly the right-turned view...
     to_right = np.abs(results["both"] - results["right"]).mean()

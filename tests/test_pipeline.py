@@ -74,7 +74,7 @@ def test_offline_run_keeps_every_frame_in_order_with_stamps(
 ) -> None:
     frames = list(clip)
     sink = CollectSink()
-    report = Pipeline(grace_swapper, ListSource(frames), [sink], PipelineConfig(live=False)).run()
+    report = Pipeline(grace_swapper.face_swap, ListSource(frames), [sink], PipelineConfig(live=False)).run()
     assert [f.index for f in sink.frames] == list(range(len(frames))) and report.dropped == 0
     assert all(len(f.faces) == 1 for f in sink.frames)
     assert all(not np.array_equal(out, src) for out, src in zip(sink.images, frames, strict=True))
@@ -89,8 +89,8 @@ def test_threads_change_nothing_in_the_result(grace_swapper: Swapper, clip: Synt
     frames = list(clip)
     threaded, sequential = CollectSink(), CollectSink()
     config = PipelineConfig(live=False)
-    Pipeline(grace_swapper, ListSource(frames), [threaded], config).run()
-    Pipeline(grace_swapper, ListSource(frames), [sequential], config).run_sequential()
+    Pipeline(grace_swapper.face_swap, ListSource(frames), [threaded], config).run()
+    Pipeline(grace_swapper.face_swap, ListSource(frames), [sequential], config).run_sequential()
     assert len(threaded.images) == len(sequential.images) == len(frames)
     assert all(np.array_equal(a, b) for a, b in zip(threaded.images, sequential.images, strict=True))
 
@@ -100,7 +100,7 @@ def test_stage_error_stops_everything_and_names_the_stage(
 ) -> None:
     source, sink = ListSource(list(clip), fail_at=3), CollectSink()
     with pytest.raises(StageError, match="^capture: camera /dev/video0 stopped") as caught:
-        Pipeline(grace_swapper, source, [sink], PipelineConfig(live=False)).run()
+        Pipeline(grace_swapper.face_swap, source, [sink], PipelineConfig(live=False)).run()
     assert caught.value.stage == "capture" and isinstance(caught.value.error, MediaError)
     assert len(sink.images) <= 3  # frames in flight when it failed are dropped
     assert sink.aborted and not sink.closed and source.closed
@@ -110,7 +110,10 @@ def test_stage_error_stops_everything_and_names_the_stage(
 def test_sink_error_is_reported_by_the_output_stage(grace_swapper: Swapper, clip: SyntheticClip) -> None:
     with pytest.raises(StageError, match="^output: disk full"):
         Pipeline(
-            grace_swapper, ListSource(list(clip)), [CollectSink(fail=True)], PipelineConfig(live=False)
+            grace_swapper.face_swap,
+            ListSource(list(clip)),
+            [CollectSink(fail=True)],
+            PipelineConfig(live=False),
         ).run()
     assert not _stage_threads()
 
@@ -120,7 +123,7 @@ def test_live_input_drops_stale_frames_instead_of_queueing(
 ) -> None:
     slow = CollectSink(delay_s=0.1)  # a sink that manages 10 fps, fed at 30 fps
     source = SyntheticSource(clip, paced=True, loop=True)
-    report = Pipeline(grace_swapper, source, [slow], PipelineConfig(live=True)).run(seconds=2.5)
+    report = Pipeline(grace_swapper.face_swap, source, [slow], PipelineConfig(live=True)).run(seconds=2.5)
     assert report.captured >= 70 and report.dropped >= 40
     assert 15 <= len(slow.frames) <= 27
     latency = report.stats.summary().latency_ms
@@ -131,7 +134,10 @@ def test_live_input_drops_stale_frames_instead_of_queueing(
 def test_stop_from_another_thread_ends_a_live_run(grace_swapper: Swapper, clip: SyntheticClip) -> None:
     sink = CollectSink()
     pipeline = Pipeline(
-        grace_swapper, SyntheticSource(clip, paced=True, loop=True), [sink], PipelineConfig(live=True)
+        grace_swapper.face_swap,
+        SyntheticSource(clip, paced=True, loop=True),
+        [sink],
+        PipelineConfig(live=True),
     )
     threading.Timer(0.8, pipeline.stop).start()
     start = time.monotonic()

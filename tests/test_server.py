@@ -39,7 +39,7 @@ def serve(
     swapper: Swapper, scenario: Callable[[TestClient, Server], Awaitable[Any]], max_sessions: int = 4
 ) -> Any:
     async def main() -> Any:
-        server = Server(swapper, TOKEN, max_sessions)
+        server = Server(swapper.face_swap, TOKEN, max_sessions)
         client = TestClient(TestServer(server.app()))
         await client.start_server()
         try:
@@ -169,12 +169,12 @@ def test_a_session_can_change_its_source_face(
     async def scenario(client: TestClient, server: Server) -> tuple[int, int, int, bool]:
         pc = await connect(client, MarkedFaces(clip_frames), lambda f: None)
         session = next(iter(server.sessions.values()))
-        before = session.swapper.identity
+        before = session.face_swap.identity
         blank = np.full((200, 200, 3), 120, np.uint8)
         no_face = await client.post("/source", data=form(session.id, blank), headers=AUTH)
         no_auth = await client.post("/source", data=form(session.id, astro))
         changed = await client.post("/source", data=form(session.id, astro), headers=AUTH)
-        replaced = session.swapper.identity is not before and server.swapper.identity is before
+        replaced = session.face_swap.identity is not before and server.face_swap.identity is before
         await pc.close()
         return no_face.status, no_auth.status, changed.status, replaced
 

@@ -6,7 +6,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from rtswap.engines.base import Identity, SwapEngine
 from rtswap.errors import InputError
 from rtswap.identity import views
 from rtswap.identity.cache import (
@@ -18,7 +22,6 @@ from rtswap.identity.cache import (
     sha256_file,
     validate_name,
 )
-from rtswap.swap.warp import ARTIFACT_VERSION, WarpEngine, WarpIdentity
 from rtswap.vision.detect import FaceAnalyzer
 
 log = logging.getLogger("rtswap")
@@ -30,12 +33,12 @@ class IdentityStore:
     (re)built from its input files and stored."""
 
     cache: IdentityCache
-    engine: WarpEngine
+    engine: SwapEngine[Any]
     analyzer: Callable[[], FaceAnalyzer]
     """Called only when a source has to be prepared (a cached one needs no face analysis)."""
     progress: bool = True
 
-    def source(self, source: str | Path) -> WarpIdentity:
+    def source(self, source: str | Path) -> Identity:
         """A source file (cached by content hash) or the name of a stored identity."""
         path = Path(source)
         if path.is_file():
@@ -46,7 +49,7 @@ class IdentityStore:
             f"{source}: no such file, and no stored identity by that name (see: rtswap identity list)"
         )
 
-    def add(self, name: str, files: list[Path]) -> WarpIdentity:
+    def add(self, name: str, files: list[Path]) -> Identity:
         """Prepare ``files`` (images and/or videos) and store them as ``name``, replacing any entry."""
         validate_name(name)
         for path in files:
@@ -54,7 +57,7 @@ class IdentityStore:
                 raise InputError(f"{path}: no such file")
         return self._build(self.cache.entry(name), name, files)
 
-    def _load_or_build(self, entry: Path, name: str, files: list[Path] | None) -> WarpIdentity:
+    def _load_or_build(self, entry: Path, name: str, files: list[Path] | None) -> Identity:
         try:
             manifest = self.cache.read_manifest(entry)
         except FileNotFoundError:
@@ -63,14 +66,18 @@ class IdentityStore:
         except StaleEntryError as exc:
             return self._rebuild(entry, name, files, str(exc))
         stored = manifest.engines.get(self.engine.name)
-        if stored is None or stored.version != ARTIFACT_VERSION or stored.params != self._params():
+        if (
+            stored is None
+            or stored.version != self.engine.artifact_version
+            or stored.params != self.engine.params()
+        ):
             return self._rebuild(entry, name, files, f"no {self.engine.name} artifacts for these settings")
         try:
-            return WarpIdentity.from_tensors(self.cache.load_tensors(entry, stored), self.engine.device)
+            return self.engine.load(self.cache.load_tensors(entry, stored))
         except StaleEntryError as exc:
             return self._rebuild(entry, name, files, str(exc))
 
-    def _rebuild(self, entry: Path, name: str, files: list[Path] | None, reason: str) -> WarpIdentity:
+    def _rebuild(self, entry: Path, name: str, files: list[Path] | None, reason: str) -> Identity:
         if files is None:  # a named identity: rebuild from the inputs it was made from
             try:
                 files = [Path(i["path"]) for i in self.cache.read_manifest(entry).inputs]
@@ -85,25 +92,28 @@ class IdentityStore:
         log.warning("%s: cached preparation not usable (%s); preparing again", name, reason)
         return self._build(entry, name, files)
 
-    def _build(self, entry: Path, name: str, files: list[Path]) -> WarpIdentity:
-        identity = views.prepare(files, self.analyzer(), self.engine, self.progress)
-        manifest = Manifest(
-            name=name,
-            inputs=[{"path": str(f.resolve()), "sha256": sha256_file(f)} for f in files],
-            created=now_iso(),
-        )
-        yaw, pitch = identity.poses[:, 0], identity.poses[:, 1]
+    def _build(self, entry: Path, name: str, files: list[Path]) -> Identity:
+        chosen = views.collect(files, self.analyzer(), self.engine, self.progress)
+        tensors = self.engine.prepare(chosen)
+        inputs = [{"path": str(f.resolve()), "sha256": sha256_file(f)} for f in files]
+        manifest = Manifest(name=name, inputs=inputs, created=now_iso())
+        try:  # other engines' artifacts of the same inputs stay valid
+            old = self.cache.read_manifest(entry)
+            if old.inputs == inputs:
+                manifest.engines = {k: v for k, v in old.engines.items() if k != self.engine.name}
+        except (FileNotFoundError, StaleEntryError):
+            pass
+        poses = np.array([v.face.pose for v in chosen])
         info = {
-            "views": len(identity.poses),
-            "yaw": [round(float(yaw.min()), 1), round(float(yaw.max()), 1)],
-            "pitch": [round(float(pitch.min()), 1), round(float(pitch.max()), 1)],
+            "views": len(chosen),
+            "yaw": [round(float(poses[:, 0].min()), 1), round(float(poses[:, 0].max()), 1)],
+            "pitch": [round(float(poses[:, 1].min()), 1), round(float(poses[:, 1].max()), 1)],
         }
-        stored = EngineEntry(version=ARTIFACT_VERSION, file="", sha256="", params=self._params(), info=info)
-        self.cache.write(entry, manifest, self.engine.name, stored, identity.tensors())
-        return identity
-
-    def _params(self) -> dict[str, object]:
-        return {"crop_size": self.engine.crop_size}
+        stored = EngineEntry(
+            version=self.engine.artifact_version, file="", sha256="", params=self.engine.params(), info=info
+        )
+        self.cache.write(entry, manifest, self.engine.name, stored, tensors)
+        return self.engine.load(tensors)
 
 
 def _is_name(text: str) -> bool:
@@ -112,3 +122,18 @@ def _is_name(text: str) -> bool:
     except InputError:
         return False
     return True
+
+
+def prepare_source(
+    source: str | Path | np.ndarray,
+    engine: SwapEngine[Any],
+    analyzer: Callable[[], FaceAnalyzer],
+    cache_root: Path | None = None,
+    progress: bool = True,
+) -> Identity:
+    """Everything ``engine`` needs from the source, computed once: an image array is prepared
+    directly; a file (image or video) or a stored identity's name goes through the identity
+    cache, so a source used before loads instead of being prepared again."""
+    if isinstance(source, np.ndarray):
+        return views.prepare_image(source, analyzer(), engine)
+    return IdentityStore(IdentityCache(cache_root), engine, analyzer, progress).source(source)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -14,12 +14,11 @@ import torch
 from tqdm import tqdm
 
 from rtswap.blend.paste import FaceRegion
+from rtswap.engines.base import AlignedView, Identity, SwapEngine
 from rtswap.errors import NoFaceError
-from rtswap.frame import Face
 from rtswap.media.image import is_image_path, read_image
 from rtswap.media.video import VideoReader
-from rtswap.swap.warp import WarpEngine, WarpIdentity
-from rtswap.vision.align import apply_affine
+from rtswap.vision.align import Template, apply_affine
 from rtswap.vision.detect import FaceAnalyzer
 
 log = logging.getLogger("rtswap")
@@ -30,17 +29,6 @@ MIN_SEPARATION_DEG = 2.0
 """A view whose (yaw, pitch) is this close to a better one adds nothing."""
 BLUR_FRACTION = 0.5
 """Views less sharp than this fraction of the median are dropped."""
-
-
-@dataclass
-class View:
-    crop: torch.Tensor
-    """(1, 3, S, S) float [0, 1] RGB aligned crop."""
-    landmarks: np.ndarray
-    """(478, 2) in crop pixels."""
-    face: Face
-    sharpness: float
-    """Variance of the Laplacian of the grey crop: higher is sharper."""
 
 
 def frames_of(path: Path) -> Iterator[np.ndarray]:
@@ -55,28 +43,30 @@ def frames_of(path: Path) -> Iterator[np.ndarray]:
                 yield decoded.image
 
 
-def view_of(image: np.ndarray, analyzer: FaceAnalyzer, engine: WarpEngine, name: str = "") -> View | None:
-    """The largest face of ``image`` as a view, or None if it has no face. With a ``name`` (a
-    still image), a note says when there were several faces."""
+def view_of(
+    image: np.ndarray, analyzer: FaceAnalyzer, template: Template, device: torch.device, name: str = ""
+) -> AlignedView | None:
+    """The largest face of ``image`` aligned to ``template``, or None if it has no face. With a
+    ``name`` (a still image), a note says when there were several faces."""
     faces = analyzer.analyze(image)
     if not faces:
         return None
     if name and len(faces) > 1:
         log.warning("%s: %d faces found in the source; using the largest", name, len(faces))
     face = faces[0]
-    matrix = engine.matrix(face.landmarks)
-    crop = FaceRegion(torch.from_numpy(image).to(engine.device), matrix, engine.crop_size).crop()
+    matrix = template.matrix(face.landmarks)
+    crop = FaceRegion(torch.from_numpy(image).to(device), matrix, template.size).crop()
     grey = cv2.cvtColor((crop[0].permute(1, 2, 0).cpu().numpy() * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
     sharpness = float(cv2.Laplacian(grey, cv2.CV_64F).var())
-    return View(crop, apply_affine(matrix, face.landmarks), face, sharpness)
+    return AlignedView(crop, apply_affine(matrix, face.landmarks), face, sharpness)
 
 
-def select(views: list[View]) -> list[View]:
+def select(views: list[AlignedView]) -> list[AlignedView]:
     """Drop blurry views, then keep the sharpest of any that are within a few degrees of pose."""
     if len(views) <= 1:
         return views
     threshold = BLUR_FRACTION * float(np.median([v.sharpness for v in views]))
-    kept: list[View] = []
+    kept: list[AlignedView] = []
     for view in sorted(views, key=lambda v: v.sharpness, reverse=True):
         if view.sharpness < threshold:
             break
@@ -86,16 +76,12 @@ def select(views: list[View]) -> list[View]:
     return kept
 
 
-def prepare(
-    sources: list[Path] | np.ndarray, analyzer: FaceAnalyzer, engine: WarpEngine, progress: bool = True
-) -> WarpIdentity:
-    """Everything the engine needs from the source images/videos (or one image array)."""
-    if isinstance(sources, np.ndarray):
-        view = view_of(sources, analyzer, engine, "source image")
-        if view is None:
-            raise NoFaceError("source image: no face found in the source")
-        return identity_of([view], engine)
-    views: list[View] = []
+def collect(
+    sources: list[Path], analyzer: FaceAnalyzer, engine: SwapEngine[Any], progress: bool = True
+) -> list[AlignedView]:
+    """The usable views of the source images/videos, aligned for ``engine``: blurry frames and
+    near-duplicate poses dropped."""
+    views: list[AlignedView] = []
     for path in sources:
         still = is_image_path(path)
         frames = frames_of(path)
@@ -104,17 +90,23 @@ def prepare(
                 frames, desc=f"preparing {path.name}", unit="frame", disable=not progress, leave=False
             )
         name = str(path) if still else ""
-        found = [v for v in (view_of(image, analyzer, engine, name) for image in frames) if v is not None]
+        found = [
+            v
+            for v in (view_of(image, analyzer, engine.template, engine.device, name) for image in frames)
+            if v is not None
+        ]
         if not found:
             raise NoFaceError(f"{path}: no face found in the source")
         views.extend(found)
     chosen = select(views)
     if len(views) > 1:
         log.info("source: %d views kept of %d frames with a face", len(chosen), len(views))
-    return identity_of(chosen, engine)
+    return chosen
 
 
-def identity_of(views: list[View], engine: WarpEngine) -> WarpIdentity:
-    return engine.prepare(
-        torch.cat([v.crop for v in views]), [v.landmarks for v in views], [v.face for v in views]
-    )
+def prepare_image(image: np.ndarray, analyzer: FaceAnalyzer, engine: SwapEngine[Any]) -> Identity:
+    """An identity from the largest face of one HxWx3 uint8 RGB image, not cached."""
+    view = view_of(image, analyzer, engine.template, engine.device, "source image")
+    if view is None:
+        raise NoFaceError("source image: no face found in the source")
+    return engine.load(engine.prepare([view]))

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from rtswap.errors import RtswapError
+from rtswap.face_swap import FaceSwap
 from rtswap.frame import Frame, now_ns
 from rtswap.label import stamp
 from rtswap.pipeline.analyze import Detect, Track
@@ -19,7 +20,6 @@ from rtswap.pipeline.stats import PipelineStats
 from rtswap.ring import Policy, Ring
 from rtswap.sinks.base import Sink
 from rtswap.sources.base import Source
-from rtswap.swapper import Swapper
 
 STAGES = ("capture", "detect", "track", "swap", "composite", "output")
 _JOIN_TIMEOUT_S = 10.0
@@ -102,20 +102,20 @@ class _Output:
 
     def __init__(
         self,
-        swapper: Swapper,
+        face_swap: FaceSwap,
         sinks: list[Sink],
         stats: PipelineStats,
         label: bool,
         on_output: Callable[[Frame, np.ndarray], None] | None,
     ) -> None:
-        self.swapper, self.sinks, self.stats, self.label = swapper, sinks, stats, label
+        self.face_swap, self.sinks, self.stats, self.label = face_swap, sinks, stats, label
         self.on_output = on_output
 
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
         start = now_ns()
         if frame.work is not None:
-            self.swapper.paste(frame.image, frame.work)
+            self.face_swap.paste(frame.image, frame.work)
         image: np.ndarray = frame.image.cpu().numpy()
         if self.label:
             stamp(image)
@@ -131,19 +131,19 @@ class _Output:
 class Pipeline:
     """Swaps the faces of every frame of ``source`` into ``sinks``.
 
-    >>> report = Pipeline(swapper, source, [sink], PipelineConfig(live=True)).run()
+    >>> report = Pipeline(swapper.face_swap, source, [sink], PipelineConfig(live=True)).run()
     """
 
     def __init__(
         self,
-        swapper: Swapper,
+        face_swap: FaceSwap,
         source: Source,
         sinks: list[Sink],
         config: PipelineConfig,
         on_output: Callable[[Frame, np.ndarray], None] | None = None,
         stats: PipelineStats | None = None,
     ) -> None:
-        self.swapper, self.source, self.sinks, self.config = swapper, source, sinks, config
+        self.face_swap, self.source, self.sinks, self.config = face_swap, source, sinks, config
         self.on_output = on_output
         self.stats = stats or PipelineStats()
         self._stop = threading.Event()
@@ -151,7 +151,7 @@ class Pipeline:
     @classmethod
     def open(
         cls,
-        swapper: Swapper,
+        face_swap: FaceSwap,
         source: Source,
         outputs: list[str],
         config: PipelineConfig,
@@ -171,7 +171,7 @@ class Pipeline:
                 sink.abort()
             source.close()
             raise
-        return cls(swapper, source, sinks, config, on_output, stats)
+        return cls(face_swap, source, sinks, config, on_output, stats)
 
     def stop(self) -> None:
         """Ask a running pipeline to end (from any thread); ``run`` then returns normally."""
@@ -234,7 +234,8 @@ class Pipeline:
         return self._report(capture, [])
 
     def _build(self) -> tuple[_Capture, tuple[Detect, Track], list[Stage]]:
-        device = self.swapper.device
+        self.face_swap.engine.warmup((1,))  # compiled models are built before the first frame
+        device = self.face_swap.device
         capture = _Capture(self.source, device)
         track = Track(self.config.max_faces)
         detect = Detect(self.config.detect_every, track)
@@ -244,7 +245,7 @@ class Pipeline:
             track,
             self._swap,
             self._composite,
-            _Output(self.swapper, self.sinks, self.stats, self.config.label, self.on_output),
+            _Output(self.face_swap, self.sinks, self.stats, self.config.label, self.on_output),
         ]
         policy: Policy = "latest" if self.config.live else "block"
         capacity = self.config.ring_capacity or (1 if self.config.live else 2)
@@ -259,13 +260,13 @@ class Pipeline:
 
     def _swap(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
-        frame.work = self.swapper.swap(frame.image, frame.faces)
+        frame.work = self.face_swap.swap(frame.image, frame.faces)
         return frame
 
     def _composite(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
         if frame.work is not None:
-            self.swapper.composite(frame.work)  # the output stage pastes it
+            self.face_swap.composite(frame.work)  # the output stage pastes it
         return frame
 
     def _wait(self, stages: list[Stage], seconds: float | None) -> None:

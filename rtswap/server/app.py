@@ -8,7 +8,6 @@ are shared by all sessions.
 from __future__ import annotations
 
 import asyncio
-import copy
 import hmac
 import io
 import logging
@@ -23,12 +22,12 @@ from aiohttp import web
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from PIL import Image, UnidentifiedImageError
 
+from rtswap.engines.base import Identity
 from rtswap.errors import NoFaceError
+from rtswap.face_swap import FaceSwap
 from rtswap.identity import views
 from rtswap.pipeline import Pipeline, PipelineConfig
 from rtswap.server.tracks import SwappedTrack, TrackSink, TrackSource
-from rtswap.swap.warp import WarpIdentity
-from rtswap.swapper import Swapper
 from rtswap.vision.detect import FaceAnalyzer
 
 log = logging.getLogger("rtswap")
@@ -39,8 +38,8 @@ PAGE = Path(__file__).with_name("page.html")
 class Session:
     id: str
     pc: RTCPeerConnection
-    swapper: Swapper
-    """A shallow copy of the server's: same engine, its own source once one is uploaded."""
+    face_swap: FaceSwap
+    """The server's engine, and its own source once one is uploaded."""
     output: SwappedTrack
     pipeline: Pipeline | None = None
     runner: threading.Thread | None = None
@@ -49,7 +48,7 @@ class Session:
     def start(self, track: MediaStreamTrack, label: bool) -> None:
         source = TrackSource(track)
         config = PipelineConfig(live=True, label=label)
-        self.pipeline = Pipeline(self.swapper, source, [TrackSink(self.output)], config)
+        self.pipeline = Pipeline(self.face_swap, source, [TrackSink(self.output)], config)
         self.runner = threading.Thread(target=self._run, name=f"rtswap-session-{self.id[:8]}", daemon=True)
         self.runner.start()
 
@@ -73,8 +72,9 @@ class Session:
 
 
 class Server:
-    def __init__(self, swapper: Swapper, token: str, max_sessions: int = 4, label: bool = True) -> None:
-        self.swapper, self.token, self.max_sessions, self.label = swapper, token, max_sessions, label
+    def __init__(self, face_swap: FaceSwap, token: str, max_sessions: int = 4, label: bool = True) -> None:
+        """``face_swap``: the engine every session uses and the source it starts with."""
+        self.face_swap, self.token, self.max_sessions, self.label = face_swap, token, max_sessions, label
         self.sessions: dict[str, Session] = {}
         self._prepare_lock = threading.Lock()
         self._analyzer: FaceAnalyzer | None = None
@@ -110,7 +110,8 @@ class Server:
             return _error(400, f"body must be JSON {{'sdp': ..., 'type': 'offer'}} ({exc})")
         if len(self.sessions) >= self.max_sessions:
             return _error(503, f"all {self.max_sessions} sessions are in use; try again later")
-        session = Session(uuid.uuid4().hex, RTCPeerConnection(), copy.copy(self.swapper), SwappedTrack())
+        own = FaceSwap(self.face_swap.engine, self.face_swap.identity)
+        session = Session(uuid.uuid4().hex, RTCPeerConnection(), own, SwappedTrack())
         self.sessions[session.id] = session
         session.pc.on("track", lambda track: self._on_track(session, track))
         session.pc.on("connectionstatechange", lambda: self._on_state(session))
@@ -155,14 +156,14 @@ class Server:
             identity = await asyncio.to_thread(self._prepare, image)
         except NoFaceError:
             return _error(422, "no face found in the uploaded image")
-        session.swapper.identity = identity  # the next frame swaps the new face
-        return web.json_response({"session": session.id, "views": len(identity.poses)})
+        session.face_swap.identity = identity  # the next frame swaps the new face
+        return web.json_response({"session": session.id, "views": identity.views})
 
-    def _prepare(self, image: np.ndarray) -> WarpIdentity:
+    def _prepare(self, image: np.ndarray) -> Identity:
         with self._prepare_lock:  # one face analyzer, not thread-safe, shared by uploads
             if self._analyzer is None:
                 self._analyzer = FaceAnalyzer()
-            return views.prepare(image, self._analyzer, self.swapper.engine)
+            return views.prepare_image(image, self._analyzer, self.face_swap.engine)
 
     async def shutdown(self, app: web.Application) -> None:
         await asyncio.gather(*(self._end(s) for s in list(self.sessions.values())))
@@ -178,7 +179,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def run(swapper: Swapper, host: str, port: int, token: str, max_sessions: int, label: bool) -> None:
-    server = Server(swapper, token, max_sessions, label)
+def run(face_swap: FaceSwap, host: str, port: int, token: str, max_sessions: int, label: bool) -> None:
+    server = Server(face_swap, token, max_sessions, label)
     print(f"rtswap serve: open http://{host}:{port}/#token={token}", flush=True)
     web.run_app(server.app(), host=host, port=port, print=None)

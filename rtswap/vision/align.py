@@ -6,19 +6,54 @@ Affine matrices are 2x3 float64 in pixel units and map frame -> crop unless name
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-# 5-point template (left eye, right eye, nose tip, left mouth corner, right mouth corner).
+from rtswap.vision.landmarks import five_points
+
+# 5-point templates (left eye, right eye, nose tip, left mouth corner, right mouth corner).
 FFHQ_512 = np.array(
     [[192.98, 239.95], [318.90, 240.19], [256.63, 314.02], [201.26, 371.41], [313.09, 371.15]]
+)
+ARCFACE_112 = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
 )
 
 
 def ffhq_template(size: int) -> np.ndarray:
     """FFHQ-style template scaled to a ``size`` crop: whole face, forehead to chin, with margin."""
     return FFHQ_512 * (size / 512.0)
+
+
+def arcface_template(size: int) -> np.ndarray:
+    """insightface's ArcFace template for a ``size`` crop: scaled by size/112 when 112 divides it,
+    else by size/128 and shifted right by 8·size/128 (the 128 crop is the 112 one, 8 px wider on
+    each side)."""
+    if size % 112 == 0:
+        return ARCFACE_112 * (size / 112.0)
+    if size % 128 == 0:
+        return ARCFACE_112 * (size / 128.0) + np.array([8.0 * size / 128.0, 0.0])
+    raise ValueError(f"ArcFace crops are multiples of 112 or 128 px, not {size}")
+
+
+@dataclass(frozen=True)
+class Template:
+    """Where an engine wants the five alignment points in its square crop."""
+
+    points: np.ndarray
+    """(5, 2) float pixel positions in a crop of side ``size``."""
+    size: int
+
+    def matrix(self, landmarks: np.ndarray) -> np.ndarray:
+        """2x3 similarity taking a face with these (478, 2+) frame landmarks into the crop."""
+        return estimate_similarity(five_points(landmarks), self.points)
+
+    def scaled(self, size: int) -> Template:
+        """The same template in a crop of side ``size`` (templates scale about the origin)."""
+        return Template(self.points * (size / self.size), size)
 
 
 def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

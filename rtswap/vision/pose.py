@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from rtswap.vision.topology import CHIN, FOREHEAD, LEFT_EYE_OUTER, RIGHT_EYE_OUTER
+from rtswap.vision.landmarks import CHIN, FOREHEAD, LEFT_EYE_OUTER, RIGHT_EYE_OUTER
 
 
 def head_pose(landmarks: np.ndarray) -> tuple[float, float, float]:

@@ -13,16 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 from mediapipe.python.solutions import face_mesh_connections as fmc
 
-NUM_LANDMARKS = 478
-
-# Five alignment points, in template order: image-left eye, image-right eye, nose tip,
-# image-left mouth corner, image-right mouth corner. Eyes are the iris centres.
-LEFT_IRIS, RIGHT_IRIS = 468, 473
-NOSE_TIP = 4
-MOUTH_LEFT, MOUTH_RIGHT = 61, 291
-UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
-FOREHEAD, CHIN = 10, 152
-LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 33, 263
+from rtswap.vision.landmarks import LEFT_EYE_OUTER, LEFT_IRIS, RIGHT_EYE_OUTER, RIGHT_IRIS, UPPER_LIP_INNER
 
 
 def _edges(connections: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -101,10 +92,3 @@ TRIANGLES: np.ndarray = np.concatenate(
     ]
 )
 """(T, 3) int64 vertex indices: the face surface with the eyes filled and the mouth open."""
-
-FIVE_POINTS_FROM_MESH = (LEFT_IRIS, RIGHT_IRIS, NOSE_TIP, MOUTH_LEFT, MOUTH_RIGHT)
-
-
-def five_points(landmarks: np.ndarray) -> np.ndarray:
-    """(5, 2) alignment points from (478, 2+) landmarks, in template order."""
-    return np.asarray(landmarks)[list(FIVE_POINTS_FROM_MESH), :2]

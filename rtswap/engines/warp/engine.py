@@ -8,6 +8,7 @@ teeth and tongue; eyes are filled with a fan around the iris centre, so gaze fol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -15,11 +16,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rtswap.frame import Face
+from rtswap.engines.base import AlignedView, FaceBatch
 from rtswap.identity.appearance import AppearanceMap
-from rtswap.swap.raster import interpolate, rasterize
-from rtswap.vision.align import estimate_similarity, ffhq_template, sample
-from rtswap.vision.topology import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS, TRIANGLES, five_points
+from rtswap.vision.align import Template, ffhq_template, sample
+from rtswap.vision.landmarks import LEFT_IRIS, RIGHT_IRIS
+from rtswap.vision.raster import interpolate, rasterize
+from rtswap.vision.topology import FACE_OVAL, TRIANGLES
 
 _TIGHTEN = 1.3
 """The FFHQ template leaves the face a quarter of the crop; scaling it by 1.3 about the face's
@@ -34,10 +36,6 @@ def warp_template(size: int) -> np.ndarray:
     """(5, 2) template for the ``warp`` crop of side ``size``."""
     scale = size / 512.0
     return (ffhq_template(512) - _FFHQ_FACE_CENTRE) * _TIGHTEN * scale + size / 2.0
-
-
-ARTIFACT_VERSION = 1
-"""Version of what :meth:`WarpIdentity.tensors` stores; bump it when that changes."""
 
 
 @dataclass
@@ -63,67 +61,60 @@ class WarpIdentity:
     def appearance(self) -> AppearanceMap:
         return AppearanceMap(self.poses[:, :2].cpu().numpy())
 
-    def tensors(self) -> dict[str, torch.Tensor]:
-        """For the cache: textures as uint8 (a quarter of the size; they came from 8-bit images)."""
-        texture_u8 = (self.textures * 255).round().clamp(0, 255).to(torch.uint8)
-        return {
-            "textures": texture_u8,
-            "landmarks": self.landmarks,
-            "weights": self.weights,
-            "poses": self.poses,
-        }
-
-    @classmethod
-    def from_tensors(cls, data: dict[str, torch.Tensor], device: torch.device) -> WarpIdentity:
-        return cls(
-            textures=data["textures"].to(device, torch.float32) / 255.0,
-            landmarks=data["landmarks"].to(device, torch.float32),
-            weights=data["weights"].to(device, torch.float32),
-            poses=data["poses"].to(device, torch.float32),
-        )
+    @property
+    def views(self) -> int:
+        return len(self.poses)
 
 
 class WarpEngine:
+    """Implements :class:`~rtswap.engines.base.SwapEngine` with :class:`WarpIdentity`."""
+
     name = "warp"
+    artifact_version = 1
+    """Version of what :meth:`prepare` returns; bump it when that changes."""
     any_crop_size = True
-    """``swap`` works on target crops of any size up to ``crop_size`` (the source's texture stays
-    at ``crop_size``), so small faces can be swapped in smaller crops."""
+    """``swap`` works on target crops of any size up to the template's (the source's texture stays
+    at that size), so small faces can be swapped in smaller crops."""
 
     def __init__(self, crop_size: int = 256, device: torch.device | str = "cpu") -> None:
-        self.crop_size = crop_size
+        self.template = Template(warp_template(crop_size), crop_size)
         self.device = torch.device(device)
         self._triangles = torch.as_tensor(TRIANGLES, device=self.device)
 
-    def matrix(self, landmarks: np.ndarray) -> np.ndarray:
-        """2x3 similarity taking a face with these (478, 2+) frame landmarks into the crop."""
-        return estimate_similarity(five_points(landmarks), warp_template(self.crop_size))
+    def params(self) -> dict[str, object]:
+        return {"crop_size": self.template.size}
 
-    def prepare(self, crops: torch.Tensor, landmarks: list[np.ndarray], faces: list[Face]) -> WarpIdentity:
-        """crops: (V, 3, S, S) aligned views of the source; landmarks: each view's (478, 2) in
-        crop pixels; faces: each view's face in its image (for its head pose)."""
+    def prepare(self, views: list[AlignedView]) -> dict[str, torch.Tensor]:
+        """Each view's texture (as uint8: a quarter of the size, and they came from 8-bit images),
+        landmarks, per-vertex opacity and head pose."""
+        textures = torch.cat([v.crop for v in views])
+        landmarks = np.stack([v.landmarks[:, :2] for v in views])
+        return {
+            "textures": (textures * 255).round().clamp(0, 255).to(torch.uint8).cpu(),
+            "landmarks": torch.as_tensor(landmarks, dtype=torch.float32),
+            "weights": torch.as_tensor(np.stack([_vertex_weight(lm) for lm in landmarks]))[..., None],
+            "poses": torch.as_tensor([v.face.pose for v in views], dtype=torch.float32),
+        }
+
+    def load(self, tensors: dict[str, torch.Tensor]) -> WarpIdentity:
         return WarpIdentity(
-            textures=crops.to(self.device),
-            landmarks=torch.as_tensor(np.stack([lm[:, :2] for lm in landmarks]), dtype=torch.float32).to(
-                self.device
-            ),
-            weights=torch.as_tensor(np.stack([_vertex_weight(lm) for lm in landmarks]))[..., None].to(
-                self.device
-            ),
-            poses=torch.as_tensor([f.pose for f in faces], dtype=torch.float32).to(self.device),
+            textures=tensors["textures"].to(self.device, torch.float32) / 255.0,
+            landmarks=tensors["landmarks"].to(self.device, torch.float32),
+            weights=tensors["weights"].to(self.device, torch.float32),
+            poses=tensors["poses"].to(self.device, torch.float32),
         )
 
+    def warmup(self, batch_sizes: Sequence[int]) -> None:
+        """Nothing to compile: the warp is plain tensor operations."""
+
     def swap(
-        self,
-        crops: torch.Tensor,
-        landmarks: torch.Tensor,
-        identity: WarpIdentity,
-        poses: list[tuple[float, float]],
+        self, crops: torch.Tensor, faces: FaceBatch, identity: WarpIdentity
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Warp the source onto each target face.
 
-        crops: (B, 3, S, S) aligned targets (unused by this engine beyond their size);
-        landmarks: (B, 478, 2) target landmarks in crop pixels; poses: each target's (yaw, pitch),
-        which picks and weighs the source views (one view: always that one).
+        crops: (B, 3, S, S) aligned targets (unused by this engine beyond their size); the faces'
+        landmarks place the mesh, their poses (yaw, pitch) pick and weigh the source views (one
+        view: always that one).
         Returns swapped (B, 3, S, S) RGB [0, 1] and coverage (B, 1, S, S) in [0, 1]: 0 off the
         mesh and in an open mouth, fading to 0 towards the forehead's edge.
         """
@@ -131,10 +122,10 @@ class WarpEngine:
         low = size // _RASTER_STRIDE
         scale = low / size
         maps, targets, views, view_weights = [], [], [], []
-        for b, target in enumerate(landmarks):
+        for b, target in enumerate(faces.landmarks):
             index, bary = rasterize(((target + 0.5) * scale - 0.5)[self._triangles], low, low)
             covered = (index >= 0).to(torch.float32)[..., None]
-            for view, weight in identity.appearance.weights(*poses[b]):
+            for view, weight in identity.appearance.weights(*faces.poses[b]):
                 values = interpolate(index, bary, identity.per_vertex[view], self._triangles)
                 maps.append(torch.cat([values, covered], dim=-1))
                 targets.append(b)

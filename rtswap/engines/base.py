@@ -1,0 +1,112 @@
+"""The seam every swap engine plugs into: what it is given and what it gives back.
+
+An engine works in a square crop aligned to its own five-point template. Ahead of time it turns
+aligned views of the source into named tensors (cached on disk by the identity store) and loads
+them back as an identity; per frame it swaps a batch of aligned target crops for one identity and
+returns the swapped crops and a mask. Nothing outside an engine's folder names its classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, TypeVar
+
+import numpy as np
+import torch
+
+from rtswap.frame import Face
+from rtswap.vision.align import Template
+
+Precision = Literal["fp32", "fp16", "bf16"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How to build an engine; the CLI maps its options onto these fields."""
+
+    name: str = "warp"
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    crop_size: int = 256
+    """Side of the aligned crop in px, for engines whose crop size is free (``warp``)."""
+    backend: str = "auto"
+    """How neural networks run: auto, eager, inductor, onnxruntime or tensorrt."""
+    precision: Precision = "fp32"
+    models_dir: Path | None = None
+    """Where model files are looked for (default: ``$RTSWAP_MODELS`` or the user data folder)."""
+    boost: int = 1
+    """inswapper's resolution boost: the crop is 128·boost px, swapped as boost² sub-grids."""
+
+
+@dataclass
+class AlignedView:
+    """One face of the source, aligned into the engine's crop."""
+
+    crop: torch.Tensor
+    """(1, 3, S, S) float [0, 1] RGB on the engine's device."""
+    landmarks: np.ndarray
+    """(478, 2) float in crop pixels."""
+    face: Face
+    """The face in its source image (head pose)."""
+    sharpness: float
+    """Variance of the Laplacian of the grey crop: higher is sharper."""
+
+
+@dataclass
+class FaceBatch:
+    """What an engine may use about the target faces besides their pixels."""
+
+    landmarks: torch.Tensor
+    """(B, 478, 2) float32 target landmarks in crop pixels, on the engine's device."""
+    poses: list[tuple[float, float]]
+    """Each target's (yaw, pitch) in degrees."""
+
+
+class Identity(Protocol):
+    """A prepared source as an engine holds it in memory."""
+
+    @property
+    def views(self) -> int:
+        """How many source views it was made from."""
+        ...
+
+
+IdentityT = TypeVar("IdentityT", bound=Identity)
+
+
+class SwapEngine(Protocol[IdentityT]):
+    name: str
+    template: Template
+    """The five-point template and crop size the engine aligns faces to."""
+    artifact_version: int
+    """Version of what :meth:`prepare` returns: another version in the cache means rebuild."""
+    any_crop_size: bool
+    """Whether :meth:`swap` takes crops smaller than ``template.size`` (small faces)."""
+    device: torch.device
+
+    def params(self) -> dict[str, object]:
+        """What the prepared artifacts depend on (crop size, model files' SHA-256): cached
+        artifacts with other params are rebuilt."""
+        ...
+
+    def prepare(self, views: list[AlignedView]) -> dict[str, torch.Tensor]:
+        """Everything the engine needs from the source, computed once, as named tensors."""
+        ...
+
+    def load(self, tensors: dict[str, torch.Tensor]) -> IdentityT:
+        """The identity from :meth:`prepare`'s tensors (fresh or read back from the cache)."""
+        ...
+
+    def swap(
+        self, crops: torch.Tensor, faces: FaceBatch, identity: IdentityT
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """crops: (B, 3, S, S) float [0, 1] RGB aligned targets. Returns the swapped crops
+        (B, 3, S, S) in [0, 1] and a mask (B, 1, S, S) in [0, 1]: where the composite may use
+        the swapped pixels."""
+        ...
+
+    def warmup(self, batch_sizes: Sequence[int]) -> None:
+        """Compile and run once at these batch sizes, so the first live frame is not slow."""
+        ...

@@ -1,0 +1,186 @@
+"""Model cards (TOML, next to each engine) and the models folder the user's files live in.
+
+A card names a file an engine needs, its role, its layout, the SHA-256s rtswap has seen for it
+and where a user gets it (rtswap never downloads weights). A file in the models folder is
+*verified* when its hash is on the card, *unverified* when the hash is unknown but the layout is
+the engine's (it runs, with a warning), *wrong layout* when it is neither, else *missing*.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from rtswap.engines import onnx_io
+from rtswap.errors import InputError, ModelLoadError
+from rtswap.identity.cache import sha256_file
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+log = logging.getLogger("rtswap")
+
+State = Literal["verified", "unverified", "wrong layout", "missing"]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    engine: str
+    role: str
+    """"swapper" or "identity" (the recognition model that embeds the source)."""
+    file: str
+    """The file name in the models folder."""
+    layout: str
+    """Which structural check the file must pass (see :data:`LAYOUTS`)."""
+    sha256: dict[str, str]
+    """Known SHA-256 -> what that file is."""
+    get: str
+    """Where a user gets the file."""
+
+
+def _inswapper_layout(model: Any) -> bool:
+    from rtswap.engines.inswapper import layout
+
+    return layout.matches(model)
+
+
+LAYOUTS: dict[str, Callable[[Any], bool]] = {"inswapper": _inswapper_layout, "arcface": onnx_io.is_arcface}
+
+
+def all_cards() -> list[ModelCard]:
+    """Every card shipped with the engines, in engine then file order."""
+    cards = []
+    for folder in sorted(resources.files("rtswap.engines").iterdir(), key=lambda p: p.name):
+        if folder.is_dir():
+            for item in sorted(folder.iterdir(), key=lambda p: p.name):
+                if item.name.endswith(".toml"):
+                    cards.append(_card(tomllib.loads(item.read_text())))
+    return cards
+
+
+def cards_for(engine: str) -> list[ModelCard]:
+    return [c for c in all_cards() if c.engine == engine]
+
+
+def _card(data: dict[str, Any]) -> ModelCard:
+    hashes = {h["value"]: h["label"] for h in data.get("sha256", [])}
+    return ModelCard(data["engine"], data["role"], data["file"], data["layout"], hashes, data["get"])
+
+
+def models_dir(override: Path | None = None) -> Path:
+    """``override``, else ``$RTSWAP_MODELS``, else the user data folder (platformdirs)."""
+    if override is not None:
+        return override
+    if os.environ.get("RTSWAP_MODELS"):
+        return Path(os.environ["RTSWAP_MODELS"])
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("rtswap")) / "models"
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    card: ModelCard
+    path: Path
+    state: State
+    sha256: str = ""
+
+
+def status(card: ModelCard, folder: Path) -> FileStatus:
+    path = folder / card.file
+    if not path.is_file():
+        return FileStatus(card, path, "missing")
+    digest = file_sha256(path)
+    if digest in card.sha256:
+        return FileStatus(card, path, "verified", digest)
+    try:
+        fits = LAYOUTS[card.layout](onnx_io.load(path))
+    except ModelLoadError:
+        fits = False
+    return FileStatus(card, path, "unverified" if fits else "wrong layout", digest)
+
+
+def require(card: ModelCard, folder: Path) -> FileStatus:
+    """The card's file in ``folder``, with a one-line error when it is missing and a one-line
+    warning when its hash is unknown."""
+    found = status(card, folder)
+    if found.state == "missing":
+        raise ModelLoadError(
+            f"{card.engine} needs {card.file}, not found in {folder}: get {card.get.split(';')[0]} "
+            f"and run: rtswap engines add /path/to/{card.file}"
+        )
+    if found.state == "unverified":
+        log.warning(
+            "unverified checkpoint: %s has SHA-256 %s…, not one on its model card; its layout is "
+            "%s's, so it runs",
+            found.path,
+            found.sha256[:16],
+            card.engine,
+        )
+    return found
+
+
+def identify(path: Path) -> tuple[ModelCard, bool]:
+    """The card a user's file belongs to, and whether its hash is on the card. By hash first,
+    else by layout; a file that fits no card is one line naming what rtswap can use."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    digest = sha256_file(path)
+    cards = all_cards()
+    for card in cards:
+        if digest in card.sha256:
+            return card, True
+    model = onnx_io.load(path)
+    for card in cards:
+        if LAYOUTS[card.layout](model):
+            return card, False
+    known = ", ".join(sorted({c.file for c in cards}))
+    raise ModelLoadError(
+        f"{path}: not a model file rtswap can use ({onnx_io.describe(model)}); it uses: {known}"
+    )
+
+
+def add(path: Path, folder: Path) -> FileStatus:
+    """Copy a user's file into ``folder`` under its card's name (atomically)."""
+    card, _ = identify(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / card.file
+    if path.resolve() != target.resolve():
+        tmp = folder / f".tmp-{os.getpid()}-{card.file}"
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+    return status(card, folder)
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256, remembered in the folder's ``.sha256.json`` by size and modification
+    time, so a 550 MB checkpoint is hashed once, not at every start."""
+    memo_path = path.parent / ".sha256.json"
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    stat = path.stat()
+    key = [stat.st_size, stat.st_mtime_ns]
+    entry = memo.get(path.name)
+    if isinstance(entry, dict) and entry.get("key") == key:
+        return str(entry["sha256"])
+    digest = sha256_file(path)
+    memo[path.name] = {"key": key, "sha256": digest}
+    try:
+        tmp = memo_path.with_name(f".tmp-{os.getpid()}-sha256.json")
+        tmp.write_text(json.dumps(memo, indent=1))
+        os.replace(tmp, memo_path)
+    except OSError:  # a read-only models folder: hash again next time
+        pass
+    return digest

@@ -1,0 +1,157 @@
+"""The ``inswapper`` engine: insightface's inswapper-128 on the user's own checkpoint.
+
+Ahead of time, per source: the ArcFace embedding of every view, the latent (embedding · emap) and
+the 12 style vectors of the 6 style blocks. Per frame only the target path runs: the aligned
+128 px crop (or 128·k px, as k² interleaved 128 px sub-grids with ``boost`` k) through the
+generator on the chosen backend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+import torch.nn.functional as F
+
+from rtswap.blend.face_mask import mesh_mask
+from rtswap.engines import cards
+from rtswap.engines.arcface import ArcFace, arcface_window
+from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
+from rtswap.engines.inswapper import graph, layout
+from rtswap.engines.inswapper.model import InswapperGenerator, latent, styles
+from rtswap.errors import InputError
+from rtswap.runtime import choose_backend
+from rtswap.runtime.base import Runner, check_precision
+from rtswap.vision.align import Template, arcface_template
+
+log = logging.getLogger("rtswap")
+
+SIZE = 128
+
+
+@dataclass
+class InswapperIdentity:
+    embeddings: torch.Tensor
+    """(V, 512) raw ArcFace embedding of each source view."""
+    latent: torch.Tensor
+    """(512,) the source latent the ONNX file takes."""
+    styles: torch.Tensor
+    """(12, 2C) [γ | β] of each style convolution: what the target path takes."""
+
+    @property
+    def views(self) -> int:
+        return len(self.embeddings)
+
+
+class InswapperEngine:
+    """Implements :class:`~rtswap.engines.base.SwapEngine` with :class:`InswapperIdentity`."""
+
+    name = "inswapper"
+    artifact_version = 1
+    any_crop_size = False
+
+    def __init__(
+        self, swapper: cards.FileStatus, arcface: cards.FileStatus, settings: EngineSettings
+    ) -> None:
+        if settings.boost not in (1, 2, 3, 4):
+            raise InputError(f"--boost {settings.boost}: choose 1, 2, 3 or 4")
+        self.device, self.boost = settings.device, settings.boost
+        self.template = Template(arcface_template(SIZE * self.boost), SIZE * self.boost)
+        self._files = {"swapper_sha256": swapper.sha256, "arcface_sha256": arcface.sha256}
+        self._arcface_path = arcface.path
+        weights = layout.read(swapper.path)
+        self._style_gemms, self._emap = weights.style_gemms, torch.from_numpy(weights.emap)
+        self.backend = choose_backend(settings.backend, self.device)
+        dtype = check_precision(self.backend, self.device, settings.precision)
+        self._runner = _runner(self.backend, weights, swapper, self.device, dtype, settings)
+        self._takes_latent = self.backend == "onnxruntime"  # the file itself: Gemms inside
+
+    @classmethod
+    def open(cls, settings: EngineSettings) -> InswapperEngine:
+        """The engine on the model files in the models folder (one-line errors if missing)."""
+        folder = cards.models_dir(settings.models_dir)
+        found = {card.role: cards.require(card, folder) for card in cards.cards_for(cls.name)}
+        return cls(found["swapper"], found["identity"], settings)
+
+    def params(self) -> dict[str, object]:
+        return dict(self._files)
+
+    @cached_property
+    def arcface(self) -> ArcFace:
+        """Loaded only when a source has to be prepared: a cached source needs no embedding."""
+        return ArcFace(self._arcface_path)
+
+    def prepare(self, views: list[AlignedView]) -> dict[str, torch.Tensor]:
+        crops = torch.cat([v.crop for v in views])
+        embeddings = self.arcface.embed(arcface_window(crops, self.template.size))
+        mean = F.normalize(embeddings, dim=1).mean(dim=0)
+        source = latent(mean, self._emap)
+        return {"embeddings": embeddings, "latent": source, "styles": styles(source, self._style_gemms)}
+
+    def load(self, tensors: dict[str, torch.Tensor]) -> InswapperIdentity:
+        return InswapperIdentity(
+            **{k: tensors[k].to(self.device, torch.float32) for k in ("embeddings", "latent", "styles")}
+        )
+
+    def swap(
+        self, crops: torch.Tensor, faces: FaceBatch, identity: InswapperIdentity
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """crops: (B, 3, 128·k, 128·k). Each is swapped as k² interleaved 128 px sub-grids, all
+        faces' sub-grids in one batch. The mask is the target's face mesh."""
+        condition = identity.latent if self._takes_latent else identity.styles
+        swapped = merge_subgrids(self._runner(split_subgrids(crops, self.boost), condition), self.boost)
+        return swapped.clamp(0.0, 1.0), mesh_mask(faces.landmarks, crops.shape[-1])
+
+    def warmup(self, batch_sizes: Sequence[int]) -> None:
+        self._runner.warmup([b * self.boost**2 for b in batch_sizes])
+
+
+def split_subgrids(crops: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, C, 128k, 128k) -> (B·k², C, 128, 128): item b·k² + i·k + j is crops[b, :, i::k, j::k]."""
+    b, c, h, w = crops.shape
+    grids = crops.reshape(b, c, h // k, k, w // k, k).permute(0, 3, 5, 1, 2, 4)
+    return grids.reshape(b * k * k, c, h // k, w // k)
+
+
+def merge_subgrids(grids: torch.Tensor, k: int) -> torch.Tensor:
+    """The inverse of :func:`split_subgrids`."""
+    n, c, h, w = grids.shape
+    b = n // (k * k)
+    return grids.reshape(b, k, k, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(b, c, h * k, w * k)
+
+
+def _runner(
+    backend: str,
+    weights: layout.InswapperWeights,
+    swapper: cards.FileStatus,
+    device: torch.device,
+    dtype: torch.dtype,
+    settings: EngineSettings,
+) -> Runner:
+    """The target path on ``backend``: the PyTorch module (eager, inductor), the user's file
+    itself (onnxruntime), or a TensorRT plan built from the target path's ONNX."""
+    example = (torch.zeros(1, 3, SIZE, SIZE), torch.zeros(len(weights.style_convs), 2 * weights.widths[-1]))
+    if backend == "onnxruntime":
+        from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
+
+        return OnnxRuntimeRunner(swapper.path, device)
+    if backend == "tensorrt":
+        from rtswap.runtime.tensorrt import TensorRTRunner
+
+        build = cards.models_dir(settings.models_dir) / "build"
+        onnx_path = build / f"inswapper-target-{swapper.sha256[:16]}.onnx"
+        if not onnx_path.exists():
+            graph.save(graph.build(weights, source_path=False), onnx_path)
+        key = f"{swapper.sha256}:target-path:{graph.OPSET}"
+        return TensorRTRunner(onnx_path, key, example, device, settings.precision, build)
+    generator = InswapperGenerator(weights)
+    if backend == "inductor":
+        from rtswap.runtime.inductor import InductorRunner
+
+        return InductorRunner(generator, example, device, dtype)
+    from rtswap.runtime.eager import EagerRunner
+
+    return EagerRunner(generator, device, dtype)

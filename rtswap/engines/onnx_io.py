@@ -1,0 +1,100 @@
+"""Reading ONNX files as data: graphs, initializers and input shapes, with one-line errors.
+
+The ``onnx`` package only parses the protobuf: nothing in a file is executed when it is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rtswap.errors import DependencyError, ModelLoadError
+
+
+def _onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise DependencyError("reading ONNX model files needs onnx: pip install -e '.[neural]'") from None
+    return onnx
+
+
+def load(path: Path) -> Any:
+    """The ``onnx.ModelProto`` in ``path``; a missing, truncated or non-ONNX file is one line."""
+    onnx = _onnx()
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such file")
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise ModelLoadError(
+            f"{path}: not a readable ONNX file (truncated or another format: {type(exc).__name__})"
+        ) from None
+    if not model.graph.node:
+        raise ModelLoadError(f"{path}: not a readable ONNX file (no graph; truncated or another format)")
+    return model
+
+
+@dataclass(frozen=True)
+class Port:
+    """A graph input or output: its name and shape (None for a symbolic dimension)."""
+
+    name: str
+    shape: tuple[int | None, ...]
+
+
+def _port(value: Any) -> Port:
+    dims = value.type.tensor_type.shape.dim
+    return Port(value.name, tuple(d.dim_value if d.HasField("dim_value") else None for d in dims))
+
+
+def inputs(model: Any) -> list[Port]:
+    """The graph's real inputs (older files also list their initializers as inputs)."""
+    weights = {i.name for i in model.graph.initializer}
+    return [_port(v) for v in model.graph.input if v.name not in weights]
+
+
+def outputs(model: Any) -> list[Port]:
+    return [_port(v) for v in model.graph.output]
+
+
+def initializers(model: Any) -> dict[str, np.ndarray]:
+    """Every initializer as a float32 (or integer) array, by name."""
+    helper = _onnx().numpy_helper
+    arrays = {}
+    for tensor in model.graph.initializer:
+        array = helper.to_array(tensor)
+        arrays[tensor.name] = array.astype(np.float32) if array.dtype in (np.float16, np.float64) else array
+    return arrays
+
+
+def attribute(node: Any, name: str, default: Any) -> Any:
+    for attr in node.attribute:
+        if attr.name == name:
+            return _onnx().helper.get_attribute_value(attr)
+    return default
+
+
+def is_arcface(model: Any) -> bool:
+    """One 3x112x112 image in, a 512-d embedding out: an ArcFace recognition model's layout."""
+    ins, outs = inputs(model), outputs(model)
+    return (
+        len(ins) == 1
+        and ins[0].shape[1:] == (3, 112, 112)
+        and len(outs) == 1
+        and outs[0].shape[-1:] == (512,)
+    )
+
+
+def describe(model: Any) -> str:
+    """Inputs and outputs in a few words, for error messages."""
+    ins = ", ".join(f"{p.name} {_dims(p.shape)}" for p in inputs(model))
+    outs = ", ".join(f"{p.name} {_dims(p.shape)}" for p in outputs(model))
+    return f"inputs {ins or 'none'}; outputs {outs or 'none'}"
+
+
+def _dims(shape: tuple[int | None, ...]) -> str:
+    return "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"

@@ -1,0 +1,50 @@
+"""Runtime backends: one way each of running a network, behind one small interface.
+
+- ``eager``: plain PyTorch, the reference (CPU or CUDA).
+- ``inductor``: ``torch.compile`` (CUDA graphs on GPU) with fixed batch buckets.
+- ``onnxruntime``: an ONNX file (CPU; CUDA with io_binding when onnxruntime-gpu is installed).
+- ``tensorrt``: an ONNX file built into a TensorRT plan (optional extra; CUDA only).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+import torch
+
+from rtswap.errors import DependencyError, InputError
+
+BACKENDS = ("eager", "inductor", "onnxruntime", "tensorrt")
+
+
+def available_backends(device: torch.device) -> list[str]:
+    """The backends that can run on ``device`` on this machine."""
+    found = ["eager"]
+    if device.type == "cuda" or shutil.which("g++") or shutil.which("c++"):  # inductor's CPU code is C++
+        found.append("inductor")
+    if importlib.util.find_spec("onnxruntime") is not None:
+        found.append("onnxruntime")
+    if device.type == "cuda" and importlib.util.find_spec("tensorrt") is not None:
+        found.append("tensorrt")
+    return found
+
+
+def choose_backend(requested: str, device: torch.device) -> str:
+    """``requested`` if it can run here, or for ``auto``: TensorRT if installed on CUDA, else
+    inductor on CUDA, else onnxruntime on CPU, else eager."""
+    available = available_backends(device)
+    if requested == "auto":
+        order = ("tensorrt", "inductor") if device.type == "cuda" else ("onnxruntime",)
+        return next((b for b in order if b in available), "eager")
+    if requested not in BACKENDS:
+        raise InputError(f"unknown backend {requested!r}; choose from auto, {', '.join(BACKENDS)}")
+    if requested in available:
+        return requested
+    if requested == "tensorrt":
+        if device.type != "cuda":
+            raise InputError("--backend tensorrt needs a CUDA device (--device cuda)")
+        raise DependencyError("--backend tensorrt needs TensorRT: pip install -e '.[tensorrt]'")
+    if requested == "onnxruntime":
+        raise DependencyError("--backend onnxruntime needs onnxruntime: pip install -e '.[neural]'")
+    raise DependencyError("--backend inductor on CPU needs a C++ compiler (g++ or clang++)")

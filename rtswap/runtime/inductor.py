@@ -1,0 +1,74 @@
+"""``inductor``: ``torch.compile`` with a fixed set of batch sizes, CUDA graphs on GPU.
+
+Each batch is padded up to the next bucket (1, 2, 4, 8) so the compiled graph only ever sees
+those shapes: no recompilation when the number of faces changes, and on CUDA each bucket is one
+captured CUDA graph. Compiled kernels land in inductor's on-disk cache (a folder of rtswap's
+cache, unless ``TORCHINDUCTOR_CACHE_DIR`` says otherwise), which ``rtswap engines build``
+warms ahead of time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+BUCKETS = (1, 2, 4, 8)
+
+
+def use_rtswap_cache_dir() -> None:
+    """Point inductor's compiled-code cache at rtswap's cache folder (unless already set)."""
+    import platformdirs
+
+    os.environ.setdefault(
+        "TORCHINDUCTOR_CACHE_DIR", os.path.join(platformdirs.user_cache_dir("rtswap"), "inductor")
+    )
+
+
+def bucket(batch: int) -> int:
+    """The smallest bucket that holds ``batch`` items (at most the largest bucket)."""
+    return next((b for b in BUCKETS if b >= batch), BUCKETS[-1])
+
+
+class InductorRunner:
+    name = "inductor"
+
+    def __init__(
+        self,
+        module: nn.Module,
+        example: Sequence[torch.Tensor],
+        device: torch.device,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        """``example``: one set of inputs (a batch of one) that :meth:`warmup` compiles with."""
+        use_rtswap_cache_dir()
+        self.device, self.dtype, self.example = device, dtype, [x.to(device) for x in example]
+        self.module = module.to(device, dtype).eval().requires_grad_(False)
+        # reduce-overhead = CUDA graphs; on CPU the default mode
+        mode = "reduce-overhead" if device.type == "cuda" else None
+        self._compiled = torch.compile(self.module, mode=mode, dynamic=False, fullgraph=True)
+
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+        batch, shared = inputs[0], [x.to(self.dtype) for x in inputs[1:]]
+        outputs = []
+        for start in range(0, len(batch), BUCKETS[-1]):
+            part = batch[start : start + BUCKETS[-1]].to(self.dtype)
+            size = bucket(len(part))
+            if size > len(part):
+                part = torch.cat([part, part.new_zeros(size - len(part), *part.shape[1:])])
+            with torch.inference_mode():
+                if self.device.type == "cuda":
+                    torch.compiler.cudagraph_mark_step_begin()
+                # CUDA graphs reuse their output buffer: copy out before the next call
+                outputs.append(self._compiled(part, *shared)[: len(batch) - start].float().clone())
+        return torch.cat(outputs)
+
+    def warmup(self, batch_sizes: Sequence[int]) -> None:
+        """Compile (or load from the cache) the buckets that ``batch_sizes`` fall into."""
+        first, *shared = self.example
+        calls = 3 if self.device.type == "cuda" else 1  # CUDA graphs are recorded on a later call
+        for size in sorted({bucket(b) for b in batch_sizes}):
+            for _ in range(calls):
+                self(first.expand(size, *first.shape[1:]), *shared)

@@ -1,0 +1,89 @@
+"""``onnxruntime``: an ONNX file run by onnxruntime.
+
+On CPU, tensors go in and out as numpy arrays. On CUDA (with ``onnxruntime-gpu`` installed) the
+inputs and output stay on the device: io_binding hands onnxruntime the torch tensors' device
+pointers. A model with a fixed batch of 1 (insightface's files) is run once per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rtswap.errors import DependencyError, ModelLoadError
+
+
+def session(path: Path, device: torch.device) -> object:
+    """An onnxruntime InferenceSession for ``path`` on ``device`` (one-line errors)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise DependencyError("onnxruntime is not installed: pip install -e '.[neural]'") from None
+    providers = ["CPUExecutionProvider"]
+    if device.type == "cuda":
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise DependencyError(
+                "onnxruntime on CUDA needs onnxruntime-gpu: pip install onnxruntime-gpu "
+                "(or --backend inductor)"
+            )
+        providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))  # type: ignore[arg-type]
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    try:
+        return ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own exception types for bad files
+        raise ModelLoadError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]})") from None
+
+
+class OnnxRuntimeRunner:
+    name = "onnxruntime"
+
+    def __init__(self, path: Path, device: torch.device) -> None:
+        self.device = device
+        self.session = session(path, device)
+        inputs = self.session.get_inputs()  # type: ignore[attr-defined]
+        self.input_names = [i.name for i in inputs]
+        self.input_ranks = [len(i.shape) for i in inputs]
+        self.output = self.session.get_outputs()[0]  # type: ignore[attr-defined]
+        self.per_item = inputs[0].shape[0] == 1
+        """The file's batch dimension is fixed at 1: run the items one by one."""
+
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+        batch, *shared = inputs
+        # shared inputs get the batch-of-one dimension the file declares for them
+        shared = [
+            x[None] if x.ndim < rank else x for x, rank in zip(shared, self.input_ranks[1:], strict=True)
+        ]
+        if self.per_item:
+            return torch.cat([self._run(batch[i : i + 1], shared) for i in range(len(batch))])
+        return self._run(batch, shared)
+
+    def _run(self, batch: torch.Tensor, shared: list[torch.Tensor]) -> torch.Tensor:
+        tensors = [batch, *shared]
+        if self.device.type == "cuda":
+            return self._run_bound(tensors)
+        feed = {
+            name: t.detach().cpu().float().numpy() for name, t in zip(self.input_names, tensors, strict=True)
+        }
+        (out,) = self.session.run([self.output.name], feed)  # type: ignore[attr-defined]
+        return torch.from_numpy(np.asarray(out))
+
+    def _run_bound(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+        """Device pointers in and out: no copy through the host."""
+        binding = self.session.io_binding()  # type: ignore[attr-defined]
+        index = self.device.index or 0
+        held = [t.float().contiguous() for t in tensors]  # alive until the run has read them
+        for name, t in zip(self.input_names, held, strict=True):
+            binding.bind_input(name, "cuda", index, np.float32, tuple(t.shape), t.data_ptr())
+        shape = [len(tensors[0]), *self.output.shape[1:]]
+        out = torch.empty(shape, dtype=torch.float32, device=self.device)
+        binding.bind_output(self.output.name, "cuda", index, np.float32, tuple(out.shape), out.data_ptr())
+        torch.cuda.current_stream(self.device).synchronize()  # onnxruntime runs on its own stream
+        self.session.run_with_iobinding(binding)  # type: ignore[attr-defined]
+        return out
+
+    def warmup(self, batch_sizes: Sequence[int]) -> None:
+        """Nothing to build: the session was created with the runner."""

@@ -1,1 +1,0 @@
-"""Swap engines: per-face work in an aligned crop."""
