@@ -272,6 +272,38 @@ def build_parser() -> argparse.ArgumentParser:
     remove = actions.add_parser("rm", help="delete a stored identity")
     remove.add_argument("name", metavar="NAME")
 
+    engines = sub.add_parser(
+        "engines",
+        help="list, add and build the swap engines' model files",
+        description="Neural engines run on model files you download yourself (rtswap never "
+        "downloads weights). 'add' checks each file against the engines' model cards "
+        "(SHA-256 and layout) and copies it into the models folder ($RTSWAP_MODELS, else "
+        "the user data folder); 'list' shows each engine's files, whether they are verified, "
+        "unverified (a layout rtswap recognises, unknown hash) or missing, and the "
+        "backends that can run it here; 'build' compiles ahead of time what the backend "
+        "allows, so the first live frame is not slow.",
+    )
+    actions = engines.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="show every engine, its files and where it can run")
+    listing.add_argument("--models", type=Path, default=None, metavar="DIR", help="models folder")
+    listing.add_argument("--device", default="auto", help="device to list backends for (default: auto)")
+    adding = actions.add_parser("add", help="check model files against the cards and install them")
+    adding.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="e.g. inswapper_128.onnx w600k_r50.onnx"
+    )
+    adding.add_argument("--models", type=Path, default=None, metavar="DIR", help="models folder")
+    build = actions.add_parser(
+        "build", help="compile an engine ahead of time (TensorRT plans, inductor caches)"
+    )
+    build.add_argument(
+        "--engine", default="inswapper", choices=ENGINES, help="engine to build (default: inswapper)"
+    )
+    build.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default: auto)")
+    build.add_argument(
+        "--boost", type=int, choices=(1, 2, 3, 4), default=1, help="inswapper boost to build for"
+    )
+    _add_runtime_options(build)
+
     bench = sub.add_parser(
         "bench",
         help="measure the live pipeline: FPS, glass-to-glass latency, per-stage times",
@@ -369,6 +401,8 @@ def _run(args: argparse.Namespace) -> int:
         return _identity(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "engines":
+        return _engines(args)
     raise AssertionError(args.command)
 
 
@@ -462,6 +496,55 @@ def _identity(args: argparse.Namespace) -> int:
         print(f"removed {args.name!r}")
     else:
         print(cache.table())
+    return 0
+
+
+def _engines(args: argparse.Namespace) -> int:
+    from rtswap.device import resolve_device
+    from rtswap.engines import cards
+
+    folder = cards.models_dir(args.models)
+    if args.action == "add":
+        for path in args.files:
+            found = cards.add(path, folder)
+            note = (
+                "verified"
+                if found.state == "verified"
+                else "unverified: layout recognised, SHA-256 not on the card"
+            )
+            print(f"added {found.path} ({found.card.engine} {found.card.role}, {note})")
+        return 0
+    device = resolve_device(args.device)
+    if args.action == "list":
+        from rtswap.runtime import available_backends
+
+        print(cards.table(folder, available_backends(device)))
+        return 0
+    from rtswap.engines import create_engine
+    from rtswap.engines.base import EngineSettings
+    from rtswap.runtime.inductor import BUCKETS
+
+    settings = EngineSettings(
+        args.engine,
+        device,
+        backend=args.backend,
+        precision=args.precision,
+        models_dir=args.models,
+        boost=args.boost,
+    )
+    start = time.monotonic()
+    engine = create_engine(settings)
+    engine.warmup(BUCKETS)
+    seconds = time.monotonic() - start
+    if engine.backend in ("inductor", "tensorrt"):
+        print(
+            f"built {args.engine} on {engine.backend} ({device}, {args.precision}) for batches of "
+            f"{', '.join(map(str, BUCKETS))} faces in {seconds:.1f} s"
+        )
+    else:
+        print(
+            f"{args.engine} on {engine.backend} has nothing to compile ahead of time; it loads and runs ({seconds:.1f} s)"
+        )
     return 0
 
 

@@ -21,8 +21,10 @@ from rtswap.vision.detect import FaceAnalyzer
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Prepared sources go to a throwaway cache, never the user's."""
+    """Prepared sources, model files and compiled kernels go to throwaway folders, never the user's."""
     os.environ["RTSWAP_CACHE"] = tempfile.mkdtemp(prefix="rtswap-test-cache-")
+    os.environ["RTSWAP_MODELS"] = tempfile.mkdtemp(prefix="rtswap-test-models-")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="rtswap-test-inductor-")
 
 
 @pytest.fixture(scope="session")

@@ -85,6 +85,8 @@ class SwapEngine(Protocol[IdentityT]):
     any_crop_size: bool
     """Whether :meth:`swap` takes crops smaller than ``template.size`` (small faces)."""
     device: torch.device
+    backend: str
+    """The runtime backend its networks run on (``eager`` for plain tensor code)."""
 
     def params(self) -> dict[str, object]:
         """What the prepared artifacts depend on (crop size, model files' SHA-256): cached

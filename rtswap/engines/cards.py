@@ -122,10 +122,9 @@ def require(card: ModelCard, folder: Path) -> FileStatus:
     if found.state == "unverified":
         log.warning(
             "unverified checkpoint: %s has SHA-256 %s…, not one on its model card; its layout is "
-            "%s's, so it runs",
+            "the expected one, so it runs",
             found.path,
             found.sha256[:16],
-            card.engine,
         )
     return found
 
@@ -184,3 +183,33 @@ def file_sha256(path: Path) -> str:
     except OSError:  # a read-only models folder: hash again next time
         pass
     return digest
+
+
+def table(folder: Path, backends: list[str]) -> str:
+    """Every engine, the files it needs and their state, for ``rtswap engines list``.
+    ``backends``: the runtime backends this machine can run neural engines on."""
+    from rtswap.engines import ENGINES
+
+    rows = [("engine", "file", "state", "backends here")]
+    for engine in ENGINES:
+        engine_cards = cards_for(engine)
+        if not engine_cards:
+            rows.append((engine, "(built in, no weights)", "ready", "eager"))
+            continue
+        states = [status(card, folder) for card in engine_cards]
+        ready = all(s.state in ("verified", "unverified") for s in states)
+        for i, found in enumerate(states):
+            state = found.state + (
+                f" ({found.card.sha256[found.sha256]})" if found.state == "verified" else ""
+            )
+            rows.append(
+                (
+                    engine if i == 0 else "",
+                    found.card.file,
+                    state,
+                    ", ".join(backends) if i == 0 and ready else "",
+                )
+            )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join([*lines, f"models folder: {folder}"])

@@ -70,6 +70,7 @@ class WarpEngine:
     """Implements :class:`~rtswap.engines.base.SwapEngine` with :class:`WarpIdentity`."""
 
     name = "warp"
+    backend = "eager"
     artifact_version = 1
     """Version of what :meth:`prepare` returns; bump it when that changes."""
     any_crop_size = True
