@@ -9,11 +9,15 @@ warms ahead of time.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+log = logging.getLogger("rtswap")
 
 BUCKETS = (1, 2, 4, 8)
 
@@ -49,6 +53,7 @@ class InductorRunner:
         # reduce-overhead = CUDA graphs; on CPU the default mode
         mode = "reduce-overhead" if device.type == "cuda" else None
         self._compiled = torch.compile(self.module, mode=mode, dynamic=False, fullgraph=True)
+        self._warm: set[int] = set()
 
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
         batch, shared = inputs[0], [x.to(self.dtype) for x in inputs[1:]]
@@ -69,6 +74,13 @@ class InductorRunner:
         """Compile (or load from the cache) the buckets that ``batch_sizes`` fall into."""
         first, *shared = self.example
         calls = 3 if self.device.type == "cuda" else 1  # CUDA graphs are recorded on a later call
-        for size in sorted({bucket(b) for b in batch_sizes}):
+        sizes = sorted({bucket(b) for b in batch_sizes} - self._warm)
+        if not sizes:
+            return
+        log.info("torch.compile: building for batches of %s (cached on disk after the first time)", sizes)
+        start = time.monotonic()
+        for size in sizes:
             for _ in range(calls):
                 self(first.expand(size, *first.shape[1:]), *shared)
+        self._warm.update(sizes)
+        log.info("torch.compile: ready in %.1f s", time.monotonic() - start)
