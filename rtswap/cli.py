@@ -543,7 +543,8 @@ def _engines(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            f"{args.engine} on {engine.backend} has nothing to compile ahead of time; it loads and runs ({seconds:.1f} s)"
+            f"{args.engine} on {engine.backend} has nothing to compile ahead of time; "
+            f"it loads and runs ({seconds:.1f} s)"
         )
     return 0
 
