@@ -7,41 +7,18 @@ import platform
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
+from rtswap.bench_config import WARMUP_S, BenchConfig
 from rtswap.media.samples import grace_hopper_path
 from rtswap.pipeline import Pipeline, PipelineConfig, RunReport
 from rtswap.pipeline.stats import PipelineStats
 from rtswap.sinks.base import NullSink
 from rtswap.sources import Source, open_source
 from rtswap.swapper import Swapper
-
-WARMUP_S = 2.0
-"""Frames output in the first seconds (graph warm-up, first allocations) are not counted."""
-
-
-@dataclass
-class BenchConfig:
-    input: str = "synthetic"
-    """``synthetic`` or a video file (looped)."""
-    resolution: tuple[int, int] = (1280, 720)
-    fps: float = 30.0
-    """Input pacing in frames per second; 0: as fast as the pipeline takes frames."""
-    seconds: float = 20.0
-    """Measured time, after the warm-up."""
-    faces: int = 1
-    engine: str = "warp"
-    device: str = "auto"
-    crop_size: int = 256
-    backend: str = "auto"
-    precision: str = "fp32"
-    boost: int = 1
-    models_dir: str | None = None
-    detect_every: int = 10
-    compare_sequential: bool = False
 
 
 def machine() -> dict[str, object]:

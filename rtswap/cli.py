@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import rtswap
-from rtswap.bench import WARMUP_S
+from rtswap.bench_config import WARMUP_S
 from rtswap.engines import ENGINES
-from rtswap.engines.base import PRECISIONS
 from rtswap.errors import InputError, OutputError, RtswapError
-from rtswap.runtime import BACKENDS
+from rtswap.runtime import BACKENDS, PRECISIONS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -168,9 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # -q also after the command (rtswap swap -q ...): its default must not override the top level's
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
 
     demo = sub.add_parser(
         "demo",
+        parents=[quiet],
         help="swap Grace Hopper onto a generated astronaut clip (no camera, no downloads)",
         description="Swap Grace Hopper's face (matplotlib's sample photo) onto a generated "
         "1280x720 30 fps clip of the astronaut turning, nodding, talking and "
@@ -188,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     swap = sub.add_parser(
         "swap",
+        parents=[quiet],
         help="swap faces in an image or video file",
         description="Swap every face in INPUT (image or video) for the face in SRC. Videos keep "
         "their frame count, frame rate, duration and audio. OUTPUT appears only "
@@ -202,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     live = sub.add_parser(
         "live",
+        parents=[quiet],
         help="swap faces live: camera, video or synthetic clip in; window, virtual camera or file out",
         description="Swap every face in a live stream for the face in SRC, at the input's frame "
         "rate: stale frames are dropped, never queued. The window shows output FPS, "
@@ -224,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument(
         "--reconnect", action="store_true", help="wait for a camera that disappears to come back"
     )
+    live.add_argument(
+        "--vfr",
+        action="store_true",
+        help="record FILE.mp4 with each frame's own timestamp (variable frame rate); by default "
+        "recordings run at the input's constant frame rate, a dropped frame repeating the one before",
+    )
     _add_resolution(live, "camera mode to ask for, and size of the synthetic input")
     live.add_argument("--fps", type=float, default=30.0, help="camera frame rate to ask for (default: 30)")
     live.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
@@ -232,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser(
         "serve",
+        parents=[quiet],
         help="serve a web page: the browser's camera goes in over WebRTC, the swapped video comes back",
         description="Start a WebRTC server (aiohttp + aiortc; pip install -e '.[serve]'). It prints "
         "a URL with an access token: open it, allow the camera, and the swapped video "
@@ -257,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     identity = sub.add_parser(
         "identity",
+        parents=[quiet],
         help="prepare source faces ahead of time and store them by name",
         description="Sources are prepared once (views, landmarks, head poses) and stored in the "
         "identity cache ($RTSWAP_CACHE, or the user cache folder). A stored name works "
@@ -264,16 +279,20 @@ def build_parser() -> argparse.ArgumentParser:
         "head give the warp engine pose-matched views (an appearance map).",
     )
     actions = identity.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="prepare images and/or videos and store them as NAME")
+    add = actions.add_parser(
+        "add", parents=[quiet], help="prepare images and/or videos and store them as NAME"
+    )
     add.add_argument("name", metavar="NAME", help="letters, digits, '.', '_', '-'")
     add.add_argument("files", nargs="+", type=Path, metavar="FILE", help="images and/or videos of the face")
+    add.add_argument("--force", action="store_true", help="replace an identity stored under NAME")
     _add_common(add)
-    actions.add_parser("list", help="show stored identities")
-    remove = actions.add_parser("rm", help="delete a stored identity")
+    actions.add_parser("list", parents=[quiet], help="show stored identities")
+    remove = actions.add_parser("rm", parents=[quiet], help="delete a stored identity")
     remove.add_argument("name", metavar="NAME")
 
     engines = sub.add_parser(
         "engines",
+        parents=[quiet],
         help="list, add and build the swap engines' model files",
         description="Neural engines run on model files you download yourself (rtswap never "
         "downloads weights). 'add' checks each file against the engines' model cards "
@@ -284,16 +303,20 @@ def build_parser() -> argparse.ArgumentParser:
         "allows, so the first live frame is not slow.",
     )
     actions = engines.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="show every engine, its files and where it can run")
+    listing = actions.add_parser(
+        "list", parents=[quiet], help="show every engine, its files and where it can run"
+    )
     listing.add_argument("--models", type=Path, default=None, metavar="DIR", help="models folder")
     listing.add_argument("--device", default="auto", help="device to list backends for (default: auto)")
-    adding = actions.add_parser("add", help="check model files against the cards and install them")
+    adding = actions.add_parser(
+        "add", parents=[quiet], help="check model files against the cards and install them"
+    )
     adding.add_argument(
         "files", nargs="+", type=Path, metavar="FILE", help="e.g. inswapper_128.onnx w600k_r50.onnx"
     )
     adding.add_argument("--models", type=Path, default=None, metavar="DIR", help="models folder")
     build = actions.add_parser(
-        "build", help="compile an engine ahead of time (TensorRT plans, inductor caches)"
+        "build", parents=[quiet], help="compile an engine ahead of time (TensorRT plans, inductor caches)"
     )
     build.add_argument(
         "--engine", default="inswapper", choices=ENGINES, help="engine to build (default: inswapper)"
@@ -306,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser(
         "bench",
+        parents=[quiet],
         help="measure the live pipeline: FPS, glass-to-glass latency, per-stage times",
         description="Run the live pipeline on the synthetic clip (or a looped video file) into a "
         "null sink and report FPS in/out, drops, and p50/p95/p99 of glass-to-glass "
@@ -369,12 +393,17 @@ def _run(args: argparse.Namespace) -> int:
             **_engine_options(args),
         )
         summary = demo.run.stats.summary()
-        print(f"wrote {demo.video} ({summary.frames} of {demo.frames} frames, 1280x720) and {demo.preview}")
+        print(
+            f"wrote {demo.video} ({demo.frames} frames, 1280x720 at 30 fps; {summary.frames} swapped live, "
+            f"the slots of dropped frames repeat the frame before) and {demo.preview}"
+        )
         print(f"live pipeline: {_latency_line(summary, demo.run.dropped)}")
         return 0
     if args.command == "swap":
-        from rtswap.offline import swap_file
+        from rtswap.offline import check_swap_paths, swap_file
         from rtswap.swapper import Swapper
+
+        check_swap_paths(args.input, args.output)  # before the source is prepared
 
         with Swapper(args.source, args.engine, args.device, **_engine_options(args)) as swapper:
             report = swap_file(
@@ -390,7 +419,8 @@ def _run(args: argparse.Namespace) -> int:
             log.warning("no face found in %s; wrote it unchanged", args.input)
         print(
             f"wrote {args.output} ({report.frames} frame{'s' * (report.frames != 1)}, "
-            f"{report.faces} face{'s' * (report.faces != 1)} swapped, {report.fps:.1f} fps)"
+            f"{report.faces} face{'s' * (report.faces != 1)} swapped, "
+            + (f"{report.seconds:.1f} s)" if report.frames == 1 else f"{report.fps:.1f} fps)")
         )
         return 0
     if args.command == "live":
@@ -416,13 +446,17 @@ def _latency_line(summary: Summary, dropped: int) -> str:
 
 def _live(args: argparse.Namespace) -> int:
     from rtswap.pipeline import Pipeline, PipelineConfig
+    from rtswap.sinks import check_sink
     from rtswap.sinks.window import display_available, overlay_text
-    from rtswap.sources import open_source
+    from rtswap.sources import check_source, open_source
     from rtswap.swapper import Swapper
 
     outputs = args.output or ["window"]
     if not args.output and not display_available():
         raise OutputError("no display for a preview window: choose --output virtualcam, FILE.mp4 or null")
+    check_source(args.input)  # the input and every output checked before any work
+    for spec in outputs:
+        check_sink(spec)
     last_status = 0.0
     first_frame_s: float | None = None
 
@@ -444,10 +478,11 @@ def _live(args: argparse.Namespace) -> int:
             reconnect=args.reconnect,
         )
         config = PipelineConfig(
-            live=True, detect_every=args.detect_every, max_faces=args.faces, label=args.label
+            live=True, detect_every=args.detect_every, max_faces=args.faces, label=args.label, vfr=args.vfr
         )
         pipeline = Pipeline.open(swapper.face_swap, source, outputs, config, on_output=status)
-        log.info("swapping %s -> %s; q in the window or Ctrl-C to stop", args.input, ", ".join(outputs))
+        stop = "q in the window or Ctrl-C" if "window" in outputs else "Ctrl-C"
+        log.info("swapping %s -> %s; %s to stop", args.input, ", ".join(outputs), stop)
         run = pipeline.run(seconds=args.seconds)
     if not args.quiet and "window" not in outputs:
         print(file=sys.stderr)
@@ -489,7 +524,7 @@ def _identity(args: argparse.Namespace) -> int:
         )
         with FaceAnalyzer() as analyzer:
             store = IdentityStore(cache, engine, lambda: analyzer, progress=not args.quiet)
-            prepared = store.add(args.name, args.files)
+            prepared = store.add(args.name, args.files, replace=args.force)
         print(f"stored {args.name!r} for {args.engine}: {prepared.views} view(s) in {cache.entry(args.name)}")
     elif args.action == "rm":
         cache.remove(args.name)
@@ -550,7 +585,8 @@ def _engines(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from rtswap.bench import BenchConfig, format_table, run_bench
+    from rtswap.bench import format_table, run_bench
+    from rtswap.bench_config import BenchConfig
 
     config = BenchConfig(
         input=args.input,

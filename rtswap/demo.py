@@ -51,18 +51,21 @@ def run_demo(
     clip = SyntheticClip(width=1280, height=720, fps=30.0, seconds=seconds)
     preview_index = min(len(clip) - 1, round(PREVIEW_FRAME_S * clip.fps))
     kept: list[np.ndarray] = []
+    kept_index: list[int] = []
 
     def keep_preview(frame: Frame, image: np.ndarray) -> None:
-        if frame.index == preview_index:
+        if frame.index >= preview_index and not kept:  # that frame itself may have been dropped
             kept.append(image.copy())  # written after the run, so as not to hold up the output stage
+            kept_index.append(frame.index)
 
     with Swapper(source_image, engine, device, **options) as swapper:
+        # as a camera would be: paced, newest frame wins, the recording at a constant 30 fps
         source = SyntheticSource(clip, paced=True, loop=False)
-        config = PipelineConfig(live=False, label=label)
+        config = PipelineConfig(live=True, label=label)
         run = Pipeline.open(
             swapper.face_swap, source, [str(out_dir / "demo.mp4")], config, keep_preview
         ).run()
-    write_image(out_dir / "preview.png", preview(source_image, clip.frame(preview_index), kept[0]))
+    write_image(out_dir / "preview.png", preview(source_image, clip.frame(kept_index[0]), kept[0]))
     return DemoReport(out_dir / "demo.mp4", out_dir / "preview.png", len(clip), run)
 
 

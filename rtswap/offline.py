@@ -29,6 +29,19 @@ class SwapReport:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
+def check_swap_paths(input_path: str | Path, output_path: str | Path) -> tuple[Path, Path]:
+    """One-line errors for an input and output that cannot work, before any preparation."""
+    input_path, output_path = Path(input_path), check_output_path(output_path)
+    if not input_path.is_file():
+        raise InputError(f"{input_path}: no such file")
+    if output_path.resolve() == input_path.resolve():
+        raise InputError(f"{output_path}: output would overwrite the input")
+    if is_image_path(input_path) != is_image_path(output_path):
+        kind = "an image" if is_image_path(input_path) else "a video"
+        raise InputError(f"{output_path}: input is {kind}, so the output must be too (check the suffix)")
+    return input_path, output_path
+
+
 def swap_file(
     swapper: Swapper,
     input_path: str | Path,
@@ -43,14 +56,7 @@ def swap_file(
     Runs the threaded pipeline with blocking rings, so every frame is kept. ``label`` draws the
     visible synthetic-media label on every frame (metadata is always written).
     """
-    input_path, output_path = Path(input_path), check_output_path(output_path)
-    if not input_path.is_file():
-        raise InputError(f"{input_path}: no such file")
-    if output_path.resolve() == input_path.resolve():
-        raise InputError(f"{output_path}: output would overwrite the input")
-    if is_image_path(input_path) != is_image_path(output_path):
-        kind = "an image" if is_image_path(input_path) else "a video"
-        raise InputError(f"{output_path}: input is {kind}, so the output must be too (check the suffix)")
+    input_path, output_path = check_swap_paths(input_path, output_path)
     start = time.perf_counter()
     source = open_source(str(input_path), live=False)
     config = PipelineConfig(live=False, detect_every=detect_every, max_faces=max_faces, label=label)

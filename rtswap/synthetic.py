@@ -207,6 +207,11 @@ class SyntheticClip:
     def head(self) -> SyntheticHead:
         return self._head or SyntheticHead.astronaut()
 
+    @property
+    def custom_head(self) -> bool:
+        """Whether the clip moves a head other than the default astronaut."""
+        return self._head is not None
+
     def __len__(self) -> int:
         return self.frame_count
 

@@ -198,3 +198,110 @@ def test_identity_add_list_use_and_remove(tmp_path: Path, astro: np.ndarray, cap
     assert "no stored identity by that name" in _error_line(capsys)
     assert main(["-q", "identity", "add", "../evil", GRACE]) == 1
     assert "invalid identity name" in _error_line(capsys)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["swap", "--help"], ["live", "--help"], ["engines", "--help"]])
+def test_help_answers_without_heavy_imports(argv: list[str]) -> None:
+    code = (
+        "import sys\nfrom rtswap.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'mediapipe', 'av', 'cv2', 'onnx') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_quiet_works_before_or_after_the_command() -> None:
+    from rtswap.cli import build_parser
+
+    parser = build_parser()
+    args = ["--source", GRACE, "in.png", "out.png"]
+    assert parser.parse_args(["-q", "swap", *args]).quiet and parser.parse_args(["swap", "-q", *args]).quiet
+    assert not parser.parse_args(["swap", *args]).quiet
+    assert parser.parse_args(["identity", "list", "-q"]).quiet
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["live", "--input", "synthetic", "--output", "missing_dir/x.mp4"],
+            "folder missing_dir does not exist",
+        ),
+        (["live", "--input", "synthetic", "--output", "still.png"], "a live run writes a video"),
+        (["live", "--input", "nothing.mp4", "--output", "null"], "nothing.mp4: no such file"),
+        (["swap", GRACE, "missing_dir/x.png"], "does not exist"),
+    ],
+    ids=["missing-folder", "image-output", "missing-input", "swap-missing-folder"],
+)
+def test_arguments_are_checked_before_any_preparation(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RTSWAP_CACHE", str(tmp_path / "cache"))
+    source = tmp_path / "face.png"
+    write_image(source, read_image(GRACE))
+    command, rest = argv[0], argv[1:]
+    assert main(["-q", command, "--source", str(source), *rest]) == 1
+    assert message in _error_line(capsys)
+    assert not (tmp_path / "cache").exists()  # no source prepared, no clip rendered
+
+
+@pytest.mark.skipif(
+    bool(__import__("glob").glob("/sys/devices/virtual/video4linux/video*")), reason="has one"
+)
+def test_a_missing_virtual_camera_is_reported_before_any_preparation(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("pyvirtualcam")
+    monkeypatch.setenv("RTSWAP_CACHE", str(tmp_path / "cache"))
+    assert main(["-q", "live", "--source", GRACE, "--input", "synthetic", "--output", "virtualcam"]) == 1
+    assert "no virtual camera available" in _error_line(capsys)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_source_that_is_neither_image_nor_video_is_named_before_any_progress(
+    tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a shopping list")
+    assert main(["swap", "--source", str(notes), GRACE, str(tmp_path / "out.png")]) == 1
+    line = _error_line(capsys)  # one line: no progress bar before it
+    assert "notes.txt: not a video or image rtswap can read" in line
+
+
+def test_identity_add_does_not_replace_silently(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("RTSWAP_CACHE", str(tmp_path / "cache"))
+    assert main(["-q", "identity", "add", "grace", GRACE]) == 0
+    capsys.readouterr()
+    assert main(["-q", "identity", "add", "grace", GRACE]) == 1
+    assert "already stored; add --force to replace it" in _error_line(capsys)
+    assert main(["-q", "identity", "add", "grace", GRACE, "--force"]) == 0
+
+
+def test_a_live_recording_is_constant_rate_unless_vfr_is_asked(tmp_path: Path) -> None:
+    common = [
+        "-q",
+        "live",
+        "--source",
+        GRACE,
+        "--input",
+        "synthetic",
+        "--resolution",
+        "480x360",
+        "--seconds",
+        "2",
+    ]
+    for name, extra in (("cfr.mp4", []), ("vfr.mp4", ["--vfr"])):
+        assert main([*common, "--output", str(tmp_path / name), *extra]) == 0
+    with av.open(str(tmp_path / "cfr.mp4")) as c:
+        stream = c.streams.video[0]
+        pts = sorted(p.pts for p in c.demux(stream) if p.pts is not None)
+        frame_ticks = 1 / (stream.average_rate * stream.time_base)
+        assert stream.average_rate == 30
+    assert len(pts) > 30 and set(np.diff(pts).tolist()) == {frame_ticks}  # every 1/30 s slot filled
+    assert (tmp_path / "vfr.mp4").stat().st_size > 0

@@ -166,16 +166,21 @@ def test_a_session_can_change_its_source_face(
         data.add_field("image", buffer.getvalue(), filename="face.png", content_type="image/png")
         return data
 
-    async def scenario(client: TestClient, server: Server) -> tuple[int, int, int, bool]:
+    async def scenario(client: TestClient, server: Server) -> tuple[int, int, int, int, str, bool]:
         pc = await connect(client, MarkedFaces(clip_frames), lambda f: None)
         session = next(iter(server.sessions.values()))
         before = session.face_swap.identity
         blank = np.full((200, 200, 3), 120, np.uint8)
         no_face = await client.post("/source", data=form(session.id, blank), headers=AUTH)
         no_auth = await client.post("/source", data=form(session.id, astro))
+        unknown = await client.post("/source", data=form("nobody", astro), headers=AUTH)
         changed = await client.post("/source", data=form(session.id, astro), headers=AUTH)
         replaced = session.face_swap.identity is not before and server.face_swap.identity is before
         await pc.close()
-        return no_face.status, no_auth.status, changed.status, replaced
+        message = (await unknown.json())["error"]
+        return no_face.status, no_auth.status, unknown.status, changed.status, message, replaced
 
-    assert serve(grace_swapper, scenario) == (422, 401, 200, True)  # and other sessions keep theirs
+    no_face, no_auth, unknown, changed, message, replaced = serve(grace_swapper, scenario)
+    assert (no_face, no_auth, unknown, changed) == (422, 401, 404, 200)
+    assert message.startswith("unknown session 'nobody'")
+    assert replaced  # and other sessions keep theirs

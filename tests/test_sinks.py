@@ -1,4 +1,5 @@
 import glob
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,3 +68,26 @@ def test_overlay_shows_fps_latency_and_faces() -> None:
         frame.faces = [None, None]  # type: ignore[list-item]
         stats.record(frame, output_ns=i * 33_000_000 + 25_000_000)
     assert window.overlay_text(stats) == "30.3 fps | latency p50  25 ms p95  25 ms | faces 2"
+
+
+def test_a_live_recording_runs_at_a_constant_rate_repeating_dropped_frames(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    import av
+
+    from rtswap.sinks.file import VideoFileSink
+
+    info = VideoInfo(64, 48, Fraction(30), Fraction(1, 30), 0, has_audio=False)
+    sink = VideoFileSink(tmp_path / "live.mp4", info, live=True, constant_rate=True)
+    kept = [0, 1, 2, 5, 6, 9]  # frames 3, 4, 7 and 8 were dropped on the way
+    for i in kept:
+        image = np.full((48, 64, 3), 20 * i, np.uint8)
+        sink.write(image, Frame(i, 0, image, None, pts=i, time_base=Fraction(1, 30)))  # type: ignore[arg-type]
+    sink.close()
+    with av.open(str(tmp_path / "live.mp4")) as c:
+        stream = c.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        assert stream.average_rate == 30
+    assert len(frames) == 10  # every slot of the 10 frames' duration
+    shown = [round(float(f.mean()) / 20) for f in frames]
+    assert shown == [0, 1, 2, 2, 2, 5, 6, 6, 6, 9]  # a dropped frame repeats the one before

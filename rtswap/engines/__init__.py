@@ -6,10 +6,12 @@ Each engine lives in its own folder with its TOML model cards; callers get a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rtswap.engines.base import EngineSettings, SwapEngine
 from rtswap.errors import InputError
+
+if TYPE_CHECKING:  # the registry's names are read by --help, which must not import torch
+    from rtswap.engines.base import EngineSettings, SwapEngine
 
 ENGINES = ("warp", "inswapper")
 """Engine names, the built-in default first."""

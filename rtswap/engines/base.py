@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 import torch
 
 from rtswap.frame import Face
+from rtswap.runtime import Precision
 from rtswap.vision.align import Template
-
-Precision = Literal["fp32", "fp16", "bf16"]
-PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "bf16")
 
 
 @dataclass(frozen=True)

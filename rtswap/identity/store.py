@@ -49,9 +49,12 @@ class IdentityStore:
             f"{source}: no such file, and no stored identity by that name (see: rtswap identity list)"
         )
 
-    def add(self, name: str, files: list[Path]) -> Identity:
-        """Prepare ``files`` (images and/or videos) and store them as ``name``, replacing any entry."""
+    def add(self, name: str, files: list[Path], replace: bool = False) -> Identity:
+        """Prepare ``files`` (images and/or videos) and store them as ``name``; an identity
+        already stored under that name is replaced only with ``replace``."""
         validate_name(name)
+        if not replace and (self.cache.entry(name) / "manifest.json").exists():
+            raise InputError(f"an identity named {name!r} is already stored; add --force to replace it")
         for path in files:
             if not path.is_file():
                 raise InputError(f"{path}: no such file")

@@ -84,6 +84,8 @@ def collect(
     views: list[AlignedView] = []
     for path in sources:
         still = is_image_path(path)
+        if not still:
+            VideoReader(path).close()  # not a video: say so now, before any progress output
         frames = frames_of(path)
         if not still:
             frames = tqdm(

@@ -48,7 +48,7 @@ def _open(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path))
     except av.error.FFmpegError as exc:
-        raise MediaError(f"{path}: cannot open as a video ({exc.strerror or exc})") from exc
+        raise MediaError(f"{path}: not a video or image rtswap can read ({exc.strerror or exc})") from exc
 
 
 class VideoReader:

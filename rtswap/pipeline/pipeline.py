@@ -47,6 +47,9 @@ class PipelineConfig:
     """Swap at most this many faces per frame, largest first."""
     label: bool = True
     """Draw the visible 'AI face swap' label on every output frame."""
+    vfr: bool = False
+    """Recordings of live input keep each frame's own timestamp (a variable frame rate) instead of
+    a constant rate with dropped frames repeated."""
     ring_capacity: int | None = None
     """Frames each ring between two stages holds. Default: 1 for live input (a stage always
     gets the newest frame), 2 otherwise (absorbs jitter in stage times, so no stage idles)."""
@@ -165,7 +168,7 @@ class Pipeline:
         sinks: list[Sink] = []
         try:
             for spec in outputs:
-                sinks.append(open_sink(spec, source, stats))
+                sinks.append(open_sink(spec, source, stats, vfr=config.vfr))
         except BaseException:
             for sink in sinks:
                 sink.abort()

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-
-import torch
+from typing import TYPE_CHECKING, Literal
 
 from rtswap.errors import DependencyError, InputError
 
+if TYPE_CHECKING:
+    import torch
+
 BACKENDS = ("eager", "inductor", "onnxruntime", "tensorrt")
+Precision = Literal["fp32", "fp16", "bf16"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "bf16")
 
 
 def available_backends(device: torch.device) -> list[str]:

@@ -7,8 +7,8 @@ from typing import Protocol
 
 import torch
 
-from rtswap.engines.base import Precision
 from rtswap.errors import InputError
+from rtswap.runtime import Precision
 
 DTYPES: dict[Precision, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from rtswap.engines.base import Precision
 from rtswap.errors import DependencyError, ModelLoadError
+from rtswap.runtime import Precision
 
 MAX_BATCH = 8
 

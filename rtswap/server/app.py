@@ -144,14 +144,16 @@ class Server:
             return _error(401, "missing or wrong token (Authorization: Bearer <token>)")
         try:
             form = await request.post()
-            session = self.sessions[str(form["session"])]
-            upload = form["image"]
+            session_id, upload = str(form["session"]), form["image"]
             data = upload.file.read() if hasattr(upload, "file") else bytes(upload)  # type: ignore[union-attr,arg-type]
             image = np.array(Image.open(io.BytesIO(data)).convert("RGB"))  # writable, for torch
         except KeyError as exc:
             return _error(400, f"multipart form needs 'session' (from /offer's answer) and 'image' ({exc})")
         except (UnidentifiedImageError, OSError) as exc:
             return _error(400, f"not a readable image ({exc})")
+        session = self.sessions.get(session_id)
+        if session is None:
+            return _error(404, f"unknown session {session_id!r} (the 'session' from /offer's answer)")
         try:
             identity = await asyncio.to_thread(self._prepare, image)
         except NoFaceError:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import sys
+from typing import Any
 
 import av
 import numpy as np
@@ -44,17 +46,30 @@ def convert(image: np.ndarray, pixel_format: str) -> np.ndarray:
     return flat
 
 
+def _pyvirtualcam() -> Any:
+    try:
+        import pyvirtualcam
+    except ImportError:
+        raise OutputError(
+            "--output virtualcam needs pyvirtualcam: pip install 'rtswap[virtualcam]'"
+        ) from None
+    return pyvirtualcam
+
+
+def check_virtual_camera() -> None:
+    """Fail at once, before any work, where no virtual camera can be opened: pyvirtualcam
+    missing, or on Linux no v4l2loopback device."""
+    _pyvirtualcam()
+    if sys.platform == "linux" and not glob.glob("/sys/devices/virtual/video4linux/video*"):
+        raise OutputError(f"no virtual camera available (no v4l2loopback device); to set one up, {SETUP}")
+
+
 class VirtualCameraSink(Sink):
     """Sends frames to the first virtual camera found, in the backend's own pixel format (so the
     backend does no second conversion)."""
 
     def __init__(self, info: VideoInfo) -> None:
-        try:
-            import pyvirtualcam
-        except ImportError:
-            raise OutputError(
-                "--output virtualcam needs pyvirtualcam: pip install 'rtswap[virtualcam]'"
-            ) from None
+        pyvirtualcam = _pyvirtualcam()
         size = (info.width, info.height, float(info.rate))
         try:
             camera = pyvirtualcam.Camera(*size)

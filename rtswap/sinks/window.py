@@ -24,6 +24,13 @@ def display_available() -> bool:
     )
 
 
+def check_display() -> None:
+    if not display_available():
+        raise OutputError(
+            "no display for a window (DISPLAY is not set); use --output virtualcam, FILE.mp4 or null"
+        )
+
+
 def overlay_text(stats: PipelineStats) -> str:
     fps, p50, p95 = stats.recent()
     return f"{fps:4.1f} fps | latency p50 {p50:3.0f} ms p95 {p95:3.0f} ms | faces {stats.faces}"
@@ -34,10 +41,7 @@ class WindowSink(Sink):
     Qt require; the output stage only hands the frame over. ``q``, Esc or closing the window stops."""
 
     def __init__(self, stats: PipelineStats) -> None:
-        if not display_available():
-            raise OutputError(
-                "no display for a window (DISPLAY is not set); use --output virtualcam, FILE or null"
-            )
+        check_display()
         self.stats = stats
         self._latest: np.ndarray | None = None
         self._lock = threading.Lock()

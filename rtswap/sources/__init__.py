@@ -10,6 +10,20 @@ from rtswap.sources.base import Source
 from rtswap.synthetic import SyntheticClip
 
 
+def check_source(spec: str) -> None:
+    """A one-line error now, before any preparation, for an input that is not there."""
+    if spec == "synthetic" or _is_camera(spec):
+        return
+    if not Path(spec).is_file():
+        raise InputError(
+            f"{spec}: no such file (inputs: webcam, a camera index, /dev/videoN, synthetic, a file)"
+        )
+
+
+def _is_camera(spec: str) -> bool:
+    return spec == "webcam" or spec.isdigit() or spec.startswith(("/dev/video", "video="))
+
+
 def open_source(
     spec: str,
     *,
@@ -33,15 +47,12 @@ def open_source(
 
         clip = SyntheticClip(width, height, fps=fps, faces=faces)
         return SyntheticSource(clip, paced=live, loop=live or loop)
-    if spec == "webcam" or spec.isdigit() or spec.startswith(("/dev/video", "video=")):
+    if _is_camera(spec):
         from rtswap.sources.camera import CameraSource
 
         return CameraSource(spec, width, height, fps, reconnect=reconnect)
+    check_source(spec)
     path = Path(spec)
-    if not path.is_file():
-        raise InputError(
-            f"{spec}: no such file (inputs: webcam, a camera index, /dev/videoN, synthetic, a file)"
-        )
     from rtswap.sources.file import ImageSource, VideoFileSource
 
     if is_image_path(path):
@@ -49,4 +60,4 @@ def open_source(
     return VideoFileSource(path, paced=live, loop=loop)
 
 
-__all__ = ["Source", "open_source"]
+__all__ = ["Source", "check_source", "open_source"]

@@ -67,7 +67,10 @@ class CameraSource:
                 return av.open(self.url, format=self.format, options=options)
             except (av.error.FFmpegError, OSError) as exc:
                 error = exc
-        raise MediaError(f"cannot open camera {self.url}: {_reason(error)}")
+        raise MediaError(
+            f"no camera found at {self.url} ({_reason(error)}); try without one: --input synthetic "
+            "or --input VIDEO_FILE"
+        )
 
     def read(self) -> DecodedFrame | None:
         while not self._closed:

@@ -1,0 +1,29 @@
+"""What ``rtswap bench`` runs: its settings, readable without importing torch (for ``--help``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WARMUP_S = 2.0
+"""Frames output in the first seconds (graph warm-up, first allocations) are not counted."""
+
+
+@dataclass
+class BenchConfig:
+    input: str = "synthetic"
+    """``synthetic`` or a video file (looped)."""
+    resolution: tuple[int, int] = (1280, 720)
+    fps: float = 30.0
+    """Input pacing in frames per second; 0: as fast as the pipeline takes frames."""
+    seconds: float = 20.0
+    """Measured time, after the warm-up."""
+    faces: int = 1
+    engine: str = "warp"
+    device: str = "auto"
+    crop_size: int = 256
+    backend: str = "auto"
+    precision: str = "fp32"
+    boost: int = 1
+    models_dir: str | None = None
+    detect_every: int = 10
+    compare_sequential: bool = False
