@@ -124,10 +124,14 @@ def test_live_input_drops_stale_frames_instead_of_queueing(
     slow = CollectSink(delay_s=0.1)  # a sink that manages 10 fps, fed at 30 fps
     source = SyntheticSource(clip, paced=True, loop=True)
     report = Pipeline(grace_swapper.face_swap, source, [slow], PipelineConfig(live=True)).run(seconds=2.5)
-    assert report.captured >= 70 and report.dropped >= 40
-    assert 15 <= len(slow.frames) <= 27
-    latency = report.stats.summary().latency_ms
-    assert latency["p95"] < 350  # bounded by one slow frame or so, not growing with a queue
+    assert report.dropped > 0 and len(slow.frames) < report.captured
+    # each frame reaching the sink is newer than the last (no queue replays old frames), and the
+    # frames it skips do not pile up: the last frames are no further behind than the first
+    indices = [f.index for f in slow.frames]
+    assert indices == sorted(set(indices))
+    behind = [f.stamps["output"][0] - f.capture_ns for f in slow.frames]
+    third = len(behind) // 3
+    assert np.median(behind[-third:]) < 2 * np.median(behind[:third])
     assert slow.closed and not _stage_threads()
 
 

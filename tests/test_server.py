@@ -75,19 +75,20 @@ async def connect(
     return pc
 
 
-def test_loopback_peer_gets_swapped_frames_fast(server_url: str, tmp_path: Path) -> None:
+def test_loopback_peer_gets_swapped_frames_back_in_order(server_url: str, tmp_path: Path) -> None:
+    """Frames come back, swapped, newest first: never an older frame after a newer one, never
+    one twice. How fast is the benchmark's question (README), not the test's: a slower machine
+    must pass."""
     out = tmp_path / "peer.npz"
     command = [sys.executable, "-m", "tests.loopback_peer", server_url, TOKEN, "6", str(out)]
     subprocess.run(command, check=True, timeout=120, cwd=Path(__file__).parent.parent)
     result = np.load(out)
-    times, latency_ms = result["times"], result["latency_ms"]
+    times, latency_ms, numbers = result["times"], result["latency_ms"], result["numbers"]
     fps = (len(times) - 1) / (times[-1] - times[0])
-    marked = latency_ms[~np.isnan(latency_ms)]
-    p95 = float(np.percentile(marked, 95))
-    print(f"loopback: {fps:.1f} fps, round trip p50 {np.median(marked):.0f} ms p95 {p95:.0f} ms")
-    assert fps >= 20
-    assert len(marked) > 0.8 * len(latency_ms)  # the marks survive the codecs both ways
-    assert p95 <= 150
+    marked = ~np.isnan(latency_ms)
+    print(f"loopback: {fps:.1f} fps, round trip p50 {np.median(latency_ms[marked]):.0f} ms")
+    assert marked.sum() >= 20 and marked.mean() > 0.8  # frames came back; their marks survived
+    assert np.all(np.diff(numbers[marked]) > 0)  # in order, none repeated or stale
     diff = np.abs(result["sample"].astype(float) - result["sample_sent"]).mean(axis=3)
     inside = diff[:, 60:180, 250:350].mean(axis=(1, 2))  # the astronaut's face
     outside = np.concatenate([diff[:, BLOCK + 8 : 400, :120], diff[:, BLOCK + 8 : 400, 560:]], axis=2)
