@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -367,9 +369,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO, format="rtswap: %(message)s")
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager, `kill`) stops as Ctrl-C does: a live run ends cleanly and its
+        # recording is finalised; offline work is abandoned without leaving partial files
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _run(args)
     except RtswapError as exc:

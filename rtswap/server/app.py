@@ -184,4 +184,6 @@ def new_token() -> str:
 def run(face_swap: FaceSwap, host: str, port: int, token: str, max_sessions: int, label: bool) -> None:
     server = Server(face_swap, token, max_sessions, label)
     print(f"rtswap serve: open http://{host}:{port}/#token={token}", flush=True)
-    web.run_app(server.app(), host=host, port=port, print=None)
+    # on SIGTERM or Ctrl-C: wait at most 1 s for open HTTP connections (a page keeps one alive),
+    # then close every session
+    web.run_app(server.app(), host=host, port=port, print=None, shutdown_timeout=1.0)
