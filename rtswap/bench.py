@@ -99,7 +99,9 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         boost=config.boost,
         models_dir=Path(config.models_dir) if config.models_dir else None,
     ) as swapper:
-        pipeline_config = PipelineConfig(live=config.fps > 0, detect_every=config.detect_every)
+        pipeline_config = PipelineConfig(
+            live=config.fps > 0, detect_every=config.detect_every, latency_budget_ms=config.latency_budget_ms
+        )
         pipeline = Pipeline(swapper.face_swap, _source(config), [NullSink()], pipeline_config)
         start = time.monotonic_ns()
         with _MemorySampler() as memory:
@@ -112,6 +114,16 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
             "dropped": run.dropped,
             **_measured(pipeline.stats, start),
         }
+        if pipeline.governor is not None:
+            governor = pipeline.governor
+            result["governor"] = {
+                "budget_ms": round(governor.budget_ms, 1),
+                "changes": [
+                    {"at_s": round((c.at_ns - start) / 1e9, 2), "level": c.level, "reason": c.reason}
+                    for c in governor.changes
+                ],
+                "seconds_at_level": governor.time_at_levels(start, time.monotonic_ns()),
+            }
         if config.seconds >= 120:
             result["minutes"] = _minutes(pipeline.stats, memory.samples, start, config.seconds)
         if config.compare_sequential:
@@ -161,6 +173,15 @@ def format_table(result: dict[str, object]) -> str:
     assert isinstance(stages, dict)
     lines += [_row(f"  {name}", values) for name, values in stages.items()]
     lines += ["", f"fps in {result['fps_in']}, fps out {result['fps_out']}, dropped {result['dropped']}"]
+    if "governor" in result:
+        governor = result["governor"]
+        assert isinstance(governor, dict)
+        lines.append(f"governor: budget {governor['budget_ms']:g} ms (p95)")
+        lines += [f"  {c['at_s']:6.1f} s  -> {c['level']} ({c['reason']})" for c in governor["changes"]]
+        lines.append(
+            "  time at each level: "
+            + ", ".join(f"{name} {seconds:g} s" for name, seconds in governor["seconds_at_level"].items())
+        )
     if "sequential" in result:
         sequential = result["sequential"]
         assert isinstance(sequential, dict)

@@ -26,4 +26,6 @@ class BenchConfig:
     boost: int = 1
     models_dir: str | None = None
     detect_every: int = 10
+    latency_budget_ms: float | None = None
+    """The governor's budget for a paced run (None: 2.5 frame intervals; 0: off)."""
     compare_sequential: bool = False

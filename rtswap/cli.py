@@ -82,6 +82,19 @@ def _add_swap_options(parser: argparse.ArgumentParser) -> None:
     _add_detect_every(parser)
 
 
+def _add_latency_budget(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--latency-budget",
+        type=_non_negative_float,
+        default=None,
+        metavar="MS",
+        help="keep glass-to-glass p95 latency under MS: when it is missed, or frames are dropped, "
+        "quality steps down (smaller crop, slower detection sweep, lighter blend, then swapping "
+        "every other frame) and back up when there is room (default: 2.5 frame intervals of the "
+        "input; 0: fixed full quality)",
+    )
+
+
 def _add_detect_every(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detect-every",
@@ -240,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         "recordings run at the input's constant frame rate, a dropped frame repeating the one before",
     )
     _add_resolution(live, "camera mode to ask for, and size of the synthetic input")
+    _add_latency_budget(live)
     live.add_argument("--fps", type=float, default=30.0, help="camera frame rate to ask for (default: 30)")
     live.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     _add_swap_options(live)
@@ -263,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-sessions", type=_positive_int, default=4, metavar="N", help="sessions at once (default: 4)"
     )
+    _add_latency_budget(serve)
     serve.add_argument(
         "--source",
         default=None,
@@ -356,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="faces in the synthetic input (default: 1)",
     )
+    _add_latency_budget(bench)
     bench.add_argument(
         "--compare-sequential",
         action="store_true",
@@ -488,7 +504,12 @@ def _live(args: argparse.Namespace) -> int:
             reconnect=args.reconnect,
         )
         config = PipelineConfig(
-            live=True, detect_every=args.detect_every, max_faces=args.faces, label=args.label, vfr=args.vfr
+            live=True,
+            detect_every=args.detect_every,
+            max_faces=args.faces,
+            label=args.label,
+            latency_budget_ms=args.latency_budget,
+            vfr=args.vfr,
         )
         pipeline = Pipeline.open(swapper.face_swap, source, outputs, config, on_output=status)
         stop = "q in the window or Ctrl-C" if "window" in outputs else "Ctrl-C"
@@ -514,7 +535,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     source = args.source or grace_hopper_path()
     with Swapper(source, args.engine, args.device, **_engine_options(args)) as swapper:
-        run(swapper.face_swap, args.host, args.port, args.token or new_token(), args.max_sessions, args.label)
+        run(
+            swapper.face_swap,
+            args.host,
+            args.port,
+            args.token or new_token(),
+            args.max_sessions,
+            args.label,
+            args.latency_budget,
+        )
     return 0
 
 
@@ -612,6 +641,7 @@ def _bench(args: argparse.Namespace) -> int:
         boost=args.boost,
         models_dir=str(args.models) if args.models else None,
         detect_every=args.detect_every,
+        latency_budget_ms=args.latency_budget,
         compare_sequential=args.compare_sequential,
     )
     if config.input != "synthetic" and not Path(config.input).is_file():

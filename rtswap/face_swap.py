@@ -29,6 +29,8 @@ class SwapWork:
     """(B, 3, S, S) RGB [0, 1] the engine's faces."""
     mask: torch.Tensor
     """(B, 1, S, S) [0, 1] where the engine's faces may be used."""
+    track_ids: list[int]
+    """The faces' track ids, in batch order."""
     changes: torch.Tensor | None = None
     """(B, 3, S, S) what the composite adds to each target crop, weighted by its paste mask."""
 
@@ -46,12 +48,21 @@ class FaceSwap:
     def device(self) -> torch.device:
         return self.engine.device
 
-    def swap(self, frame: torch.Tensor, faces: list[Face]) -> SwapWork | None:
+    def swap(
+        self,
+        frame: torch.Tensor,
+        faces: list[Face],
+        max_crop: int | None = None,
+        reuse: SwapWork | None = None,
+    ) -> SwapWork | None:
         """Run the engine on the aligned crops of ``faces`` in ``frame`` ((H, W, 3) uint8 tensor),
-        all in one batch (None if no face is in the frame)."""
+        all in one batch (None if no face is in the frame). ``max_crop`` caps the crop side (for
+        engines whose crop size is free). With ``reuse``, an earlier frame's work on the same
+        tracked faces at the same crop size, the engine does not run: its swapped faces are
+        composited onto the faces' new positions (the crop is aligned, so they move with them)."""
         template = self.engine.template
         full = [template.matrix(f.landmarks) for f in faces]  # into the engine's full-size crop
-        size = self._crop_size(full)
+        size = self._crop_size(full, max_crop)
         # the template scales with the crop about the origin, so the alignment scales with it too
         pairs = [
             (FaceRegion(frame, m * (size / template.size), size), f) for m, f in zip(full, faces, strict=True)
@@ -66,13 +77,17 @@ class FaceSwap:
                 for region, face in pairs
             ]
         ).to(self.device)
-        batch = FaceBatch(landmarks, [face.pose[:2] for _, face in pairs])
-        swapped, mask = self.engine.swap(crops, batch, self.identity)
-        return SwapWork([region for region, _ in pairs], crops, swapped, mask)
+        track_ids = [face.track_id for _, face in pairs]
+        if reuse is not None and reuse.track_ids == track_ids and reuse.crops.shape == crops.shape:
+            swapped, mask = reuse.swapped, reuse.mask
+        else:
+            batch = FaceBatch(landmarks, [face.pose[:2] for _, face in pairs])
+            swapped, mask = self.engine.swap(crops, batch, self.identity)
+        return SwapWork([region for region, _ in pairs], crops, swapped, mask, track_ids)
 
-    def composite(self, work: SwapWork) -> None:
+    def composite(self, work: SwapWork, blend_levels_fewer: int = 0) -> None:
         """Blend the swapped crops into their targets: sets ``work.changes``."""
-        work.changes = composite(work.crops, work.swapped, work.mask)
+        work.changes = composite(work.crops, work.swapped, work.mask, blend_levels_fewer)
 
     def paste(self, frame: torch.Tensor, work: SwapWork) -> None:
         """Add the composited changes into ``frame`` in place, each inside its face's region."""
@@ -87,7 +102,7 @@ class FaceSwap:
             self.composite(work)
             self.paste(frame, work)
 
-    def _crop_size(self, matrices: list[np.ndarray]) -> int:
+    def _crop_size(self, matrices: list[np.ndarray], max_crop: int | None = None) -> int:
         """The crop side for faces aligned by ``matrices`` (at the full crop size): the smallest
         multiple of 64, up to the template's size, at which no face is enlarged. A crop larger
         than the face is in the frame holds no more detail, only more pixels to work on: four
@@ -98,4 +113,4 @@ class FaceSwap:
             return full
         enlargement = min(float(np.hypot(*m[0, :2])) for m in matrices)
         needed = math.ceil(full / enlargement / _CROP_STEP) * _CROP_STEP
-        return int(min(full, max(_CROP_STEP * 2, needed)))
+        return int(min(full, max_crop or full, max(_CROP_STEP * 2, needed)))

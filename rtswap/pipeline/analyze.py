@@ -5,7 +5,10 @@ Two stages, so that the detector (on frame n) and the face mesh (on frame n-1) r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rtswap.frame import Frame
+from rtswap.pipeline.governor import LEVELS, Level
 from rtswap.vision.detect import FaceDetector, FaceMesh
 from rtswap.vision.track import FaceTracker
 
@@ -40,8 +43,11 @@ class Detect:
     full scan, so a face is picked up at once.
     """
 
-    def __init__(self, detect_every: int, track: Track) -> None:
-        self.detect_every, self._track = detect_every, track
+    def __init__(
+        self, detect_every: int, track: Track, level: Callable[[], Level] = lambda: LEVELS[0]
+    ) -> None:
+        """``level``: the governor's current level, which may spread the sweep further."""
+        self.detect_every, self._track, self._level = detect_every, track, level
         self._detector = FaceDetector()
 
     def close(self) -> None:
@@ -51,7 +57,8 @@ class Detect:
         assert frame is not None
         regions = self._detector.regions(frame.host)
         if self._track.tracking:
-            slot = frame.index % self.detect_every
-            regions = [r for i, r in enumerate(regions) if i * self.detect_every // len(regions) == slot]
+            every = self.detect_every * self._level().detect_slower
+            slot = frame.index % every
+            regions = [r for i, r in enumerate(regions) if i * every // len(regions) == slot]
         frame.detections = self._detector.detect(frame.host, regions) if regions else None
         return frame

@@ -11,10 +11,11 @@ import numpy as np
 import torch
 
 from rtswap.errors import RtswapError
-from rtswap.face_swap import FaceSwap
+from rtswap.face_swap import FaceSwap, SwapWork
 from rtswap.frame import Frame, now_ns
 from rtswap.label import stamp
 from rtswap.pipeline.analyze import Detect, Track
+from rtswap.pipeline.governor import LEVELS, Governor, Level, default_budget_ms
 from rtswap.pipeline.stage import Stage, Step
 from rtswap.pipeline.stats import PipelineStats
 from rtswap.ring import Policy, Ring
@@ -47,6 +48,9 @@ class PipelineConfig:
     """Swap at most this many faces per frame, largest first."""
     label: bool = True
     """Draw the visible 'AI face swap' label on every output frame."""
+    latency_budget_ms: float | None = None
+    """Live input: the governor lowers per-frame work to keep glass-to-glass p95 under this
+    (None: 2.5 frame intervals of the input; 0: no governor, work stays at full quality)."""
     vfr: bool = False
     """Recordings of live input keep each frame's own timestamp (a variable frame rate) instead of
     a constant rate with dropped frames repeated."""
@@ -110,9 +114,10 @@ class _Output:
         stats: PipelineStats,
         label: bool,
         on_output: Callable[[Frame, np.ndarray], None] | None,
+        governor: Governor | None,
     ) -> None:
         self.face_swap, self.sinks, self.stats, self.label = face_swap, sinks, stats, label
-        self.on_output = on_output
+        self.on_output, self.governor = on_output, governor
 
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
@@ -126,6 +131,9 @@ class _Output:
             sink.write(image, frame)
         frame.stamps["output"] = (start, now_ns())
         self.stats.record(frame, frame.stamps["output"][1])
+        if self.governor is not None:
+            self.governor.observe(self.stats, frame.stamps["output"][1])
+            self.stats.level = self.governor.level.name
         if self.on_output is not None:
             self.on_output(frame, image)
         return None  # the last stage: nothing to pass on
@@ -150,6 +158,11 @@ class Pipeline:
         self.on_output = on_output
         self.stats = stats or PipelineStats()
         self._stop = threading.Event()
+        self.governor: Governor | None = None
+        budget = config.latency_budget_ms
+        if config.live and budget != 0:
+            self.governor = Governor(budget or default_budget_ms(float(source.info.rate)))
+        self._last_work: SwapWork | None = None
 
     @classmethod
     def open(
@@ -241,14 +254,14 @@ class Pipeline:
         device = self.face_swap.device
         capture = _Capture(self.source, device)
         track = Track(self.config.max_faces)
-        detect = Detect(self.config.detect_every, track)
+        detect = Detect(self.config.detect_every, track, self._level)
         steps: list[Step] = [
             capture,
             detect,
             track,
             self._swap,
             self._composite,
-            _Output(self.face_swap, self.sinks, self.stats, self.config.label, self.on_output),
+            _Output(self.face_swap, self.sinks, self.stats, self.config.label, self.on_output, self.governor),
         ]
         policy: Policy = "latest" if self.config.live else "block"
         capacity = self.config.ring_capacity or (1 if self.config.live else 2)
@@ -261,15 +274,21 @@ class Pipeline:
         ]
         return capture, (detect, track), stages
 
+    def _level(self) -> Level:
+        return LEVELS[0] if self.governor is None else self.governor.level
+
     def _swap(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
-        frame.work = self.face_swap.swap(frame.image, frame.faces)
+        level = self._level()
+        reuse = self._last_work if frame.index % level.swap_every else None
+        frame.work = self.face_swap.swap(frame.image, frame.faces, level.max_crop, reuse)
+        self._last_work = frame.work
         return frame
 
     def _composite(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
         if frame.work is not None:
-            self.face_swap.composite(frame.work)  # the output stage pastes it
+            self.face_swap.composite(frame.work, self._level().blend_levels_fewer)  # output pastes it
         return frame
 
     def _wait(self, stages: list[Stage], seconds: float | None) -> None:

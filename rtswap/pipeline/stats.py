@@ -24,6 +24,15 @@ def percentiles(values_ms: np.ndarray | list[float]) -> dict[str, float]:
 
 
 @dataclass
+class Window:
+    frames: int
+    p95_ms: float
+    """Glass-to-glass p95."""
+    delivered: float
+    """Frames output / frames captured over the same span (1.0: none dropped)."""
+
+
+@dataclass
 class Summary:
     frames: int
     """Frames output in the window."""
@@ -42,9 +51,12 @@ class PipelineStats:
         self._lock = threading.Lock()
         self._output_ns = array("q")
         self._latency_ns = array("q")
+        self._index = array("q")
         self._stage_ns: dict[str, array[int]] = {}
         self.faces = 0
         """Faces in the latest output frame."""
+        self.level = ""
+        """The governor's level at the latest output frame ("" without a governor)."""
 
     def record(self, frame: Frame, output_ns: int) -> None:
         """Add an output frame: glass-to-glass latency is ``output_ns - frame.capture_ns``. Every
@@ -52,6 +64,7 @@ class PipelineStats:
         with self._lock:
             self._output_ns.append(output_ns)
             self._latency_ns.append(output_ns - frame.capture_ns)
+            self._index.append(frame.index)
             for name, (start, end) in frame.stamps.items():
                 self._stage_ns.setdefault(name, array("q")).append(end - start)
             self.faces = len(frame.faces)
@@ -78,6 +91,18 @@ class PipelineStats:
             latency_ms=percentiles(latency / _NS_PER_MS),
             stages={name: percentiles(values / _NS_PER_MS) for name, values in stages.items()},
         )
+
+    def window(self, since_ns: int) -> Window:
+        """Latency p95 and the share of frames delivered, of the frames output since ``since_ns``."""
+        with self._lock:
+            start = bisect.bisect_left(self._output_ns, since_ns)
+            latency = np.array(self._latency_ns[start:], dtype=np.int64)
+            index = self._index[start:]
+        if len(index) == 0:
+            return Window(0, float("nan"), 1.0)
+        span = index[-1] - index[0] + 1
+        p95 = float(np.percentile(latency / _NS_PER_MS, 95))
+        return Window(len(index), p95, len(index) / span)
 
     def recent(self, window_s: float = 2.0) -> tuple[float, float, float]:
         """(fps_out, latency p50 ms, latency p95 ms) over the last ``window_s`` seconds, for overlays."""

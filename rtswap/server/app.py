@@ -45,9 +45,9 @@ class Session:
     runner: threading.Thread | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def start(self, track: MediaStreamTrack, label: bool) -> None:
+    def start(self, track: MediaStreamTrack, label: bool, latency_budget_ms: float | None) -> None:
         source = TrackSource(track)
-        config = PipelineConfig(live=True, label=label)
+        config = PipelineConfig(live=True, label=label, latency_budget_ms=latency_budget_ms)
         self.pipeline = Pipeline(self.face_swap, source, [TrackSink(self.output)], config)
         self.runner = threading.Thread(target=self._run, name=f"rtswap-session-{self.id[:8]}", daemon=True)
         self.runner.start()
@@ -72,9 +72,18 @@ class Session:
 
 
 class Server:
-    def __init__(self, face_swap: FaceSwap, token: str, max_sessions: int = 4, label: bool = True) -> None:
-        """``face_swap``: the engine every session uses and the source it starts with."""
+    def __init__(
+        self,
+        face_swap: FaceSwap,
+        token: str,
+        max_sessions: int = 4,
+        label: bool = True,
+        latency_budget_ms: float | None = None,
+    ) -> None:
+        """``face_swap``: the engine every session uses and the source it starts with;
+        ``latency_budget_ms``: each session's governor (see :class:`PipelineConfig`)."""
         self.face_swap, self.token, self.max_sessions, self.label = face_swap, token, max_sessions, label
+        self.latency_budget_ms = latency_budget_ms
         self.sessions: dict[str, Session] = {}
         self._prepare_lock = threading.Lock()
         self._analyzer: FaceAnalyzer | None = None
@@ -129,7 +138,7 @@ class Server:
     def _on_track(self, session: Session, track: MediaStreamTrack) -> None:
         if track.kind == "video" and session.pipeline is None:
             session.pc.addTrack(session.output)
-            session.start(track, self.label)
+            session.start(track, self.label, self.latency_budget_ms)
 
     def _on_state(self, session: Session) -> None:
         if session.pc.connectionState in ("failed", "closed"):
@@ -181,8 +190,16 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def run(face_swap: FaceSwap, host: str, port: int, token: str, max_sessions: int, label: bool) -> None:
-    server = Server(face_swap, token, max_sessions, label)
+def run(
+    face_swap: FaceSwap,
+    host: str,
+    port: int,
+    token: str,
+    max_sessions: int,
+    label: bool,
+    latency_budget_ms: float | None = None,
+) -> None:
+    server = Server(face_swap, token, max_sessions, label, latency_budget_ms)
     print(f"rtswap serve: open http://{host}:{port}/#token={token}", flush=True)
     # on SIGTERM or Ctrl-C: wait at most 1 s for open HTTP connections (a page keeps one alive),
     # then close every session

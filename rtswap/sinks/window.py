@@ -33,7 +33,8 @@ def check_display() -> None:
 
 def overlay_text(stats: PipelineStats) -> str:
     fps, p50, p95 = stats.recent()
-    return f"{fps:4.1f} fps | latency p50 {p50:3.0f} ms p95 {p95:3.0f} ms | faces {stats.faces}"
+    text = f"{fps:4.1f} fps | latency p50 {p50:3.0f} ms p95 {p95:3.0f} ms | faces {stats.faces}"
+    return f"{text} | quality: {stats.level}" if stats.level else text
 
 
 class WindowSink(Sink):
