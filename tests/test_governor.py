@@ -115,3 +115,14 @@ def test_swapping_every_other_frame_reuses_the_last_swap_on_the_new_position(
     faces[1].track_id = 8  # another face: the engine runs
     other = face_swap.swap(torch.from_numpy(second), [faces[1]], reuse=work)
     assert other is not None and other.swapped is not work.swapped
+
+
+def test_a_level_that_missed_is_not_probed_again_at_once() -> None:
+    governor, stats = Governor(budget_ms=80.0), PipelineStats()
+    flapping = [120.0, 30.0] + [20.0] * (len(LEVELS) - 2)  # full misses, the next has lots of room
+    _simulate(governor, stats, 30, flapping)
+    ups = [c for c in governor.changes if c.level == "full"]
+    times = [c.at_ns / 1e9 for c in governor.changes]
+    assert len(ups) >= 1  # it does come back to try...
+    waits = [up - down for down, up in zip(times[0::2], times[1::2], strict=False)]
+    assert waits[0] >= 8.0 and all(b >= 2 * a - 0.1 for a, b in zip(waits, waits[1:], strict=False))

@@ -4,7 +4,9 @@ It watches the frames that reached the output over a sliding window. When their 
 over the budget, or frames are being dropped (the output falls behind the input), it steps
 quality down one level; when p95 is well under the budget and no frame is dropped, it steps back
 up. After every change it holds for ``hold_s``, so it judges each level on frames produced
-at that level and cannot oscillate faster than that.
+at that level and cannot oscillate faster than that. A level that missed is not tried again for
+``retry_s``, doubled each time it misses again, so a machine that cannot sustain a level does
+not keep probing it.
 """
 
 from __future__ import annotations
@@ -70,10 +72,14 @@ class Governor:
     """Step up only when p95 is under this fraction of the budget."""
     min_delivered: float = 0.95
     """Step down when fewer than this fraction of the input's frames reach the output."""
+    retry_s: float = 8.0
+    """How long a level that missed is not stepped up to (doubles with every miss, up to a minute)."""
     levels: tuple[Level, ...] = LEVELS
     index: int = 0
     changes: list[Change] = field(default_factory=list)
     _since_ns: int | None = None
+    _retry: dict[int, tuple[int, float]] = field(default_factory=dict)
+    """Level index -> (not before this time, the wait after its next miss)."""
 
     @property
     def level(self) -> Level:
@@ -96,8 +102,15 @@ class Governor:
                 if window.p95_ms > self.budget_ms
                 else f"{100 * (1 - window.delivered):.0f}% of frames dropped"
             )
+            wait_s = self._retry.get(self.index, (0, self.retry_s))[1]
+            self._retry[self.index] = (now_ns + int(wait_s * 1e9), min(2 * wait_s, 60.0))
             self._change(self.index + 1, now_ns, reason)
-        elif window.p95_ms < self.headroom * self.budget_ms and window.delivered >= 1.0 and self.index > 0:
+        elif (
+            window.p95_ms < self.headroom * self.budget_ms
+            and window.delivered >= 1.0
+            and self.index > 0
+            and now_ns >= self._retry.get(self.index - 1, (0, 0.0))[0]
+        ):
             self._change(self.index - 1, now_ns, f"p95 {window.p95_ms:.0f} ms, no frame dropped")
         else:
             self._since_ns = max(self._since_ns, now_ns - int(self.hold_s * 1e9))  # slide the window
