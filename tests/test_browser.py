@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -60,7 +61,10 @@ def test_browser_camera_comes_back_swapped(server_url: str, head: SyntheticHead,
                 width, height, data = page.evaluate(_GRAB)
                 grabs.append(np.array(data, np.uint8).reshape(height, width, 4)[..., :3])
                 time.sleep(0.5)
+            page.wait_for_function("document.getElementById('server').textContent.length > 0", timeout=10_000)
             status = page.inner_text("#stats")
+            server = page.inner_text("#server")
+            page.screenshot(path=str(tmp_path / "page.png"))
         finally:
             browser.close()
     first, second = grabs
@@ -70,4 +74,8 @@ def test_browser_camera_comes_back_swapped(server_url: str, head: SyntheticHead,
     closest = min(np.abs(first.astype(int) - f).mean() for f in frames)
     face_change = min(np.abs(first[face].astype(int) - f[face]).mean() for f in frames)
     assert face_change > 3 * closest  # the face differs from every sent frame far more than the rest
-    assert "fps" in status and "connected" in status
+    assert "fps shown" in status and "network round trip" in status and "connected" in status
+    assert re.match(
+        r"server: \d+ fps in, \d+ fps out \| swap latency in the server p50 \d+ ms p95 \d+ ms", server
+    )
+    assert "faces 1" in server and "quality:" in server

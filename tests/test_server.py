@@ -6,6 +6,7 @@ peer's codecs and the server's pipeline would share a GIL, which a deployment do
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import threading
@@ -51,10 +52,18 @@ def serve(
 
 
 async def connect(
-    client: TestClient, track: VideoStreamTrack, on_frame: Callable[[av.VideoFrame], None]
+    client: TestClient,
+    track: VideoStreamTrack,
+    on_frame: Callable[[av.VideoFrame], None],
+    on_stats: Callable[[dict[str, Any]], None] | None = None,
 ) -> RTCPeerConnection:
+    """A peer that sends ``track`` and hands each frame back to ``on_frame``; with ``on_stats``,
+    it opens the page's "stats" data channel and hands each message to it."""
     pc = RTCPeerConnection()
     pc.addTrack(track)
+    if on_stats is not None:
+        channel = pc.createDataChannel("stats")
+        channel.on("message", lambda message: on_stats(json.loads(message)))
 
     @pc.on("track")
     def receive(incoming) -> None:  # type: ignore[no-untyped-def]
@@ -185,3 +194,24 @@ def test_a_session_can_change_its_source_face(
     assert (no_face, no_auth, unknown, changed) == (422, 401, 404, 200)
     assert message.startswith("unknown session 'nobody'")
     assert replaced  # and other sessions keep theirs
+
+
+def test_the_server_reports_its_pipeline_figures_over_the_stats_channel(
+    grace_swapper: Swapper, clip_frames: list[np.ndarray]
+) -> None:
+    async def scenario(client: TestClient, server: Server) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        pc = await connect(client, MarkedFaces(clip_frames), lambda f: None, messages.append)
+        for _ in range(150):
+            if len(messages) >= 3:
+                break
+            await asyncio.sleep(0.1)
+        await pc.close()
+        return messages
+
+    messages = serve(grace_swapper, scenario)
+    assert len(messages) >= 3  # once a second
+    last = messages[-1]
+    assert set(last) == {"fps_in", "fps_out", "latency_p50_ms", "latency_p95_ms", "faces", "quality"}
+    assert last["fps_in"] > 0 and last["fps_out"] > 0 and last["faces"] == 1
+    assert 0 < last["latency_p50_ms"] <= last["latency_p95_ms"] and last["quality"]

@@ -163,6 +163,12 @@ class Pipeline:
         if config.live and budget != 0:
             self.governor = Governor(budget or default_budget_ms(float(source.info.rate)))
         self._last_work: SwapWork | None = None
+        self._capture: _Capture | None = None
+
+    @property
+    def captured(self) -> int:
+        """Frames the source has delivered so far."""
+        return 0 if self._capture is None else self._capture.count
 
     @classmethod
     def open(
@@ -252,7 +258,7 @@ class Pipeline:
     def _build(self) -> tuple[_Capture, tuple[Detect, Track], list[Stage]]:
         self.face_swap.engine.warmup((1,))  # compiled models are built before the first frame
         device = self.face_swap.device
-        capture = _Capture(self.source, device)
+        capture = self._capture = _Capture(self.source, device)
         track = Track(self.config.max_faces)
         detect = Detect(self.config.detect_every, track, self._level)
         steps: list[Step] = [

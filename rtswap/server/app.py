@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import hmac
 import io
+import json
 import logging
+import math
 import secrets
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from aiohttp import web
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from PIL import Image, UnidentifiedImageError
 
 from rtswap.engines.base import Identity
@@ -32,6 +35,7 @@ from rtswap.vision.detect import FaceAnalyzer
 
 log = logging.getLogger("rtswap")
 PAGE = Path(__file__).with_name("page.html")
+STATS_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -44,6 +48,36 @@ class Session:
     pipeline: Pipeline | None = None
     runner: threading.Thread | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    reporter: asyncio.Task[None] | None = None
+
+    def report_to(self, channel: RTCDataChannel) -> None:
+        """Send the session's pipeline figures over ``channel`` (the page's "stats") once a second."""
+        if self.reporter is None:
+            self.reporter = asyncio.ensure_future(self._report(channel))
+
+    async def _report(self, channel: RTCDataChannel) -> None:
+        captured, since = 0, time.monotonic()
+        while not self.closed.is_set():
+            await asyncio.sleep(STATS_INTERVAL_S)
+            if self.pipeline is None or channel.readyState != "open":
+                continue
+            now, count = time.monotonic(), self.pipeline.captured
+            channel.send(json.dumps(self.figures(fps_in=(count - captured) / (now - since))))
+            captured, since = count, now
+
+    def figures(self, fps_in: float) -> dict[str, object]:
+        """What the page shows of the server's side: everything measured inside this process."""
+        assert self.pipeline is not None
+        stats = self.pipeline.stats
+        fps_out, p50, p95 = stats.recent()
+        return {
+            "fps_in": round(fps_in, 1),
+            "fps_out": round(fps_out, 1),
+            "latency_p50_ms": None if math.isnan(p50) else round(p50, 1),
+            "latency_p95_ms": None if math.isnan(p95) else round(p95, 1),
+            "faces": stats.faces,
+            "quality": stats.level or "full",
+        }
 
     def start(self, track: MediaStreamTrack, label: bool, latency_budget_ms: float | None) -> None:
         source = TrackSource(track)
@@ -63,6 +97,8 @@ class Session:
         if self.closed.is_set():
             return
         self.closed.set()
+        if self.reporter is not None:
+            self.reporter.cancel()
         if self.pipeline is not None:
             self.pipeline.stop()
         if self.runner is not None:
@@ -123,6 +159,7 @@ class Server:
         session = Session(uuid.uuid4().hex, RTCPeerConnection(), own, SwappedTrack())
         self.sessions[session.id] = session
         session.pc.on("track", lambda track: self._on_track(session, track))
+        session.pc.on("datachannel", session.report_to)
         session.pc.on("connectionstatechange", lambda: self._on_state(session))
         try:
             await session.pc.setRemoteDescription(description)
