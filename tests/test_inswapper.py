@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from rtswap.engines import create_engine, onnx_io
-from rtswap.engines.arcface import ArcFace
+from rtswap.engines.arcface import TEMPLATE, ArcFace
 from rtswap.engines.base import EngineSettings, FaceBatch
+from rtswap.engines.boost import merge_subgrids, split_subgrids
 from rtswap.engines.inswapper import graph, layout
-from rtswap.engines.inswapper.engine import InswapperEngine, merge_subgrids, split_subgrids
+from rtswap.engines.inswapper.engine import InswapperEngine
 from rtswap.engines.inswapper.model import InswapperGenerator, latent, styles
 from rtswap.errors import ModelLoadError
 from rtswap.identity import views
@@ -206,7 +207,7 @@ def test_arcface_normalisation_baked_into_the_graph_is_detected(tmp_path: Path) 
     baked_model = ArcFace(tmp_path / "baked.onnx")
     assert baked_model.raw_pixels
     faces = torch.rand(1, 3, 112, 112)
-    assert torch.allclose(baked_model.embed(faces), plain.embed(faces), atol=1e-4)
+    assert torch.allclose(baked_model.embed(faces, TEMPLATE), plain.embed(faces, TEMPLATE), atol=1e-4)
 
 
 def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:

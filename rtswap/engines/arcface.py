@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from rtswap.engines import onnx_io
 from rtswap.errors import ModelLoadError
 from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
+from rtswap.vision.align import ARCFACE_112, Template, realign
 
 SIZE = 112
+TEMPLATE = Template(ARCFACE_112, SIZE)
+"""What the model embeds: faces aligned to insightface's ArcFace template at 112 px."""
 
 
 class ArcFace:
@@ -36,24 +38,14 @@ class ArcFace:
         self.raw_pixels = _normalises_itself(model)
         self._runner = OnnxRuntimeRunner(path, torch.device("cpu"))
 
-    def embed(self, faces: torch.Tensor) -> torch.Tensor:
-        """faces: (B, 3, 112, 112) float [0, 1] RGB aligned to the ArcFace template.
-        Returns (B, 512) float32 raw (not normalised) embeddings on the CPU."""
-        pixels = faces.detach().cpu().float() * 255.0
+    def embed(self, crops: torch.Tensor, template: Template) -> torch.Tensor:
+        """crops: (B, 3, S, S) float [0, 1] RGB faces aligned to ``template``; they are brought to
+        the ArcFace template first. Returns (B, 512) float32 raw (not normalised) embeddings on
+        the CPU."""
+        pixels = realign(crops.detach().cpu().float(), template, TEMPLATE) * 255.0
         return self._runner(pixels if self.raw_pixels else (pixels - 127.5) / 127.5)
 
 
 def _normalises_itself(model: Any) -> bool:
     first = {node.op_type for node in model.graph.node[:8]}
     return {"Sub", "Mul"} <= first
-
-
-def arcface_window(crops: torch.Tensor, template_size: int) -> torch.Tensor:
-    """The ArcFace 112 crop inside crops aligned to the ArcFace template at ``template_size``
-    (a multiple of 128): that template is the 112 one scaled by size/128 and shifted right by
-    8·size/128, so the 112 crop is the window [0, 112·s) x [8·s, 120·s) with s = size/128."""
-    scale = template_size // 128
-    window = crops[:, :, : 112 * scale, 8 * scale : 120 * scale]
-    if scale == 1:
-        return window
-    return F.interpolate(window, size=(SIZE, SIZE), mode="bilinear", antialias=True, align_corners=False)

@@ -21,6 +21,10 @@ FFHQ_512 = np.array(
 ARCFACE_112 = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
 )
+ARCFACE_112_V1 = np.array(
+    [[39.7300, 51.1380], [72.2700, 51.1380], [56.0000, 68.4930], [42.4630, 87.0100], [69.5370, 87.0100]]
+)
+"""The older ArcFace template that SimSwap and GHOST were trained with (FaceFusion's ``arcface_112_v1``)."""
 
 
 def ffhq_template(size: int) -> np.ndarray:
@@ -39,6 +43,22 @@ def arcface_template(size: int) -> np.ndarray:
     raise ValueError(f"ArcFace crops are multiples of 112 or 128 px, not {size}")
 
 
+def named_template(name: str, size: int) -> np.ndarray:
+    """A template by the name model cards use, for a crop of side ``size``: ``arcface_112``
+    (insightface's), ``arcface_112_v1`` (SimSwap's, GHOST's), ``arcface_128`` (inswapper's: the
+    112 one shifted 8 px right in a 128 crop) and ``ffhq_512``; each scales with the crop."""
+    references = {
+        "arcface_112": (ARCFACE_112, 112),
+        "arcface_112_v1": (ARCFACE_112_V1, 112),
+        "arcface_128": (ARCFACE_112 + np.array([8.0, 0.0]), 128),
+        "ffhq_512": (FFHQ_512, 512),
+    }
+    if name not in references:
+        raise ValueError(f"unknown template {name!r}; known: {', '.join(references)}")
+    points, reference = references[name]
+    return points * (size / reference)
+
+
 @dataclass(frozen=True)
 class Template:
     """Where an engine wants the five alignment points in its square crop."""
@@ -54,6 +74,22 @@ class Template:
     def scaled(self, size: int) -> Template:
         """The same template in a crop of side ``size`` (templates scale about the origin)."""
         return Template(self.points * (size / self.size), size)
+
+
+def realign(crops: torch.Tensor, source: Template, target: Template) -> torch.Tensor:
+    """Crops aligned to ``source`` -> the same faces aligned to ``target`` (B, C, S', S'), e.g.
+    a swapper's crop to the 112 px crop its identity model embeds. Downscaling is antialiased
+    (the crops are shrunk first, then resampled at about their own resolution)."""
+    matrix = estimate_similarity(source.points, target.points)  # source crop -> target crop
+    scale = float(np.hypot(*matrix[0, :2]))
+    if scale < 1.0:
+        crops = F.interpolate(crops, scale_factor=scale, mode="bilinear", antialias=True, align_corners=False)
+        resized = crops.shape[-1] / source.size  # the exact factor after rounding
+        offset = 0.5 / resized - 0.5  # shrunk-crop pixel x is (x + 0.5) / resized - 0.5 of the original
+        matrix = compose(matrix, np.array([[1 / resized, 0.0, offset], [0.0, 1 / resized, offset]]))
+    grid = pixel_grid(target.size, target.size, crops.device)
+    coords = affine_coords(invert_affine(matrix), grid)
+    return sample(crops, coords[None].expand(len(crops), -1, -1, -1))
 
 
 def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -82,6 +118,11 @@ def invert_affine(matrix: np.ndarray) -> np.ndarray:
     det = a * d - b * c
     linear = np.array([[d, -b], [-c, a]]) / det
     return np.hstack([linear, -linear @ np.array([[tx], [ty]])])
+
+
+def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The 2x3 affine that applies ``inner``, then ``outer``."""
+    return np.hstack([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]])
 
 
 def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:

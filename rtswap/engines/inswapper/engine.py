@@ -18,8 +18,9 @@ import torch.nn.functional as F
 
 from rtswap.blend.face_mask import mesh_mask
 from rtswap.engines import cards
-from rtswap.engines.arcface import ArcFace, arcface_window
+from rtswap.engines.arcface import ArcFace
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
+from rtswap.engines.boost import merge_subgrids, split_subgrids
 from rtswap.engines.inswapper import graph, layout
 from rtswap.engines.inswapper.model import InswapperGenerator, latent, styles
 from rtswap.errors import InputError
@@ -86,7 +87,7 @@ class InswapperEngine:
 
     def prepare(self, views: list[AlignedView]) -> dict[str, torch.Tensor]:
         crops = torch.cat([v.crop for v in views])
-        embeddings = self.arcface.embed(arcface_window(crops, self.template.size))
+        embeddings = self.arcface.embed(crops, self.template)
         mean = F.normalize(embeddings, dim=1).mean(dim=0)
         source = latent(mean, self._emap)
         return {"embeddings": embeddings, "latent": source, "styles": styles(source, self._style_gemms)}
@@ -107,20 +108,6 @@ class InswapperEngine:
 
     def warmup(self, batch_sizes: Sequence[int]) -> None:
         self._runner.warmup([b * self.boost**2 for b in batch_sizes])
-
-
-def split_subgrids(crops: torch.Tensor, k: int) -> torch.Tensor:
-    """(B, C, 128k, 128k) -> (B·k², C, 128, 128): item b·k² + i·k + j is crops[b, :, i::k, j::k]."""
-    b, c, h, w = crops.shape
-    grids = crops.reshape(b, c, h // k, k, w // k, k).permute(0, 3, 5, 1, 2, 4)
-    return grids.reshape(b * k * k, c, h // k, w // k)
-
-
-def merge_subgrids(grids: torch.Tensor, k: int) -> torch.Tensor:
-    """The inverse of :func:`split_subgrids`."""
-    n, c, h, w = grids.shape
-    b = n // (k * k)
-    return grids.reshape(b, k, k, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(b, c, h * k, w * k)
 
 
 def _runner(
