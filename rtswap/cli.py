@@ -46,6 +46,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _engine(text: str) -> str:
+    if text in ENGINES or text.startswith("onnx:") or text.endswith(".toml"):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: choose {', '.join(ENGINES)}, onnx:NAME (see rtswap engines list) or a model card (.toml)"
+    )
+
+
 def _resolution(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
@@ -110,9 +118,10 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine",
         default="warp",
-        choices=ENGINES,
-        help="swap engine: warp (default, built in, needs no downloaded weights) or inswapper "
-        "(your own inswapper_128.onnx and w600k_r50.onnx; see 'rtswap engines add')",
+        type=_engine,
+        help="swap engine: warp (default, built in, needs no downloaded weights); inswapper (your own "
+        "inswapper_128.onnx and w600k_r50.onnx); onnx:NAME, a swapper described by a model card, e.g. "
+        "onnx:hyperswap_1a_256 (rtswap engines list shows them all); or the path of your own card (.toml)",
     )
     parser.add_argument(
         "--device", default="auto", help="auto (CUDA if present, else CPU), cpu, or cuda[:N] (default: auto)"
@@ -336,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         "build", parents=[quiet], help="compile an engine ahead of time (TensorRT plans, inductor caches)"
     )
     build.add_argument(
-        "--engine", default="inswapper", choices=ENGINES, help="engine to build (default: inswapper)"
+        "--engine", default="inswapper", type=_engine, help="engine to build (default: inswapper)"
     )
     build.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default: auto)")
     build.add_argument(

@@ -14,7 +14,8 @@ if TYPE_CHECKING:  # the registry's names are read by --help, which must not imp
     from rtswap.engines.base import EngineSettings, SwapEngine
 
 ENGINES = ("warp", "inswapper")
-"""Engine names, the built-in default first."""
+"""The engines with code of their own, the built-in default first; any number of ``onnx:NAME``
+engines come from model cards (:func:`rtswap.engines.cards.engine_names`)."""
 
 
 def create_engine(settings: EngineSettings) -> SwapEngine[Any]:
@@ -28,4 +29,17 @@ def create_engine(settings: EngineSettings) -> SwapEngine[Any]:
         from rtswap.engines.inswapper import InswapperEngine
 
         return InswapperEngine.open(settings)
-    raise InputError(f"unknown engine {settings.name!r}; available: {', '.join(ENGINES)}")
+    if settings.name.startswith("onnx:"):
+        from rtswap.engines.onnx_swapper import OnnxSwapEngine
+
+        return OnnxSwapEngine.open(settings)
+    if settings.name.endswith(".toml"):
+        from pathlib import Path
+
+        from rtswap.engines.onnx_swapper.engine import card_path_engine
+
+        return card_path_engine(Path(settings.name), settings)
+    raise InputError(
+        f"unknown engine {settings.name!r}; available: {', '.join(ENGINES)}, onnx:NAME (rtswap engines list) "
+        "or a model card file (.toml)"
+    )

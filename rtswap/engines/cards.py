@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -36,8 +36,10 @@ State = Literal["verified", "unverified", "wrong layout", "missing"]
 @dataclass(frozen=True)
 class ModelCard:
     engine: str
+    """The engine the file belongs to ("onnx" for files any generic swapper may name)."""
     role: str
-    """"swapper" or "identity" (the recognition model that embeds the source)."""
+    """"swapper", "identity" (the recognition model that embeds the source) or "converter" (maps
+    that embedding into the one a swapper was trained with)."""
     file: str
     """The file name in the models folder."""
     layout: str
@@ -46,15 +48,29 @@ class ModelCard:
     """Known SHA-256 -> what that file is."""
     get: str
     """Where a user gets the file."""
+    swapper: dict[str, Any] = field(default_factory=dict, compare=False)
+    """For a generic ONNX swapper (layout "card"): its I/O conventions (see
+    :mod:`rtswap.engines.onnx_swapper`)."""
 
 
-def _inswapper_layout(model: Any) -> bool:
+def _inswapper_layout(model: Any, card: ModelCard) -> bool:
     from rtswap.engines.inswapper import layout
 
     return layout.matches(model)
 
 
-LAYOUTS: dict[str, Callable[[Any], bool]] = {"inswapper": _inswapper_layout, "arcface": onnx_io.is_arcface}
+def _card_layout(model: Any, card: ModelCard) -> bool:
+    from rtswap.engines.onnx_swapper.io import mismatch
+
+    return mismatch(model, card) is None
+
+
+LAYOUTS: dict[str, Callable[[Any, ModelCard], bool]] = {
+    "inswapper": _inswapper_layout,
+    "arcface": lambda model, card: onnx_io.is_arcface(model),
+    "converter": lambda model, card: onnx_io.is_converter(model),
+    "card": _card_layout,
+}
 
 
 def all_cards() -> list[ModelCard]:
@@ -64,17 +80,57 @@ def all_cards() -> list[ModelCard]:
         if folder.is_dir():
             for item in sorted(folder.iterdir(), key=lambda p: p.name):
                 if item.name.endswith(".toml"):
-                    cards.append(_card(tomllib.loads(item.read_text())))
+                    cards.append(read_card(item.read_text()))
     return cards
 
 
-def cards_for(engine: str) -> list[ModelCard]:
-    return [c for c in all_cards() if c.engine == engine]
+def read_card(text: str) -> ModelCard:
+    """A card from its TOML text; a card that lacks a field is one line naming it."""
+    data = tomllib.loads(text)
+    try:
+        hashes = {h["value"]: h["label"] for h in data.get("sha256", [])}
+        return ModelCard(
+            data["engine"],
+            data["role"],
+            data["file"],
+            data["layout"],
+            hashes,
+            data["get"],
+            data.get("swapper", {}),
+        )
+    except KeyError as exc:
+        raise InputError(f"model card without {exc.args[0]!r}") from None
 
 
-def _card(data: dict[str, Any]) -> ModelCard:
-    hashes = {h["value"]: h["label"] for h in data.get("sha256", [])}
-    return ModelCard(data["engine"], data["role"], data["file"], data["layout"], hashes, data["get"])
+def cards_for(engine: str, cards: list[ModelCard] | None = None) -> list[ModelCard]:
+    """The cards of every file ``engine`` needs: its own, and for a generic swapper the identity
+    model and converter it names."""
+    cards = all_cards() if cards is None else cards
+    own = [c for c in cards if c.engine == engine]
+    return files_of(own[0], cards) if len(own) == 1 and own[0].swapper else own
+
+
+def files_of(card: ModelCard, cards: list[ModelCard]) -> list[ModelCard]:
+    """A generic swapper's card, then the cards of the identity model and converter it names;
+    a named file that no card describes is one line."""
+    needed = [card]
+    for role in ("identity", "converter"):
+        named = card.swapper.get(role)
+        if named:
+            found = next((c for c in cards if c.file == named and c.role == role), None)
+            if found is None:
+                raise InputError(
+                    f"{card.engine}: its card names {role} {named!r}, which no model card describes"
+                )
+            needed.append(found)
+    return needed
+
+
+def engine_names() -> list[str]:
+    """Every engine: the built-in ones, then one ``onnx:NAME`` per generic swapper card."""
+    from rtswap.engines import ENGINES
+
+    return [*ENGINES, *(c.engine for c in all_cards() if c.role == "swapper" and c.layout == "card")]
 
 
 def models_dir(override: Path | None = None) -> Path:
@@ -104,7 +160,7 @@ def status(card: ModelCard, folder: Path) -> FileStatus:
     if digest in card.sha256:
         return FileStatus(card, path, "verified", digest)
     try:
-        fits = LAYOUTS[card.layout](onnx_io.load(path))
+        fits = LAYOUTS[card.layout](onnx_io.load(path), card)
     except ModelLoadError:
         fits = False
     return FileStatus(card, path, "unverified" if fits else "wrong layout", digest)
@@ -141,7 +197,7 @@ def identify(path: Path) -> tuple[ModelCard, bool]:
             return card, True
     model = onnx_io.load(path)
     for card in cards:
-        if LAYOUTS[card.layout](model):
+        if LAYOUTS[card.layout](model, card):
             return card, False
     known = ", ".join(sorted({c.file for c in cards}))
     raise ModelLoadError(
@@ -191,13 +247,15 @@ def table(folder: Path, backends: list[str]) -> str:
     from rtswap.engines import ENGINES
 
     rows = [("engine", "file", "state", "backends here")]
-    for engine in ENGINES:
-        engine_cards = cards_for(engine)
+    cards = all_cards()
+    for engine in engine_names():
+        engine_cards = cards_for(engine, cards)
         if not engine_cards:
             rows.append((engine, "(built in, no weights)", "ready", "eager"))
             continue
         states = [status(card, folder) for card in engine_cards]
         ready = all(s.state in ("verified", "unverified") for s in states)
+        runs_on = [b for b in backends if engine in ENGINES or b in ("onnxruntime", "tensorrt")]
         for i, found in enumerate(states):
             state = found.state + (
                 f" ({found.card.sha256[found.sha256]})" if found.state == "verified" else ""
@@ -207,7 +265,7 @@ def table(folder: Path, backends: list[str]) -> str:
                     engine if i == 0 else "",
                     found.card.file,
                     state,
-                    ", ".join(backends) if i == 0 and ready else "",
+                    ", ".join(runs_on) if i == 0 and ready else "",
                 )
             )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -89,6 +89,12 @@ def is_arcface(model: Any) -> bool:
     )
 
 
+def is_converter(model: Any) -> bool:
+    """One 512-d embedding in, one out: an embedding converter's layout."""
+    ins, outs = inputs(model), outputs(model)
+    return len(ins) == 1 and ins[0].shape[-1:] == (512,) and len(outs) == 1 and outs[0].shape[-1:] == (512,)
+
+
 def describe(model: Any) -> str:
     """Inputs and outputs in a few words, for error messages."""
     ins = ", ".join(f"{p.name} {_dims(p.shape)}" for p in inputs(model))

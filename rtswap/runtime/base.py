@@ -27,6 +27,13 @@ class Runner(Protocol):
         ...
 
 
+def join_outputs(outputs: list[torch.Tensor]) -> torch.Tensor:
+    """One output as it is; several (B, C, H, W) or (B, H, W) maps joined along the channels."""
+    if len(outputs) == 1:
+        return outputs[0]
+    return torch.cat([out if out.ndim == 4 else out[:, None] for out in outputs], dim=1)
+
+
 def check_precision(backend: str, device: torch.device, precision: Precision) -> torch.dtype:
     """The dtype to compute in, or a one-line error for a combination that cannot run."""
     if precision == "fp32":

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from rtswap.errors import DependencyError, ModelLoadError
+from rtswap.runtime.base import join_outputs
 
 
 def session(path: Path, device: torch.device) -> object:
@@ -42,14 +43,24 @@ def session(path: Path, device: torch.device) -> object:
 class OnnxRuntimeRunner:
     name = "onnxruntime"
 
-    def __init__(self, path: Path, device: torch.device) -> None:
+    def __init__(
+        self,
+        path: Path,
+        device: torch.device,
+        inputs: Sequence[str] | None = None,
+        outputs: Sequence[str] | None = None,
+    ) -> None:
+        """``inputs``: the graph inputs the call's tensors go to, in order (default: the file's
+        order); ``outputs``: the outputs returned (default: the first), several joined along
+        the channel axis."""
         self.device = device
         self.session = session(path, device)
-        inputs = self.session.get_inputs()  # type: ignore[attr-defined]
-        self.input_names = [i.name for i in inputs]
-        self.input_ranks = [len(i.shape) for i in inputs]
-        self.output = self.session.get_outputs()[0]  # type: ignore[attr-defined]
-        self.per_item = inputs[0].shape[0] == 1
+        declared = {i.name: i for i in self.session.get_inputs()}  # type: ignore[attr-defined]
+        self.input_names = list(inputs or declared)
+        self.input_ranks = [len(declared[name].shape) for name in self.input_names]
+        produced = {o.name: o for o in self.session.get_outputs()}  # type: ignore[attr-defined]
+        self.outputs = [produced[name] for name in (outputs or list(produced)[:1])]
+        self.per_item = declared[self.input_names[0]].shape[0] == 1
         """The file's batch dimension is fixed at 1: run the items one by one."""
 
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
@@ -65,26 +76,28 @@ class OnnxRuntimeRunner:
     def _run(self, batch: torch.Tensor, shared: list[torch.Tensor]) -> torch.Tensor:
         tensors = [batch, *shared]
         if self.device.type == "cuda":
-            return self._run_bound(tensors)
+            return join_outputs(self._run_bound(tensors))
         feed = {
             name: t.detach().cpu().float().numpy() for name, t in zip(self.input_names, tensors, strict=True)
         }
-        (out,) = self.session.run([self.output.name], feed)  # type: ignore[attr-defined]
-        return torch.from_numpy(np.asarray(out))
+        results = self.session.run([o.name for o in self.outputs], feed)  # type: ignore[attr-defined]
+        return join_outputs([torch.from_numpy(np.asarray(out)) for out in results])
 
-    def _run_bound(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+    def _run_bound(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         """Device pointers in and out: no copy through the host."""
         binding = self.session.io_binding()  # type: ignore[attr-defined]
         index = self.device.index or 0
         held = [t.float().contiguous() for t in tensors]  # alive until the run has read them
         for name, t in zip(self.input_names, held, strict=True):
             binding.bind_input(name, "cuda", index, np.float32, tuple(t.shape), t.data_ptr())
-        shape = [len(tensors[0]), *self.output.shape[1:]]
-        out = torch.empty(shape, dtype=torch.float32, device=self.device)
-        binding.bind_output(self.output.name, "cuda", index, np.float32, tuple(out.shape), out.data_ptr())
+        results = []
+        for output in self.outputs:
+            out = torch.empty([len(tensors[0]), *output.shape[1:]], dtype=torch.float32, device=self.device)
+            binding.bind_output(output.name, "cuda", index, np.float32, tuple(out.shape), out.data_ptr())
+            results.append(out)
         torch.cuda.current_stream(self.device).synchronize()  # onnxruntime runs on its own stream
         self.session.run_with_iobinding(binding)  # type: ignore[attr-defined]
-        return out
+        return results
 
     def warmup(self, batch_sizes: Sequence[int]) -> None:
         """Nothing to build: the session was created with the runner."""

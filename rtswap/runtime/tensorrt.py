@@ -23,6 +23,7 @@ import torch
 
 from rtswap.errors import DependencyError, ModelLoadError
 from rtswap.runtime import Precision
+from rtswap.runtime.base import join_outputs
 
 MAX_BATCH = 8
 
@@ -46,16 +47,24 @@ class TensorRTRunner:
         device: torch.device,
         precision: Precision,
         plan_dir: Path,
+        inputs: Sequence[str] | None = None,
+        outputs: Sequence[str] | None = None,
+        max_batch: int = MAX_BATCH,
     ) -> None:
-        """``example``: one set of inputs (a batch of one) fixing every shape but the batch."""
+        """``example``: one set of inputs (a batch of one, per-identity inputs as the file
+        declares them) fixing every shape but the batch; ``inputs``: the graph inputs the call's
+        tensors go to (default: the file's order); ``outputs``: the outputs returned (default: the
+        first), several joined along the channel axis; ``max_batch``: 1 for a file whose batch is
+        fixed at 1 (then run per item)."""
         trt = _trt()
-        self.device, self.example = device, [x.to(device) for x in example]
+        self.device, self.example, self.max_batch = device, [x.to(device) for x in example], max_batch
+        self._input_order = list(inputs or [])
         self._logger = trt.Logger(trt.Logger.WARNING)
         shapes = [tuple(x.shape) for x in self.example]
         key = {
             "onnx": onnx_sha256,
             "shapes": shapes,
-            "max_batch": MAX_BATCH,
+            "max_batch": max_batch,
             "precision": precision,
             "gpu": torch.cuda.get_device_name(device),
             "tensorrt": trt.__version__,
@@ -70,8 +79,8 @@ class TensorRTRunner:
         self._engine, self._context = engine, engine.create_execution_context()
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         is_input = [engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names]
-        self._inputs = [n for n, i in zip(names, is_input, strict=True) if i]
-        self._output = next(n for n, i in zip(names, is_input, strict=True) if not i)
+        self._inputs = self._input_order or [n for n, i in zip(names, is_input, strict=True) if i]
+        self._outputs = list(outputs or [n for n, i in zip(names, is_input, strict=True) if not i][:1])
 
     def _build(self, onnx_path: Path, precision: Precision, timing_path: Path) -> bytes:
         trt = _trt()
@@ -91,9 +100,10 @@ class TensorRTRunner:
         profile = builder.create_optimization_profile()
         first, *shared = self.example
         item = tuple(first.shape[1:])
-        profile.set_shape(network.get_input(0).name, (1, *item), (1, *item), (MAX_BATCH, *item))
-        for i, tensor in enumerate(shared, start=1):
-            profile.set_shape(network.get_input(i).name, *([tuple(tensor.shape)] * 3))
+        batched, *others = self._profile_inputs(network)
+        profile.set_shape(batched, (1, *item), (1, *item), (self.max_batch, *item))
+        for name, tensor in zip(others, shared, strict=True):
+            profile.set_shape(name, *([tuple(tensor.shape)] * 3))
         config.add_optimization_profile(profile)
         plan = builder.build_serialized_network(network, config)
         if plan is None:
@@ -103,23 +113,31 @@ class TensorRTRunner:
 
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
         batch, *shared = inputs
-        return torch.cat(
-            [self._run([batch[i : i + MAX_BATCH], *shared]) for i in range(0, len(batch), MAX_BATCH)]
-        )
+        shared = [x.reshape(e.shape) for x, e in zip(shared, self.example[1:], strict=True)]  # as declared
+        step = self.max_batch
+        return torch.cat([self._run([batch[i : i + step], *shared]) for i in range(0, len(batch), step)])
 
     def _run(self, tensors: list[torch.Tensor]) -> torch.Tensor:
         held = [t.float().contiguous() for t in tensors]  # alive until the stream has run
         for name, t in zip(self._inputs, held, strict=True):
             self._context.set_input_shape(name, tuple(t.shape))
             self._context.set_tensor_address(name, t.data_ptr())
-        out = torch.empty(tuple(self._context.get_tensor_shape(self._output)), device=self.device)
-        self._context.set_tensor_address(self._output, out.data_ptr())
+        results = []
+        for name in self._outputs:
+            out = torch.empty(tuple(self._context.get_tensor_shape(name)), device=self.device)
+            self._context.set_tensor_address(name, out.data_ptr())
+            results.append(out)
         stream = torch.cuda.current_stream(self.device)
         if not self._context.execute_async_v3(stream.cuda_stream):
             raise RuntimeError("TensorRT execution failed")
         for t in held:  # the caching allocator must not reuse them before the stream reads them
             t.record_stream(stream)
-        return out
+        return join_outputs(results)
+
+    def _profile_inputs(self, network: Any) -> list[str]:
+        """The network's input names in the order the call's tensors come."""
+        declared = [network.get_input(i).name for i in range(network.num_inputs)]
+        return self._input_order or declared
 
     def warmup(self, batch_sizes: Sequence[int]) -> None:
         first, *shared = self.example
