@@ -341,6 +341,27 @@ def build_parser() -> argparse.ArgumentParser:
         "files", nargs="+", type=Path, metavar="FILE", help="e.g. inswapper_128.onnx w600k_r50.onnx"
     )
     adding.add_argument("--models", type=Path, default=None, metavar="DIR", help="models folder")
+    adding.add_argument(
+        "--engine",
+        default=None,
+        type=_engine,
+        help="only consider this engine's files (when a file fits several, e.g. two ArcFace exports)",
+    )
+    converting = actions.add_parser(
+        "convert",
+        parents=[quiet],
+        help="turn SimSwap's pickled ArcFace (arcface_checkpoint.tar) into weights, once",
+        description="SimSwap's released ArcFace is a pickled whole model: loading it runs code named in "
+        "the file, so rtswap refuses it. If you trust where the file came from, this unpickles it once "
+        "(with stand-ins for SimSwap's classes, none of SimSwap's code is needed), checks that it is "
+        "SimSwap's ArcFace, and writes only its weights to simswap_arcface.safetensors in the models "
+        "folder, which loads without running anything.",
+    )
+    converting.add_argument("file", type=Path, metavar="FILE", help="e.g. arcface_checkpoint.tar")
+    converting.add_argument(
+        "--trust-pickle", action="store_true", help="required: you trust the file to run code on this machine"
+    )
+    converting.add_argument("--models", type=Path, default=None, metavar="DIR", help="models folder")
     build = actions.add_parser(
         "build", parents=[quiet], help="compile an engine ahead of time (TensorRT plans, inductor caches)"
     )
@@ -587,9 +608,16 @@ def _engines(args: argparse.Namespace) -> int:
     from rtswap.engines import cards
 
     folder = cards.models_dir(args.models)
+    if args.action == "convert":
+        from rtswap.engines.simswap.checkpoint import CONVERT_HINT, convert_arcface
+
+        if not args.trust_pickle:
+            raise InputError(f"{args.file}: {CONVERT_HINT.format(path=args.file)}")
+        print(f"wrote {convert_arcface(args.file, folder)} (weights only; {args.file} is no longer needed)")
+        return 0
     if args.action == "add":
         for path in args.files:
-            found = cards.add(path, folder)
+            found = cards.add(path, folder, args.engine)
             note = (
                 "verified"
                 if found.state == "verified"

@@ -134,3 +134,31 @@ def card(engine: str, file: str, size: int = 64, mask: bool = True, converter: s
     if converter:
         lines.append(f'converter = "{converter}"')
     return "\n".join(lines) + "\n"
+
+
+def write_simswap(path: Path, size: int, width: int = 8, seed: int = 0) -> Path:
+    """A SimSwap generator state dict with the official key names, ``width`` channels at the
+    first downsample (64 in the 224 release), random weights and batch-norm statistics."""
+    import torch
+
+    from rtswap.engines.simswap.model import SimSwapGenerator
+
+    torch.manual_seed(seed)
+    generator = SimSwapGenerator(size, blocks=9, width=width)
+    for module in generator.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    torch.save(generator.state_dict(), path)
+    return path
+
+
+def write_simswap_arcface_pickle(path: Path, seed: int = 0) -> Path:
+    """SimSwap's ArcFace as its release is: a pickled whole network in ``{'model': ...}``."""
+    import torch
+
+    from rtswap.engines.simswap.model import ArcFaceResNet
+
+    torch.manual_seed(seed)
+    torch.save({"model": ArcFaceResNet((1, 1, 1, 1), width=16).eval(), "epoch": 1}, path)
+    return path

@@ -44,6 +44,8 @@ class ModelCard:
     """The file name in the models folder."""
     layout: str
     """Which structural check the file must pass (see :data:`LAYOUTS`)."""
+    format: str
+    """"onnx", or "state-dict" (a PyTorch state dict or safetensors file)."""
     sha256: dict[str, str]
     """Known SHA-256 -> what that file is."""
     get: str
@@ -65,12 +67,50 @@ def _card_layout(model: Any, card: ModelCard) -> bool:
     return mismatch(model, card) is None
 
 
+def _simswap_layout(size: int) -> Callable[[Any, ModelCard], bool]:
+    def right_size(state: Any, card: ModelCard) -> bool:
+        from rtswap.engines.simswap.model import generator_from_state_dict
+
+        return generator_from_state_dict(state).size == size
+
+    return right_size
+
+
+def _simswap_arcface_layout(state: Any, card: ModelCard) -> bool:
+    from rtswap.engines.simswap.model import arcface_from_state_dict
+
+    arcface_from_state_dict(state)
+    return True
+
+
 LAYOUTS: dict[str, Callable[[Any, ModelCard], bool]] = {
+    # ONNX files: given the loaded model
     "inswapper": _inswapper_layout,
     "arcface": lambda model, card: onnx_io.is_arcface(model),
     "converter": lambda model, card: onnx_io.is_converter(model),
     "card": _card_layout,
+    # state dicts: given the tensors by name
+    "simswap-224": _simswap_layout(224),
+    "simswap-512": _simswap_layout(512),
+    "simswap-arcface": _simswap_arcface_layout,
 }
+
+
+def fits(card: ModelCard, content: Any) -> bool:
+    """Whether ``content`` (an ONNX model or a state dict, as the card's format says) has the
+    card's layout."""
+    try:
+        return LAYOUTS[card.layout](content, card)
+    except (KeyError, ValueError, RuntimeError, IndexError):
+        return False
+
+
+def _read(path: Path, format: str) -> Any:
+    if format == "onnx":
+        return onnx_io.load(path)
+    from rtswap.engines.simswap.checkpoint import read_state_dict
+
+    return read_state_dict(path)
 
 
 def all_cards() -> list[ModelCard]:
@@ -94,6 +134,7 @@ def read_card(text: str) -> ModelCard:
             data["role"],
             data["file"],
             data["layout"],
+            data.get("format", "onnx"),
             hashes,
             data["get"],
             data.get("swapper", {}),
@@ -160,10 +201,10 @@ def status(card: ModelCard, folder: Path) -> FileStatus:
     if digest in card.sha256:
         return FileStatus(card, path, "verified", digest)
     try:
-        fits = LAYOUTS[card.layout](onnx_io.load(path), card)
+        right = fits(card, _read(path, card.format))
     except ModelLoadError:
-        fits = False
-    return FileStatus(card, path, "unverified" if fits else "wrong layout", digest)
+        right = False
+    return FileStatus(card, path, "unverified" if right else "wrong layout", digest)
 
 
 def require(card: ModelCard, folder: Path) -> FileStatus:
@@ -185,29 +226,51 @@ def require(card: ModelCard, folder: Path) -> FileStatus:
     return found
 
 
-def identify(path: Path) -> tuple[ModelCard, bool]:
-    """The card a user's file belongs to, and whether its hash is on the card. By hash first,
-    else by layout; a file that fits no card is one line naming what rtswap can use."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    digest = sha256_file(path)
-    cards = all_cards()
-    for card in cards:
-        if digest in card.sha256:
-            return card, True
-    model = onnx_io.load(path)
-    for card in cards:
-        if LAYOUTS[card.layout](model, card):
-            return card, False
-    known = ", ".join(sorted({c.file for c in cards}))
+def require_one(options: list[ModelCard], folder: Path) -> FileStatus:
+    """The first of ``options`` (files that can each fill one role) present in ``folder``."""
+    for card in options:
+        if (folder / card.file).is_file():
+            return require(card, folder)
+    names = " or ".join(c.file for c in options)
     raise ModelLoadError(
-        f"{path}: not a model file rtswap can use ({onnx_io.describe(model)}); it uses: {known}"
+        f"{options[0].engine} needs {names}, not found in {folder}: get {options[0].get.split(';')[0]} "
+        f"and run: rtswap engines add /path/to/FILE"
     )
 
 
-def add(path: Path, folder: Path) -> FileStatus:
+def identify(path: Path, engine: str | None = None) -> tuple[ModelCard, bool]:
+    """The card a user's file belongs to, and whether its hash is on the card. By hash first,
+    else by layout (among ``engine``'s cards, if given), and among cards of the same layout by the
+    file's name; a file that fits no card, or several engines' files alike, is one line."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    digest = sha256_file(path)
+    cards = all_cards() if engine is None else cards_for(engine)
+    for card in cards:
+        if digest in card.sha256:
+            return card, True
+    try:
+        content, format = onnx_io.load(path), "onnx"
+    except ModelLoadError as not_onnx:
+        if path.suffix not in (".pth", ".pt", ".tar", ".safetensors", ".ckpt"):
+            raise not_onnx from None
+        content, format = _read(path, "state-dict"), "state-dict"  # a pickle needing code: one line
+    matching = [card for card in cards if card.format == format and fits(card, content)]
+    named = [card for card in matching if Path(card.file).stem in path.name]
+    matching = named or matching  # layouts alike (two ArcFace exports): the file's name decides
+    if len({card.file for card in matching}) > 1:
+        choices = ", ".join(f"{c.file} for {c.engine}" for c in matching)
+        raise InputError(f"{path}: fits several model cards ({choices}); say which with --engine")
+    if matching:
+        return matching[0], False
+    known = ", ".join(sorted({c.file for c in cards}))
+    found = onnx_io.describe(content) if format == "onnx" else f"a state dict of {len(content)} tensors"
+    raise ModelLoadError(f"{path}: not a model file rtswap can use ({found}); it uses: {known}")
+
+
+def add(path: Path, folder: Path, engine: str | None = None) -> FileStatus:
     """Copy a user's file into ``folder`` under its card's name (atomically)."""
-    card, _ = identify(path)
+    card, _ = identify(path, engine)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / card.file
     if path.resolve() != target.resolve():
@@ -254,7 +317,8 @@ def table(folder: Path, backends: list[str]) -> str:
             rows.append((engine, "(built in, no weights)", "ready", "eager"))
             continue
         states = [status(card, folder) for card in engine_cards]
-        ready = all(s.state in ("verified", "unverified") for s in states)
+        usable = {s.card.role for s in states if s.state in ("verified", "unverified")}
+        ready = usable == {s.card.role for s in states}  # every role filled by one of its files
         runs_on = [b for b in backends if engine in ENGINES or b in ("onnxruntime", "tensorrt")]
         for i, found in enumerate(states):
             state = found.state + (
