@@ -155,6 +155,10 @@ def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision", default="fp32", choices=PRECISIONS, help="neural engines' precision (default: fp32)"
     )
+    _add_models(parser)
+
+
+def _add_models(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--models",
         type=Path,
@@ -332,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = actions.add_parser(
         "list", parents=[quiet], help="show every engine, its files and where it can run"
     )
-    listing.add_argument("--models", type=Path, default=None, metavar="DIR", help="models folder")
+    _add_models(listing)
     listing.add_argument("--device", default="auto", help="device to list backends for (default: auto)")
     adding = actions.add_parser(
         "add", parents=[quiet], help="check model files against the cards and install them"
@@ -340,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     adding.add_argument(
         "files", nargs="+", type=Path, metavar="FILE", help="e.g. inswapper_128.onnx w600k_r50.onnx"
     )
-    adding.add_argument("--models", type=Path, default=None, metavar="DIR", help="models folder")
+    _add_models(adding)
     adding.add_argument(
         "--engine",
         default=None,
@@ -361,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     converting.add_argument(
         "--trust-pickle", action="store_true", help="required: you trust the file to run code on this machine"
     )
-    converting.add_argument("--models", type=Path, default=None, metavar="DIR", help="models folder")
+    _add_models(converting)
     build = actions.add_parser(
         "build", parents=[quiet], help="compile an engine ahead of time (TensorRT plans, inductor caches)"
     )

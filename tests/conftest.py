@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
+from rtswap.frame import Face
 from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
@@ -92,6 +94,26 @@ def face_video(tmp_path_factory: pytest.TempPathFactory, head: SyntheticHead) ->
     path = tmp_path_factory.mktemp("media") / "talking.mp4"
     write_video(path, list(clip), fps=24, audio_seconds=0.5)
     return path
+
+
+def face_hull(face: Face, image_shape: tuple[int, ...], grow: float = 0.0) -> np.ndarray:
+    """HxW bool: the convex hull of the face's landmarks, grown by ``grow`` face heights."""
+    mask = np.zeros(image_shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(face.landmarks[:, :2]).astype(np.int32)), 1)
+    if grow:
+        r = round(grow * face.height)
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return mask.astype(bool)
+
+
+def face_change(before: np.ndarray, after: np.ndarray, face: Face) -> tuple[float, int]:
+    """(share of pixels well inside the face that changed by more than 10 levels, the largest
+    change anywhere beyond the face grown by 10% of its height)."""
+    change = np.abs(after.astype(int) - before.astype(int)).max(axis=-1)
+    inner = cv2.erode(face_hull(face, before.shape).astype(np.uint8), np.ones((31, 31), np.uint8)).astype(
+        bool
+    )
+    return float(np.mean(change[inner] > 10)), int(change[~face_hull(face, before.shape, grow=0.10)].max())
 
 
 SERVER_TOKEN = "test-token"

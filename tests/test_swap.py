@@ -11,15 +11,7 @@ from rtswap.media.samples import grace_hopper_path
 from rtswap.swapper import Swapper
 from rtswap.synthetic import Motion, SyntheticHead
 from rtswap.vision.topology import MOUTH_HOLE
-
-
-def _face_hull(face, image_shape, grow: float = 0.0) -> np.ndarray:  # type: ignore[no-untyped-def]
-    mask = np.zeros(image_shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(face.landmarks[:, :2]).astype(np.int32)), 1)
-    if grow:
-        r = round(grow * face.height)
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-    return mask.astype(bool)
+from tests.conftest import face_hull
 
 
 def test_swap_changes_the_face_and_nothing_outside_it(
@@ -28,10 +20,10 @@ def test_swap_changes_the_face_and_nothing_outside_it(
     out = grace_swapper.swap_image(astro)
     face = analyzer.analyze(astro)[0]
     change = np.abs(out.astype(int) - astro.astype(int)).max(axis=-1)
-    inner = _face_hull(face, astro.shape, grow=-0.0)
+    inner = face_hull(face, astro.shape, grow=-0.0)
     inner = cv2.erode(inner.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
     assert np.mean(change[inner] > 10) > 0.5  # most of the face is new
-    assert change[~_face_hull(face, astro.shape, grow=0.10)].max() == 0  # the rest keeps its exact bytes
+    assert change[~face_hull(face, astro.shape, grow=0.10)].max() == 0  # the rest keeps its exact bytes
 
 
 def test_only_the_n_largest_faces_are_swapped(grace_swapper: Swapper, astro: np.ndarray, analyzer) -> None:  # type: ignore[no-untyped-def]
@@ -55,7 +47,7 @@ def test_open_target_mouth_keeps_its_interior(grace_swapper: Swapper, head: Synt
     out = grace_swapper.swap_image(target)
     change = np.abs(out.astype(int) - target.astype(int)).max(axis=-1)
     assert np.median(change[mouth]) < 12  # interior kept (only blended at its rim)
-    cheeks = _face_hull(face, target.shape) & ~cv2.dilate(
+    cheeks = face_hull(face, target.shape) & ~cv2.dilate(
         mouth.astype(np.uint8), np.ones((25, 25), np.uint8)
     ).astype(bool)
     assert np.median(change[cheeks]) > 15
