@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from rtswap.frame import Frame
     from rtswap.pipeline.stats import Summary
+    from rtswap.swapper import Swapper
 
 log = logging.getLogger("rtswap")
 
@@ -529,6 +530,7 @@ def _live(args: argparse.Namespace) -> int:
             print(f"\r{overlay_text(pipeline.stats)}", end="", file=sys.stderr, flush=True)
 
     with Swapper(args.source, args.engine, args.device, **_engine_options(args)) as swapper:
+        _note_neural_on_cpu(swapper)
         source = open_source(
             args.input,
             live=True,
@@ -557,6 +559,17 @@ def _live(args: argparse.Namespace) -> int:
     return 0
 
 
+def _note_neural_on_cpu(swapper: Swapper) -> None:
+    """Live work with a neural engine on the CPU: say once what to expect."""
+    engine = swapper.face_swap.engine
+    if engine.name != "warp" and swapper.device.type == "cpu":
+        log.warning(
+            "%s on the CPU takes about a second per face (see the README's generator table): live "
+            "output will be a few frames a second; a CUDA device (--device cuda) or --engine warp keeps up",
+            engine.name,
+        )
+
+
 def _serve(args: argparse.Namespace) -> int:
     try:
         from rtswap.server.app import new_token, run
@@ -569,6 +582,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     source = args.source or grace_hopper_path()
     with Swapper(source, args.engine, args.device, **_engine_options(args)) as swapper:
+        _note_neural_on_cpu(swapper)
         run(
             swapper.face_swap,
             args.host,

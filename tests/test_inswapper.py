@@ -300,3 +300,14 @@ def test_swap_with_inswapper_changes_the_face_and_nothing_outside_it(
     out = read_image(tmp_path / "out.png")
     inside, outside = face_change(astro, out, analyzer.analyze(astro)[0])
     assert inside > 0.5 and outside == 0  # the face is the generator's; the rest keeps its exact bytes
+
+
+def test_live_with_a_neural_engine_on_the_cpu_says_what_to_expect(
+    models: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rtswap.cli import main
+
+    argv = ["live", "--engine", "inswapper", "--models", str(models), "--source", str(grace_hopper_path())]
+    argv += ["--input", "synthetic", "--resolution", "320x240", "--output", "null", "--seconds", "1"]
+    assert main(argv) == 0
+    assert "inswapper on the CPU takes about a second per face" in caplog.text
