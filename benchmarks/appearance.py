@@ -93,7 +93,7 @@ def main() -> None:
     }
     for label, source in sources.items():
         with Swapper(source, device="cpu", progress=False) as swapper:
-            yaws = swapper.face_swap.identity.poses[:, 0]  # type: ignore[attr-defined]
+            yaws = swapper.face_swap.identities[0].poses[:, 0]  # type: ignore[attr-defined]
             result[label] = {
                 "views": len(yaws),
                 "view_yaw_range": [round(float(yaws.min()), 1), round(float(yaws.max()), 1)],

@@ -84,7 +84,14 @@ def _add_resolution(parser: argparse.ArgumentParser, meaning: str) -> None:
 
 def _add_swap_options(parser: argparse.ArgumentParser) -> None:
     """What to swap in and which faces: for every command that swaps a stream."""
-    parser.add_argument("--source", required=True, metavar="SRC", help=_SOURCE_HELP)
+    parser.add_argument(
+        "--source",
+        required=True,
+        action="append",
+        metavar="SRC",
+        help=_SOURCE_HELP + "; repeat for a different source per face (left to right as faces appear, "
+        "each kept by its face while it stays in view)",
+    )
     parser.add_argument(
         "--faces", type=_positive_int, default=None, metavar="N", help="swap only the N largest faces"
     )

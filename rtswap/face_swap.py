@@ -13,6 +13,7 @@ from rtswap.blend.composite import composite
 from rtswap.blend.paste import FaceRegion
 from rtswap.engines.base import FaceBatch, Identity, SwapEngine
 from rtswap.frame import Face
+from rtswap.source_assignment import SourceAssignment
 from rtswap.vision.align import apply_affine
 
 _CROP_STEP = 64
@@ -37,12 +38,20 @@ class SwapWork:
 
 @dataclass
 class FaceSwap:
-    """One engine and one prepared source identity. ``swap``, ``composite`` and ``paste`` are
-    the pipeline's per-frame steps; each is safe to call from its own thread. Several FaceSwaps
-    (one per WebRTC session) can share an engine."""
+    """One engine and one or more prepared source identities. ``swap``, ``composite`` and
+    ``paste`` are the pipeline's per-frame steps; each is safe to call from its own thread.
+    Several FaceSwaps (one per WebRTC session) can share an engine. With several sources, each
+    face gets one by :class:`~rtswap.source_assignment.SourceAssignment`."""
 
     engine: SwapEngine[Any]
-    identity: Identity
+    identities: list[Identity]
+
+    def __post_init__(self) -> None:
+        self.assignment = SourceAssignment(len(self.identities))
+
+    def use(self, identity: Identity) -> None:
+        """Swap every face for ``identity`` from the next frame on."""
+        self.identities, self.assignment = [identity], SourceAssignment(1)
 
     @property
     def device(self) -> torch.device:
@@ -78,12 +87,30 @@ class FaceSwap:
             ]
         ).to(self.device)
         track_ids = [face.track_id for _, face in pairs]
+        sources = self.assignment.assign([face for _, face in pairs])
         if reuse is not None and reuse.track_ids == track_ids and reuse.crops.shape == crops.shape:
             swapped, mask = reuse.swapped, reuse.mask
         else:
-            batch = FaceBatch(landmarks, [face.pose[:2] for _, face in pairs])
-            swapped, mask = self.engine.swap(crops, batch, self.identity)
+            poses = [face.pose[:2] for _, face in pairs]
+            swapped, mask = self._run_engine(crops, landmarks, poses, sources)
         return SwapWork([region for region, _ in pairs], crops, swapped, mask, track_ids)
+
+    def _run_engine(
+        self,
+        crops: torch.Tensor,
+        landmarks: torch.Tensor,
+        poses: list[tuple[float, float]],
+        sources: list[int],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One engine call per source, each on the batch of faces that have it."""
+        if len(set(sources)) == 1:
+            return self.engine.swap(crops, FaceBatch(landmarks, poses), self.identities[sources[0]])
+        swapped, mask = torch.empty_like(crops), crops.new_empty(len(crops), 1, *crops.shape[2:])
+        for index in sorted(set(sources)):
+            rows = [k for k, source in enumerate(sources) if source == index]
+            batch = FaceBatch(landmarks[rows], [poses[k] for k in rows])
+            swapped[rows], mask[rows] = self.engine.swap(crops[rows], batch, self.identities[index])
+        return swapped, mask
 
     def composite(self, work: SwapWork, blend_levels_fewer: int = 0) -> None:
         """Blend the swapped crops into their targets: sets ``work.changes``."""

@@ -31,7 +31,7 @@ class Swapper:
 
     def __init__(
         self,
-        source: str | Path | np.ndarray,
+        source: str | Path | np.ndarray | list[str | Path | np.ndarray],
         engine: str = "warp",
         device: str = "auto",
         *,
@@ -39,12 +39,16 @@ class Swapper:
         progress: bool = True,
         **options: Any,
     ) -> None:
-        """``source``: an image array, an image or video file, or a stored identity's name.
+        """``source``: an image array, an image or video file, or a stored identity's name; or a
+        list of them, one per face (left to right as faces appear, kept per tracked face).
         ``cache_root``: the identity cache (default: ``$RTSWAP_CACHE`` or the user cache folder)."""
         settings = EngineSettings(name=engine, device=resolve_device(device), **options)
         swap_engine = create_engine(settings)
-        identity = prepare_source(source, swap_engine, lambda: self.analyzer, cache_root, progress)
-        self.face_swap = FaceSwap(swap_engine, identity)
+        sources = source if isinstance(source, list) else [source]
+        identities = [
+            prepare_source(s, swap_engine, lambda: self.analyzer, cache_root, progress) for s in sources
+        ]
+        self.face_swap = FaceSwap(swap_engine, identities)
 
     @property
     def device(self) -> torch.device:

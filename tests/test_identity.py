@@ -180,7 +180,7 @@ def test_a_turned_target_takes_its_texture_from_the_view_turned_its_way(  # type
     with Swapper(grace, device="cpu", crop_size=128) as swapper:
         results = {}
         for label, chosen in (("both", [left, right]), ("left", [left]), ("right", [right])):
-            swapper.face_swap.identity = engine.load(engine.prepare(chosen))
+            swapper.face_swap.use(engine.load(engine.prepare(chosen)))
             results[label] = swapper.swap_image(target).astype(float)
         weights = dict(
             engine.load(engine.prepare([left, right])).appearance.weights(

@@ -179,13 +179,13 @@ def test_a_session_can_change_its_source_face(
     async def scenario(client: TestClient, server: Server) -> tuple[int, int, int, int, str, bool]:
         pc = await connect(client, MarkedFaces(clip_frames), lambda f: None)
         session = next(iter(server.sessions.values()))
-        before = session.face_swap.identity
+        before = session.face_swap.identities[0]
         blank = np.full((200, 200, 3), 120, np.uint8)
         no_face = await client.post("/source", data=form(session.id, blank), headers=AUTH)
         no_auth = await client.post("/source", data=form(session.id, astro))
         unknown = await client.post("/source", data=form("nobody", astro), headers=AUTH)
         changed = await client.post("/source", data=form(session.id, astro), headers=AUTH)
-        replaced = session.face_swap.identity is not before and server.face_swap.identity is before
+        replaced = session.face_swap.identities[0] is not before and server.face_swap.identities[0] is before
         await pc.close()
         message = (await unknown.json())["error"]
         return no_face.status, no_auth.status, unknown.status, changed.status, message, replaced

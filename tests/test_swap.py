@@ -64,7 +64,7 @@ def test_source_with_several_faces_uses_the_largest_and_says_so(astro: np.ndarra
     with caplog.at_level("WARNING", logger="rtswap"), Swapper(group, device="cpu") as swapper:
         assert "2 faces found in the source; using the largest" in caplog.text
         # the largest is the 512 px astronaut: the prepared texture spans ~2x the small one's scale
-        xs = swapper.face_swap.identity.landmarks[0, :, 0]  # type: ignore[attr-defined]  # the one view's, x
+        xs = swapper.face_swap.identities[0].landmarks[0, :, 0]  # type: ignore[attr-defined]  # the one view's, x
         width = float(xs.max() - xs.min())
         assert width > 0.4 * swapper.face_swap.engine.template.size
 

@@ -155,7 +155,7 @@ class Server:
             return _error(400, f"body must be JSON {{'sdp': ..., 'type': 'offer'}} ({exc})")
         if len(self.sessions) >= self.max_sessions:
             return _error(503, f"all {self.max_sessions} sessions are in use; try again later")
-        own = FaceSwap(self.face_swap.engine, self.face_swap.identity)
+        own = FaceSwap(self.face_swap.engine, list(self.face_swap.identities))
         session = Session(uuid.uuid4().hex, RTCPeerConnection(), own, SwappedTrack())
         self.sessions[session.id] = session
         session.pc.on("track", lambda track: self._on_track(session, track))
@@ -204,7 +204,7 @@ class Server:
             identity = await asyncio.to_thread(self._prepare, image)
         except NoFaceError:
             return _error(422, "no face found in the uploaded image")
-        session.face_swap.identity = identity  # the next frame swaps the new face
+        session.face_swap.use(identity)  # the next frame swaps the new face
         return web.json_response({"session": session.id, "views": identity.views})
 
     def _prepare(self, image: np.ndarray) -> Identity:
