@@ -86,11 +86,19 @@ def _add_swap_options(parser: argparse.ArgumentParser) -> None:
     """What to swap in and which faces: for every command that swaps a stream."""
     parser.add_argument(
         "--source",
-        required=True,
         action="append",
         metavar="SRC",
         help=_SOURCE_HELP + "; repeat for a different source per face (left to right as faces appear, "
         "each kept by its face while it stays in view)",
+    )
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="REF=SRC",
+        help="swap the person in photo REF for SRC, whoever else is in view (repeatable; compares faces by "
+        "ArcFace embedding, so it needs w600k_r50.onnx: see 'rtswap engines add'); without --source, "
+        "faces that match no REF are left as they are",
     )
     parser.add_argument(
         "--faces", type=_positive_int, default=None, metavar="N", help="swap only the N largest faces"
@@ -174,6 +182,15 @@ def _add_models(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder of model files (default: $RTSWAP_MODELS, else the user data folder)",
     )
+
+
+def _sources(args: argparse.Namespace) -> dict[str, Any]:
+    """The Swapper's sources and reference maps from --source and --map."""
+    from rtswap.face_matcher import parse_map
+
+    if not args.source and not args.map:
+        raise InputError("give the face to put in: --source SRC (or --map REF=SRC)")
+    return {"source": args.source or [], "maps": [parse_map(spec) for spec in args.map]}
 
 
 def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -473,7 +490,9 @@ def _run(args: argparse.Namespace) -> int:
 
         check_swap_paths(args.input, args.output)  # before the source is prepared
 
-        with Swapper(args.source, args.engine, args.device, **_engine_options(args)) as swapper:
+        with Swapper(
+            engine=args.engine, device=args.device, **_sources(args), **_engine_options(args)
+        ) as swapper:
             report = swap_file(
                 swapper,
                 args.input,
@@ -536,7 +555,9 @@ def _live(args: argparse.Namespace) -> int:
             last_status = time.monotonic()
             print(f"\r{overlay_text(pipeline.stats)}", end="", file=sys.stderr, flush=True)
 
-    with Swapper(args.source, args.engine, args.device, **_engine_options(args)) as swapper:
+    with Swapper(
+        engine=args.engine, device=args.device, **_sources(args), **_engine_options(args)
+    ) as swapper:
         _note_neural_on_cpu(swapper)
         source = open_source(
             args.input,

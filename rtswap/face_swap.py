@@ -65,7 +65,8 @@ class FaceSwap:
         reuse: SwapWork | None = None,
     ) -> SwapWork | None:
         """Run the engine on the aligned crops of ``faces`` in ``frame`` ((H, W, 3) uint8 tensor),
-        all in one batch (None if no face is in the frame). ``max_crop`` caps the crop side (for
+        all in one batch (None if no face is to be swapped: none in the frame, or none that a
+        ``--map`` reference asks for). ``max_crop`` caps the crop side (for
         engines whose crop size is free). With ``reuse``, an earlier frame's work on the same
         tracked faces at the same crop size, the engine does not run: its swapped faces are
         composited onto the faces' new positions (the crop is aligned, so they move with them)."""
@@ -77,6 +78,9 @@ class FaceSwap:
             (FaceRegion(frame, m * (size / template.size), size), f) for m, f in zip(full, faces, strict=True)
         ]
         pairs = [(region, face) for region, face in pairs if not region.empty]
+        sources = self.assignment.assign([face for _, face in pairs], frame)
+        pairs = [pair for pair, source in zip(pairs, sources, strict=True) if source is not None]
+        chosen = [source for source in sources if source is not None]
         if not pairs:
             return None
         crops = torch.cat([region.crop() for region, _ in pairs])
@@ -87,12 +91,11 @@ class FaceSwap:
             ]
         ).to(self.device)
         track_ids = [face.track_id for _, face in pairs]
-        sources = self.assignment.assign([face for _, face in pairs])
         if reuse is not None and reuse.track_ids == track_ids and reuse.crops.shape == crops.shape:
             swapped, mask = reuse.swapped, reuse.mask
         else:
             poses = [face.pose[:2] for _, face in pairs]
-            swapped, mask = self._run_engine(crops, landmarks, poses, sources)
+            swapped, mask = self._run_engine(crops, landmarks, poses, chosen)
         return SwapWork([region for region, _ in pairs], crops, swapped, mask, track_ids)
 
     def _run_engine(

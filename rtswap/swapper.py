@@ -15,6 +15,7 @@ from rtswap.engines.base import EngineSettings
 from rtswap.face_swap import FaceSwap
 from rtswap.frame import Face
 from rtswap.identity.store import prepare_source
+from rtswap.source_assignment import SourceAssignment
 from rtswap.vision.detect import FaceAnalyzer
 
 
@@ -35,20 +36,31 @@ class Swapper:
         engine: str = "warp",
         device: str = "auto",
         *,
+        maps: list[tuple[Path, str | Path]] | None = None,
         cache_root: Path | None = None,
         progress: bool = True,
         **options: Any,
     ) -> None:
         """``source``: an image array, an image or video file, or a stored identity's name; or a
         list of them, one per face (left to right as faces appear, kept per tracked face).
+        ``maps``: (reference photo, source) pairs: a face that is the reference's person gets
+        that source (needs the neural engines' identity model); with ``maps`` and no ``source``,
+        other faces are left as they are.
         ``cache_root``: the identity cache (default: ``$RTSWAP_CACHE`` or the user cache folder)."""
         settings = EngineSettings(name=engine, device=resolve_device(device), **options)
         swap_engine = create_engine(settings)
         sources = source if isinstance(source, list) else [source]
+        matcher = None
+        if maps:  # first: a missing identity model is one line before any source is prepared
+            from rtswap.face_matcher import FaceMatcher
+
+            matcher = FaceMatcher([ref for ref, _ in maps], self.analyzer, settings.models_dir)
         identities = [
-            prepare_source(s, swap_engine, lambda: self.analyzer, cache_root, progress) for s in sources
+            prepare_source(s, swap_engine, lambda: self.analyzer, cache_root, progress)
+            for s in [*sources, *(src for _, src in maps or [])]
         ]
         self.face_swap = FaceSwap(swap_engine, identities)
+        self.face_swap.assignment = SourceAssignment(len(sources), matcher)
 
     @property
     def device(self) -> torch.device:

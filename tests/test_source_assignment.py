@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
 from rtswap.frame import Face
+from rtswap.media.image import read_image, write_image
 from rtswap.source_assignment import SourceAssignment
 from rtswap.swapper import Swapper
+from tests.replicas import write_models
 
 
 def _face(track_id: int, x: float) -> Face:
@@ -42,3 +46,46 @@ def test_each_face_gets_its_own_source(grace: np.ndarray, astro: np.ndarray) -> 
     assert not np.array_equal(only_first, only_second)
     assert np.array_equal(out[:, :512], only_first[:, :512])  # the left face has the first source
     assert np.array_equal(out[:, 512:], only_second[:, 512:])  # the right face the second
+
+
+def test_map_gives_each_reference_person_their_source(
+    grace: np.ndarray,
+    astro: np.ndarray,
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    """astronaut -> Grace Hopper and Grace Hopper -> astronaut, wherever each stands."""
+    from rtswap.cli import main
+
+    models = write_models(tmp_path / "models")  # its ArcFace tells the two apart
+    grace_small = cv2.resize(grace, (round(grace.shape[1] * 512 / grace.shape[0]), 512))
+    scene = np.ascontiguousarray(np.concatenate([grace_small, astro], axis=1))  # Grace left, astronaut right
+    for name, image in (("grace.png", grace), ("astro.png", astro), ("scene.png", scene)):
+        write_image(tmp_path / name, image)
+    maps = ["--map", f"{tmp_path / 'astro.png'}={tmp_path / 'grace.png'}"]
+    maps += ["--map", f"{tmp_path / 'grace.png'}={tmp_path / 'astro.png'}"]
+    argv = ["-q", "swap", "--no-label", "--models", str(models), *maps, str(tmp_path / "scene.png")]
+    assert main([*argv, str(tmp_path / "out.png")]) == 0
+    out = read_image(tmp_path / "out.png")
+    split = grace_small.shape[1]
+    with Swapper(astro, device="cpu") as to_astro, Swapper(grace, device="cpu") as to_grace:
+        assert np.array_equal(
+            out[:, :split], to_astro.swap_image(scene)[:, :split]
+        )  # Grace became the astronaut
+        assert np.array_equal(out[:, split:], to_grace.swap_image(scene)[:, split:])  # and the reverse
+
+    assert (
+        main(
+            [
+                *argv[:3],
+                "--models",
+                str(tmp_path / "empty"),
+                *maps,
+                str(tmp_path / "scene.png"),
+                str(tmp_path / "o2.png"),
+            ]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--map compares faces by their ArcFace embeddings and needs" in err[0]
