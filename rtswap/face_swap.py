@@ -12,6 +12,7 @@ import torch
 from rtswap.blend.composite import composite
 from rtswap.blend.paste import FaceRegion
 from rtswap.engines.base import FaceBatch, Identity, SwapEngine
+from rtswap.errors import InputError
 from rtswap.frame import Face
 from rtswap.source_assignment import SourceAssignment
 from rtswap.vision.align import apply_affine
@@ -52,6 +53,20 @@ class FaceSwap:
     def use(self, identity: Identity) -> None:
         """Swap every face for ``identity`` from the next frame on."""
         self.identities, self.assignment = [identity], SourceAssignment(1)
+
+    def set_source(self, index: int, identity: Identity) -> None:
+        """Source ``index`` (faces take sources left to right as they appear) becomes
+        ``identity`` from the next frame on; ``index == len(identities)`` adds a source. Faces
+        keep their sources unless one is added."""
+        if not 0 <= index <= len(self.identities):
+            raise InputError(f"source {index + 1}: sources are numbered 1 to {len(self.identities) + 1}")
+        identities = list(self.identities)  # replaced whole: the swap thread sees one list or the other
+        if index == len(identities):
+            identities.append(identity)
+            self.identities, self.assignment = identities, SourceAssignment(len(identities))
+        else:
+            identities[index] = identity
+            self.identities = identities
 
     @property
     def device(self) -> torch.device:

@@ -168,11 +168,12 @@ def test_a_session_can_change_its_source_face(
     from aiohttp import FormData
     from PIL import Image
 
-    def form(session: str, image: np.ndarray) -> FormData:
+    def form(session: str, image: np.ndarray, face: int = 0) -> FormData:
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, format="PNG")
         data = FormData()
         data.add_field("session", session)
+        data.add_field("face", str(face))
         data.add_field("image", buffer.getvalue(), filename="face.png", content_type="image/png")
         return data
 
@@ -186,8 +187,14 @@ def test_a_session_can_change_its_source_face(
         unknown = await client.post("/source", data=form("nobody", astro), headers=AUTH)
         changed = await client.post("/source", data=form(session.id, astro), headers=AUTH)
         replaced = session.face_swap.identities[0] is not before and server.face_swap.identities[0] is before
+        second = await client.post("/source", data=form(session.id, astro, face=2), headers=AUTH)
+        too_far = await client.post("/source", data=form(session.id, astro, face=5), headers=AUTH)
+        replaced = (
+            replaced and (await second.json())["sources"] == 2 and len(session.face_swap.identities) == 2
+        )
         await pc.close()
         message = (await unknown.json())["error"]
+        assert "sources are numbered 1 to 3" in (await too_far.json())["error"]
         return no_face.status, no_auth.status, unknown.status, changed.status, message, replaced
 
     no_face, no_auth, unknown, changed, message, replaced = serve(grace_swapper, scenario)

@@ -26,7 +26,7 @@ from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessi
 from PIL import Image, UnidentifiedImageError
 
 from rtswap.engines.base import Identity
-from rtswap.errors import NoFaceError
+from rtswap.errors import InputError, NoFaceError
 from rtswap.face_swap import FaceSwap
 from rtswap.identity import views
 from rtswap.pipeline import Pipeline, PipelineConfig
@@ -191,10 +191,13 @@ class Server:
         try:
             form = await request.post()
             session_id, upload = str(form["session"]), form["image"]
+            face = int(str(form.get("face", 0)))  # 0: every face; N: the N-th face from the left
             data = upload.file.read() if hasattr(upload, "file") else bytes(upload)  # type: ignore[union-attr,arg-type]
             image = np.array(Image.open(io.BytesIO(data)).convert("RGB"))  # writable, for torch
         except KeyError as exc:
             return _error(400, f"multipart form needs 'session' (from /offer's answer) and 'image' ({exc})")
+        except ValueError:
+            return _error(400, "'face' must be a number: 0 for every face, N for the N-th from the left")
         except (UnidentifiedImageError, OSError) as exc:
             return _error(400, f"not a readable image ({exc})")
         session = self.sessions.get(session_id)
@@ -204,8 +207,16 @@ class Server:
             identity = await asyncio.to_thread(self._prepare, image)
         except NoFaceError:
             return _error(422, "no face found in the uploaded image")
-        session.face_swap.use(identity)  # the next frame swaps the new face
-        return web.json_response({"session": session.id, "views": identity.views})
+        try:  # the next frame swaps the new face
+            if face == 0:
+                session.face_swap.use(identity)
+            else:
+                session.face_swap.set_source(face - 1, identity)
+        except InputError as exc:
+            return _error(400, str(exc))
+        return web.json_response(
+            {"session": session.id, "views": identity.views, "sources": len(session.face_swap.identities)}
+        )
 
     def _prepare(self, image: np.ndarray) -> Identity:
         with self._prepare_lock:  # one face analyzer, not thread-safe, shared by uploads
