@@ -8,7 +8,7 @@ import torch
 
 from rtswap.blend.color import transfer_color
 from rtswap.blend.mask import blur, close_small_gaps, dilate, soft_erode
-from rtswap.blend.pyramid import multiband_blend
+from rtswap.blend.pyramid import multiband_change
 
 
 def composite(
@@ -26,6 +26,6 @@ def composite(
     mask = soft_erode(solid, radius_px=max(1, size // 256))
     matched = transfer_color(swapped, target, mask)
     filled = torch.where(coverage > 0.5, matched, target)
-    blended = multiband_blend(filled, target, mask, levels=max(2, int(math.log2(size)) - 3 - levels_fewer))
+    change = multiband_change(filled - target, mask, levels=max(2, int(math.log2(size)) - 3 - levels_fewer))
     paste_alpha = blur(dilate(solid, max(1, size // 40)), max(1, size // 64))
-    return (blended - target) * paste_alpha
+    return change * paste_alpha

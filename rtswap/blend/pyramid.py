@@ -25,23 +25,23 @@ def _up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
-def multiband_blend(fg: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor, levels: int) -> torch.Tensor:
-    """Blend ``fg`` over ``bg`` band by band: fine detail switches sharply at the mask edge, the
-    low frequencies (lighting, tone) mix over a wide band, so no seam shows.
+def multiband_change(delta: torch.Tensor, mask: torch.Tensor, levels: int) -> torch.Tensor:
+    """Blend ``fg`` over ``bg`` band by band, returned as what it adds to ``bg``: fine detail
+    switches sharply at the mask edge, the low frequencies (lighting, tone) mix over a wide band,
+    so no seam shows. The blend is linear in fg and bg and the pyramid reconstructs ``bg``
+    exactly, so each band is ``bg``'s own plus the mask's share of the difference's: one pyramid
+    of ``delta = fg - bg`` does the work of one each of fg and bg.
 
-    fg, bg: (B, C, H, W) float; mask: (B, 1, H, W) in [0, 1], 1 = fg.
-    """
-    c = fg.shape[1]
-    stack = torch.cat([fg, bg, mask], dim=1)  # one filter pass per level for all three
+    delta: (B, C, H, W) float; mask: (B, 1, H, W) in [0, 1]."""
+    c = delta.shape[1]
+    stack = torch.cat([delta, mask], dim=1)  # one filter pass per level for both
     bands = []
     for _ in range(levels - 1):
         down = _down(stack)
-        detail = stack[:, : 2 * c] - _up(down[:, : 2 * c], (stack.shape[-2], stack.shape[-1]))
-        m = stack[:, 2 * c :]
-        bands.append(detail[:, :c] * m + detail[:, c:] * (1 - m))
+        detail = stack[:, :c] - _up(down[:, :c], (stack.shape[-2], stack.shape[-1]))
+        bands.append(detail * stack[:, c:])
         stack = down
-    m = stack[:, 2 * c :]
-    out = stack[:, :c] * m + stack[:, c : 2 * c] * (1 - m)
+    out = stack[:, :c] * stack[:, c:]
     for band in reversed(bands):
         out = _up(out, (band.shape[-2], band.shape[-1])) + band
     return out
