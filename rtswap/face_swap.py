@@ -46,9 +46,12 @@ class FaceSwap:
 
     engine: SwapEngine[Any]
     identities: list[Identity]
+    assignment: SourceAssignment | None = None
+    """Default: every identity a plain source, handed out left to right."""
 
     def __post_init__(self) -> None:
-        self.assignment = SourceAssignment(len(self.identities))
+        if self.assignment is None:
+            self.assignment = SourceAssignment(len(self.identities))
 
     def use(self, identity: Identity) -> None:
         """Swap every face for ``identity`` from the next frame on."""
@@ -93,6 +96,7 @@ class FaceSwap:
             (FaceRegion(frame, m * (size / template.size), size), f) for m, f in zip(full, faces, strict=True)
         ]
         pairs = [(region, face) for region, face in pairs if not region.empty]
+        assert self.assignment is not None
         sources = self.assignment.assign([face for _, face in pairs], frame)
         pairs = [pair for pair, source in zip(pairs, sources, strict=True) if source is not None]
         chosen = [source for source in sources if source is not None]

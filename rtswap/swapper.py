@@ -59,8 +59,7 @@ class Swapper:
             prepare_source(s, swap_engine, lambda: self.analyzer, cache_root, progress)
             for s in [*sources, *(src for _, src in maps or [])]
         ]
-        self.face_swap = FaceSwap(swap_engine, identities)
-        self.face_swap.assignment = SourceAssignment(len(sources), matcher)
+        self.face_swap = FaceSwap(swap_engine, identities, SourceAssignment(len(sources), matcher))
 
     @property
     def device(self) -> torch.device:

@@ -14,7 +14,8 @@ import numpy as np
 from rtswap.errors import DependencyError, ModelLoadError
 
 
-def _onnx() -> Any:
+def onnx_module() -> Any:
+    """The ``onnx`` package, or a one-line error naming the extra that installs it."""
     try:
         import onnx
     except ImportError:
@@ -24,7 +25,7 @@ def _onnx() -> Any:
 
 def load(path: Path) -> Any:
     """The ``onnx.ModelProto`` in ``path``; a missing, truncated or non-ONNX file is one line."""
-    onnx = _onnx()
+    onnx = onnx_module()
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such file")
     try:
@@ -63,7 +64,7 @@ def outputs(model: Any) -> list[Port]:
 
 def initializers(model: Any) -> dict[str, np.ndarray]:
     """Every initializer as a float32 (or integer) array, by name."""
-    helper = _onnx().numpy_helper
+    helper = onnx_module().numpy_helper
     arrays = {}
     for tensor in model.graph.initializer:
         array = helper.to_array(tensor)
@@ -74,7 +75,7 @@ def initializers(model: Any) -> dict[str, np.ndarray]:
 def attribute(node: Any, name: str, default: Any) -> Any:
     for attr in node.attribute:
         if attr.name == name:
-            return _onnx().helper.get_attribute_value(attr)
+            return onnx_module().helper.get_attribute_value(attr)
     return default
 
 

@@ -18,14 +18,14 @@ from typing import Any
 import numpy as np
 
 from rtswap.engines.inswapper.layout import LATENT, Conv, InswapperWeights
-from rtswap.engines.onnx_io import _onnx
+from rtswap.engines.onnx_io import onnx_module
 
 OPSET = 13
 
 
 class _Builder:
     def __init__(self) -> None:
-        self.onnx = _onnx()
+        self.onnx = onnx_module()
         self.nodes: list[Any] = []
         self.weights: list[Any] = []
         self._count = 0
