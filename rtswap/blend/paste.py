@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from rtswap.vision.align import affine_coords, invert_affine, pixel_grid, sample
+from rtswap.vision.align import invert_affine, warp_affine
 
 
 class FaceRegion:
@@ -37,16 +37,14 @@ class FaceRegion:
 
     def crop(self) -> torch.Tensor:
         """(1, 3, S, S) float [0, 1] aligned crop, black outside the frame."""
-        grid = pixel_grid(self.size, self.size, self.pixels.device)
-        coords = affine_coords(invert_affine(self.matrix), grid) - torch.tensor(
-            [self.x0, self.y0], dtype=torch.float32, device=grid.device
-        )
-        return sample(self.pixels, coords[None])
+        to_region = invert_affine(self.matrix) - np.array([[0.0, 0.0, self.x0], [0.0, 0.0, self.y0]])
+        return warp_affine(self.pixels, to_region, self.size, self.size)
 
     def paste(self, frame: torch.Tensor, delta: torch.Tensor) -> None:
         """Add a crop-space change (1, 3, S, S), already weighted by its alpha, into ``frame``
         (H, W, 3) uint8 in place. Where the change is zero the frame keeps its exact bytes."""
-        grid = pixel_grid(self.y1 - self.y0, self.x1 - self.x0, self.pixels.device, self.x0, self.y0)
-        change = sample(delta, affine_coords(self.matrix, grid)[None])
+        from_region = self.matrix.copy()
+        from_region[:, 2] += self.matrix[:, :2] @ np.array([self.x0, self.y0])
+        change = warp_affine(delta, from_region, self.y1 - self.y0, self.x1 - self.x0)
         out = (self.pixels + change).clamp(0, 1).mul(255).round().to(torch.uint8)
         frame[self.y0 : self.y1, self.x0 : self.x1] = out[0].permute(1, 2, 0)

@@ -87,9 +87,7 @@ def realign(crops: torch.Tensor, source: Template, target: Template) -> torch.Te
         resized = crops.shape[-1] / source.size  # the exact factor after rounding
         offset = 0.5 / resized - 0.5  # shrunk-crop pixel x is (x + 0.5) / resized - 0.5 of the original
         matrix = compose(matrix, np.array([[1 / resized, 0.0, offset], [0.0, 1 / resized, offset]]))
-    grid = pixel_grid(target.size, target.size, crops.device)
-    coords = affine_coords(invert_affine(matrix), grid)
-    return sample(crops, coords[None].expand(len(crops), -1, -1, -1))
+    return warp_affine(crops, invert_affine(matrix), target.size, target.size)
 
 
 def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -150,7 +148,18 @@ def sample(image: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def affine_coords(matrix: np.ndarray, grid: torch.Tensor) -> torch.Tensor:
-    """Map a pixel grid (h, w, 2) through a 2x3 matrix."""
-    m = torch.as_tensor(matrix, dtype=torch.float32, device=grid.device)
-    return grid @ m[:, :2].T + m[:, 2]
+def warp_affine(image: torch.Tensor, matrix: np.ndarray, height: int, width: int) -> torch.Tensor:
+    """Resample ``image`` (B, C, H, W) float into (B, C, height, width): output pixel (x, y) takes
+    the bilinear lookup at ``matrix @ (x, y, 1)``, a 2x3 affine in pixels; zeros outside.
+
+    The pixel transform is folded into grid_sample's normalised coordinates, so the grid comes
+    from one ``affine_grid`` call instead of per-pixel tensor arithmetic."""
+    in_h, in_w = image.shape[-2:]
+    to_input = np.array([[2 / in_w, 0.0, 1 / in_w - 1], [0.0, 2 / in_h, 1 / in_h - 1]])
+    from_output = np.array([[width / 2, 0.0, width / 2 - 0.5], [0.0, height / 2, height / 2 - 0.5]])
+    theta = torch.as_tensor(compose(to_input, compose(matrix, from_output)), dtype=torch.float32)
+    batch = len(image)
+    grid = F.affine_grid(
+        theta.to(image.device)[None].expand(batch, -1, -1), [batch, image.shape[1], height, width], align_corners=False
+    )
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -28,20 +28,21 @@ def rasterize(
     tri = triangles.to(torch.float32)
     lo = tri.amin(dim=1).ceil()
     extent = (tri.amax(dim=1).floor() - lo + 1).clamp(min=0)
-    hits = [_rasterize_group(group, tri, lo, extent, height, width) for group in _groups(extent)]
+    planes = _barycentric_planes(tri - lo[:, None])
+    hits = [_rasterize_group(group, planes, lo, extent, height, width) for group in _groups(extent)]
     tri_ids, flat, weights = (torch.cat(parts) for parts in zip(*hits, strict=True))
-    if depth is not None:  # nearest hits first, so the stable sort below keeps them
-        near = torch.argsort((weights * depth.to(tri)[tri_ids]).sum(dim=1), stable=True)
-        tri_ids, flat, weights = tri_ids[near], flat[near], weights[near]
+    if depth is not None:  # nearest hits last, so the highest hit number below is the nearest
+        far_to_near = torch.argsort((weights * depth.to(tri)[tri_ids]).sum(dim=1), descending=True, stable=True)
+        tri_ids, flat, weights = tri_ids[far_to_near], flat[far_to_near], weights[far_to_near]
     # A pixel on a shared edge (or under overlapping triangles) is hit several times: keep
-    # exactly one hit per pixel, so a pixel's triangle and its weights come from the same hit.
-    flat, order = torch.sort(flat, stable=True)
-    first = torch.ones_like(flat, dtype=torch.bool)
-    first[1:] = flat[1:] != flat[:-1]
+    # exactly one hit per pixel (the highest-numbered), so its triangle and weights agree.
+    hit = torch.full((height * width,), -1, dtype=torch.int64, device=tri.device)
+    hit.scatter_reduce_(0, flat, torch.arange(len(flat), device=tri.device), "amax")
+    covered = (hit >= 0).nonzero(as_tuple=True)[0]
     index = torch.full((height * width,), -1, dtype=torch.int64, device=tri.device)
     bary = torch.zeros((height * width, 3), dtype=torch.float32, device=tri.device)
-    index[flat[first]] = tri_ids[order[first]]
-    bary[flat[first]] = weights[order[first]]
+    index[covered] = tri_ids[hit[covered]]
+    bary[covered] = weights[hit[covered]]
     return index.view(height, width), bary.view(height, width, 3)
 
 
@@ -50,45 +51,48 @@ def _groups(extent: torch.Tensor) -> list[torch.Tensor]:
     group's work), groups cut further to stay within the candidate budget."""
     area = extent.amax(dim=1).clamp(min=1) ** 2
     bucket = torch.ceil(torch.log2(area)).to(torch.int64)
+    order = torch.argsort(bucket)
+    buckets, counts = torch.unique_consecutive(bucket[order], return_counts=True)
     groups = []
-    for b in torch.unique(bucket).tolist():
-        ids = (bucket == b).nonzero(as_tuple=True)[0]
-        per_group = max(1, _GROUP_BUDGET >> b)
-        groups.extend(ids.split(per_group))
+    for b, ids in zip(buckets.tolist(), order.split(counts.tolist()), strict=True):
+        groups.extend(ids.split(max(1, _GROUP_BUDGET >> b)))
     return groups
 
 
 def _rasterize_group(
-    group: torch.Tensor, tri: torch.Tensor, lo: torch.Tensor, extent: torch.Tensor, height: int, width: int
+    group: torch.Tensor, planes: torch.Tensor, lo: torch.Tensor, extent: torch.Tensor, height: int, width: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Hits of the triangles ``group``: (triangle ids, flat pixel indices, weights (N, 3))."""
-    tri, lo, extent = tri[group], lo[group], extent[group]
+    planes, lo, extent = planes[group], lo[group], extent[group]
     box_w, box_h = int(extent[:, 0].max().item()), int(extent[:, 1].max().item())
-    dx = torch.arange(box_w, device=tri.device, dtype=torch.float32)
-    dy = torch.arange(box_h, device=tri.device, dtype=torch.float32)
-    px = (lo[:, 0, None, None] + dx[None, None, :]).expand(-1, box_h, -1)
-    py = (lo[:, 1, None, None] + dy[None, :, None]).expand(-1, -1, box_w)
-    weights = _barycentric(tri, px, py)
-    inside = (weights >= -1e-5).all(dim=-1)
-    inside &= (px >= 0) & (px < width) & (py >= 0) & (py < height)
-    ids = inside.nonzero(as_tuple=True)[0]
-    flat = (py[inside] * width + px[inside]).to(torch.int64)
-    return group[ids], flat, weights[inside]
+    dx = torch.arange(box_w, device=planes.device, dtype=torch.float32)
+    dy = torch.arange(box_h, device=planes.device, dtype=torch.float32)
+    weights = torch.addcmul(
+        torch.addcmul(planes[:, None, None, 2], dx[None, None, :, None], planes[:, None, None, 0]),
+        dy[None, :, None, None],
+        planes[:, None, None, 1],
+    )  # (T, h, w, 3)
+    px, py = lo[:, 0, None] + dx, lo[:, 1, None] + dy  # (T, w), (T, h)
+    inside = weights.amin(dim=-1) >= -1e-5
+    inside &= ((px >= 0) & (px < width))[:, None, :] & ((py >= 0) & (py < height))[:, :, None]
+    t, y, x = inside.nonzero(as_tuple=True)
+    flat = (py[t, y] * width + px[t, x]).to(torch.int64)
+    return group[t], flat, weights[t, y, x]
 
 
-def _barycentric(tri: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
-    """Weights (T, h, w, 3) of points (px, py) w.r.t. each triangle; NaN-free for degenerate ones."""
-    x0, y0 = tri[:, 0, 0, None, None], tri[:, 0, 1, None, None]
-    x1, y1 = tri[:, 1, 0, None, None], tri[:, 1, 1, None, None]
-    x2, y2 = tri[:, 2, 0, None, None], tri[:, 2, 1, None, None]
-    area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+def _barycentric_planes(tri: torch.Tensor) -> torch.Tensor:
+    """(T, 3, 3): barycentric weight k of point (x, y) w.r.t. triangle t is
+    ``planes[t, 0, k] * x + planes[t, 1, k] * y + planes[t, 2, k]``. ``tri`` is in each triangle's
+    own box coordinates (small numbers, so the expanded form loses no precision). A degenerate
+    triangle gets weights of -1 everywhere: it covers nothing."""
+    x, y = tri[..., 0], tri[..., 1]  # (T, 3) each
+    x1, x2, y1, y2 = x.roll(-1, 1), x.roll(-2, 1), y.roll(-1, 1), y.roll(-2, 1)  # the other two corners
+    planes = torch.stack([y1 - y2, x2 - x1, x1 * y2 - x2 * y1], dim=1)  # twice the sub-areas, (T, 3, 3)
+    area = planes[:, 2].sum(dim=1)
     degenerate = area.abs() < 1e-9
-    area = torch.where(degenerate, torch.ones_like(area), area)
-    w0 = ((x1 - px) * (y2 - py) - (x2 - px) * (y1 - py)) / area
-    w1 = ((x2 - px) * (y0 - py) - (x0 - px) * (y2 - py)) / area
-    w2 = 1.0 - w0 - w1
-    weights = torch.stack([w0, w1, w2], dim=-1)
-    return torch.where(degenerate[..., None], torch.full_like(weights, -1.0), weights)
+    planes = planes / torch.where(degenerate, torch.ones_like(area), area)[:, None, None]
+    planes[degenerate] = torch.tensor([[0.0] * 3, [0.0] * 3, [-1.0] * 3], device=tri.device)
+    return planes
 
 
 def interpolate(

@@ -66,18 +66,21 @@ class FaceTracker:
         kept: list[_Track] = []
         for track in self._tracks:  # oldest first, so the older track wins a shared face
             predicted = track.face.box + np.tile(track.velocity, 2)
-            landmarks = self.mesh.landmarks(image, predicted)
-            if landmarks is None:
-                continue
-            face = face_from_landmarks(landmarks, track.face.score, track.id)
-            if iou(face.box, predicted) < _FOLLOW_MIN_IOU:
-                continue
-            if any(iou(face.box, other.face.box) > _SAME_FACE_IOU for other in kept):
+            face = self._follow_one(image, track, predicted)
+            if face is None or any(iou(face.box, other.face.box) > _SAME_FACE_IOU for other in kept):
+                self.mesh.forget(track.id)
                 continue
             track.velocity = _centre(face.box) - _centre(track.face.box)
             track.face = face
             kept.append(track)
         self._tracks = kept
+
+    def _follow_one(self, image: np.ndarray, track: _Track, predicted: np.ndarray) -> Face | None:
+        landmarks = self.mesh.landmarks(image, predicted, key=track.id)
+        if landmarks is None:
+            return None
+        face = face_from_landmarks(landmarks, track.face.score, track.id)
+        return face if iou(face.box, predicted) >= _FOLLOW_MIN_IOU else None
 
     def _start(self, image: np.ndarray, detections: list[Detection]) -> None:
         for det in sorted(detections, key=lambda d: _area(d.box), reverse=True):
