@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import cv2
 import torch
 
 from rtswap.bench_config import WARMUP_S, BenchConfig
@@ -89,6 +90,7 @@ def _measured(stats: PipelineStats, start_ns: int) -> dict[str, object]:
 def run_bench(config: BenchConfig) -> dict[str, object]:
     """Runs the benchmark and returns the result (the JSON that ``--json`` writes)."""
     torch.set_num_threads(1)  # the stage threads are the parallelism; one intra-op thread each
+    cv2.setNumThreads(1)
     with Swapper(
         grace_hopper_path(),
         config.engine,

@@ -69,10 +69,14 @@ def test_source_with_several_faces_uses_the_largest_and_says_so(astro: np.ndarra
         assert width > 0.4 * swapper.face_swap.engine.template.size
 
 
-def test_warp_output_is_unchanged_by_the_engine_seam(astro: np.ndarray) -> None:
-    """tests/data/warp-golden-256.png was written by the code before the engine seam existed
-    (with its source loaded from the cache). Byte-identical on the machine that wrote it; one
-    level of float rounding is allowed for other CPUs' vector units."""
+def test_warp_output_is_unchanged(astro: np.ndarray) -> None:
+    """tests/data/warp-golden-256.png pins the warp engine's output against unintended change: it
+    was written by this test's own steps (with the source loaded from the cache), and an intended
+    change rewrites it after looking at the new picture. Last written when the composite's masks
+    moved to half resolution (max 18 levels on a few pixels at the mask's edge, nothing visible).
+    Byte-identical on the machine that wrote it with the same thread counts; one level of float
+    rounding on up to 1% of the pixels is allowed for other thread counts (sums reduce in another
+    order) and other CPUs' vector units. The smallest intended change so far moved pixels by 2."""
     from PIL import Image
 
     golden = np.array(Image.open(Path(__file__).with_name("data") / "warp-golden-256.png"))
@@ -82,4 +86,4 @@ def test_warp_output_is_unchanged_by_the_engine_seam(astro: np.ndarray) -> None:
     with Swapper(grace_hopper_path(), device="cpu") as swapper:
         out = swapper.swap_image(target)  # ...the second loads it, as the golden's run did
     difference = np.abs(out.astype(int) - golden.astype(int))
-    assert difference.max() <= 1 and (difference > 0).mean() < 1e-3
+    assert difference.max() <= 1 and (difference > 0).mean() < 1e-2

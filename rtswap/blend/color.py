@@ -11,7 +11,9 @@ _RGB_TO_XYZ = torch.tensor(
 _XYZ_TO_RGB = torch.linalg.inv(_RGB_TO_XYZ)
 _WHITE = torch.tensor([0.950456, 1.0, 1.088754])
 _EPS = 6.0 / 29.0
-_STATS_STRIDE = 4
+STATS_STRIDE = 4
+SPREAD_LIMITS = (0.5, 2.0)
+"""The target's spread over the source's, per channel, is clamped to this range."""
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
@@ -48,8 +50,8 @@ def transfer_color(source: torch.Tensor, target: torch.Tensor, weight: torch.Ten
     The spread ratio is limited to [0.5, 2] so a flat region cannot amplify noise. Statistics are
     taken at a quarter of the resolution: they barely change and it saves a full-size conversion.
     """
-    small_weight = F.avg_pool2d(weight, _STATS_STRIDE)
-    src_mean, src_std = masked_stats(rgb_to_lab(F.avg_pool2d(source, _STATS_STRIDE)), small_weight)
-    tgt_mean, tgt_std = masked_stats(rgb_to_lab(F.avg_pool2d(target, _STATS_STRIDE)), small_weight)
-    ratio = (tgt_std / src_std.clamp(min=1e-3)).clamp(0.5, 2.0)
+    small_weight = F.avg_pool2d(weight, STATS_STRIDE)
+    src_mean, src_std = masked_stats(rgb_to_lab(F.avg_pool2d(source, STATS_STRIDE)), small_weight)
+    tgt_mean, tgt_std = masked_stats(rgb_to_lab(F.avg_pool2d(target, STATS_STRIDE)), small_weight)
+    ratio = (tgt_std / src_std.clamp(min=1e-3)).clamp(*SPREAD_LIMITS)
     return lab_to_rgb((rgb_to_lab(source) - src_mean) * ratio + tgt_mean)

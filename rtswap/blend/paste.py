@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import torch
 
@@ -14,7 +15,8 @@ class FaceRegion:
     """The frame rectangle that an aligned crop covers, as a float tensor, plus the transforms.
 
     Only this rectangle is converted to float, sampled and written: per-face cost does not
-    grow with frame size.
+    grow with frame size. On the CPU the resampling is OpenCV's ``warpAffine`` on interleaved
+    channels (several times faster than building a sampling grid); elsewhere ``grid_sample``.
     """
 
     def __init__(self, frame: torch.Tensor, matrix: np.ndarray, size: int) -> None:
@@ -28,8 +30,10 @@ class FaceRegion:
         self.x1 = min(width, math.ceil(frame_corners[:, 0].max()) + 2)
         self.y1 = min(height, math.ceil(frame_corners[:, 1].max()) + 2)
         self.matrix, self.size = matrix, size
-        roi = frame[self.y0 : self.y1, self.x0 : self.x1]
-        self.pixels = roi.permute(2, 0, 1)[None].to(torch.float32) / 255.0
+        roi = frame[self.y0 : self.y1, self.x0 : self.x1].to(torch.float32) / 255.0
+        self._on_cpu = frame.device.type == "cpu"
+        self.pixels = roi if self._on_cpu else roi.permute(2, 0, 1)[None]
+        """The region as float [0, 1]: (h, w, 3) on the CPU, for OpenCV; else (1, 3, h, w)."""
 
     @property
     def empty(self) -> bool:
@@ -38,6 +42,9 @@ class FaceRegion:
     def crop(self) -> torch.Tensor:
         """(1, 3, S, S) float [0, 1] aligned crop, black outside the frame."""
         to_region = invert_affine(self.matrix) - np.array([[0.0, 0.0, self.x0], [0.0, 0.0, self.y0]])
+        if self._on_cpu:
+            crop = _cv_warp(self.pixels.numpy(), to_region, self.size, self.size)
+            return torch.from_numpy(crop).permute(2, 0, 1)[None].contiguous()
         return warp_affine(self.pixels, to_region, self.size, self.size)
 
     def paste(self, frame: torch.Tensor, delta: torch.Tensor) -> None:
@@ -45,6 +52,19 @@ class FaceRegion:
         (H, W, 3) uint8 in place. Where the change is zero the frame keeps its exact bytes."""
         from_region = self.matrix.copy()
         from_region[:, 2] += self.matrix[:, :2] @ np.array([self.x0, self.y0])
-        change = warp_affine(delta, from_region, self.y1 - self.y0, self.x1 - self.x0)
-        out = (self.pixels + change).clamp(0, 1).mul(255).round().to(torch.uint8)
-        frame[self.y0 : self.y1, self.x0 : self.x1] = out[0].permute(1, 2, 0)
+        height, width = self.y1 - self.y0, self.x1 - self.x0
+        if self._on_cpu:
+            warped = _cv_warp(delta[0].permute(1, 2, 0).contiguous().numpy(), from_region, height, width)
+            out = self.pixels + torch.from_numpy(warped).reshape(height, width, 3)
+        else:
+            out = (self.pixels + warp_affine(delta, from_region, height, width))[0].permute(1, 2, 0)
+        frame[self.y0 : self.y1, self.x0 : self.x1] = out.clamp(0, 1).mul(255).round().to(torch.uint8)
+
+
+def _cv_warp(image: np.ndarray, matrix: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(height, width, C): output pixel (x, y) takes ``image`` bilinearly at ``matrix @ (x, y, 1)``,
+    zeros outside, as :func:`~rtswap.vision.align.warp_affine` does."""
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    return cv2.warpAffine(
+        image, matrix, (width, height), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)
+    )

@@ -160,6 +160,8 @@ def warp_affine(image: torch.Tensor, matrix: np.ndarray, height: int, width: int
     theta = torch.as_tensor(compose(to_input, compose(matrix, from_output)), dtype=torch.float32)
     batch = len(image)
     grid = F.affine_grid(
-        theta.to(image.device)[None].expand(batch, -1, -1), [batch, image.shape[1], height, width], align_corners=False
+        theta.to(image.device)[None].expand(batch, -1, -1),
+        [batch, image.shape[1], height, width],
+        align_corners=False,
     )
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

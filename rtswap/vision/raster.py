@@ -32,7 +32,9 @@ def rasterize(
     hits = [_rasterize_group(group, planes, lo, extent, height, width) for group in _groups(extent)]
     tri_ids, flat, weights = (torch.cat(parts) for parts in zip(*hits, strict=True))
     if depth is not None:  # nearest hits last, so the highest hit number below is the nearest
-        far_to_near = torch.argsort((weights * depth.to(tri)[tri_ids]).sum(dim=1), descending=True, stable=True)
+        far_to_near = torch.argsort(
+            (weights * depth.to(tri)[tri_ids]).sum(dim=1), descending=True, stable=True
+        )
         tri_ids, flat, weights = tri_ids[far_to_near], flat[far_to_near], weights[far_to_near]
     # A pixel on a shared edge (or under overlapping triangles) is hit several times: keep
     # exactly one hit per pixel (the highest-numbered), so its triangle and weights agree.
