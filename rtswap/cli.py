@@ -125,7 +125,8 @@ def _add_detect_every(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=10,
         metavar="K",
-        help="run the face detector every K frames and track faces in between (default: 10)",
+        help="while faces are tracked, scan the whole frame for new ones every K frames (and one tile "
+        "of it for small faces halfway between); track faces on every frame (default: 10)",
     )
 
 

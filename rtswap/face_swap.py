@@ -71,6 +71,14 @@ class FaceSwap:
             identities[index] = identity
             self.identities = identities
 
+    def warmup(self) -> None:
+        """Everything slow on its first call, done before the first frame: the engine's compiled
+        models, and the composite (OpenCV builds its colour tables on first use, ~0.2 s)."""
+        self.engine.warmup((1,))
+        size = self.engine.template.size
+        crop = torch.zeros(1, 3, size, size, device=self.device)
+        composite(crop, crop, torch.ones(1, 1, size, size, device=self.device))
+
     @property
     def device(self) -> torch.device:
         return self.engine.device

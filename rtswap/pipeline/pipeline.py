@@ -42,8 +42,9 @@ class PipelineConfig:
     """Live input: rings drop the oldest frame when full (latency stays low). Otherwise rings
     block and every frame is kept."""
     detect_every: int = 10
-    """The face detector covers the whole frame once every this many frames (every frame while
-    no face is tracked)."""
+    """While faces are tracked, the face detector scans the whole frame once every this many
+    frames, and one tile halfway between (every frame gets the full scan while no face is
+    tracked)."""
     max_faces: int | None = None
     """Swap at most this many faces per frame, largest first."""
     label: bool = True
@@ -256,7 +257,7 @@ class Pipeline:
         return self._report(capture, [])
 
     def _build(self) -> tuple[_Capture, tuple[Detect, Track], list[Stage]]:
-        self.face_swap.engine.warmup((1,))  # compiled models are built before the first frame
+        self.face_swap.warmup()
         device = self.face_swap.device
         capture = self._capture = _Capture(self.source, device)
         track = Track(self.config.max_faces)
