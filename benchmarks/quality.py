@@ -12,6 +12,11 @@ Per source -> target pair it reports
 
 The face region is the convex hull of the target's landmarks dilated by 10% of the face height.
 
+Then occluders, on glasses frames and a hand drawn on the photos (``rtswap.synthetic_occluders``),
+with the target's occluders kept (the default) and with ``--no-occluders``: the darkest row of the
+forehead's change under a source with a fringe (a pasted fringe is a dark band), and the mean
+change on the drawn frames and on the hand (0: they stay on top).
+
     python benchmarks/quality.py [--json results.json] [--clip-frames 6]
 """
 
@@ -32,6 +37,7 @@ from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
 from rtswap.synthetic import SyntheticClip
+from rtswap.synthetic_occluders import forehead_rows, with_glasses, with_hand
 from rtswap.vision.detect import FaceAnalyzer
 
 
@@ -187,6 +193,51 @@ def run(clip_frames: int) -> list[Row]:
     return rows
 
 
+@dataclass
+class OccluderRow:
+    case: str
+    measure: str
+    with_occluders: float
+    without: float
+
+
+def occluder_rows() -> list[OccluderRow]:
+    """What covers a face (``rtswap.blend.occluders``), on occluders drawn on the two photos:
+    each measure with the target's occluders kept on top (the default) and with --no-occluders.
+    The source side (a source's fringe left out of its texture) is on in both."""
+    analyzer = FaceAnalyzer()
+    grace, astro = read_image(grace_hopper_path()), astronaut()
+    grace_face, astro_face = analyzer.analyze(grace)[0], analyzer.analyze(astro)[0]
+    glasses, frames = with_glasses(astro, astro_face.landmarks)
+    hand, palm = with_hand(grace, grace_face.landmarks)
+    frames &= face_region(astro, analyzer)
+    palm &= face_region(grace, analyzer)
+    analyzer.close()
+    values: dict[str, list[float]] = {}
+    for keep in (True, False):
+        with Swapper(grace, keep_occluders=keep) as to_grace, Swapper(astro, keep_occluders=keep) as to_astro:
+            band = forehead_rows(grace, to_astro.swap_image(grace), grace_face.landmarks).min()
+            on_frames = np.abs(to_grace.swap_image(glasses)[frames].astype(int) - glasses[frames]).mean()
+            on_hand = np.abs(to_astro.swap_image(hand)[palm].astype(int) - hand[palm]).mean()
+        for key, value in (("band", band), ("frames", on_frames), ("hand", on_hand)):
+            values.setdefault(key, []).append(float(value))
+    return [
+        OccluderRow("astronaut (fringe) -> Grace Hopper", "darkest forehead row, Δ luma", *values["band"]),
+        OccluderRow(
+            "Grace Hopper -> astronaut with drawn glasses", "mean |Δ| on the frames", *values["frames"]
+        ),
+        OccluderRow(
+            "astronaut -> Grace Hopper, hand over the mouth", "mean |Δ| on the hand", *values["hand"]
+        ),
+    ]
+
+
+def occluder_table(rows: list[OccluderRow]) -> str:
+    head = "| case | measure | occluders kept | --no-occluders |\n|---|---|---|---|"
+    lines = [f"| {r.case} | {r.measure} | {r.with_occluders:.3f} | {r.without:.3f} |" for r in rows]
+    return "\n".join([head, *lines])
+
+
 def table(rows: list[Row]) -> str:
     head = (
         "| pair | d(target,source) | d(swap,source) | d(swap,target) | Δyaw° | Δpitch° | Δroll° "
@@ -207,10 +258,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--clip-frames", type=int, default=6, help="demo-clip frames to judge (default 6)")
     args = parser.parse_args()
-    rows = run(args.clip_frames)
-    print(table(rows))
+    rows, occluded = run(args.clip_frames), occluder_rows()
+    print(table(rows) + "\n\n" + occluder_table(occluded))
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
+        result = {"pairs": [asdict(r) for r in rows], "occluders": [asdict(r) for r in occluded]}
+        args.json.write_text(json.dumps(result, indent=2))
     worst_pose = max(max(r.yaw_diff, r.pitch_diff, r.roll_diff) for r in rows)
     print(
         f"\nworst pose difference {worst_pose:.2f}°, worst outside change {max(r.outside_max for r in rows)}"

@@ -99,6 +99,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         backend=config.backend,
         precision=config.precision,
         boost=config.boost,
+        keep_occluders=config.keep_occluders,
         models_dir=Path(config.models_dir) if config.models_dir else None,
     ) as swapper:
         pipeline_config = PipelineConfig(

@@ -205,8 +205,20 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _swap_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The Swapper's options from the command line: engine settings and how faces are swapped."""
+    return {**_engine_options(args), "keep_occluders": args.keep_occluders}
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     _add_engine_options(parser)
+    parser.add_argument(
+        "--no-occluders",
+        dest="keep_occluders",
+        action="store_false",
+        help="paint the swap over whatever covers a face (hair, glasses frames, a hand) instead of "
+        "keeping it on top",
+    )
     parser.add_argument(
         "--no-label",
         dest="label",
@@ -476,7 +488,7 @@ def _run(args: argparse.Namespace) -> int:
             args.device,
             seconds=args.seconds,
             label=args.label,
-            **_engine_options(args),
+            **_swap_options(args),
         )
         summary = demo.run.stats.summary()
         print(
@@ -492,7 +504,7 @@ def _run(args: argparse.Namespace) -> int:
         check_swap_paths(args.input, args.output)  # before the source is prepared
 
         with Swapper(
-            engine=args.engine, device=args.device, **_sources(args), **_engine_options(args)
+            engine=args.engine, device=args.device, **_sources(args), **_swap_options(args)
         ) as swapper:
             report = swap_file(
                 swapper,
@@ -556,9 +568,7 @@ def _live(args: argparse.Namespace) -> int:
             last_status = time.monotonic()
             print(f"\r{overlay_text(pipeline.stats)}", end="", file=sys.stderr, flush=True)
 
-    with Swapper(
-        engine=args.engine, device=args.device, **_sources(args), **_engine_options(args)
-    ) as swapper:
+    with Swapper(engine=args.engine, device=args.device, **_sources(args), **_swap_options(args)) as swapper:
         _note_neural_on_cpu(swapper)
         source = open_source(
             args.input,
@@ -610,7 +620,7 @@ def _serve(args: argparse.Namespace) -> int:
     from rtswap.swapper import Swapper
 
     source = args.source or grace_hopper_path()
-    with Swapper(source, args.engine, args.device, **_engine_options(args)) as swapper:
+    with Swapper(source, args.engine, args.device, **_swap_options(args)) as swapper:
         _note_neural_on_cpu(swapper)
         run(
             swapper.face_swap,
@@ -724,6 +734,7 @@ def _bench(args: argparse.Namespace) -> int:
         precision=args.precision,
         boost=args.boost,
         models_dir=str(args.models) if args.models else None,
+        keep_occluders=args.keep_occluders,
         detect_every=args.detect_every,
         latency_budget_ms=args.latency_budget,
         compare_sequential=args.compare_sequential,

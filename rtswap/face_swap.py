@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
 from rtswap.blend.composite import composite
+from rtswap.blend.occluders import OccluderMaps
 from rtswap.blend.paste import FaceRegion
 from rtswap.engines.base import FaceBatch, Identity, SwapEngine
 from rtswap.errors import InputError
@@ -18,6 +19,8 @@ from rtswap.source_assignment import SourceAssignment
 from rtswap.vision.align import apply_affine
 
 _CROP_STEP = 64
+_OCCLUDERS_EVERY = 2
+"""A tracked face's occluders are looked for on every this many frames."""
 
 
 @dataclass
@@ -31,6 +34,8 @@ class SwapWork:
     """(B, 3, S, S) RGB [0, 1] the engine's faces."""
     mask: torch.Tensor
     """(B, 1, S, S) [0, 1] where the engine's faces may be used."""
+    landmarks: torch.Tensor
+    """(B, 478, 2) the target faces' landmarks in crop pixels."""
     track_ids: list[int]
     """The faces' track ids, in batch order."""
     changes: torch.Tensor | None = None
@@ -48,6 +53,10 @@ class FaceSwap:
     identities: list[Identity]
     assignment: SourceAssignment | None = None
     """Default: every identity a plain source, handed out left to right."""
+    keep_occluders: bool = True
+    """What covers a target face (hair, glasses frames, a hand) stays on top of the swap; see
+    :mod:`rtswap.blend.occluders`."""
+    _occluders: OccluderMaps = field(default_factory=lambda: OccluderMaps(_OCCLUDERS_EVERY), repr=False)
 
     def __post_init__(self) -> None:
         if self.assignment is None:
@@ -70,6 +79,11 @@ class FaceSwap:
         else:
             identities[index] = identity
             self.identities = identities
+
+    def new_stream(self) -> None:
+        """Forget what was kept from the frames of another stream (its track ids mean nothing
+        here): called when a pipeline starts."""
+        self._occluders = OccluderMaps(_OCCLUDERS_EVERY)
 
     def warmup(self) -> None:
         """Everything slow on its first call, done before the first frame: the engine's compiled
@@ -123,7 +137,7 @@ class FaceSwap:
         else:
             poses = [face.pose[:2] for _, face in pairs]
             swapped, mask = self._run_engine(crops, landmarks, poses, chosen)
-        return SwapWork([region for region, _ in pairs], crops, swapped, mask, track_ids)
+        return SwapWork([region for region, _ in pairs], crops, swapped, mask, landmarks, track_ids)
 
     def _run_engine(
         self,
@@ -143,8 +157,12 @@ class FaceSwap:
         return swapped, mask
 
     def composite(self, work: SwapWork, blend_levels_fewer: int = 0) -> None:
-        """Blend the swapped crops into their targets: sets ``work.changes``."""
-        work.changes = composite(work.crops, work.swapped, work.mask, blend_levels_fewer)
+        """Blend the swapped crops into their targets, what covers the faces staying on top:
+        sets ``work.changes``."""
+        mask = work.mask
+        if self.keep_occluders:
+            mask = mask * (1 - self._occluders(work.crops, work.landmarks, mask, work.track_ids))
+        work.changes = composite(work.crops, work.swapped, mask, blend_levels_fewer)
 
     def paste(self, frame: torch.Tensor, work: SwapWork) -> None:
         """Add the composited changes into ``frame`` in place, each inside its face's region."""

@@ -37,6 +37,7 @@ class Swapper:
         device: str = "auto",
         *,
         maps: list[tuple[Path, str | Path]] | None = None,
+        keep_occluders: bool = True,
         cache_root: Path | None = None,
         progress: bool = True,
         **options: Any,
@@ -46,6 +47,7 @@ class Swapper:
         ``maps``: (reference photo, source) pairs: a face that is the reference's person gets
         that source (needs the neural engines' identity model); with ``maps`` and no ``source``,
         other faces are left as they are.
+        ``keep_occluders``: hair, glasses frames or a hand over a target face stay on top.
         ``cache_root``: the identity cache (default: ``$RTSWAP_CACHE`` or the user cache folder)."""
         settings = EngineSettings(name=engine, device=resolve_device(device), **options)
         swap_engine = create_engine(settings)
@@ -59,7 +61,8 @@ class Swapper:
             prepare_source(s, swap_engine, lambda: self.analyzer, cache_root, progress)
             for s in [*sources, *(src for _, src in maps or [])]
         ]
-        self.face_swap = FaceSwap(swap_engine, identities, SourceAssignment(len(sources), matcher))
+        assignment = SourceAssignment(len(sources), matcher)
+        self.face_swap = FaceSwap(swap_engine, identities, assignment, keep_occluders)
 
     @property
     def device(self) -> torch.device:

@@ -14,7 +14,8 @@ import pytest
 pytest.importorskip("aiortc")
 sync_api = pytest.importorskip("playwright.sync_api")
 from rtswap.synthetic import SyntheticClip, SyntheticHead  # noqa: E402
-from tests.conftest import SERVER_TOKEN  # noqa: E402
+from rtswap.vision.detect import FaceAnalyzer  # noqa: E402
+from tests.conftest import SERVER_TOKEN, face_hull  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
@@ -39,7 +40,9 @@ _GRAB = """() => {
 }"""
 
 
-def test_browser_camera_comes_back_swapped(server_url: str, head: SyntheticHead, tmp_path: Path) -> None:
+def test_browser_camera_comes_back_swapped(
+    server_url: str, head: SyntheticHead, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
     frames = list(SyntheticClip(width=640, height=480, fps=30, seconds=2, head=head))
     camera = tmp_path / "face.y4m"
     write_y4m(camera, frames, fps=30)
@@ -70,10 +73,12 @@ def test_browser_camera_comes_back_swapped(server_url: str, head: SyntheticHead,
     first, second = grabs
     assert first.shape == (480, 640, 3)
     assert np.abs(first.astype(int) - second).mean() > 1  # it is playing, not a still
-    face = (slice(60, 180), slice(250, 350))
-    closest = min(np.abs(first.astype(int) - f).mean() for f in frames)
-    face_change = min(np.abs(first[face].astype(int) - f[face]).mean() for f in frames)
-    assert face_change > 3 * closest  # the face differs from every sent frame far more than the rest
+    sent = min(frames, key=lambda f: np.abs(first.astype(int) - f).mean())  # the frame shown
+    face = analyzer.analyze(sent)[0]
+    change = np.abs(first.astype(int) - sent).mean(axis=-1)
+    inside = cv2.erode(face_hull(face, sent.shape).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    outside = ~face_hull(face, sent.shape, grow=0.1)
+    assert change[inside].mean() > 3 * change[outside].mean()  # the face changed, far more than the rest
     assert "fps shown" in status and "network round trip" in status and "connected" in status
     assert re.match(
         r"server: \d+ fps in, \d+ fps out \| swap latency in the server p50 \d+ ms p95 \d+ ms", server

@@ -258,6 +258,7 @@ class Pipeline:
 
     def _build(self) -> tuple[_Capture, tuple[Detect, Track], list[Stage]]:
         self.face_swap.warmup()
+        self.face_swap.new_stream()
         device = self.face_swap.device
         capture = self._capture = _Capture(self.source, device)
         track = Track(self.config.max_faces)

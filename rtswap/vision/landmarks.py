@@ -19,6 +19,38 @@ UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
 FOREHEAD, CHIN = 10, 152
 LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 33, 263
 
+MIDLINE = [
+    10,
+    151,
+    9,
+    8,
+    168,
+    6,
+    197,
+    195,
+    5,
+    4,
+    1,
+    19,
+    94,
+    2,
+    164,
+    0,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    18,
+    200,
+    199,
+    175,
+    152,
+]
+"""The mesh's vertices on the face's vertical midline, forehead to chin."""
+
 FIVE_POINTS_FROM_MESH = (LEFT_IRIS, RIGHT_IRIS, NOSE_TIP, MOUTH_LEFT, MOUTH_RIGHT)
 
 

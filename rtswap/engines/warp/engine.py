@@ -16,10 +16,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rtswap.blend.face_mask import mesh_mask
+from rtswap.blend.occluders import occluders
 from rtswap.engines.base import AlignedView, FaceBatch
 from rtswap.identity.appearance import AppearanceMap
-from rtswap.vision.align import Template, ffhq_template, sample
-from rtswap.vision.landmarks import LEFT_IRIS, RIGHT_IRIS
+from rtswap.vision.align import Template, ffhq_template, sample, warp_affine
+from rtswap.vision.landmarks import LEFT_IRIS, MIDLINE, RIGHT_IRIS
 from rtswap.vision.raster import interpolate, rasterize
 from rtswap.vision.topology import FACE_OVAL, TRIANGLES
 
@@ -43,7 +45,10 @@ class WarpIdentity:
     """A source prepared for the warp engine: one or more views of the face, indexed by pose."""
 
     textures: torch.Tensor
-    """(V, 3, S, S) float [0, 1] RGB: each view aligned into the crop."""
+    """(V, 4, S, S) float [0, 1]: each view aligned into the crop, RGB premultiplied by its
+    validity, and the validity: 0 where something covers the source's face on both sides (hair,
+    glasses frames; see :mod:`rtswap.blend.occluders`), 1 on its skin and features. Where only
+    one side is covered, the other side's texture, mirrored, fills in."""
     landmarks: torch.Tensor
     """(V, 478, 2) float32: each view's landmarks in crop pixels."""
     weights: torch.Tensor
@@ -71,7 +76,7 @@ class WarpEngine:
 
     name = "warp"
     backend = "eager"
-    artifact_version = 1
+    artifact_version = 2
     """Version of what :meth:`prepare` returns; bump it when that changes."""
     any_crop_size = True
     """``swap`` works on target crops of any size up to the template's (the source's texture stays
@@ -86,10 +91,13 @@ class WarpEngine:
         return {"crop_size": self.template.size}
 
     def prepare(self, views: list[AlignedView]) -> dict[str, torch.Tensor]:
-        """Each view's texture (as uint8: a quarter of the size, and they came from 8-bit images),
-        landmarks, per-vertex opacity and head pose."""
-        textures = torch.cat([v.crop for v in views])
+        """Each view's texture and its validity (as uint8: a quarter of the size, and they came
+        from 8-bit images), landmarks, per-vertex opacity and head pose."""
+        crops = torch.cat([v.crop for v in views])
         landmarks = np.stack([v.landmarks[:, :2] for v in views])
+        points = torch.as_tensor(landmarks, dtype=torch.float32, device=crops.device)
+        validity = 1 - occluders(crops, points, mesh_mask(points, crops.shape[-1]))
+        textures = torch.cat([crops, validity], dim=1)
         return {
             "textures": (textures * 255).round().clamp(0, 255).to(torch.uint8).cpu(),
             "landmarks": torch.as_tensor(landmarks, dtype=torch.float32),
@@ -98,9 +106,10 @@ class WarpEngine:
         }
 
     def load(self, tensors: dict[str, torch.Tensor]) -> WarpIdentity:
+        landmarks = tensors["landmarks"].to(self.device, torch.float32)
         return WarpIdentity(
-            textures=tensors["textures"].to(self.device, torch.float32) / 255.0,
-            landmarks=tensors["landmarks"].to(self.device, torch.float32),
+            textures=_mirror_filled(tensors["textures"].to(self.device, torch.float32) / 255.0, landmarks),
+            landmarks=landmarks,
             weights=tensors["weights"].to(self.device, torch.float32),
             poses=tensors["poses"].to(self.device, torch.float32),
         )
@@ -117,7 +126,8 @@ class WarpEngine:
         landmarks place the mesh, their poses (yaw, pitch) pick and weigh the source views (one
         view: always that one).
         Returns swapped (B, 3, S, S) RGB [0, 1] and coverage (B, 1, S, S) in [0, 1]: 0 off the
-        mesh and in an open mouth, fading to 0 towards the forehead's edge.
+        mesh, in an open mouth and where the source's texture is covered (on both sides of its
+        face), fading to 0 towards the forehead's edge.
         """
         size, batch = crops.shape[-1], crops.shape[0]
         low = size // _RASTER_STRIDE
@@ -141,10 +151,28 @@ class WarpEngine:
         sampled = sample(identity.textures[views], coords.permute(0, 2, 3, 1))
         w = torch.tensor(view_weights, device=up.device)[:, None, None, None]
         index_b = torch.tensor(targets, device=up.device)
-        swapped = crops.new_zeros(batch, 3, size, size).index_add_(0, index_b, sampled * w)
-        coverage = crops.new_zeros(batch, 1, size, size).index_add_(0, index_b, up[:, 2:3] * w)
+        valid = crops.new_zeros(batch, 1, size, size).index_add_(0, index_b, sampled[:, 3:] * w)
+        swapped = crops.new_zeros(batch, 3, size, size).index_add_(0, index_b, sampled[:, :3] * w)
+        swapped = swapped / valid.clamp(min=1e-3)  # the premultiplied views' RGB, unpremultiplied
+        opacity = up[:, 2:3] * sampled[:, 3:]
+        coverage = crops.new_zeros(batch, 1, size, size).index_add_(0, index_b, opacity * w)
         hit = crops.new_zeros(batch, 1, size, size).index_add_(0, index_b, covered * w) > 0.5
         return swapped * hit, (coverage * hit).contiguous()
+
+
+def _mirror_filled(textures: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+    """(V, 4, S, S) RGB and validity -> premultiplied RGB and validity, where the texture that is
+    not valid is taken from the mirror image about the view's vertical midline, if valid there
+    (a fringe or a frame on one side of the face only)."""
+    views = []
+    for texture, points in zip(textures, landmarks, strict=True):
+        midline = float(points[MIDLINE, 0].median())
+        mirror = np.array([[-1.0, 0.0, 2 * midline], [0.0, 1.0, 0.0]])
+        size = texture.shape[-1]
+        mirrored = warp_affine(texture[None], mirror, size, size)[0]
+        valid, other = texture[3:], mirrored[3:] * (1 - texture[3:])
+        views.append(torch.cat([texture[:3] * valid + mirrored[:3] * other, valid + other]))
+    return torch.stack(views)
 
 
 def _vertex_weight(landmarks: np.ndarray) -> np.ndarray:
