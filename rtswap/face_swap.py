@@ -19,7 +19,7 @@ from rtswap.source_assignment import SourceAssignment
 from rtswap.vision.align import apply_affine
 
 _CROP_STEP = 64
-_OCCLUDERS_EVERY = 2
+_OCCLUDERS_EVERY = 3
 """A tracked face's occluders are looked for on every this many frames."""
 
 

@@ -80,10 +80,11 @@ def _multiband_change(delta: np.ndarray, mask: np.ndarray, levels: int) -> np.nd
 
 def _masked_stats(image: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel weighted mean and std of a small (h, w, 3) image, weight (h, w)."""
-    total = max(float(weight.sum()), 1e-6)
-    mean = (image * weight[..., None]).sum(axis=(0, 1)) / total
-    var = ((image - mean) ** 2 * weight[..., None]).sum(axis=(0, 1)) / total
-    return mean, np.sqrt(var)
+    w, pixels = weight.reshape(-1).astype(np.float64), image.reshape(-1, 3).astype(np.float64)
+    total = max(float(w.sum()), 1e-6)
+    mean = w @ pixels / total  # products of a vector and a matrix: no broadcasting over channels
+    var = w @ (pixels * pixels) / total - mean * mean
+    return mean, np.sqrt(np.maximum(var, 0.0))
 
 
 def _rgb(mask: np.ndarray) -> np.ndarray:

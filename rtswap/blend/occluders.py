@@ -85,8 +85,8 @@ def occluders(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) 
     blacker = 1 - ycc[:, :1] / (_BLACK_RATIO * skin_luma)
     beyond = torch.maximum(chroma / _CHROMA_LIMIT - 1, darker)  # > 0: not skin
     fine = max(1, size // 64)
-    lips, never = _bands(points, [_LIPS, _NEVER], size, fine).unbind(1)
-    brows, jaw = _bands(points, [_BROWS, _JAW], size, max(2, size // 32)).unbind(1)
+    lips, never = _coarse_bands(points, [_LIPS, _NEVER], size, fine).unbind(1)
+    brows, jaw = _coarse_bands(points, [_BROWS, _JAW], size, max(2, size // 32)).unbind(1)
     beyond = torch.where(lips[:, None] > 0, darker, beyond)
     beyond = torch.where(brows[:, None] > 0, blacker, beyond)
     score = (beyond * (1 - never[:, None]) / _RAMP).clamp(0, 1)
@@ -99,7 +99,7 @@ def occluders(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) 
 class OccluderMaps:
     """:func:`occluders` for the tracked faces of one stream, found on every ``every``-th frame
     of each track and reused in between: in the aligned crop, hair and glasses keep their place
-    as the head moves, and a hand a frame late is not seen at 30 fps. Faces without a track
+    as the head moves, and a hand two frames late is hardly seen at 30 fps. Faces without a track
     (stills) are always looked at. Used by one thread (the pipeline's swap stage)."""
 
     def __init__(self, every: int) -> None:
@@ -154,7 +154,13 @@ def _reached_from_outline(score: torch.Tensor, points: torch.Tensor) -> torch.Te
     reach = small * _bands(points / 4, [_OUTLINE], size, 1)
     for _ in range(size // 2):  # enough steps to reach the middle of the face from its outline
         reach = torch.minimum(F.max_pool2d(reach, 3, stride=1, padding=1), small)
-    return F.interpolate(reach, scale_factor=4, mode="bilinear", align_corners=False)
+    return F.interpolate(reach, scale_factor=4, mode="nearest")
+
+
+def _coarse_bands(points: torch.Tensor, polylines: list[np.ndarray], size: int, radius: int) -> torch.Tensor:
+    """:func:`_bands`, drawn at half of ``size`` and doubled (zones need no finer edge)."""
+    half = _bands(points / 2, polylines, size // 2, max(1, radius // 2))
+    return F.interpolate(half, scale_factor=2, mode="nearest")
 
 
 def _bands(points: torch.Tensor, polylines: list[np.ndarray], size: int, radius: int) -> torch.Tensor:

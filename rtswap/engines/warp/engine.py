@@ -150,14 +150,19 @@ class WarpEngine:
         coords = up[:, :2] / covered.clamp(min=1e-6)
         sampled = sample(identity.textures[views], coords.permute(0, 2, 3, 1))
         w = torch.tensor(view_weights, device=up.device)[:, None, None, None]
-        index_b = torch.tensor(targets, device=up.device)
-        valid = crops.new_zeros(batch, 1, size, size).index_add_(0, index_b, sampled[:, 3:] * w)
-        swapped = crops.new_zeros(batch, 3, size, size).index_add_(0, index_b, sampled[:, :3] * w)
-        swapped = swapped / valid.clamp(min=1e-3)  # the premultiplied views' RGB, unpremultiplied
-        opacity = up[:, 2:3] * sampled[:, 3:]
-        coverage = crops.new_zeros(batch, 1, size, size).index_add_(0, index_b, opacity * w)
-        hit = crops.new_zeros(batch, 1, size, size).index_add_(0, index_b, covered * w) > 0.5
+        per_view = torch.cat([sampled, up[:, 2:3] * sampled[:, 3:], covered], dim=1) * w
+        rgb, valid, coverage, hit = _per_face(per_view, targets, batch).split([3, 1, 1, 1], dim=1)
+        swapped = rgb / valid.clamp(min=1e-3)  # the premultiplied views' RGB, unpremultiplied
+        hit = hit > 0.5
         return swapped * hit, (coverage * hit).contiguous()
+
+
+def _per_face(values: torch.Tensor, targets: list[int], batch: int) -> torch.Tensor:
+    """The views' weighted values summed per face; with one view per face, the values."""
+    if targets == list(range(batch)):
+        return values
+    index = torch.tensor(targets, device=values.device)
+    return values.new_zeros(batch, *values.shape[1:]).index_add_(0, index, values)
 
 
 def _mirror_filled(textures: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
