@@ -100,7 +100,7 @@ class OccluderMaps:
     """:func:`occluders` for the tracked faces of one stream, found on every ``every``-th frame
     of each track and reused in between: in the aligned crop, hair and glasses keep their place
     as the head moves, and a hand two frames late is hardly seen at 30 fps. Faces without a track
-    (stills) are always looked at. Used by one thread (the pipeline's swap stage)."""
+    (stills) are always looked at. Used by one thread (the pipeline's composite stage)."""
 
     def __init__(self, every: int) -> None:
         self.every = every
