@@ -72,10 +72,7 @@ def test_source_with_several_faces_uses_the_largest_and_says_so(astro: np.ndarra
 def test_warp_output_is_unchanged(astro: np.ndarray) -> None:
     """tests/data/warp-golden-256.png pins the warp engine's output against unintended change: it
     was written by this test's own steps (with the source loaded from the cache), and an intended
-    change rewrites it after looking at the new picture. Last written when occluders came in (the
-    source's dark glasses bar is no longer pasted, the target's fringe stays on top; max 174
-    levels on 3% of the pixels; then 40 levels on 0.3% as the zones around the features went
-    coarser).
+    change rewrites it after looking at the new picture (the commit that does says by how much).
     Byte-identical on the machine that wrote it with the same thread counts; one level of float
     rounding on up to 1% of the pixels is allowed for other thread counts (sums reduce in another
     order) and other CPUs' vector units. The smallest intended change so far moved pixels by 2."""

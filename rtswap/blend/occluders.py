@@ -39,7 +39,9 @@ _RGB_TO_YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], 
 _SKIN_SAMPLES = [36, 50, 101, 187, 205] + [266, 280, 330, 411, 425] + [9]
 """Both cheeks and the bottom of the forehead, between the brows."""
 _CHROMA_LIMIT = 6.0
-"""Chroma more than this many deviations from the skin's is not skin."""
+"""Chroma more than this many deviations from the skin's is not skin..."""
+_BRIGHT_CHROMA_LIMIT = 12.0
+"""...or this many where the pixel is brighter than the skin (a highlight is pale)."""
 _MIN_CHROMA_SPREAD = 0.008
 """Floor of the skin's chroma deviation (of [0, 1] values): on a very even face, a small
 difference must not count."""
@@ -83,7 +85,9 @@ def occluders(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) 
     chroma = ((ycc[:, 1:] - chroma_centre) / chroma_spread).pow(2).sum(dim=1, keepdim=True).sqrt()
     darker = 1 - ycc[:, :1] / (_DARK_RATIO * skin_luma)
     blacker = 1 - ycc[:, :1] / (_BLACK_RATIO * skin_luma)
-    beyond = torch.maximum(chroma / _CHROMA_LIMIT - 1, darker)  # > 0: not skin
+    # a specular highlight is pale, so far from the skin's chroma, but brighter than the skin
+    chroma_limit = torch.where(ycc[:, :1] > skin_luma, _BRIGHT_CHROMA_LIMIT, _CHROMA_LIMIT)
+    beyond = torch.maximum(chroma / chroma_limit - 1, darker)  # > 0: not skin
     fine = max(1, size // 64)
     lips, never = _coarse_bands(points, [_LIPS, _NEVER], size, fine).unbind(1)
     brows, jaw = _coarse_bands(points, [_BROWS, _JAW], size, max(2, size // 32)).unbind(1)
