@@ -11,10 +11,11 @@ the brows: chroma is a median and a median absolute deviation; luma, which follo
 a plane over the face fitted to the samples (refitted without outliers). A pixel is not skin
 where its chroma is more than ``_CHROMA_LIMIT`` deviations away (twice that if it is brighter
 than the skin: a highlight is pale) or its luma below ``_DARK_RATIO`` of the plane's.
-Exceptions, by landmarks: the eyes and nostrils are never occluders; on the lips only darkness counts (a hand, not lipstick);
-in the eyebrows only what is far darker than a brow (a frame's bar); along the jaw only what is
-wide (a hand, not the shadow under the chin). Last, only what is connected to the face's outline
-counts: hair, a frame's arms and a hand come in from outside; a shadow or a mole inside does not.
+Exceptions, by landmarks: the eyes and nostrils are never occluders; on the lips only darkness
+counts (a hand, not lipstick); in the eyebrows only what is far darker than a brow (a frame's
+bar); along the jaw only what is wide (a hand, not the shadow under the chin). Last, only what is
+connected to the face's outline counts: hair, a frame's arms and a hand come in from outside; a
+shadow or a mole inside does not.
 
 How it fails: an occluder of the face's own colour and brightness (a hand of the same skin) is
 not found; glasses without visible arms are missed where nothing else reaches the outline;
