@@ -353,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name", metavar="NAME", help="letters, digits, '.', '_', '-'")
     add.add_argument("files", nargs="+", type=Path, metavar="FILE", help="images and/or videos of the face")
     add.add_argument("--force", action="store_true", help="replace an identity stored under NAME")
-    _add_common(add)
+    _add_engine_options(add)  # it prepares a source: nothing is swapped or labelled
     actions.add_parser("list", parents=[quiet], help="show stored identities")
     remove = actions.add_parser("rm", parents=[quiet], help="delete a stored identity")
     remove.add_argument("name", metavar="NAME")
