@@ -86,3 +86,31 @@ def test_a_clear_face_has_no_occluders(astro: np.ndarray, analyzer: FaceAnalyzer
     """Between the eyes and the chin the astronaut's face is uncovered: nothing is kept there."""
     found, lower_face = _occluders_in_crop(astro, analyzer)
     assert float(found[lower_face].mean()) < 0.02
+
+
+def test_occluder_maps_are_reused_within_a_track_and_found_again_for_a_new_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rtswap.blend import occluders as module
+
+    calls: list[int] = []
+    real = module.occluders
+
+    def counted(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+        calls.append(len(crops))
+        return real(crops, landmarks, face)
+
+    monkeypatch.setattr(module, "occluders", counted)
+    crop = torch.rand(1, 3, 64, 64)
+    points = torch.rand(1, 478, 2) * 64
+    face = torch.ones(1, 1, 64, 64)
+    maps = module.OccluderMaps(every=3)
+    first = maps(crop, points, face, [7])
+    assert torch.equal(maps(crop * 0, points, face, [7]), first)  # reused: the crop is not looked at
+    maps(crop, points, face, [7])
+    assert len(calls) == 1
+    maps(crop, points, face, [7])  # the third frame since: looked for again
+    maps(crop, points, face, [8])  # a new track
+    maps(crop, points, face, [-1])  # a still
+    maps(crop, points, face, [-1])
+    assert len(calls) == 5

@@ -74,3 +74,15 @@ def test_smoothing_steadies_a_still_face(head: SyntheticHead, parts) -> None:  #
     jitter_raw = np.abs(np.diff(raw, axis=0)).mean()
     jitter_smoothed = np.abs(np.diff(smoothed[10:], axis=0)).mean()
     assert jitter_smoothed < 0.6 * jitter_raw
+
+
+def test_while_tracking_the_detector_sweeps_the_whole_frame_and_one_tile_at_a_time() -> None:
+    from rtswap.pipeline.analyze import _sweep
+
+    regions = [(0, 0, 1280, 720), *[(i, 0, i + 10, 10) for i in range(6)]]  # whole frame, then tiles
+    scanned = [_sweep(regions, index, every=10) for index in range(120)]
+    assert all(scanned[i] == [regions[0]] for i in range(0, 120, 10))  # whole frame every 10 frames
+    tiles = [s[0] for i, s in enumerate(scanned) if i % 10 == 5]
+    assert tiles == regions[1:] * 2  # halfway between, each tile in turn
+    assert sum(len(s) for s in scanned) == 24  # nothing on the other frames
+    assert _sweep(regions, 3, every=1) == regions  # --detect-every 1: everything, every frame
