@@ -17,6 +17,10 @@ with the target's occluders kept (the default) and with ``--no-occluders``: the 
 forehead's change under a source with a fringe (a pasted fringe is a dark band), and the mean
 change on the drawn frames and on the hand (0: they stay on top).
 
+Then turning faces: the synthetic head turned ±35° at a 400 px face height, Grace Hopper's face
+swapped on; the far cheek's roughness over the near cheek's (``rtswap.synthetic.cheek_roughness``)
+in the target and in the swap. A tear on the far cheek makes the swap's ratio the larger.
+
     python benchmarks/quality.py [--json results.json] [--clip-frames 6]
 """
 
@@ -36,7 +40,7 @@ import numpy as np
 from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.synthetic import SyntheticClip
+from rtswap.synthetic import Motion, SyntheticClip, SyntheticHead, cheek_roughness
 from rtswap.synthetic_occluders import forehead_rows, with_glasses, with_hand
 from rtswap.vision.detect import FaceAnalyzer
 
@@ -238,6 +242,39 @@ def occluder_table(rows: list[OccluderRow]) -> str:
     return "\n".join([head, *lines])
 
 
+@dataclass
+class TurnRow:
+    yaw: float
+    target: float
+    swap: float
+
+
+def turn_rows() -> list[TurnRow]:
+    """Far-cheek over near-cheek roughness of the turned synthetic head, before and after the swap."""
+    head, rows = SyntheticHead.astronaut(), []
+    with FaceAnalyzer() as analyzer, Swapper(grace_hopper_path()) as swapper:
+        for yaw in (-35.0, 35.0):
+            image = head.render(Motion(yaw=yaw))
+            scale = 400 / analyzer.analyze(image)[0].height
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            landmarks = analyzer.analyze(image)[0].landmarks
+            swap = swapper.swap_image(image)
+            rows.append(
+                TurnRow(yaw, _far_over_near(image, landmarks, yaw), _far_over_near(swap, landmarks, yaw))
+            )
+    return rows
+
+
+def _far_over_near(image: np.ndarray, landmarks: np.ndarray, yaw: float) -> float:
+    left, right = cheek_roughness(image, landmarks)
+    return left / right if yaw < 0 else right / left
+
+
+def turn_table(rows: list[TurnRow]) -> str:
+    head = "| yaw | target: far/near cheek roughness | swap |\n|---|---|---|"
+    return "\n".join([head, *(f"| {r.yaw:+.0f}° | {r.target:.2f} | {r.swap:.2f} |" for r in rows)])
+
+
 def table(rows: list[Row]) -> str:
     head = (
         "| pair | d(target,source) | d(swap,source) | d(swap,target) | Δyaw° | Δpitch° | Δroll° "
@@ -258,10 +295,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--clip-frames", type=int, default=6, help="demo-clip frames to judge (default 6)")
     args = parser.parse_args()
-    rows, occluded = run(args.clip_frames), occluder_rows()
-    print(table(rows) + "\n\n" + occluder_table(occluded))
+    rows, occluded, turned = run(args.clip_frames), occluder_rows(), turn_rows()
+    print(table(rows) + "\n\n" + occluder_table(occluded) + "\n\n" + turn_table(turned))
     if args.json:
-        result = {"pairs": [asdict(r) for r in rows], "occluders": [asdict(r) for r in occluded]}
+        result = {
+            "pairs": [asdict(r) for r in rows],
+            "occluders": [asdict(r) for r in occluded],
+            "turning": [asdict(r) for r in turned],
+        }
         args.json.write_text(json.dumps(result, indent=2))
     worst_pose = max(max(r.yaw_diff, r.pitch_diff, r.roll_diff) for r in rows)
     print(

@@ -131,28 +131,33 @@ class FaceSwap:
                 for region, face in pairs
             ]
         ).to(self.device)
+        depth = torch.stack(  # the alignment is a similarity: depth scales as x and y do
+            [
+                torch.as_tensor(face.landmarks[:, 2] * np.hypot(*region.matrix[0, :2]), dtype=torch.float32)
+                for region, face in pairs
+            ]
+        ).to(self.device)
         track_ids = [face.track_id for _, face in pairs]
         if reuse is not None and reuse.track_ids == track_ids and reuse.crops.shape == crops.shape:
             swapped, mask = reuse.swapped, reuse.mask
         else:
             poses = [face.pose[:2] for _, face in pairs]
-            swapped, mask = self._run_engine(crops, landmarks, poses, chosen)
+            swapped, mask = self._run_engine(crops, FaceBatch(landmarks, depth, poses), chosen)
         return SwapWork([region for region, _ in pairs], crops, swapped, mask, landmarks, track_ids)
 
     def _run_engine(
         self,
         crops: torch.Tensor,
-        landmarks: torch.Tensor,
-        poses: list[tuple[float, float]],
+        faces: FaceBatch,
         sources: list[int],
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One engine call per source, each on the batch of faces that have it."""
         if len(set(sources)) == 1:
-            return self.engine.swap(crops, FaceBatch(landmarks, poses), self.identities[sources[0]])
+            return self.engine.swap(crops, faces, self.identities[sources[0]])
         swapped, mask = torch.empty_like(crops), crops.new_empty(len(crops), 1, *crops.shape[2:])
         for index in sorted(set(sources)):
             rows = [k for k, source in enumerate(sources) if source == index]
-            batch = FaceBatch(landmarks[rows], [poses[k] for k in rows])
+            batch = FaceBatch(faces.landmarks[rows], faces.depth[rows], [faces.poses[k] for k in rows])
             swapped[rows], mask[rows] = self.engine.swap(crops[rows], batch, self.identities[index])
         return swapped, mask
 

@@ -109,9 +109,9 @@ def test_tensorrt_matches_eager(models: Path) -> None:
     trt = create_engine(EngineSettings("inswapper", device, backend="tensorrt", models_dir=models))
     assert trt.backend == "tensorrt"
     crops = torch.rand(2, 3, 128, 128)
-    faces = FaceBatch(torch.zeros(2, 478, 2), [(0.0, 0.0)] * 2)
+    faces = FaceBatch(torch.zeros(2, 478, 2), torch.zeros(2, 478), [(0.0, 0.0)] * 2)
     expected = eager.swap(crops, faces, eager.load(_prepared()))[0]
-    faces_on_device = FaceBatch(faces.landmarks.to(device), faces.poses)
+    faces_on_device = FaceBatch(faces.landmarks.to(device), faces.depth.to(device), faces.poses)
     swapped = trt.swap(crops.to(device), faces_on_device, trt.load(_prepared()))[0]
     assert (swapped.cpu() - expected).abs().max() <= 1e-3
 
@@ -150,7 +150,9 @@ def test_boost_through_the_engine_gives_back_the_input_of_a_model_that_returns_i
     engine._runner = ReturnsInput()
     crops = torch.rand(1, 3, 256, 256)
     identity = engine.load(_prepared())
-    swapped, mask = engine.swap(crops, FaceBatch(torch.zeros(1, 478, 2), [(0.0, 0.0)]), identity)
+    swapped, mask = engine.swap(
+        crops, FaceBatch(torch.zeros(1, 478, 2), torch.zeros(1, 478), [(0.0, 0.0)]), identity
+    )
     assert torch.equal(swapped, crops) and mask.shape == (1, 1, 256, 256)
 
 

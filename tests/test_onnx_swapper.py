@@ -52,7 +52,9 @@ def test_the_generic_path_gives_the_native_inswappers_crops(models: Path, astro:
         source = views.view_of(read_image(grace_hopper_path()), analyzer, native.template, native.device)
         target = views.view_of(astro, analyzer, native.template, native.device)
     assert source is not None and target is not None
-    batch = FaceBatch(torch.as_tensor(target.landmarks, dtype=torch.float32)[None], [(0.0, 0.0)])
+    batch = FaceBatch(
+        torch.as_tensor(target.landmarks, dtype=torch.float32)[None], torch.zeros(1, 478), [(0.0, 0.0)]
+    )
     ours = native.swap(target.crop, batch, native.load(native.prepare([source])))
     theirs = generic.swap(target.crop, batch, generic.load(generic.prepare([source])))
     assert (ours[0] - theirs[0]).abs().max() <= 1e-4 and torch.equal(ours[1], theirs[1])
@@ -60,7 +62,9 @@ def test_the_generic_path_gives_the_native_inswappers_crops(models: Path, astro:
 
 def test_a_mask_output_narrows_the_mask_and_a_converter_changes_the_embedding(models: Path, faces) -> None:  # type: ignore[no-untyped-def]
     source, target = faces
-    batch = FaceBatch(torch.as_tensor(target.landmarks, dtype=torch.float32)[None], [(0.0, 0.0)])
+    batch = FaceBatch(
+        torch.as_tensor(target.landmarks, dtype=torch.float32)[None], torch.zeros(1, 478), [(0.0, 0.0)]
+    )
     masked = create_engine(EngineSettings(str(models / "masked.toml"), models_dir=models))
     plain = create_engine(EngineSettings(str(models / "plain.toml"), models_dir=models))
     swapped, mask = masked.swap(target.crop, batch, masked.load(masked.prepare([source])))

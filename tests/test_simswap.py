@@ -82,7 +82,9 @@ def test_our_onnx_export_matches_pytorch(models: Path, astro: np.ndarray) -> Non
     assert source is not None and target is not None
     identity = eager.load(eager.prepare([source]))
     assert identity.styles.shape == (18, 2 * 64)  # 9 blocks x 2 style layers, [γ | β] of 64 channels
-    batch = FaceBatch(torch.as_tensor(target.landmarks, dtype=torch.float32)[None], [(0.0, 0.0)])
+    batch = FaceBatch(
+        torch.as_tensor(target.landmarks, dtype=torch.float32)[None], torch.zeros(1, 478), [(0.0, 0.0)]
+    )
     ours, _ = eager.swap(target.crop, batch, identity)
     theirs, _ = exported.swap(target.crop, batch, exported.load(eager.prepare([source])))
     assert (ours - theirs).abs().max() <= 1e-4 and ours.std() > 0.02

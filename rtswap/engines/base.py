@@ -58,6 +58,8 @@ class FaceBatch:
 
     landmarks: torch.Tensor
     """(B, 478, 2) float32 target landmarks in crop pixels, on the engine's device."""
+    depth: torch.Tensor
+    """(B, 478) float32 their depth (mediapipe's z: larger is farther) in crop pixels."""
     poses: list[tuple[float, float]]
     """Each target's (yaw, pitch) in degrees."""
 

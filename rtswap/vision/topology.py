@@ -7,13 +7,21 @@ no hand-copied table to get wrong. Indices are mediapipe's: 0..467 the surface m
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
 
 import numpy as np
 from mediapipe.python.solutions import face_mesh_connections as fmc
 
-from rtswap.vision.landmarks import LEFT_EYE_OUTER, LEFT_IRIS, RIGHT_EYE_OUTER, RIGHT_IRIS, UPPER_LIP_INNER
+from rtswap.vision.landmarks import (
+    LEFT_EYE_OUTER,
+    LEFT_IRIS,
+    MIDLINE,
+    NUM_LANDMARKS,
+    RIGHT_EYE_OUTER,
+    RIGHT_IRIS,
+    UPPER_LIP_INNER,
+)
 
 
 def _edges(connections: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -84,11 +92,98 @@ MOUTH_HOLE: list[int] = _loop_containing(_HOLES, UPPER_LIP_INNER)
 LEFT_EYE_HOLE: list[int] = _loop_containing(_HOLES, LEFT_EYE_OUTER)
 RIGHT_EYE_HOLE: list[int] = _loop_containing(_HOLES, RIGHT_EYE_OUTER)
 
-TRIANGLES: np.ndarray = np.concatenate(
-    [
-        _SURFACE,
-        _eye_fan(_HOLES, LEFT_EYE_OUTER, LEFT_IRIS),
-        _eye_fan(_HOLES, RIGHT_EYE_OUTER, RIGHT_IRIS),
-    ]
+
+def _oriented(triangles: np.ndarray) -> np.ndarray:
+    """The triangles with their corners reordered so that every edge shared by two of them is
+    traversed in opposite directions: one winding over the whole surface, so the sign of a
+    triangle's normal tells which way it faces."""
+    tris = [list(t) for t in triangles]
+    by_edge: dict[frozenset[int], list[int]] = {}
+    for i, t in enumerate(tris):
+        for k in range(3):
+            by_edge.setdefault(frozenset((t[k], t[k - 2])), []).append(i)
+    done = [False] * len(tris)
+    for seed in range(len(tris)):
+        if done[seed]:
+            continue
+        done[seed], queue = True, deque([seed])
+        while queue:
+            t = tris[queue.popleft()]
+            for k in range(3):
+                a, b = t[k], t[k - 2]  # the directed edge a -> b of t
+                for j in by_edge[frozenset((a, b))]:
+                    if not done[j]:
+                        u = tris[j]
+                        if any(u[m] == a and u[m - 2] == b for m in range(3)):  # same direction
+                            tris[j] = [u[0], u[2], u[1]]
+                        done[j] = True
+                        queue.append(j)
+    return np.array(tris, dtype=np.int64)
+
+
+def _mirror(triangles: np.ndarray) -> np.ndarray:
+    """(478, 478) see :data:`MIRROR`. The mesh's left-right symmetry: the midline maps to
+    itself, and walking around a vertex one way walks around its mirror the other way. The
+    tessellation is not exactly symmetric beside the nostrils and the eye corners: a vertex whose
+    triangles do not all map onto triangles takes the mean of its neighbours' mirrors, from the
+    symmetric part inwards.
+    Vertices outside the triangles (the iris rings) map to themselves."""
+    after: dict[int, dict[int, int]] = {}  # after[v][a] = b: triangle (v, a, b), in winding order
+    before: dict[int, dict[int, int]] = {}
+    for t in triangles.tolist():
+        for k in range(3):
+            v, a, b = t[k], t[k - 2], t[k - 1]
+            after.setdefault(v, {})[a] = b
+            before.setdefault(v, {})[b] = a
+    mirror = {v: v for v in MIDLINE}
+    queue = deque(MIDLINE)
+    while queue:
+        v = queue.popleft()
+        w = mirror[v]
+        for a in [a for a in after[v] if a in mirror]:
+            x, y = a, mirror[a]
+            for _ in range(len(after[v])):
+                if x not in after[v] or y not in before[w]:
+                    break
+                x, y = after[v][x], before[w][y]
+                if x not in mirror:
+                    mirror[x] = y
+                    queue.append(x)
+    shapes = {frozenset(t) for t in triangles.tolist()}
+
+    def symmetric(v: int) -> bool:
+        around = [t for t in shapes if v in t]
+        return mirror.get(mirror[v]) == v and all(
+            frozenset(mirror.get(c, -1) for c in t) in shapes for t in around
+        )
+
+    table = np.eye(NUM_LANDMARKS, dtype=np.float32)
+    done = {v for v, w in mirror.items() if symmetric(v) and symmetric(w)}
+    table[sorted(done)] = table[[mirror[v] for v in sorted(done)]]
+    pending = set(mirror) - done
+    while pending:
+        ready = {v: [n for n in after[v] if n in done] for v in pending}
+        ready = {v: around for v, around in ready.items() if around}
+        for v, around in ready.items():
+            table[v] = table[around].mean(axis=0)
+        done |= set(ready)
+        pending -= set(ready)
+    return table
+
+
+TRIANGLES: np.ndarray = _oriented(
+    np.concatenate(
+        [
+            _SURFACE,
+            _eye_fan(_HOLES, LEFT_EYE_OUTER, LEFT_IRIS),
+            _eye_fan(_HOLES, RIGHT_EYE_OUTER, RIGHT_IRIS),
+        ]
+    )
 )
-"""(T, 3) int64 vertex indices: the face surface with the eyes filled and the mouth open."""
+"""(T, 3) int64 vertex indices: the face surface with the eyes filled and the mouth open, wound
+one way: on a face seen from the front, ``(b - a) x (c - a)`` of corners a, b, c points away from
+the camera in image coordinates (x right, y down, z into the screen) for nearly all of them."""
+
+MIRROR: np.ndarray = _mirror(TRIANGLES)
+"""(478, 478) float32: ``MIRROR @ values`` takes per-vertex values (positions, weights) to
+those of each vertex's mirror image across the face's midline."""

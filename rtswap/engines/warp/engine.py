@@ -20,10 +20,11 @@ from rtswap.blend.face_mask import mesh_mask
 from rtswap.blend.occluders import occluders
 from rtswap.engines.base import AlignedView, FaceBatch
 from rtswap.identity.appearance import AppearanceMap
-from rtswap.vision.align import Template, ffhq_template, sample, warp_affine
-from rtswap.vision.landmarks import LEFT_IRIS, MIDLINE, RIGHT_IRIS
+from rtswap.vision.align import Template, ffhq_template, sample
+from rtswap.vision.facing import facing, visibility
+from rtswap.vision.landmarks import LEFT_IRIS, RIGHT_IRIS
 from rtswap.vision.raster import interpolate, rasterize
-from rtswap.vision.topology import FACE_OVAL, TRIANGLES
+from rtswap.vision.topology import FACE_OVAL, MIRROR, TRIANGLES
 
 _TIGHTEN = 1.3
 """The FFHQ template leaves the face a quarter of the crop; scaling it by 1.3 about the face's
@@ -47,8 +48,9 @@ class WarpIdentity:
     textures: torch.Tensor
     """(V, 4, S, S) float [0, 1]: each view aligned into the crop, RGB premultiplied by its
     validity, and the validity: 0 where something covers the source's face on both sides (hair,
-    glasses frames; see :mod:`rtswap.blend.occluders`), 1 on its skin and features. Where only
-    one side is covered, the other side's texture, mirrored, fills in."""
+    glasses frames; see :mod:`rtswap.blend.occluders`), 1 on its skin and features. Where the
+    other side of the face is better (not covered, or, in a turned view, not turned away), its
+    texture, mirrored, fills in."""
     landmarks: torch.Tensor
     """(V, 478, 2) float32: each view's landmarks in crop pixels."""
     weights: torch.Tensor
@@ -76,7 +78,7 @@ class WarpEngine:
 
     name = "warp"
     backend = "eager"
-    artifact_version = 2
+    artifact_version = 3
     """Version of what :meth:`prepare` returns; bump it when that changes."""
     any_crop_size = True
     """``swap`` works on target crops of any size up to the template's (the source's texture stays
@@ -86,13 +88,14 @@ class WarpEngine:
         self.template = Template(warp_template(crop_size), crop_size)
         self.device = torch.device(device)
         self._triangles = torch.as_tensor(TRIANGLES, device=self.device)
+        self._mirror = torch.as_tensor(MIRROR, device=self.device)
 
     def params(self) -> dict[str, object]:
         return {"crop_size": self.template.size}
 
     def prepare(self, views: list[AlignedView]) -> dict[str, torch.Tensor]:
         """Each view's texture and its validity (as uint8: a quarter of the size, and they came
-        from 8-bit images), landmarks, per-vertex opacity and head pose."""
+        from 8-bit images), landmarks and their depth, per-vertex opacity and head pose."""
         crops = torch.cat([v.crop for v in views])
         landmarks = np.stack([v.landmarks[:, :2] for v in views])
         points = torch.as_tensor(landmarks, dtype=torch.float32, device=crops.device)
@@ -101,18 +104,48 @@ class WarpEngine:
         return {
             "textures": (textures * 255).round().clamp(0, 255).to(torch.uint8).cpu(),
             "landmarks": torch.as_tensor(landmarks, dtype=torch.float32),
+            "depth": torch.as_tensor(np.stack([_crop_depth(v) for v in views]), dtype=torch.float32),
             "weights": torch.as_tensor(np.stack([_vertex_weight(lm) for lm in landmarks]))[..., None],
             "poses": torch.as_tensor([v.face.pose for v in views], dtype=torch.float32),
         }
 
     def load(self, tensors: dict[str, torch.Tensor]) -> WarpIdentity:
         landmarks = tensors["landmarks"].to(self.device, torch.float32)
+        points = torch.cat([landmarks, tensors["depth"].to(self.device, torch.float32)[..., None]], dim=-1)
         return WarpIdentity(
-            textures=_mirror_filled(tensors["textures"].to(self.device, torch.float32) / 255.0, landmarks),
+            textures=self._mirror_filled(tensors["textures"].to(self.device, torch.float32) / 255.0, points),
             landmarks=landmarks,
             weights=tensors["weights"].to(self.device, torch.float32),
             poses=tensors["poses"].to(self.device, torch.float32),
         )
+
+    def _mirror_filled(self, textures: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+        """(V, 4, S, S) RGB and validity, (V, 478, 3) landmarks and depth -> premultiplied RGB
+        and validity, where the other side of the face, mirrored (through the mesh's vertex
+        symmetry), fills in what is covered (a fringe or a frame on one side only) or turned away
+        (the far cheek of a turned view), to the extent that it is itself valid and in view."""
+        size = textures.shape[-1]
+        seen = visibility(points)
+        views = []
+        for texture, view, view_seen in zip(textures, points, seen, strict=True):
+            index, bary = rasterize(view[self._triangles, :2], size, size)
+            per_vertex = torch.cat(
+                [self._mirror @ torch.cat([view[:, :2], view_seen[:, None]], dim=1), view_seen[:, None]],
+                dim=1,
+            )
+            mirror_at, mirror_seen, own_seen = interpolate(index, bary, per_vertex, self._triangles).split(
+                [2, 1, 1], dim=-1
+            )
+            own_seen, mirror_seen = own_seen.permute(2, 0, 1), mirror_seen.permute(2, 0, 1)
+            own = torch.cat([texture[:3] * texture[3:], texture[3:]])
+            mirrored = sample(own[None], mirror_at[None])[0] * mirror_seen  # in view, and on the mesh
+            # each side over the other (the first's gaps filled by the second), the own side first
+            # unless the mirrored side is more in view
+            own_first = own + mirrored * (1 - own[3:])
+            mirrored_first = mirrored + own * (1 - mirrored[3:])
+            prefer_own = (1 + own_seen - mirror_seen).clamp(0, 1)
+            views.append(own_first * prefer_own + mirrored_first * (1 - prefer_own))
+        return torch.stack(views)
 
     def warmup(self, batch_sizes: Sequence[int]) -> None:
         """Nothing to compile: the warp is plain tensor operations."""
@@ -123,21 +156,25 @@ class WarpEngine:
         """Warp the source onto each target face.
 
         crops: (B, 3, S, S) aligned targets (unused by this engine beyond their size); the faces'
-        landmarks place the mesh, their poses (yaw, pitch) pick and weigh the source views (one
-        view: always that one).
+        landmarks and depth place the mesh, their poses (yaw, pitch) pick and weigh the source
+        views (one view: always that one).
         Returns swapped (B, 3, S, S) RGB [0, 1] and coverage (B, 1, S, S) in [0, 1]: 0 off the
         mesh, in an open mouth and where the source's texture is covered (on both sides of its
-        face), fading to 0 towards the forehead's edge.
+        face), fading to 0 towards the forehead's edge. Triangles of the target mesh that face away
+        from the camera (the far side of a fold, where a turn squeezes the far cheek) take no
+        texture: stretched across the fold, the source there tears into jagged patches.
         """
         size, batch = crops.shape[-1], crops.shape[0]
         low = size // _RASTER_STRIDE
         scale = low / size
+        front = facing(torch.cat([faces.landmarks, faces.depth[..., None]], dim=-1)) > 0
         maps, targets, views, view_weights = [], [], [], []
         for b, target in enumerate(faces.landmarks):
-            index, bary = rasterize(((target + 0.5) * scale - 0.5)[self._triangles], low, low)
+            triangles = self._triangles[front[b]]
+            index, bary = rasterize(((target + 0.5) * scale - 0.5)[triangles], low, low)
             covered = (index >= 0).to(torch.float32)[..., None]
             for view, weight in identity.appearance.weights(*faces.poses[b]):
-                values = interpolate(index, bary, identity.per_vertex[view], self._triangles)
+                values = interpolate(index, bary, identity.per_vertex[view], triangles)
                 maps.append(torch.cat([values, covered], dim=-1))
                 targets.append(b)
                 views.append(view)
@@ -165,19 +202,14 @@ def _per_face(values: torch.Tensor, targets: list[int], batch: int) -> torch.Ten
     return values.new_zeros(batch, *values.shape[1:]).index_add_(0, index, values)
 
 
-def _mirror_filled(textures: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
-    """(V, 4, S, S) RGB and validity -> premultiplied RGB and validity, where the texture that is
-    not valid is taken from the mirror image about the view's vertical midline, if valid there
-    (a fringe or a frame on one side of the face only)."""
-    views = []
-    for texture, points in zip(textures, landmarks, strict=True):
-        midline = float(points[MIDLINE, 0].median())
-        mirror = np.array([[-1.0, 0.0, 2 * midline], [0.0, 1.0, 0.0]])
-        size = texture.shape[-1]
-        mirrored = warp_affine(texture[None], mirror, size, size)[0]
-        valid, other = texture[3:], mirrored[3:] * (1 - texture[3:])
-        views.append(torch.cat([texture[:3] * valid + mirrored[:3] * other, valid + other]))
-    return torch.stack(views)
+def _crop_depth(view: AlignedView) -> np.ndarray:
+    """(478,) the view's landmark depth in crop pixels: the alignment is a similarity, so depth
+    scales as the landmarks' spread does."""
+    in_image = view.face.landmarks
+    scale = np.std(view.landmarks[:, :2] - view.landmarks[:, :2].mean(0)) / np.std(
+        in_image[:, :2] - in_image[:, :2].mean(0)
+    )
+    return in_image[:, 2] * scale
 
 
 def _vertex_weight(landmarks: np.ndarray) -> np.ndarray:
