@@ -21,7 +21,7 @@ Then turning faces: the synthetic head turned ±35° at a 400 px face height, Gr
 swapped on; the far cheek's roughness over the near cheek's (``rtswap.synthetic.cheek_roughness``)
 in the target and in the swap. A tear on the far cheek makes the swap's ratio the larger.
 
-    python benchmarks/quality.py [--json results.json] [--clip-frames 6]
+    python benchmarks/quality.py [--json results.json] [--clip-frames 6] [--shape source]
 """
 
 from __future__ import annotations
@@ -169,11 +169,11 @@ def measure(
     )
 
 
-def run(clip_frames: int) -> list[Row]:
+def run(clip_frames: int, shape: str = "target") -> list[Row]:
     judge, analyzer = Judge(), FaceAnalyzer()
     grace, astro = read_image(grace_hopper_path()), astronaut()
     rows = []
-    with Swapper(grace) as to_grace, Swapper(astro) as to_astro:
+    with Swapper(grace, shape=shape) as to_grace, Swapper(astro, shape=shape) as to_astro:
         rows.append(
             measure("Grace Hopper -> astronaut", judge, analyzer, grace, astro, to_grace.swap_image(astro))
         )
@@ -294,8 +294,11 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--clip-frames", type=int, default=6, help="demo-clip frames to judge (default 6)")
+    parser.add_argument(
+        "--shape", choices=("target", "source"), default="target", help="the pairs' --shape (default target)"
+    )
     args = parser.parse_args()
-    rows, occluded, turned = run(args.clip_frames), occluder_rows(), turn_rows()
+    rows, occluded, turned = run(args.clip_frames, args.shape), occluder_rows(), turn_rows()
     print(table(rows) + "\n\n" + occluder_table(occluded) + "\n\n" + turn_table(turned))
     if args.json:
         result = {

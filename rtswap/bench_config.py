@@ -26,6 +26,7 @@ class BenchConfig:
     boost: int = 1
     models_dir: str | None = None
     keep_occluders: bool = True
+    shape: str = "target"
     detect_every: int = 10
     latency_budget_ms: float | None = None
     """The governor's budget for a paced run (None: 2.5 frame intervals; 0: off)."""

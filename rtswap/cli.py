@@ -207,7 +207,7 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _swap_options(args: argparse.Namespace) -> dict[str, Any]:
     """The Swapper's options from the command line: engine settings and how faces are swapped."""
-    return {**_engine_options(args), "keep_occluders": args.keep_occluders}
+    return {**_engine_options(args), "keep_occluders": args.keep_occluders, "shape": args.shape}
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -218,6 +218,14 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="paint the swap over whatever covers a face (hair, glasses frames, a hand) instead of "
         "keeping it on top",
+    )
+    parser.add_argument(
+        "--shape",
+        choices=("target", "source"),
+        default="target",
+        help="whose face shape the swap has: the target's (default), or the source's, moved by the target's "
+        "head and expression, the outline and what is around it moving with it (warp engine only; see the "
+        "README's Quality section for what it measures)",
     )
     parser.add_argument(
         "--no-label",
@@ -735,6 +743,7 @@ def _bench(args: argparse.Namespace) -> int:
         boost=args.boost,
         models_dir=str(args.models) if args.models else None,
         keep_occluders=args.keep_occluders,
+        shape=args.shape,
         detect_every=args.detect_every,
         latency_budget_ms=args.latency_budget,
         compare_sequential=args.compare_sequential,

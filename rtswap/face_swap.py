@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -13,12 +13,15 @@ from rtswap.blend.composite import composite
 from rtswap.blend.occluders import OccluderMaps
 from rtswap.blend.paste import FaceRegion
 from rtswap.engines.base import FaceBatch, Identity, SwapEngine
+from rtswap.engines.warp.engine import WarpIdentity
 from rtswap.errors import InputError
 from rtswap.frame import Face
 from rtswap.source_assignment import SourceAssignment
-from rtswap.vision.align import apply_affine
+from rtswap.vision.align import apply_affine, sample
+from rtswap.vision.shape import background_map, reshaped
 
 _CROP_STEP = 64
+SHAPES = ("target", "source")
 _OCCLUDERS_EVERY = 3
 """A tracked face's occluders are looked for on every this many frames."""
 
@@ -38,6 +41,9 @@ class SwapWork:
     """(B, 478, 2) the target faces' landmarks in crop pixels."""
     track_ids: list[int]
     """The faces' track ids, in batch order."""
+    moved: torch.Tensor | None = None
+    """(B, 3, S, S) with ``shape="source"``, what moving the target's pixels to the source's face
+    outline changed in each crop (``crops`` are the moved ones); else None."""
     changes: torch.Tensor | None = None
     """(B, 3, S, S) what the composite adds to each target crop, weighted by its paste mask."""
 
@@ -56,11 +62,18 @@ class FaceSwap:
     keep_occluders: bool = True
     """What covers a target face (hair, glasses frames, a hand) stays on top of the swap; see
     :mod:`rtswap.blend.occluders`."""
+    shape: str = "target"
+    """Whose face shape the swapped face has: the ``target``'s, or the ``source``'s, driven by the
+    target's pose and expression (:mod:`rtswap.vision.shape`; the warp engine only)."""
     _occluders: OccluderMaps = field(default_factory=lambda: OccluderMaps(_OCCLUDERS_EVERY), repr=False)
 
     def __post_init__(self) -> None:
         if self.assignment is None:
             self.assignment = SourceAssignment(len(self.identities))
+        if self.shape not in SHAPES:
+            raise InputError(f"--shape {self.shape}: choose one of {', '.join(SHAPES)}")
+        if self.shape == "source" and self.engine.name != "warp":
+            raise InputError(f"--shape source works with the warp engine only, not {self.engine.name}")
 
     def use(self, identity: Identity) -> None:
         """Swap every face for ``identity`` from the next frame on."""
@@ -137,13 +150,32 @@ class FaceSwap:
                 for region, face in pairs
             ]
         ).to(self.device)
+        moved = None
+        if self.shape == "source":
+            crops, landmarks, moved = self._reshaped(crops, landmarks, depth, chosen)
         track_ids = [face.track_id for _, face in pairs]
         if reuse is not None and reuse.track_ids == track_ids and reuse.crops.shape == crops.shape:
             swapped, mask = reuse.swapped, reuse.mask
         else:
             poses = [face.pose[:2] for _, face in pairs]
             swapped, mask = self._run_engine(crops, FaceBatch(landmarks, depth, poses), chosen)
-        return SwapWork([region for region, _ in pairs], crops, swapped, mask, landmarks, track_ids)
+        return SwapWork([region for region, _ in pairs], crops, swapped, mask, landmarks, track_ids, moved)
+
+    def _reshaped(
+        self, crops: torch.Tensor, landmarks: torch.Tensor, depth: torch.Tensor, sources: list[int]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each face with its source's shape: the crops with the target's pixels moved to the new
+        outline, the new landmarks, and the change the move makes to the crops."""
+        after, maps = [], []
+        for k, source in enumerate(sources):
+            target = torch.cat([landmarks[k], depth[k, :, None]], dim=1).cpu().numpy()
+            identity = cast(WarpIdentity, self.identities[source])
+            after.append(
+                torch.as_tensor(reshaped(target, identity.shape), dtype=torch.float32, device=crops.device)
+            )
+            maps.append(background_map(landmarks[k], after[-1], crops.shape[-1]))
+        moved = sample(crops, torch.stack(maps))
+        return moved, torch.stack(after), moved - crops
 
     def _run_engine(
         self,
@@ -168,6 +200,8 @@ class FaceSwap:
         if self.keep_occluders:
             mask = mask * (1 - self._occluders(work.crops, work.landmarks, mask, work.track_ids))
         work.changes = composite(work.crops, work.swapped, mask, blend_levels_fewer)
+        if work.moved is not None:
+            work.changes = work.changes + work.moved
 
     def paste(self, frame: torch.Tensor, work: SwapWork) -> None:
         """Add the composited changes into ``frame`` in place, each inside its face's region."""

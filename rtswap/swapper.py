@@ -38,6 +38,7 @@ class Swapper:
         *,
         maps: list[tuple[Path, str | Path]] | None = None,
         keep_occluders: bool = True,
+        shape: str = "target",
         cache_root: Path | None = None,
         progress: bool = True,
         **options: Any,
@@ -48,6 +49,7 @@ class Swapper:
         that source (needs the neural engines' identity model); with ``maps`` and no ``source``,
         other faces are left as they are.
         ``keep_occluders``: hair, glasses frames or a hand over a target face stay on top.
+        ``shape``: ``"source"`` gives the swapped face the source's shape (warp engine only).
         ``cache_root``: the identity cache (default: ``$RTSWAP_CACHE`` or the user cache folder)."""
         settings = EngineSettings(name=engine, device=resolve_device(device), **options)
         swap_engine = create_engine(settings)
@@ -62,7 +64,7 @@ class Swapper:
             for s in [*sources, *(src for _, src in maps or [])]
         ]
         assignment = SourceAssignment(len(sources), matcher)
-        self.face_swap = FaceSwap(swap_engine, identities, assignment, keep_occluders)
+        self.face_swap = FaceSwap(swap_engine, identities, assignment, keep_occluders, shape)
 
     @property
     def device(self) -> torch.device:

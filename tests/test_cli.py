@@ -52,6 +52,18 @@ def test_swap_image_writes_a_labelled_result(astro: np.ndarray, tmp_path: Path, 
     assert np.array_equal(read_image(out)[-12:, -40:], astro[-12:, -40:])
 
 
+def test_swap_takes_the_sources_face_shape_when_asked(astro: np.ndarray, tmp_path: Path) -> None:
+    target, plain, shaped = tmp_path / "astro.png", tmp_path / "plain.png", tmp_path / "shaped.png"
+    write_image(target, astro)
+    assert main(["-q", "swap", "--no-label", "--source", GRACE, str(target), str(plain)]) == 0
+    assert (
+        main(["-q", "swap", "--no-label", "--shape", "source", "--source", GRACE, str(target), str(shaped)])
+        == 0
+    )
+    difference = np.abs(read_image(shaped).astype(int) - read_image(plain).astype(int)).max(axis=-1)
+    assert (difference > 10).mean() > 0.01
+
+
 def test_swap_video_keeps_every_frame_and_the_audio(face_video: Path, tmp_path: Path) -> None:
     out = tmp_path / "swapped.mp4"
     assert main(["-q", "swap", "--source", GRACE, str(face_video), str(out)]) == 0

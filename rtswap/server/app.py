@@ -155,7 +155,12 @@ class Server:
             return _error(400, f"body must be JSON {{'sdp': ..., 'type': 'offer'}} ({exc})")
         if len(self.sessions) >= self.max_sessions:
             return _error(503, f"all {self.max_sessions} sessions are in use; try again later")
-        own = FaceSwap(self.face_swap.engine, list(self.face_swap.identities))
+        own = FaceSwap(
+            self.face_swap.engine,
+            list(self.face_swap.identities),
+            keep_occluders=self.face_swap.keep_occluders,
+            shape=self.face_swap.shape,
+        )
         session = Session(uuid.uuid4().hex, RTCPeerConnection(), own, SwappedTrack())
         self.sessions[session.id] = session
         session.pc.on("track", lambda track: self._on_track(session, track))

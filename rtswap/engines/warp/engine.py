@@ -53,6 +53,8 @@ class WarpIdentity:
     texture, mirrored, fills in."""
     landmarks: torch.Tensor
     """(V, 478, 2) float32: each view's landmarks in crop pixels."""
+    depth: torch.Tensor
+    """(V, 478) float32: their depth (mediapipe's z) in crop pixels."""
     weights: torch.Tensor
     """(V, 478, 1) float32 per-vertex opacity: 0 on the forehead's edge, where a source's hairline
     and fringe would otherwise be pasted onto the target's forehead, 1 elsewhere."""
@@ -63,6 +65,12 @@ class WarpIdentity:
     def per_vertex(self) -> torch.Tensor:
         """(V, 478, 3): each view's crop coordinates and opacity, interpolated together."""
         return torch.cat([self.landmarks, self.weights], dim=2)
+
+    @cached_property
+    def shape(self) -> np.ndarray:
+        """(478, 3) landmarks and depth of the most frontal view: the source's face shape."""
+        view = int(self.poses[:, :2].abs().sum(dim=1).argmin())
+        return torch.cat([self.landmarks[view], self.depth[view, :, None]], dim=1).cpu().numpy()
 
     @cached_property
     def appearance(self) -> AppearanceMap:
@@ -111,10 +119,12 @@ class WarpEngine:
 
     def load(self, tensors: dict[str, torch.Tensor]) -> WarpIdentity:
         landmarks = tensors["landmarks"].to(self.device, torch.float32)
-        points = torch.cat([landmarks, tensors["depth"].to(self.device, torch.float32)[..., None]], dim=-1)
+        depth = tensors["depth"].to(self.device, torch.float32)
+        points = torch.cat([landmarks, depth[..., None]], dim=-1)
         return WarpIdentity(
             textures=self._mirror_filled(tensors["textures"].to(self.device, torch.float32) / 255.0, points),
             landmarks=landmarks,
+            depth=depth,
             weights=tensors["weights"].to(self.device, torch.float32),
             poses=tensors["poses"].to(self.device, torch.float32),
         )
