@@ -22,7 +22,6 @@ from rtswap.engines.base import AlignedView, FaceBatch
 from rtswap.identity.appearance import AppearanceMap
 from rtswap.vision.align import Template, ffhq_template, sample
 from rtswap.vision.facing import facing, visibility
-from rtswap.vision.landmarks import LEFT_IRIS, RIGHT_IRIS
 from rtswap.vision.raster import interpolate, rasterize
 from rtswap.vision.topology import FACE_OVAL, MIRROR, TRIANGLES
 
@@ -55,16 +54,18 @@ class WarpIdentity:
     """(V, 478, 2) float32: each view's landmarks in crop pixels."""
     depth: torch.Tensor
     """(V, 478) float32: their depth (mediapipe's z) in crop pixels."""
-    weights: torch.Tensor
-    """(V, 478, 1) float32 per-vertex opacity: 0 on the forehead's edge, where a source's hairline
-    and fringe would otherwise be pasted onto the target's forehead, 1 elsewhere."""
     poses: torch.Tensor
     """(V, 3) float32 yaw, pitch, roll in degrees of each view."""
 
     @cached_property
     def per_vertex(self) -> torch.Tensor:
-        """(V, 478, 3): each view's crop coordinates and opacity, interpolated together."""
-        return torch.cat([self.landmarks, self.weights], dim=2)
+        """(V, 478, 3): each view's crop coordinates and opacity, interpolated together. The
+        opacity is 0 on the face's outline, 1 inside: beyond the outline lie the source's hairline
+        and fringe, ears, and the shadow under the chin, which would otherwise be pasted onto the
+        target's forehead, cheeks and chin."""
+        opacity = torch.ones_like(self.landmarks[..., :1])
+        opacity[:, FACE_OVAL] = 0.0
+        return torch.cat([self.landmarks, opacity], dim=2)
 
     @cached_property
     def shape(self) -> np.ndarray:
@@ -103,7 +104,7 @@ class WarpEngine:
 
     def prepare(self, views: list[AlignedView]) -> dict[str, torch.Tensor]:
         """Each view's texture and its validity (as uint8: a quarter of the size, and they came
-        from 8-bit images), landmarks and their depth, per-vertex opacity and head pose."""
+        from 8-bit images), landmarks and their depth, and head pose."""
         crops = torch.cat([v.crop for v in views])
         landmarks = np.stack([v.landmarks[:, :2] for v in views])
         points = torch.as_tensor(landmarks, dtype=torch.float32, device=crops.device)
@@ -113,7 +114,6 @@ class WarpEngine:
             "textures": (textures * 255).round().clamp(0, 255).to(torch.uint8).cpu(),
             "landmarks": torch.as_tensor(landmarks, dtype=torch.float32),
             "depth": torch.as_tensor(np.stack([_crop_depth(v) for v in views]), dtype=torch.float32),
-            "weights": torch.as_tensor(np.stack([_vertex_weight(lm) for lm in landmarks]))[..., None],
             "poses": torch.as_tensor([v.face.pose for v in views], dtype=torch.float32),
         }
 
@@ -125,7 +125,6 @@ class WarpEngine:
             textures=self._mirror_filled(tensors["textures"].to(self.device, torch.float32) / 255.0, points),
             landmarks=landmarks,
             depth=depth,
-            weights=tensors["weights"].to(self.device, torch.float32),
             poses=tensors["poses"].to(self.device, torch.float32),
         )
 
@@ -170,7 +169,7 @@ class WarpEngine:
         views (one view: always that one).
         Returns swapped (B, 3, S, S) RGB [0, 1] and coverage (B, 1, S, S) in [0, 1]: 0 off the
         mesh, in an open mouth and where the source's texture is covered (on both sides of its
-        face), fading to 0 towards the forehead's edge. Triangles of the target mesh that face away
+        face), fading to 0 towards the face's outline. Triangles of the target mesh that face away
         from the camera (the far side of a fold, where a turn squeezes the far cheek) take no
         texture: stretched across the fold, the source there tears into jagged patches.
         """
@@ -220,11 +219,3 @@ def _crop_depth(view: AlignedView) -> np.ndarray:
         in_image[:, :2] - in_image[:, :2].mean(0)
     )
     return in_image[:, 2] * scale
-
-
-def _vertex_weight(landmarks: np.ndarray) -> np.ndarray:
-    """(478,) float32: 0 for face-oval vertices above the eyes of the upright aligned source."""
-    weight = np.ones(len(landmarks), np.float32)
-    eye_y = landmarks[[LEFT_IRIS, RIGHT_IRIS], 1].mean()
-    weight[[i for i in FACE_OVAL if landmarks[i, 1] < eye_y]] = 0.0
-    return weight
