@@ -1,0 +1,221 @@
+"""A TensorFlow Lite model file run as PyTorch operations, batched, on any device.
+
+The ``.tflite`` files that the mediapipe wheel ships are read with the ``tflite`` package (the
+flatbuffer schema's generated Python; the file is data, nothing in it executes). Constant weights
+are decoded once (float16 dequantised, sparse tensors densified); the operators then run in the
+file's order as PyTorch calls on NCHW activations. Only the operators the face models use are
+implemented; any other is refused by name when the file is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tflite
+import torch
+import torch.nn.functional as F
+
+from rtswap.errors import InputError
+
+_DTYPES = {
+    tflite.TensorType.FLOAT32: np.float32,
+    tflite.TensorType.FLOAT16: np.float16,
+    tflite.TensorType.INT32: np.int32,
+}
+_ACTIVATIONS: dict[int, Callable[[torch.Tensor], torch.Tensor]] = {
+    tflite.ActivationFunctionType.NONE: lambda x: x,
+    tflite.ActivationFunctionType.RELU: F.relu,
+    tflite.ActivationFunctionType.RELU6: lambda x: x.clamp(0, 6),
+}
+_OPERATORS = {value: name for name, value in vars(tflite.BuiltinOperator).items() if not name.startswith("_")}
+
+
+@dataclass
+class _Op:
+    name: str
+    inputs: list[int]
+    """Tensor ids: activations, then weights (constant integer arguments are in ``params``)."""
+    outputs: list[int]
+    options: Any
+    params: list[int]
+    """A PAD's paddings or a RESIZE's size, flattened."""
+
+
+class TfliteGraph(torch.nn.Module):
+    """One subgraph of a ``.tflite`` file. ``forward`` takes the inputs as NCHW float tensors
+    (batched: the file's batch of 1 becomes any) and returns the outputs, NCHW where the file's
+    are 4-D images and as the file shapes them (with the batch first) otherwise."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        model = tflite.Model.GetRootAsModel(path.read_bytes(), 0)
+        graph = model.Subgraphs(0)
+        self._shapes = {i: graph.Tensors(i).ShapeAsNumpy().tolist() for i in range(graph.TensorsLength())}
+        stored = {i: _constant(model, graph.Tensors(i)) for i in range(graph.TensorsLength())}
+        constants = {i: c for i, c in stored.items() if c is not None}
+        self._ops: list[_Op] = []
+        for k in range(graph.OperatorsLength()):
+            op = graph.Operators(k)
+            code = model.OperatorCodes(op.OpcodeIndex())
+            name = _OPERATORS.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
+            if code.CustomCode():
+                name = code.CustomCode().decode()
+            inputs, outputs = op.InputsAsNumpy().tolist(), op.OutputsAsNumpy().tolist()
+            if name in ("DEQUANTIZE", "DENSIFY") and inputs[0] in constants:  # decoded already
+                constants[outputs[0]] = constants[inputs[0]]
+                continue
+            if not hasattr(self, f"_{name.lower()}"):
+                raise InputError(f"{path.name}: operator {name} is not supported")
+            constant = [i for i in inputs if i in constants and constants[i].dtype == np.int32]
+            params = [int(v) for i in constant for v in constants[i].ravel()]
+            inputs = [i for i in inputs if i >= 0 and i not in constant]
+            self._ops.append(_Op(name, inputs, outputs, _options(op, name), params))
+        self._inputs = graph.InputsAsNumpy().tolist()
+        self._outputs = graph.OutputsAsNumpy().tolist()
+        layouts = {op.inputs[1]: op.name for op in self._ops if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D")}
+        for i in sorted({i for op in self._ops for i in op.inputs} & constants.keys()):
+            value = torch.from_numpy(constants[i].astype(np.float32))
+            if i in layouts:  # OHWI -> OIHW; depthwise (1, H, W, C) -> (C, 1, H, W)
+                value = value.permute(0, 3, 1, 2) if layouts[i] == "CONV_2D" else value.permute(3, 0, 1, 2)
+            self.register_buffer(f"t{i}", value.contiguous())
+
+    def forward(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
+        values: dict[int, torch.Tensor] = dict(zip(self._inputs, inputs, strict=True))
+        for op in self._ops:
+            args = [values[i] if i in values else getattr(self, f"t{i}") for i in op.inputs]
+            values[op.outputs[0]] = getattr(self, f"_{op.name.lower()}")(op, *args)
+        return [values[i] for i in self._outputs]
+
+    def _conv_2d(self, op: _Op, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        o = op.options
+        x = (
+            _same_padding(x, weight.shape[-2:], (o.StrideH(), o.StrideW()))
+            if o.Padding() == tflite.Padding.SAME
+            else x
+        )
+        y = F.conv2d(
+            x,
+            weight,
+            bias,
+            stride=(o.StrideH(), o.StrideW()),
+            dilation=(o.DilationHFactor(), o.DilationWFactor()),
+        )
+        return _ACTIVATIONS[o.FusedActivationFunction()](y)
+
+    def _depthwise_conv_2d(
+        self, op: _Op, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
+    ) -> torch.Tensor:
+        o = op.options
+        x = (
+            _same_padding(x, weight.shape[-2:], (o.StrideH(), o.StrideW()))
+            if o.Padding() == tflite.Padding.SAME
+            else x
+        )
+        y = F.conv2d(x, weight, bias, stride=(o.StrideH(), o.StrideW()), groups=x.shape[1])
+        return _ACTIVATIONS[o.FusedActivationFunction()](y)
+
+    def _pad(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
+        _, _, top, bottom, left, right, front, back = op.params  # NHWC
+        return F.pad(x, (left, right, top, bottom, front, back))
+
+    def _add(self, op: _Op, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return _ACTIVATIONS[op.options.FusedActivationFunction()](a + b)
+
+    def _resize_bilinear(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
+        if op.options.AlignCorners():
+            return F.interpolate(x, size=tuple(op.params), mode="bilinear", align_corners=True)
+        if op.options.HalfPixelCenters():
+            return F.interpolate(x, size=tuple(op.params), mode="bilinear", align_corners=False)
+        raise InputError("RESIZE_BILINEAR without half-pixel centres or aligned corners is not supported")
+
+    def _depth_to_space(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
+        block = op.options.BlockSize()
+        n, c, h, w = x.shape
+        # TFLite's channel order is (block row, block column, channel); pixel_shuffle's is the reverse
+        x = x.view(n, block, block, c // block**2, h, w).permute(0, 3, 1, 2, 4, 5).reshape(n, c, h, w)
+        return F.pixel_shuffle(x, block)
+
+    def _reshape(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4:
+            x = x.permute(0, 2, 3, 1)  # the file's reshapes read NHWC order
+        return x.reshape(x.shape[0], *self._shapes[op.outputs[0]][1:])
+
+
+def _same_padding(x: torch.Tensor, kernel: torch.Size, stride: tuple[int, int]) -> torch.Tensor:
+    """TensorFlow's SAME padding (the extra pixel, if any, at the bottom and right)."""
+    pads = []
+    for size, k, s in ((x.shape[-1], kernel[1], stride[1]), (x.shape[-2], kernel[0], stride[0])):
+        total = max((-(-size // s) - 1) * s + k - size, 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads)
+
+
+def _options(op: Any, name: str) -> Any:
+    table = op.BuiltinOptions()
+    kinds = {
+        "CONV_2D": tflite.Conv2DOptions,
+        "DEPTHWISE_CONV_2D": tflite.DepthwiseConv2DOptions,
+        "ADD": tflite.AddOptions,
+        "RESIZE_BILINEAR": tflite.ResizeBilinearOptions,
+        "DEPTH_TO_SPACE": tflite.DepthToSpaceOptions,
+    }
+    if table is None or name not in kinds:
+        return None
+    options = kinds[name]()
+    options.Init(table.Bytes, table.Pos)
+    return options
+
+
+def _constant(model: Any, tensor: Any) -> np.ndarray | None:
+    """The tensor's stored value (densified if sparse), or None if it is computed."""
+    data = model.Buffers(tensor.Buffer()).DataAsNumpy()
+    if isinstance(data, int) or data.size == 0:
+        return None
+    values = np.frombuffer(data.tobytes(), _DTYPES[tensor.Type()])
+    shape = tensor.ShapeAsNumpy().tolist()
+    sparsity = tensor.Sparsity()
+    return values.reshape(shape) if sparsity is None else _densified(values, shape, sparsity)
+
+
+def _densified(values: np.ndarray, shape: list[int], sparsity: Any) -> np.ndarray:
+    """TFLite's sparse format, for dense and CSR dimensions in the tensor's own order (the only
+    kind the face models use)."""
+    if (
+        not np.array_equal(sparsity.TraversalOrderAsNumpy(), np.arange(len(shape)))
+        or sparsity.BlockMapLength()
+    ):
+        raise InputError("sparse tensors with blocks or a reordered traversal are not supported")
+    dims = [sparsity.DimMetadata(d) for d in range(sparsity.DimMetadataLength())]
+    dense = np.zeros(int(np.prod(shape)), values.dtype)
+    # walk the dimensions: positions into the stored values, and flat indices into the dense tensor
+    positions, flat = np.zeros(1, np.int64), np.zeros(1, np.int64)
+    for size, dim in zip(shape, dims, strict=True):
+        if dim.Format() == tflite.DimensionType.DENSE:
+            positions = (positions[:, None] * size + np.arange(size)).ravel()
+            flat = (flat[:, None] * size + np.arange(size)).ravel()
+        else:
+            segments, indices = (
+                _index_vector(dim.ArraySegments(), dim.ArraySegmentsType()),
+                _index_vector(dim.ArrayIndices(), dim.ArrayIndicesType()),
+            )
+            counts = segments[positions + 1] - segments[positions]
+            starts = np.repeat(segments[positions], counts)
+            within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            positions = starts + within
+            flat = np.repeat(flat, counts) * size + indices[positions]
+    dense[flat] = values[positions]
+    return dense.reshape(shape)
+
+
+def _index_vector(table: Any, kind: int) -> np.ndarray:
+    vector = {
+        tflite.SparseIndexVector.Int32Vector: tflite.Int32Vector,
+        tflite.SparseIndexVector.Uint16Vector: tflite.Uint16Vector,
+        tflite.SparseIndexVector.Uint8Vector: tflite.Uint8Vector,
+    }[kind]()
+    vector.Init(table.Bytes, table.Pos)
+    return vector.ValuesAsNumpy().astype(np.int64)
