@@ -18,6 +18,7 @@ import numpy as np
 import tflite
 import torch
 import torch.nn.functional as F
+from flatbuffers import flexbuffers
 
 from rtswap.errors import InputError
 
@@ -64,6 +65,10 @@ class TfliteGraph(torch.nn.Module):
             name = _OPERATORS.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
             if code.CustomCode():
                 name = code.CustomCode().decode()
+                if code.Version() != 2:  # mediapipe's attention operators, as their version 2
+                    raise InputError(
+                        f"{path.name}: operator {name} version {code.Version()} is not supported"
+                    )
             inputs, outputs = op.InputsAsNumpy().tolist(), op.OutputsAsNumpy().tolist()
             if name in ("DEQUANTIZE", "DENSIFY") and inputs[0] in constants:  # decoded already
                 constants[outputs[0]] = constants[inputs[0]]
@@ -73,7 +78,8 @@ class TfliteGraph(torch.nn.Module):
             constant = [i for i in inputs if i in constants and constants[i].dtype == np.int32]
             params = [int(v) for i in constant for v in constants[i].ravel()]
             inputs = [i for i in inputs if i >= 0 and i not in constant]
-            self._ops.append(_Op(name, inputs, outputs, _options(op, name), params))
+            options = _custom_options(op) if code.CustomCode() else _options(op, name)
+            self._ops.append(_Op(name, inputs, outputs, options, params))
         self._inputs = graph.InputsAsNumpy().tolist()
         self._outputs = graph.OutputsAsNumpy().tolist()
         layouts = {op.inputs[1]: op.name for op in self._ops if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D")}
@@ -82,6 +88,10 @@ class TfliteGraph(torch.nn.Module):
             if i in layouts:  # OHWI -> OIHW; depthwise (1, H, W, C) -> (C, 1, H, W)
                 value = value.permute(0, 3, 1, 2) if layouts[i] == "CONV_2D" else value.permute(3, 0, 1, 2)
             self.register_buffer(f"t{i}", value.contiguous())
+
+    def custom_options(self, name: str) -> list[dict[str, Any]]:
+        """The options of each custom operator called ``name``, in the file's order."""
+        return [op.options for op in self._ops if op.name == name]
 
     def forward(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
         values: dict[int, torch.Tensor] = dict(zip(self._inputs, inputs, strict=True))
@@ -139,19 +149,113 @@ class TfliteGraph(torch.nn.Module):
         x = x.view(n, block, block, c // block**2, h, w).permute(0, 3, 1, 2, 4, 5).reshape(n, c, h, w)
         return F.pixel_shuffle(x, block)
 
+    def _prelu(self, op: _Op, x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        return torch.where(x >= 0, x, x * alpha.reshape(1, -1, 1, 1))
+
+    def _max_pool_2d(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
+        o = op.options
+        kernel, stride = (o.FilterHeight(), o.FilterWidth()), (o.StrideH(), o.StrideW())
+        if o.Padding() == tflite.Padding.SAME:
+            x = _same_padding(x, torch.Size(kernel), stride, value=float("-inf"))
+        return _ACTIVATIONS[o.FusedActivationFunction()](F.max_pool2d(x, kernel, stride))
+
+    def _mul(self, op: _Op, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return _ACTIVATIONS[op.options.FusedActivationFunction()](a * b)
+
+    def _strided_slice(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
+        o = op.options
+        if o.BeginMask() or o.EndMask() or o.ShrinkAxisMask() or o.EllipsisMask() or o.NewAxisMask():
+            raise InputError("STRIDED_SLICE with masks is not supported")
+        rank = len(op.params) // 3
+        begin, end, strides = op.params[:rank], op.params[rank : 2 * rank], op.params[2 * rank :]
+        nhwc = x.permute(0, 2, 3, 1) if x.dim() == 4 else x
+        index = (
+            slice(None),
+            *(slice(b, e, s) for b, e, s in zip(begin[1:], end[1:], strides[1:], strict=True)),
+        )
+        out = nhwc[index]
+        return out.permute(0, 3, 1, 2) if x.dim() == 4 else out
+
+    def _landmarks2transformmatrix(self, op: _Op, landmarks: torch.Tensor) -> torch.Tensor:
+        """(B, N, 3) landmarks -> (B, 4, 4): the map from a crop's pixels to the landmarks' frame,
+        the crop square to the line from the left to the right landmark, around the subset's
+        bounding box scaled by ``scale_x``/``scale_y`` (mediapipe's version 2)."""
+        o = op.options
+        xy = landmarks[..., :2]
+        along = xy[:, o["right_rotation_idx"]] - xy[:, o["left_rotation_idx"]]
+        rotation = o["target_rotation_radians"] - torch.atan2(along[:, 1], along[:, 0])
+        cos, sin = torch.cos(rotation)[:, None], torch.sin(rotation)[:, None]
+        subset = xy[:, o["subset_idxs"]]
+        x = cos * subset[..., 0] - sin * subset[..., 1]  # rotated by the rotation
+        y = sin * subset[..., 0] + cos * subset[..., 1]
+        width, height = x.amax(1) - x.amin(1), y.amax(1) - y.amin(1)
+        mid_x, mid_y = (x.amax(1) + x.amin(1)) / 2, (y.amax(1) + y.amin(1)) / 2
+        cos, sin = cos[:, 0], sin[:, 0]
+        centre_x, centre_y = cos * mid_x + sin * mid_y, -sin * mid_x + cos * mid_y  # rotated back
+        scale_x = o["scale_x"] * width / o["output_width"]
+        scale_y = o["scale_y"] * height / o["output_height"]
+        shift_x, shift_y = -o["output_width"] / 2.0, -o["output_height"] / 2.0
+        # shift(centre) @ rotate(-rotation) @ scale @ shift(-output / 2)
+        matrix = landmarks.new_zeros(len(landmarks), 4, 4)
+        matrix[:, 0, 0], matrix[:, 0, 1] = cos * scale_x, sin * scale_y
+        matrix[:, 1, 0], matrix[:, 1, 1] = -sin * scale_x, cos * scale_y
+        matrix[:, 0, 3] = cos * scale_x * shift_x + sin * scale_y * shift_y + centre_x
+        matrix[:, 1, 3] = -sin * scale_x * shift_x + cos * scale_y * shift_y + centre_y
+        matrix[:, 2, 2] = matrix[:, 3, 3] = 1.0
+        return matrix
+
+    def _transformtensorbilinear(self, op: _Op, x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+        """Sample ``x`` (B, C, H, W) at the crop's pixel centres mapped by ``matrix``; zero where
+        that falls outside the input (mediapipe's version 2)."""
+        height, width = op.options["output_height"], op.options["output_width"]
+        ys, xs = torch.meshgrid(
+            torch.arange(height, dtype=x.dtype, device=x.device) + 0.5,
+            torch.arange(width, dtype=x.dtype, device=x.device) + 0.5,
+            indexing="ij",
+        )
+        px = (
+            matrix[:, 0, 0, None, None] * xs
+            + matrix[:, 0, 1, None, None] * ys
+            + matrix[:, 0, 3, None, None]
+            - 0.5
+        )
+        py = (
+            matrix[:, 1, 0, None, None] * xs
+            + matrix[:, 1, 1, None, None] * ys
+            + matrix[:, 1, 3, None, None]
+            - 0.5
+        )
+        in_h, in_w = x.shape[-2:]
+        inside = (px >= 0) & (px <= in_w - 1) & (py >= 0) & (py <= in_h - 1)
+        grid = torch.stack([px / (in_w - 1) * 2 - 1, py / (in_h - 1) * 2 - 1], dim=-1)
+        sampled = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+        return sampled * inside[:, None]
+
+    def _transformlandmarks(self, op: _Op, landmarks: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+        """(B, N, 2 or 3) landmarks mapped by the 2D part of ``matrix`` (depth kept)."""
+        xy = landmarks[..., :2] @ matrix[:, :2, :2].transpose(1, 2) + matrix[:, None, :2, 3]
+        return torch.cat([xy, landmarks[..., 2:]], dim=-1)
+
     def _reshape(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 4:
             x = x.permute(0, 2, 3, 1)  # the file's reshapes read NHWC order
         return x.reshape(x.shape[0], *self._shapes[op.outputs[0]][1:])
 
 
-def _same_padding(x: torch.Tensor, kernel: torch.Size, stride: tuple[int, int]) -> torch.Tensor:
+def _same_padding(
+    x: torch.Tensor, kernel: torch.Size, stride: tuple[int, int], value: float = 0.0
+) -> torch.Tensor:
     """TensorFlow's SAME padding (the extra pixel, if any, at the bottom and right)."""
     pads = []
     for size, k, s in ((x.shape[-1], kernel[1], stride[1]), (x.shape[-2], kernel[0], stride[0])):
         total = max((-(-size // s) - 1) * s + k - size, 0)
         pads += [total // 2, total - total // 2]
-    return F.pad(x, pads)
+    return F.pad(x, pads, value=value)
+
+
+def _custom_options(op: Any) -> dict[str, Any]:
+    data = op.CustomOptionsAsNumpy()
+    return {} if isinstance(data, int) else flexbuffers.Loads(data.tobytes())
 
 
 def _options(op: Any, name: str) -> Any:
@@ -162,6 +266,9 @@ def _options(op: Any, name: str) -> Any:
         "ADD": tflite.AddOptions,
         "RESIZE_BILINEAR": tflite.ResizeBilinearOptions,
         "DEPTH_TO_SPACE": tflite.DepthToSpaceOptions,
+        "MAX_POOL_2D": tflite.Pool2DOptions,
+        "MUL": tflite.MulOptions,
+        "STRIDED_SLICE": tflite.StridedSliceOptions,
     }
     if table is None or name not in kinds:
         return None
