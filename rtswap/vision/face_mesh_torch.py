@@ -70,9 +70,13 @@ class FaceMeshNet(torch.nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.network = TfliteGraph(model_path())
+        # the attention crops, in the file's order: lips, left eye, right eye
         lips, left_eye, right_eye = (
             o["subset_idxs"] for o in self.network.custom_options("Landmarks2TransformMatrix")
         )
+        self._lips: torch.Tensor
+        self._left_eye: torch.Tensor
+        self._right_eye: torch.Tensor
         for name, indices in (("lips", lips), ("left_eye", left_eye), ("right_eye", right_eye)):
             self.register_buffer(f"_{name}", torch.tensor(indices))
 
