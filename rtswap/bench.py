@@ -100,6 +100,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         precision=config.precision,
         boost=config.boost,
         keep_occluders=config.keep_occluders,
+        landmarks=config.landmarks,
         shape=config.shape,
         models_dir=Path(config.models_dir) if config.models_dir else None,
     ) as swapper:

@@ -26,6 +26,7 @@ class BenchConfig:
     boost: int = 1
     models_dir: str | None = None
     keep_occluders: bool = True
+    landmarks: str = "auto"
     shape: str = "target"
     detect_every: int = 10
     latency_budget_ms: float | None = None

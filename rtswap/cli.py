@@ -207,7 +207,12 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _swap_options(args: argparse.Namespace) -> dict[str, Any]:
     """The Swapper's options from the command line: engine settings and how faces are swapped."""
-    return {**_engine_options(args), "keep_occluders": args.keep_occluders, "shape": args.shape}
+    return {
+        **_engine_options(args),
+        "keep_occluders": args.keep_occluders,
+        "landmarks": args.landmarks,
+        "shape": args.shape,
+    }
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -218,6 +223,13 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="paint the swap over whatever covers a face (hair, glasses frames, a hand) instead of "
         "keeping it on top",
+    )
+    parser.add_argument(
+        "--landmarks",
+        choices=("auto", "mediapipe", "torch"),
+        default="auto",
+        help="face detection and landmarks: mediapipe's CPU graphs, or their PyTorch ports on --device "
+        "(batched, for the GPU); auto (default): torch on CUDA, mediapipe on CPU, where it is faster",
     )
     parser.add_argument(
         "--shape",
@@ -743,6 +755,7 @@ def _bench(args: argparse.Namespace) -> int:
         boost=args.boost,
         models_dir=str(args.models) if args.models else None,
         keep_occluders=args.keep_occluders,
+        landmarks=args.landmarks,
         shape=args.shape,
         detect_every=args.detect_every,
         latency_budget_ms=args.latency_budget,

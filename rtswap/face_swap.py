@@ -62,6 +62,10 @@ class FaceSwap:
     keep_occluders: bool = True
     """What covers a target face (hair, glasses frames, a hand) stays on top of the swap; see
     :mod:`rtswap.blend.occluders`."""
+    landmarks: str = "mediapipe"
+    """The face analysis that pipelines swapping with this run: ``mediapipe`` (its CPU graphs)
+    or ``torch`` (the PyTorch ports, on the engine's device); see
+    :func:`~rtswap.vision.detect.landmark_backend`."""
     shape: str = "target"
     """Whose face shape the swapped face has: the ``target``'s, or the ``source``'s, driven by the
     target's pose and expression (:mod:`rtswap.vision.shape`; the warp engine only)."""

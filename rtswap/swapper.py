@@ -16,7 +16,7 @@ from rtswap.face_swap import FaceSwap
 from rtswap.frame import Face
 from rtswap.identity.store import prepare_source
 from rtswap.source_assignment import SourceAssignment
-from rtswap.vision.detect import FaceAnalyzer
+from rtswap.vision.detect import FaceAnalyzer, landmark_backend
 
 
 class Swapper:
@@ -38,6 +38,7 @@ class Swapper:
         *,
         maps: list[tuple[Path, str | Path]] | None = None,
         keep_occluders: bool = True,
+        landmarks: str = "auto",
         shape: str = "target",
         cache_root: Path | None = None,
         progress: bool = True,
@@ -49,9 +50,13 @@ class Swapper:
         that source (needs the neural engines' identity model); with ``maps`` and no ``source``,
         other faces are left as they are.
         ``keep_occluders``: hair, glasses frames or a hand over a target face stay on top.
+        ``landmarks``: the face analysis, ``mediapipe``, ``torch`` (the PyTorch ports, on the
+        device) or ``auto`` (torch on CUDA, else mediapipe).
         ``shape``: ``"source"`` gives the swapped face the source's shape (warp engine only).
         ``cache_root``: the identity cache (default: ``$RTSWAP_CACHE`` or the user cache folder)."""
         settings = EngineSettings(name=engine, device=resolve_device(device), **options)
+        self.landmarks = landmark_backend(landmarks, settings.device)
+        self._analysis_device = settings.device  # the analyzer may be needed before face_swap exists
         swap_engine = create_engine(settings)
         sources = source if isinstance(source, list) else [source]
         matcher = None
@@ -64,7 +69,7 @@ class Swapper:
             for s in [*sources, *(src for _, src in maps or [])]
         ]
         assignment = SourceAssignment(len(sources), matcher)
-        self.face_swap = FaceSwap(swap_engine, identities, assignment, keep_occluders, shape)
+        self.face_swap = FaceSwap(swap_engine, identities, assignment, keep_occluders, self.landmarks, shape)
 
     @property
     def device(self) -> torch.device:
@@ -74,7 +79,7 @@ class Swapper:
     def analyzer(self) -> FaceAnalyzer:
         """Created on first use: a source loaded from the cache needs none, and the pipeline
         has its own."""
-        return FaceAnalyzer()
+        return FaceAnalyzer(landmarks=self.landmarks, device=self._analysis_device)
 
     def close(self) -> None:
         if "analyzer" in self.__dict__:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
+
 from rtswap.frame import Frame
-from rtswap.pipeline.governor import LEVELS, Level
-from rtswap.vision.detect import FaceDetector, FaceMesh, Region
+from rtswap.pipeline.governor import Level
+from rtswap.vision.detect import Region, make_detector, make_mesh
 from rtswap.vision.track import FaceTracker
 
 
@@ -17,8 +19,9 @@ class Track:
     """Follows the faces from frame to frame: ``frame.faces`` with stable track ids, starting
     tracks for the detections :class:`Detect` attached."""
 
-    def __init__(self, max_faces: int | None) -> None:
-        self._mesh = FaceMesh()
+    def __init__(self, max_faces: int | None, landmarks: str, device: torch.device) -> None:
+        """``landmarks``: the analysis backend, ``mediapipe`` or ``torch`` (on ``device``)."""
+        self._mesh = make_mesh(landmarks, device)
         self._tracker = FaceTracker(self._mesh, max_faces)
         self.tracking = 0
         """Faces tracked in the latest frame (read by :class:`Detect` on another thread)."""
@@ -46,11 +49,17 @@ class Detect:
     """
 
     def __init__(
-        self, detect_every: int, track: Track, level: Callable[[], Level] = lambda: LEVELS[0]
+        self,
+        detect_every: int,
+        track: Track,
+        level: Callable[[], Level],
+        landmarks: str,
+        device: torch.device,
     ) -> None:
-        """``level``: the governor's current level, which may spread the sweep further."""
+        """``level``: the governor's current level, which may spread the sweep further;
+        ``landmarks``: the analysis backend, ``mediapipe`` or ``torch`` (on ``device``)."""
         self.detect_every, self._track, self._level = detect_every, track, level
-        self._detector = FaceDetector()
+        self._detector = make_detector(landmarks, device)
 
     def close(self) -> None:
         self._detector.close()

@@ -261,8 +261,8 @@ class Pipeline:
         self.face_swap.new_stream()
         device = self.face_swap.device
         capture = self._capture = _Capture(self.source, device)
-        track = Track(self.config.max_faces)
-        detect = Detect(self.config.detect_every, track, self._level)
+        track = Track(self.config.max_faces, self.face_swap.landmarks, device)
+        detect = Detect(self.config.detect_every, track, self._level, self.face_swap.landmarks, device)
         steps: list[Step] = [
             capture,
             detect,

@@ -159,6 +159,7 @@ class Server:
             self.face_swap.engine,
             list(self.face_swap.identities),
             keep_occluders=self.face_swap.keep_occluders,
+            landmarks=self.face_swap.landmarks,
             shape=self.face_swap.shape,
         )
         session = Session(uuid.uuid4().hex, RTCPeerConnection(), own, SwappedTrack())
@@ -226,7 +227,9 @@ class Server:
     def _prepare(self, image: np.ndarray) -> Identity:
         with self._prepare_lock:  # one face analyzer, not thread-safe, shared by uploads
             if self._analyzer is None:
-                self._analyzer = FaceAnalyzer()
+                self._analyzer = FaceAnalyzer(
+                    landmarks=self.face_swap.landmarks, device=self.face_swap.device
+                )
             return views.prepare_image(image, self._analyzer, self.face_swap.engine)
 
     async def shutdown(self, app: web.Application) -> None:

@@ -8,11 +8,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
+import torch
 
+from rtswap.errors import InputError
 from rtswap.frame import Face
 
 _TILE_TARGET_PX = 448
@@ -58,7 +60,7 @@ class FaceDetector:
     def regions(self, image: np.ndarray) -> list[Region]:
         """The regions :meth:`detect` scans by default: the whole image, then overlapping tiles
         when the image is large."""
-        return _tiles(image.shape[1], image.shape[0])
+        return scan_regions(image.shape[1], image.shape[0])
 
     def detect(self, image: np.ndarray, regions: list[Region] | None = None) -> list[Detection]:
         """Face boxes found in ``regions`` (default: all of :meth:`regions`), merged by NMS."""
@@ -78,7 +80,7 @@ class FaceDetector:
                     ]
                 )
                 found.append(Detection(box=box, score=float(d.score[0])))
-        return _nms(found, iou_threshold=0.3)
+        return merged(found)
 
 
 class FaceMesh:
@@ -150,6 +152,12 @@ class FaceMesh:
         points[:, 2] /= scale
         return points
 
+    def landmarks_many(
+        self, image: np.ndarray, faces: list[tuple[np.ndarray, int | None]]
+    ) -> list[np.ndarray | None]:
+        """:meth:`landmarks` of each (box, key) face, one after another."""
+        return [self.landmarks(image, box, key) for box, key in faces]
+
     def _following_graph(self, key: int) -> Any:
         graph = self._following.get(key)
         if graph is None:
@@ -157,13 +165,67 @@ class FaceMesh:
         return graph
 
 
+class Detector(Protocol):
+    """Face boxes in HxWx3 uint8 RGB images: :class:`FaceDetector` (mediapipe) or its PyTorch
+    port."""
+
+    def regions(self, image: np.ndarray) -> list[Region]: ...
+    def detect(self, image: np.ndarray, regions: list[Region] | None = None) -> list[Detection]: ...
+    def close(self) -> None: ...
+
+
+class Mesh(Protocol):
+    """478 landmarks of the faces in given boxes: :class:`FaceMesh` (mediapipe) or its PyTorch
+    port."""
+
+    def landmarks(self, image: np.ndarray, box: np.ndarray, key: int | None = None) -> np.ndarray | None: ...
+    def landmarks_many(
+        self, image: np.ndarray, faces: list[tuple[np.ndarray, int | None]]
+    ) -> list[np.ndarray | None]: ...
+    def forget(self, key: int) -> None: ...
+    def close(self) -> None: ...
+
+
+LANDMARKS = ("auto", "mediapipe", "torch")
+
+
+def landmark_backend(landmarks: str, device: torch.device) -> str:
+    """``mediapipe`` (its CPU graphs) or ``torch`` (the PyTorch ports, on ``device``) for
+    ``--landmarks``; ``auto`` is torch on CUDA and mediapipe elsewhere (on CPU the ports are
+    slower: ``benchmarks/detector.py``)."""
+    if landmarks not in LANDMARKS:
+        raise InputError(f"--landmarks {landmarks}: choose one of {', '.join(LANDMARKS)}")
+    if landmarks == "auto":
+        return "torch" if device.type == "cuda" else "mediapipe"
+    return landmarks
+
+
+def make_detector(backend: str, device: torch.device, min_score: float = 0.5) -> Detector:
+    if backend == "torch":
+        from rtswap.vision.torch_analysis import TorchFaceDetector
+
+        return TorchFaceDetector(device, min_score)
+    return FaceDetector(min_score)
+
+
+def make_mesh(backend: str, device: torch.device) -> Mesh:
+    if backend == "torch":
+        from rtswap.vision.torch_analysis import TorchFaceMesh
+
+        return TorchFaceMesh(device)
+    return FaceMesh()
+
+
 class FaceAnalyzer:
     """Every face in a still image with its landmarks: a detector and a face mesh together.
     Not thread-safe: one per thread."""
 
-    def __init__(self, min_score: float = 0.5) -> None:
-        self.detector = FaceDetector(min_score)
-        self.mesh = FaceMesh()
+    def __init__(
+        self, min_score: float = 0.5, landmarks: str = "mediapipe", device: str | torch.device = "cpu"
+    ) -> None:
+        on = torch.device(device)
+        backend = landmark_backend(landmarks, on)
+        self.detector, self.mesh = make_detector(backend, on, min_score), make_mesh(backend, on)
 
     def close(self) -> None:
         self.detector.close()
@@ -206,7 +268,7 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-def _tiles(width: int, height: int) -> list[Region]:
+def scan_regions(width: int, height: int) -> list[Region]:
     """The whole image, plus a grid of overlapping tiles when the image is large."""
     regions = [(0, 0, width, height)]
     cols, rows = max(1, round(width / _TILE_TARGET_PX)), max(1, round(height / _TILE_TARGET_PX))
@@ -230,7 +292,8 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _nms(detections: list[Detection], iou_threshold: float) -> list[Detection]:
+def merged(detections: list[Detection], iou_threshold: float = 0.3) -> list[Detection]:
+    """The best of each group of overlapping boxes (from overlapping regions of a scan)."""
     kept: list[Detection] = []
     for det in sorted(detections, key=lambda d: d.score, reverse=True):
         if all(iou(det.box, k.box) < iou_threshold for k in kept):

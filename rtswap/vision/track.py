@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtswap.frame import Face
-from rtswap.vision.detect import Detection, FaceMesh, face_from_landmarks, iou
+from rtswap.vision.detect import Detection, Mesh, face_from_landmarks, iou
 from rtswap.vision.smooth import OneEuroFilter
 
 _SAME_FACE_IOU = 0.5
@@ -41,7 +41,7 @@ class FaceTracker:
     """
 
     def __init__(
-        self, mesh: FaceMesh, max_faces: int | None = None, min_cutoff_hz: float = 1.5, beta: float = 2.0
+        self, mesh: Mesh, max_faces: int | None = None, min_cutoff_hz: float = 1.5, beta: float = 2.0
     ) -> None:
         self.mesh, self.max_faces = mesh, max_faces
         self.min_cutoff_hz, self.beta = min_cutoff_hz, beta
@@ -63,10 +63,14 @@ class FaceTracker:
         return sorted(faces, key=lambda f: f.area, reverse=True)
 
     def _follow(self, image: np.ndarray) -> None:
+        """Every tracked face's landmarks, all in one call to the mesh."""
+        predicted = [track.face.box + np.tile(track.velocity, 2) for track in self._tracks]
+        found = self.mesh.landmarks_many(
+            image, [(box, t.id) for box, t in zip(predicted, self._tracks, strict=True)]
+        )
         kept: list[_Track] = []
-        for track in self._tracks:  # oldest first, so the older track wins a shared face
-            predicted = track.face.box + np.tile(track.velocity, 2)
-            face = self._follow_one(image, track, predicted)
+        for track, box, landmarks in zip(self._tracks, predicted, found, strict=True):  # oldest first
+            face = self._followed(track, box, landmarks)  # so the older track wins a shared face
             if face is None or any(iou(face.box, other.face.box) > _SAME_FACE_IOU for other in kept):
                 self.mesh.forget(track.id)
                 continue
@@ -75,8 +79,7 @@ class FaceTracker:
             kept.append(track)
         self._tracks = kept
 
-    def _follow_one(self, image: np.ndarray, track: _Track, predicted: np.ndarray) -> Face | None:
-        landmarks = self.mesh.landmarks(image, predicted, key=track.id)
+    def _followed(self, track: _Track, predicted: np.ndarray, landmarks: np.ndarray | None) -> Face | None:
         if landmarks is None:
             return None
         face = face_from_landmarks(landmarks, track.face.score, track.id)

@@ -1,0 +1,55 @@
+"""``--landmarks torch``: the PyTorch ports doing the pipeline's face analysis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rtswap.frame import Frame
+from rtswap.media.samples import grace_hopper_path
+from rtswap.pipeline import Pipeline, PipelineConfig
+from rtswap.swapper import Swapper
+from rtswap.synthetic import SyntheticClip, SyntheticHead
+from rtswap.vision.detect import FaceAnalyzer
+from tests.test_pipeline import CollectSink, ListSource
+
+
+def test_a_still_is_analysed_as_mediapipe_analyses_it(astro: np.ndarray, analyzer: FaceAnalyzer) -> None:
+    """A new face is placed from its box, then from its own landmarks; mediapipe places it from
+    its own short-range detector, so the two differ by about a pixel at a 256 px face height."""
+    with FaceAnalyzer(landmarks="torch") as ported:
+        ours, theirs = ported.analyze(astro), analyzer.analyze(astro)
+    assert len(ours) == len(theirs) == 1
+    error = np.linalg.norm(ours[0].landmarks[:, :2] - theirs[0].landmarks[:, :2], axis=1).mean()
+    assert error * 256 / theirs[0].height <= 2.0
+
+
+def test_the_pipeline_tracks_and_swaps_with_the_ports(head: SyntheticHead) -> None:
+    """Every frame of a moving head gets its face found, followed under one track id, and swapped."""
+    frames = list(SyntheticClip(width=480, height=360, fps=30, seconds=0.4, head=head))
+    sink = CollectSink()
+    with Swapper(grace_hopper_path(), device="cpu", landmarks="torch", progress=False) as swapper:
+        assert swapper.face_swap.landmarks == "torch"
+        Pipeline(swapper.face_swap, ListSource(frames), [sink], PipelineConfig(live=False)).run()
+    faces: list[Frame] = sink.frames
+    assert len(faces) == len(frames) and all(len(f.faces) == 1 for f in faces)
+    assert len({f.faces[0].track_id for f in faces}) == 1
+    assert all(not np.array_equal(out, src) for out, src in zip(sink.images, frames, strict=True))
+
+
+def test_auto_is_mediapipe_on_the_cpu() -> None:
+    with Swapper(grace_hopper_path(), device="cpu", progress=False) as swapper:
+        assert swapper.face_swap.landmarks == "mediapipe"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_the_ports_give_on_cuda_what_they_give_on_the_cpu(astro: np.ndarray, grace: np.ndarray) -> None:
+    found = {}
+    for device in ("cpu", "cuda"):
+        with FaceAnalyzer(landmarks="torch", device=device) as ported:
+            found[device] = [face.landmarks for image in (astro, grace) for face in ported.analyze(image)]
+    assert len(found["cpu"]) == len(found["cuda"]) == 2
+    for a, b in zip(found["cpu"], found["cuda"], strict=True):
+        assert np.abs(a[:, :2] - b[:, :2]).max() <= 0.1
