@@ -47,6 +47,11 @@ class SwapWork:
     changes: torch.Tensor | None = None
     """(B, 3, S, S) what the composite adds to each target crop, weighted by its paste mask."""
 
+    def tensors(self) -> list[torch.Tensor]:
+        """Every tensor this work holds (for :meth:`~rtswap.frame.Frame.record_stream`)."""
+        held = [self.crops, self.swapped, self.mask, self.landmarks, self.moved, self.changes]
+        return [t for t in held if t is not None] + [region.pixels for region in self.regions]
+
 
 @dataclass
 class FaceSwap:

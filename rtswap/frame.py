@@ -70,6 +70,15 @@ class Frame:
     ready: torch.cuda.Event | None = None
     """CUDA event recorded after the last stage queued its work on its stream (None on CPU)."""
 
+    def record_stream(self, stream: torch.cuda.Stream) -> None:
+        """Mark every tensor the frame holds as in use on ``stream``. A tensor belongs to the
+        stream it was made on; without this, a frame dropped by a ring (or freed after the output)
+        returns its memory to that stream's pool at once, and the next allocation there (the next
+        captured frame) can overwrite it while work queued on ``stream`` still reads or writes it.
+        With it, the caching allocator holds the memory until that work is done."""
+        for tensor in [self.image, *(self.work.tensors() if self.work is not None else [])]:
+            tensor.record_stream(stream)
+
     @property
     def time_s(self) -> float:
         """The frame's media time: its pts if it has one, else its capture time."""

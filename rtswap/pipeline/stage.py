@@ -76,6 +76,8 @@ class Stage:
             with torch.cuda.stream(stream):
                 if frame is not None and frame.ready is not None:
                     stream.wait_event(frame.ready)
+                if frame is not None:
+                    frame.record_stream(stream)
                 out = self.step(frame)
                 if out is not None:
                     out.ready = torch.cuda.Event()
