@@ -69,6 +69,9 @@ class Frame:
     """The swap stage's crops and swapped faces, for the composite stage."""
     ready: torch.cuda.Event | None = None
     """CUDA event recorded after the last stage queued its work on its stream (None on CPU)."""
+    device_time: dict[str, tuple[torch.cuda.Event, torch.cuda.Event]] = field(default_factory=dict)
+    """On CUDA, stage name -> timing events recorded on the stage's stream around its work: the
+    time the work took on the device, where the host stamps time only its launch."""
 
     def record_stream(self, stream: torch.cuda.Stream) -> None:
         """Mark every tensor the frame holds as in use on ``stream``. A tensor belongs to the

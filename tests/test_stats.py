@@ -42,3 +42,25 @@ def test_summary_window_keeps_only_frames_output_in_it() -> None:
 
 def test_percentiles_of_nothing_are_nan() -> None:
     assert all(np.isnan(v) for v in percentiles([]).values())
+
+
+class _FakeEvent:
+    """A CUDA timing event's stand-in: ``elapsed_time`` in ms, as the device measured it."""
+
+    def __init__(self, at_ms: float) -> None:
+        self.at_ms = at_ms
+
+    def elapsed_time(self, end: "_FakeEvent") -> float:
+        return end.at_ms - self.at_ms
+
+
+def test_a_stage_with_device_events_is_timed_by_them_not_by_the_host() -> None:
+    """On CUDA the host stamps time a stage's kernel launches (here 0.2 ms); its events time the
+    work itself (here 7.5 ms). Stages without events keep their host times."""
+    stats = PipelineStats()
+    frame = _frame(0, 0, {"swap": (1 * MS, int(1.2 * MS)), "output": (10 * MS, 12 * MS)})
+    frame.device_time["swap"] = (_FakeEvent(3.0), _FakeEvent(10.5))  # type: ignore[assignment]
+    stats.record(frame, output_ns=12 * MS)
+    stages = stats.summary().stages
+    assert stages["swap"]["p50"] == pytest.approx(7.5)
+    assert stages["output"]["p50"] == pytest.approx(2.0)

@@ -78,10 +78,13 @@ class Stage:
                     stream.wait_event(frame.ready)
                 if frame is not None:
                     frame.record_stream(stream)
+                began = torch.cuda.Event(enable_timing=True)
+                began.record(stream)
                 out = self.step(frame)
                 if out is not None:
-                    out.ready = torch.cuda.Event()
+                    out.ready = torch.cuda.Event(enable_timing=True)
                     out.ready.record(stream)
+                    out.device_time[self.name] = (began, out.ready)
         if out is not None:
             out.stamps[self.name] = (out.capture_ns if frame is None else start, now_ns())
         return out

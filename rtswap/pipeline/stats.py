@@ -59,14 +59,19 @@ class PipelineStats:
         """The governor's level at the latest output frame ("" without a governor)."""
 
     def record(self, frame: Frame, output_ns: int) -> None:
-        """Add an output frame: glass-to-glass latency is ``output_ns - frame.capture_ns``. Every
-        recorded frame has passed the same stages, so the per-stage arrays line up."""
+        """Add an output frame: glass-to-glass latency is ``output_ns - frame.capture_ns`` (host
+        clock). A stage's time is its work on the device where it has CUDA timing events (all
+        done by now: the output waited for them), else its host stamps. Every recorded frame has
+        passed the same stages, so the per-stage arrays line up."""
+        on_device = {
+            name: round(a.elapsed_time(b) * _NS_PER_MS) for name, (a, b) in frame.device_time.items()
+        }
         with self._lock:
             self._output_ns.append(output_ns)
             self._latency_ns.append(output_ns - frame.capture_ns)
             self._index.append(frame.index)
             for name, (start, end) in frame.stamps.items():
-                self._stage_ns.setdefault(name, array("q")).append(end - start)
+                self._stage_ns.setdefault(name, array("q")).append(on_device.get(name, end - start))
             self.faces = len(frame.faces)
 
     def __len__(self) -> int:
