@@ -53,10 +53,10 @@ class Frame:
     """0, 1, 2, ... in capture order (dropped frames leave gaps downstream)."""
     capture_ns: int
     """``time.monotonic_ns()`` when the frame arrived (live) or was read (offline)."""
-    host: np.ndarray
-    """HxWx3 uint8 RGB as captured, on the host, for the CPU-side face analysis."""
     image: torch.Tensor
-    """HxWx3 uint8 RGB on the pipeline's device; the composite stage writes into it."""
+    """HxWx3 uint8 RGB on the pipeline's device; the output stage pastes into it."""
+    host: np.ndarray | None = None
+    """The pixels as captured, on the host, if they came from there (see :meth:`host_image`)."""
     pts: int | None = None
     """Presentation time in ``time_base`` units, from the container (None for cameras)."""
     time_base: Fraction | None = None
@@ -72,6 +72,13 @@ class Frame:
     device_time: dict[str, tuple[torch.cuda.Event, torch.cuda.Event]] = field(default_factory=dict)
     """On CUDA, stage name -> timing events recorded on the stage's stream around its work: the
     time the work took on the device, where the host stamps time only its launch."""
+
+    def host_image(self) -> np.ndarray:
+        """HxWx3 uint8 RGB as captured, on the host, for analysis that runs there: copied from
+        the device once if the frame arrived as a device tensor."""
+        if self.host is None:
+            self.host = self.image.cpu().numpy()
+        return self.host
 
     def record_stream(self, stream: torch.cuda.Stream) -> None:
         """Mark every tensor the frame holds as in use on ``stream``. A tensor belongs to the

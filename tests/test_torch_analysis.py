@@ -8,6 +8,7 @@ import torch
 
 from rtswap.frame import Frame
 from rtswap.media.samples import grace_hopper_path
+from rtswap.media.video import DecodedFrame
 from rtswap.pipeline import Pipeline, PipelineConfig
 from rtswap.swapper import Swapper
 from rtswap.synthetic import SyntheticClip, SyntheticHead
@@ -53,3 +54,24 @@ def test_the_ports_give_on_cuda_what_they_give_on_the_cpu(astro: np.ndarray, gra
     assert len(found["cpu"]) == len(found["cuda"]) == 2
     for a, b in zip(found["cpu"], found["cuda"], strict=True):
         assert np.abs(a[:, :2] - b[:, :2]).max() <= 0.1
+
+
+class _TensorSource(ListSource):
+    """Hands its frames over as tensors, as a decoder or a peer that holds them on the GPU would."""
+
+    def read(self) -> DecodedFrame | None:
+        decoded = super().read()
+        return None if decoded is None else DecodedFrame(torch.from_numpy(decoded.image), decoded.pts)
+
+
+@pytest.mark.parametrize("landmarks", ["torch", "mediapipe"])
+def test_frames_handed_over_as_tensors_are_swapped(head: SyntheticHead, landmarks: str) -> None:
+    """With the ports the analysis reads the tensor itself and the frame never gets a host copy;
+    with mediapipe it is copied to the host once, for the analysis."""
+    frames = list(SyntheticClip(width=480, height=360, fps=30, seconds=0.2, head=head))
+    sink = CollectSink()
+    with Swapper(grace_hopper_path(), device="cpu", landmarks=landmarks, progress=False) as swapper:
+        Pipeline(swapper.face_swap, _TensorSource(frames), [sink], PipelineConfig(live=False)).run()
+    assert len(sink.frames) == len(frames) and all(len(f.faces) == 1 for f in sink.frames)
+    assert all(not np.array_equal(out, src) for out, src in zip(sink.images, frames, strict=True))
+    assert all((f.host is None) == (landmarks == "torch") for f in sink.frames)

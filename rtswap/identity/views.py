@@ -40,6 +40,7 @@ def frames_of(path: Path) -> Iterator[np.ndarray]:
         step = max(1, math.ceil((reader.info.frames or 1) / MAX_VIDEO_FRAMES))
         for i, decoded in enumerate(reader):
             if i % step == 0:
+                assert isinstance(decoded.image, np.ndarray)  # files decode on the host
                 yield decoded.image
 
 

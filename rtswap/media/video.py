@@ -16,6 +16,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import torch
 
 from rtswap.errors import InputError, MediaError
 from rtswap.label import METADATA
@@ -36,8 +37,9 @@ class VideoInfo:
 
 @dataclass
 class DecodedFrame:
-    image: np.ndarray
-    """HxWx3 uint8 RGB."""
+    image: np.ndarray | torch.Tensor
+    """HxWx3 uint8 RGB: on the host, or a tensor on any device (a source that already holds
+    the frame on the GPU hands it over as it is)."""
     pts: int | None
     """Presentation time in the stream's time base."""
 

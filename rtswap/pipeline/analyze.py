@@ -23,6 +23,7 @@ class Track:
         """``landmarks``: the analysis backend, ``mediapipe`` or ``torch`` (on ``device``)."""
         self._mesh = make_mesh(landmarks, device)
         self._tracker = FaceTracker(self._mesh, max_faces)
+        self._on_device = landmarks == "torch"
         self.tracking = 0
         """Faces tracked in the latest frame (read by :class:`Detect` on another thread)."""
 
@@ -31,7 +32,8 @@ class Track:
 
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
-        frame.faces = self._tracker.update(frame.host, frame.time_s, frame.detections)
+        image = frame.image if self._on_device else frame.host_image()
+        frame.faces = self._tracker.update(image, frame.time_s, frame.detections)
         self.tracking = len(frame.faces)
         return frame
 
@@ -60,16 +62,18 @@ class Detect:
         ``landmarks``: the analysis backend, ``mediapipe`` or ``torch`` (on ``device``)."""
         self.detect_every, self._track, self._level = detect_every, track, level
         self._detector = make_detector(landmarks, device)
+        self._on_device = landmarks == "torch"
 
     def close(self) -> None:
         self._detector.close()
 
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
-        regions = self._detector.regions(frame.host)
+        image = frame.image if self._on_device else frame.host_image()
+        regions = self._detector.regions(image)
         if self._track.tracking:
             regions = _sweep(regions, frame.index, self.detect_every * self._level().detect_slower)
-        frame.detections = self._detector.detect(frame.host, regions) if regions else None
+        frame.detections = self._detector.detect(image, regions) if regions else None
         return frame
 
 

@@ -87,14 +87,18 @@ class _Capture:
         if decoded is None:
             return None
         captured = now_ns()
-        host = torch.from_numpy(decoded.image)
-        if self.device.type == "cuda":
-            host = host.pin_memory()
+        if isinstance(decoded.image, torch.Tensor):  # already a tensor, maybe on the device
+            host, image = None, decoded.image.to(self.device, non_blocking=True)
+        else:
+            host, pixels = decoded.image, torch.from_numpy(decoded.image)
+            image = (pixels.pin_memory() if self.device.type == "cuda" else pixels).to(
+                self.device, non_blocking=True
+            )
         frame = Frame(
             index=self.count,
             capture_ns=captured,
-            host=decoded.image,
-            image=host.to(self.device, non_blocking=True),
+            image=image,
+            host=host,
             pts=decoded.pts,
             time_base=self.source.info.time_base,
         )

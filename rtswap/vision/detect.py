@@ -29,6 +29,13 @@ short-range detector inside the face mesh graph, which expects a face near the c
 
 Region = tuple[int, int, int, int]
 """x0, y0, x1, y1 pixels."""
+Pixels = np.ndarray | torch.Tensor
+"""An HxWx3 uint8 RGB image: on the host, or a tensor (the torch backend reads it where it is)."""
+
+
+def host(image: Pixels) -> np.ndarray:
+    """The image as a host array (mediapipe's graphs read nothing else)."""
+    return image if isinstance(image, np.ndarray) else image.cpu().numpy()
 
 
 @dataclass
@@ -57,13 +64,14 @@ class FaceDetector:
     def close(self) -> None:
         self._graph.close()
 
-    def regions(self, image: np.ndarray) -> list[Region]:
+    def regions(self, image: Pixels) -> list[Region]:
         """The regions :meth:`detect` scans by default: the whole image, then overlapping tiles
         when the image is large."""
         return scan_regions(image.shape[1], image.shape[0])
 
-    def detect(self, image: np.ndarray, regions: list[Region] | None = None) -> list[Detection]:
+    def detect(self, image: Pixels, regions: list[Region] | None = None) -> list[Detection]:
         """Face boxes found in ``regions`` (default: all of :meth:`regions`), merged by NMS."""
+        image = host(image)
         found = []
         for x0, y0, x1, y1 in self.regions(image) if regions is None else regions:
             tile = np.ascontiguousarray(image[y0:y1, x0:x1])
@@ -123,13 +131,14 @@ class FaceMesh:
         if graph is not None:
             self._idle.append(graph)
 
-    def landmarks(self, image: np.ndarray, box: np.ndarray, key: int | None = None) -> np.ndarray | None:
+    def landmarks(self, image: Pixels, box: np.ndarray, key: int | None = None) -> np.ndarray | None:
         """(478, 3) float32 landmarks of the face in ``box`` (frame pixels), or None if none is there.
 
         With ``key``, the face is followed from the previous call with that key: the crop is
         centred on the box as before, so the face sits where the graph last saw it. When that
         graph loses it (or is a pooled one that last followed another face), the detector decides.
         """
+        image = host(image)
         centre = (box[:2] + box[2:]) / 2
         side = max(box[2] - box[0], box[3] - box[1]) * _MESH_CROP_SCALE
         scale = _MESH_CROP_PX / side
@@ -153,9 +162,10 @@ class FaceMesh:
         return points
 
     def landmarks_many(
-        self, image: np.ndarray, faces: list[tuple[np.ndarray, int | None]]
+        self, image: Pixels, faces: list[tuple[np.ndarray, int | None]]
     ) -> list[np.ndarray | None]:
         """:meth:`landmarks` of each (box, key) face, one after another."""
+        image = host(image)
         return [self.landmarks(image, box, key) for box, key in faces]
 
     def _following_graph(self, key: int) -> Any:
@@ -169,8 +179,8 @@ class Detector(Protocol):
     """Face boxes in HxWx3 uint8 RGB images: :class:`FaceDetector` (mediapipe) or its PyTorch
     port."""
 
-    def regions(self, image: np.ndarray) -> list[Region]: ...
-    def detect(self, image: np.ndarray, regions: list[Region] | None = None) -> list[Detection]: ...
+    def regions(self, image: Pixels) -> list[Region]: ...
+    def detect(self, image: Pixels, regions: list[Region] | None = None) -> list[Detection]: ...
     def close(self) -> None: ...
 
 
@@ -178,9 +188,9 @@ class Mesh(Protocol):
     """478 landmarks of the faces in given boxes: :class:`FaceMesh` (mediapipe) or its PyTorch
     port."""
 
-    def landmarks(self, image: np.ndarray, box: np.ndarray, key: int | None = None) -> np.ndarray | None: ...
+    def landmarks(self, image: Pixels, box: np.ndarray, key: int | None = None) -> np.ndarray | None: ...
     def landmarks_many(
-        self, image: np.ndarray, faces: list[tuple[np.ndarray, int | None]]
+        self, image: Pixels, faces: list[tuple[np.ndarray, int | None]]
     ) -> list[np.ndarray | None]: ...
     def forget(self, key: int) -> None: ...
     def close(self) -> None: ...

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from rtswap.vision.blazeface import BlazeFace
-from rtswap.vision.detect import Detection, Region, merged, scan_regions
+from rtswap.vision.detect import Detection, Pixels, Region, merged, scan_regions
 from rtswap.vision.face_mesh_torch import FaceMeshNet, crop, to_image
 from rtswap.vision.face_mesh_torch import Region as MeshRegion
 
@@ -33,12 +33,12 @@ class TorchFaceDetector:
     def close(self) -> None:
         """Nothing to release."""
 
-    def regions(self, image: np.ndarray) -> list[Region]:
+    def regions(self, image: Pixels) -> list[Region]:
         return scan_regions(image.shape[1], image.shape[0])
 
-    def detect(self, image: np.ndarray, regions: list[Region] | None = None) -> list[Detection]:
+    def detect(self, image: Pixels, regions: list[Region] | None = None) -> list[Detection]:
         regions = self.regions(image) if regions is None else regions
-        frame = torch.from_numpy(image).to(self.device)
+        frame = _on(image, self.device)
         with torch.inference_mode():
             found = self._network([frame[y0:y1, x0:x1] for x0, y0, x1, y1 in regions])
         detections = [
@@ -63,17 +63,17 @@ class TorchFaceMesh:
     def forget(self, key: int) -> None:
         self._previous.pop(key, None)
 
-    def landmarks(self, image: np.ndarray, box: np.ndarray, key: int | None = None) -> np.ndarray | None:
+    def landmarks(self, image: Pixels, box: np.ndarray, key: int | None = None) -> np.ndarray | None:
         return self.landmarks_many(image, [(box, key)])[0]
 
     def landmarks_many(
-        self, image: np.ndarray, faces: list[tuple[np.ndarray, int | None]]
+        self, image: Pixels, faces: list[tuple[np.ndarray, int | None]]
     ) -> list[np.ndarray | None]:
         """(478, 3) float32 landmarks of each (box, key) face in frame pixels, or None where no
         face is found; a key names a face followed from the previous call with that key."""
         if not faces:
             return []
-        frame = torch.from_numpy(image).to(self.device)
+        frame = _on(image, self.device)
         followed = [key is not None and key in self._previous for _, key in faces]
         regions = [
             MeshRegion.around(self._previous[key]) if known and key is not None else _region_of(box)
@@ -102,6 +102,11 @@ class TorchFaceMesh:
             points, presence = self._network(torch.cat([crop(frame, region) for region in regions]))
             in_frame = [to_image(p, region) for p, region in zip(points, regions, strict=True)]
         return [p.cpu().numpy().astype(np.float32) for p in in_frame], presence.cpu().tolist()
+
+
+def _on(image: Pixels, device: torch.device) -> torch.Tensor:
+    """The image as a tensor on ``device`` (no copy if it is there already)."""
+    return (torch.from_numpy(image) if isinstance(image, np.ndarray) else image).to(device)
 
 
 def _region_of(box: np.ndarray) -> MeshRegion:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtswap.frame import Face
-from rtswap.vision.detect import Detection, Mesh, face_from_landmarks, iou
+from rtswap.vision.detect import Detection, Mesh, Pixels, face_from_landmarks, iou
 from rtswap.vision.smooth import OneEuroFilter
 
 _SAME_FACE_IOU = 0.5
@@ -51,9 +51,7 @@ class FaceTracker:
     def __len__(self) -> int:
         return len(self._tracks)
 
-    def update(
-        self, image: np.ndarray, time_s: float, detections: list[Detection] | None = None
-    ) -> list[Face]:
+    def update(self, image: Pixels, time_s: float, detections: list[Detection] | None = None) -> list[Face]:
         """Follow the tracked faces into ``image`` (HxWx3 uint8 RGB), start tracks for detected
         faces not yet tracked, and return every tracked face, smoothed, largest first."""
         self._follow(image)
@@ -62,7 +60,7 @@ class FaceTracker:
         faces = [self._smoothed(track, time_s) for track in self._tracks]
         return sorted(faces, key=lambda f: f.area, reverse=True)
 
-    def _follow(self, image: np.ndarray) -> None:
+    def _follow(self, image: Pixels) -> None:
         """Every tracked face's landmarks, all in one call to the mesh."""
         predicted = [track.face.box + np.tile(track.velocity, 2) for track in self._tracks]
         found = self.mesh.landmarks_many(
@@ -85,7 +83,7 @@ class FaceTracker:
         face = face_from_landmarks(landmarks, track.face.score, track.id)
         return face if iou(face.box, predicted) >= _FOLLOW_MIN_IOU else None
 
-    def _start(self, image: np.ndarray, detections: list[Detection]) -> None:
+    def _start(self, image: Pixels, detections: list[Detection]) -> None:
         for det in sorted(detections, key=lambda d: _area(d.box), reverse=True):
             if self.max_faces is not None and len(self._tracks) >= self.max_faces:
                 return
