@@ -66,23 +66,29 @@ def test_sigterm_ends_serve_with_a_peer_streaming(tmp_path: Path) -> None:
         assert server.stdout is not None
         assert "open http://" in server.stdout.readline()
         peer_command = [sys.executable, "-m", "tests.loopback_peer", url, "t", "20", str(tmp_path / "p.npz")]
-        with subprocess.Popen(peer_command, cwd=ROOT, stderr=subprocess.DEVNULL) as peer:
-            _wait_for_session(url)
-            time.sleep(2.0)  # streaming
-            seconds = _stop(server)
-            peer.kill()
+        with subprocess.Popen(peer_command, cwd=ROOT, stderr=subprocess.PIPE, text=True) as peer:
+            try:
+                _wait_for_session(url, peer)
+                time.sleep(2.0)  # streaming
+                seconds = _stop(server)
+            finally:  # a failure is reported, not a hang on the processes' exits
+                peer.kill()
+                server.kill()
     print(f"serve stopped {seconds:.2f} s after SIGTERM")
     assert server.returncode == 0
 
 
-def _wait_for_session(url: str, timeout_s: float = 60.0) -> None:
+def _wait_for_session(url: str, peer: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
     import json
     import urllib.request
 
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{url}/healthz") as reply:
+    while time.monotonic() < deadline and peer.poll() is None:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as reply:
             if json.load(reply)["sessions"] > 0:
                 return
         time.sleep(0.2)
-    raise AssertionError("the peer never connected")
+    assert peer.stderr is not None
+    raise AssertionError(
+        f"the peer never connected; it said: {peer.stderr.read() if peer.poll() is not None else ''}"
+    )
