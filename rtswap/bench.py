@@ -115,6 +115,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
             "machine": machine(),
             "config": {**asdict(config), "resolution": "x".join(map(str, config.resolution))},
             "device": str(swapper.device),
+            "landmarks": swapper.landmarks,
             "fps_in": run.fps_in,
             "dropped": run.dropped,
             **_measured(pipeline.stats, start),
@@ -167,7 +168,8 @@ def format_table(result: dict[str, object]) -> str:
     assert isinstance(config, dict) and isinstance(m, dict)
     pacing = f"paced at {config['fps']:g} fps" if config["fps"] else "unpaced"
     lines = [
-        f"{config['engine']} on {result['device']}, {config['input']} {config['resolution']}, "
+        f"{config['engine']} on {result['device']} (landmarks: {result['landmarks']}), "
+        f"{config['input']} {config['resolution']}, "
         f"{config['faces']} face(s), {pacing}, {config['seconds']:g} s measured",
         f"machine: {m['cpu']}, {m['cores']} cores" + (f", {m['gpu']}" if m["gpu"] else ""),
         "",
