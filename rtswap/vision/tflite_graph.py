@@ -33,6 +33,12 @@ _ACTIVATIONS: dict[int, Callable[[torch.Tensor], torch.Tensor]] = {
     tflite.ActivationFunctionType.RELU6: lambda x: x.clamp(0, 6),
 }
 _OPERATORS = {value: name for name, value in vars(tflite.BuiltinOperator).items() if not name.startswith("_")}
+_SUPPORTED = {
+    *("ADD", "CONV_2D", "DEPTH_TO_SPACE", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "MUL", "PAD", "PRELU"),
+    *("RESHAPE", "RESIZE_BILINEAR", "STRIDED_SLICE"),
+    *("Landmarks2TransformMatrix", "TransformLandmarks", "TransformTensorBilinear"),  # mediapipe's own
+}
+"""The operators :class:`TfliteGraph` runs, each as its method ``_`` + the name in lower case."""
 
 
 @dataclass
@@ -73,7 +79,7 @@ class TfliteGraph(torch.nn.Module):
             if name in ("DEQUANTIZE", "DENSIFY") and inputs[0] in constants:  # decoded already
                 constants[outputs[0]] = constants[inputs[0]]
                 continue
-            if not hasattr(self, f"_{name.lower()}"):
+            if name not in _SUPPORTED:
                 raise InputError(f"{path.name}: operator {name} is not supported")
             constant = [i for i in inputs if i in constants and constants[i].dtype == np.int32]
             params = [int(v) for i in constant for v in constants[i].ravel()]
