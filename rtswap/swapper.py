@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from rtswap.frame import Face
 from rtswap.identity.store import prepare_source
 from rtswap.source_assignment import SourceAssignment
 from rtswap.vision.detect import FaceAnalyzer, landmark_backend
+
+log = logging.getLogger("rtswap")
 
 
 class Swapper:
@@ -56,6 +59,10 @@ class Swapper:
         ``cache_root``: the identity cache (default: ``$RTSWAP_CACHE`` or the user cache folder)."""
         settings = EngineSettings(name=engine, device=resolve_device(device), **options)
         self.landmarks = landmark_backend(landmarks, settings.device)
+        if self.landmarks == "torch" and settings.device.type == "cpu":
+            log.warning(
+                "--landmarks torch on the CPU is slower than mediapipe's own (about 2x); it is meant for CUDA"
+            )
         self._analysis_device = settings.device  # the analyzer may be needed before face_swap exists
         swap_engine = create_engine(settings)
         sources = source if isinstance(source, list) else [source]

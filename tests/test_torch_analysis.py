@@ -39,9 +39,15 @@ def test_the_pipeline_tracks_and_swaps_with_the_ports(head: SyntheticHead) -> No
     assert all(not np.array_equal(out, src) for out, src in zip(sink.images, frames, strict=True))
 
 
-def test_auto_is_mediapipe_on_the_cpu() -> None:
-    with Swapper(grace_hopper_path(), device="cpu", progress=False) as swapper:
-        assert swapper.face_swap.landmarks == "mediapipe"
+def test_auto_is_mediapipe_on_the_cpu_and_torch_there_says_it_is_slower(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="rtswap"):
+        with Swapper(grace_hopper_path(), device="cpu", progress=False) as swapper:
+            assert swapper.face_swap.landmarks == "mediapipe"
+        assert not caplog.text
+        with Swapper(grace_hopper_path(), device="cpu", landmarks="torch", progress=False):
+            assert "slower than mediapipe" in caplog.text
 
 
 @pytest.mark.gpu
