@@ -17,7 +17,7 @@ from rtswap.engines.warp.engine import WarpIdentity
 from rtswap.errors import InputError
 from rtswap.frame import Face
 from rtswap.source_assignment import SourceAssignment
-from rtswap.vision.align import apply_affine, sample
+from rtswap.vision.align import apply_affine, depth_in_crop, sample
 from rtswap.vision.shape import background_map, reshaped
 
 _CROP_STEP = 64
@@ -153,9 +153,9 @@ class FaceSwap:
                 for region, face in pairs
             ]
         ).to(self.device)
-        depth = torch.stack(  # the alignment is a similarity: depth scales as x and y do
+        depth = torch.stack(
             [
-                torch.as_tensor(face.landmarks[:, 2] * np.hypot(*region.matrix[0, :2]), dtype=torch.float32)
+                torch.as_tensor(depth_in_crop(region.matrix, face.landmarks), dtype=torch.float32)
                 for region, face in pairs
             ]
         ).to(self.device)

@@ -50,6 +50,8 @@ class AlignedView:
     """The face in its source image (head pose)."""
     sharpness: float
     """Variance of the Laplacian of the grey crop: higher is sharper."""
+    depth: np.ndarray
+    """(478,) float the landmarks' depth (mediapipe's z) in crop pixels."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ from rtswap.engines.base import AlignedView, Identity, SwapEngine
 from rtswap.errors import NoFaceError
 from rtswap.media.image import is_image_path, read_image
 from rtswap.media.video import VideoReader
-from rtswap.vision.align import Template, apply_affine
+from rtswap.vision.align import Template, apply_affine, depth_in_crop
 from rtswap.vision.detect import FaceAnalyzer
 
 log = logging.getLogger("rtswap")
@@ -59,7 +59,8 @@ def view_of(
     crop = FaceRegion(torch.from_numpy(image).to(device), matrix, template.size).crop()
     grey = cv2.cvtColor((crop[0].permute(1, 2, 0).cpu().numpy() * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
     sharpness = float(cv2.Laplacian(grey, cv2.CV_64F).var())
-    return AlignedView(crop, apply_affine(matrix, face.landmarks), face, sharpness)
+    landmarks = apply_affine(matrix, face.landmarks)
+    return AlignedView(crop, landmarks, face, sharpness, depth_in_crop(matrix, face.landmarks))
 
 
 def select(views: list[AlignedView]) -> list[AlignedView]:

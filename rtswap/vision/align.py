@@ -128,6 +128,12 @@ def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.asarray(points)[:, :2] @ matrix[:, :2].T + matrix[:, 2]
 
 
+def depth_in_crop(matrix: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(N,) the depth (mediapipe's z) of (N, 3) landmarks in the pixels of the crop that
+    ``matrix``, a similarity, maps them into: depth scales as x and y do."""
+    return np.asarray(landmarks)[:, 2] * float(np.hypot(*matrix[0, :2]))
+
+
 def pixel_grid(height: int, width: int, device: torch.device, x0: int = 0, y0: int = 0) -> torch.Tensor:
     """(H, W, 2) float32 pixel-centre coordinates (x, y), offset by (x0, y0)."""
     ys = torch.arange(height, device=device, dtype=torch.float32) + y0

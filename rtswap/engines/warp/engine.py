@@ -113,7 +113,7 @@ class WarpEngine:
         return {
             "textures": (textures * 255).round().clamp(0, 255).to(torch.uint8).cpu(),
             "landmarks": torch.as_tensor(landmarks, dtype=torch.float32),
-            "depth": torch.as_tensor(np.stack([_crop_depth(v) for v in views]), dtype=torch.float32),
+            "depth": torch.as_tensor(np.stack([v.depth for v in views]), dtype=torch.float32),
             "poses": torch.as_tensor([v.face.pose for v in views], dtype=torch.float32),
         }
 
@@ -209,13 +209,3 @@ def _per_face(values: torch.Tensor, targets: list[int], batch: int) -> torch.Ten
         return values
     index = torch.tensor(targets, device=values.device)
     return values.new_zeros(batch, *values.shape[1:]).index_add_(0, index, values)
-
-
-def _crop_depth(view: AlignedView) -> np.ndarray:
-    """(478,) the view's landmark depth in crop pixels: the alignment is a similarity, so depth
-    scales as the landmarks' spread does."""
-    in_image = view.face.landmarks
-    scale = np.std(view.landmarks[:, :2] - view.landmarks[:, :2].mean(0)) / np.std(
-        in_image[:, :2] - in_image[:, :2].mean(0)
-    )
-    return in_image[:, 2] * scale
