@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from rtswap.blend.paste import FaceRegion
+from rtswap.blend.paste import FaceRegions
 from rtswap.engines import cards
 from rtswap.engines.arcface import TEMPLATE, ArcFace
 from rtswap.errors import InputError, NoFaceError
@@ -50,7 +50,7 @@ class FaceMatcher:
         return best if float(similarity[best]) > SAME_PERSON else None
 
     def _embed(self, frame: torch.Tensor, face: Face) -> torch.Tensor:
-        crop = FaceRegion(frame.cpu(), TEMPLATE.matrix(face.landmarks), TEMPLATE.size).crop()
+        crop = FaceRegions(frame.cpu(), [TEMPLATE.matrix(face.landmarks)], TEMPLATE.size).crop()
         return F.normalize(self._arcface.embed(crop, TEMPLATE)[0], dim=0)
 
 

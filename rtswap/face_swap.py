@@ -11,7 +11,7 @@ import torch
 
 from rtswap.blend.composite import composite
 from rtswap.blend.occluders import OccluderMaps
-from rtswap.blend.paste import FaceRegion
+from rtswap.blend.paste import Box, FaceRegions
 from rtswap.engines.base import FaceBatch, Identity, SwapEngine
 from rtswap.engines.warp.engine import WarpIdentity
 from rtswap.errors import InputError
@@ -30,7 +30,7 @@ _OCCLUDERS_EVERY = 3
 class SwapWork:
     """The engine's output for one frame, waiting to be composited."""
 
-    regions: list[FaceRegion]
+    regions: FaceRegions
     crops: torch.Tensor
     """(B, 3, S, S) RGB [0, 1] aligned target crops."""
     swapped: torch.Tensor
@@ -50,7 +50,7 @@ class SwapWork:
     def tensors(self) -> list[torch.Tensor]:
         """Every tensor this work holds (for :meth:`~rtswap.frame.Frame.record_stream`)."""
         held = [self.crops, self.swapped, self.mask, self.landmarks, self.moved, self.changes]
-        return [t for t in held if t is not None] + [region.pixels for region in self.regions]
+        return [t for t in held if t is not None] + self.regions.pixels
 
 
 @dataclass
@@ -136,28 +136,21 @@ class FaceSwap:
         full = [template.matrix(f.landmarks) for f in faces]  # into the engine's full-size crop
         size = self._crop_size(full, max_crop)
         # the template scales with the crop about the origin, so the alignment scales with it too
-        pairs = [
-            (FaceRegion(frame, m * (size / template.size), size), f) for m, f in zip(full, faces, strict=True)
-        ]
-        pairs = [(region, face) for region, face in pairs if not region.empty]
+        pairs = [(m * (size / template.size), f) for m, f in zip(full, faces, strict=True)]
+        pairs = [(m, f) for m, f in pairs if not Box.around_crop(m, size, *frame.shape[:2]).empty]
         assert self.assignment is not None
         sources = self.assignment.assign([face for _, face in pairs], frame)
         pairs = [pair for pair, source in zip(pairs, sources, strict=True) if source is not None]
         chosen = [source for source in sources if source is not None]
         if not pairs:
             return None
-        crops = torch.cat([region.crop() for region, _ in pairs])
-        landmarks = torch.stack(
-            [
-                torch.as_tensor(apply_affine(region.matrix, face.landmarks), dtype=torch.float32)
-                for region, face in pairs
-            ]
+        regions = FaceRegions(frame, [m for m, _ in pairs], size)
+        crops = regions.crop()
+        landmarks = torch.as_tensor(
+            np.stack([apply_affine(m, face.landmarks) for m, face in pairs]), dtype=torch.float32
         ).to(self.device)
-        depth = torch.stack(
-            [
-                torch.as_tensor(depth_in_crop(region.matrix, face.landmarks), dtype=torch.float32)
-                for region, face in pairs
-            ]
+        depth = torch.as_tensor(
+            np.stack([depth_in_crop(m, face.landmarks) for m, face in pairs]), dtype=torch.float32
         ).to(self.device)
         moved = None
         if self.shape == "source":
@@ -168,7 +161,7 @@ class FaceSwap:
         else:
             poses = [face.pose[:2] for _, face in pairs]
             swapped, mask = self._run_engine(crops, FaceBatch(landmarks, depth, poses), chosen)
-        return SwapWork([region for region, _ in pairs], crops, swapped, mask, landmarks, track_ids, moved)
+        return SwapWork(regions, crops, swapped, mask, landmarks, track_ids, moved)
 
     def _reshaped(
         self, crops: torch.Tensor, landmarks: torch.Tensor, depth: torch.Tensor, sources: list[int]
@@ -215,8 +208,7 @@ class FaceSwap:
     def paste(self, frame: torch.Tensor, work: SwapWork) -> None:
         """Add the composited changes into ``frame`` in place, each inside its face's region."""
         assert work.changes is not None
-        for region, change in zip(work.regions, work.changes, strict=True):
-            region.paste(frame, change[None])
+        work.regions.paste(frame, work.changes)
 
     def apply(self, frame: torch.Tensor, faces: list[Face]) -> None:
         """All three steps in the calling thread: ``frame`` changes in place."""

@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 import torch
 
-from rtswap.blend.paste import FaceRegion
+from rtswap.blend.paste import FaceRegions
 from rtswap.engines.warp.engine import warp_template
 from rtswap.vision.align import apply_affine, estimate_similarity, invert_affine
 from rtswap.vision.landmarks import five_points
@@ -25,11 +26,12 @@ def test_real_face_aligns_onto_the_template(astro: np.ndarray, analyzer) -> None
     assert residual.max() < 0.05 * 256  # a similarity cannot fit 5 real points exactly, but closely
 
 
-def test_crop_and_paste_go_where_the_matrix_says() -> None:
+@pytest.mark.parametrize("opencv", [True, False])
+def test_crop_and_paste_go_where_the_matrix_says(opencv: bool) -> None:
     frame = torch.zeros(100, 120, 3, dtype=torch.uint8)
     frame[30, 50] = 255  # one white pixel at x=50, y=30
     matrix = np.array([[2.0, 0.0, -60.0], [0.0, 2.0, -20.0]])  # frame -> crop: x' = 2x - 60
-    region = FaceRegion(frame, matrix, 64)
+    region = FaceRegions(frame, [matrix], 64, opencv=opencv)
     crop = region.crop()
     ys, xs = np.nonzero(crop[0, 0].numpy() > 0.99)
     assert (ys.tolist(), xs.tolist()) == ([40], [40])

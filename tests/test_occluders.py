@@ -67,14 +67,14 @@ def _occluders_in_crop(image: np.ndarray, analyzer: FaceAnalyzer) -> tuple[torch
     from rtswap.blend.face_mask import mesh_mask
     from rtswap.blend.mask import erode
     from rtswap.blend.occluders import occluders
-    from rtswap.blend.paste import FaceRegion
+    from rtswap.blend.paste import FaceRegions
     from rtswap.engines.warp.engine import warp_template
     from rtswap.vision.align import Template, apply_affine
 
     face = analyzer.analyze(image)[0]
     template = Template(warp_template(256), 256)
     matrix = template.matrix(face.landmarks)
-    crop = FaceRegion(torch.as_tensor(image), matrix, 256).crop()
+    crop = FaceRegions(torch.as_tensor(image), [matrix], 256).crop()
     points = torch.as_tensor(apply_affine(matrix, face.landmarks), dtype=torch.float32)[None]
     face_region = mesh_mask(points, 256)
     inner = erode(face_region, 10)[0, 0] > 0.5

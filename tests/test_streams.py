@@ -32,7 +32,7 @@ def test_a_stage_marks_every_tensor_of_the_frame_as_in_use_on_its_stream(
     frame.record_stream(stream)  # type: ignore[arg-type]
     work = frame.work
     expected = [image, work.crops, work.swapped, work.mask, work.landmarks, work.changes]
-    expected += [region.pixels for region in work.regions]
+    expected += work.regions.pixels
     assert sorted(ptr for ptr, _ in recorded) == sorted(t.data_ptr() for t in expected)  # type: ignore[union-attr]
     assert all(s is stream for _, s in recorded)
 

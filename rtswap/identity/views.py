@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from rtswap.blend.paste import FaceRegion
+from rtswap.blend.paste import FaceRegions
 from rtswap.engines.base import AlignedView, Identity, SwapEngine
 from rtswap.errors import NoFaceError
 from rtswap.media.image import is_image_path, read_image
@@ -56,7 +56,7 @@ def view_of(
         log.warning("%s: %d faces found in the source; using the largest", name, len(faces))
     face = faces[0]
     matrix = template.matrix(face.landmarks)
-    crop = FaceRegion(torch.from_numpy(image).to(device), matrix, template.size).crop()
+    crop = FaceRegions(torch.from_numpy(image).to(device), [matrix], template.size).crop()
     grey = cv2.cvtColor((crop[0].permute(1, 2, 0).cpu().numpy() * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
     sharpness = float(cv2.Laplacian(grey, cv2.CV_64F).var())
     landmarks = apply_affine(matrix, face.landmarks)

@@ -157,17 +157,22 @@ def sample(image: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
 def warp_affine(image: torch.Tensor, matrix: np.ndarray, height: int, width: int) -> torch.Tensor:
     """Resample ``image`` (B, C, H, W) float into (B, C, height, width): output pixel (x, y) takes
     the bilinear lookup at ``matrix @ (x, y, 1)``, a 2x3 affine in pixels; zeros outside.
+    ``matrix`` (2, 3) applies to every image; (N, 2, 3) gives N outputs, of one image (B = 1, not
+    copied) or of one image each (B = N).
 
     The pixel transform is folded into grid_sample's normalised coordinates, so the grid comes
     from one ``affine_grid`` call instead of per-pixel tensor arithmetic."""
     in_h, in_w = image.shape[-2:]
     to_input = np.array([[2 / in_w, 0.0, 1 / in_w - 1], [0.0, 2 / in_h, 1 / in_h - 1]])
     from_output = np.array([[width / 2, 0.0, width / 2 - 0.5], [0.0, height / 2, height / 2 - 0.5]])
-    theta = torch.as_tensor(compose(to_input, compose(matrix, from_output)), dtype=torch.float32)
-    batch = len(image)
+    matrices = np.asarray(matrix).reshape(-1, 2, 3)
+    theta = torch.as_tensor(
+        np.stack([compose(to_input, compose(m, from_output)) for m in matrices]), dtype=torch.float32
+    ).to(image.device)
+    batch = max(len(image), len(theta))
     grid = F.affine_grid(
-        theta.to(image.device)[None].expand(batch, -1, -1),
-        [batch, image.shape[1], height, width],
-        align_corners=False,
+        theta.expand(batch, -1, -1), [batch, image.shape[1], height, width], align_corners=False
     )
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return F.grid_sample(
+        image.expand(batch, -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
