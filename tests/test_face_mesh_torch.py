@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rtswap.synthetic import Motion, SyntheticHead
-from rtswap.vision.face_mesh_torch import FaceMeshNet, Region, crop, to_image
+from rtswap.vision.face_mesh_torch import FaceMeshNet, Region, crops, to_image
 
 
 def _mediapipe_following(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +44,7 @@ def test_landmarks_match_mediapipes(
         previous, theirs = _mediapipe_following(image)
         region = Region.around(previous)
         with torch.inference_mode():
-            points, presence = net(crop(torch.from_numpy(image), region))
+            points, presence = net(crops(torch.from_numpy(image), [region]))
             ours = to_image(points[0], region).numpy()
         error = np.linalg.norm(ours[:, :2] - theirs[:, :2], axis=1).mean() * 256 / np.ptp(theirs[:, 1])
         assert error <= 1.0, name
@@ -57,7 +57,7 @@ def test_several_faces_in_one_batch_give_what_each_gives_alone(
 ) -> None:
     crops = torch.cat(
         [
-            crop(torch.from_numpy(image), Region.around(_mediapipe_following(image)[0]))
+            crops(torch.from_numpy(image), [Region.around(_mediapipe_following(image)[0])])
             for image in (astro, grace)
         ]
     )

@@ -14,7 +14,7 @@ import torch
 
 from rtswap.vision.blazeface import BlazeFace
 from rtswap.vision.detect import Detection, Pixels, Region, merged, scan_regions
-from rtswap.vision.face_mesh_torch import FaceMeshNet, crop, to_image
+from rtswap.vision.face_mesh_torch import FaceMeshNet, crops, to_image
 from rtswap.vision.face_mesh_torch import Region as MeshRegion
 
 _MIN_PRESENCE = 0.5
@@ -99,7 +99,7 @@ class TorchFaceMesh:
 
     def _run(self, frame: torch.Tensor, regions: list[MeshRegion]) -> tuple[list[np.ndarray], list[float]]:
         with torch.inference_mode():
-            points, presence = self._network(torch.cat([crop(frame, region) for region in regions]))
+            points, presence = self._network(crops(frame, regions))
             in_frame = [to_image(p, region) for p, region in zip(points, regions, strict=True)]
         return [p.cpu().numpy().astype(np.float32) for p in in_frame], presence.cpu().tolist()
 
