@@ -52,3 +52,17 @@ def test_depth_keeps_the_nearest_of_overlapping_triangles() -> None:
         index, _ = rasterize(tri, 40, 40, depth)
         assert index[15, 15] == near  # a pixel both cover
         assert index[6, 6] == 0 and index[32, 10] == 1  # pixels only one covers
+
+
+def test_a_batch_of_images_rasterises_as_each_image_alone() -> None:
+    """Triangles that reach past an image's edge stay in their own image."""
+    generator = torch.Generator().manual_seed(0)
+    triangles = torch.rand(3, 20, 3, 2, generator=generator) * 60 - 10  # (B, T, 3, 2), some outside
+    depth = torch.rand(3, 20, 3, generator=generator)
+    index, bary = rasterize(triangles, 40, 48, depth)
+    assert index.shape == (3, 40, 48) and bary.shape == (3, 40, 48, 3)
+    for b in range(3):
+        alone_index, alone_bary = rasterize(triangles[b], 40, 48, depth[b])
+        assert (alone_index >= 0).any()
+        assert torch.equal(index[b], alone_index)
+        torch.testing.assert_close(bary[b], alone_bary)

@@ -20,8 +20,5 @@ def mesh_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
     low = size // _STRIDE
     scale = low / size
     triangles = torch.as_tensor(TRIANGLES, device=landmarks.device)
-    covered = [
-        (rasterize(((target + 0.5) * scale - 0.5)[triangles], low, low)[0] >= 0).to(torch.float32)
-        for target in landmarks
-    ]
-    return F.interpolate(torch.stack(covered)[:, None], size=(size, size), mode="bilinear")
+    covered = (rasterize(((landmarks + 0.5) * scale - 0.5)[:, triangles], low, low)[0] >= 0).to(torch.float32)
+    return F.interpolate(covered[:, None], size=(size, size), mode="bilinear")

@@ -24,28 +24,50 @@ def rasterize(
     Returns ``index`` (H, W) int64, the covering triangle or -1, and ``bary`` (H, W, 3) float32
     barycentric weights of that triangle's vertices (zero where uncovered). Pixels on a shared
     edge go to one of the triangles; the interpolated value is the same either way.
+
+    With a leading batch dimension, (B, T, 3, 2) triangles (and (B, T, 3) depth), B images are
+    rasterised in one pass: (B, H, W) and (B, H, W, 3), each image's index into its own T.
     """
+    if triangles.dim() == 4:
+        batch, count = triangles.shape[:2]
+        flat_depth = None if depth is None else depth.reshape(batch * count, 3)
+        index, bary = _rasterize(
+            triangles.reshape(batch * count, 3, 2), count, batch, height, width, flat_depth
+        )
+        return (index % count).where(index >= 0, -1), bary
+    index, bary = _rasterize(triangles, len(triangles), 1, height, width, depth)
+    return index[0], bary[0]
+
+
+def _rasterize(
+    triangles: torch.Tensor, count: int, batch: int, height: int, width: int, depth: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`rasterize` of ``batch`` images' triangles, ``count`` each, one image after another
+    in ``triangles``: (batch, H, W) indices into all of them, and weights."""
     tri = triangles.to(torch.float32)
     lo = tri.amin(dim=1).ceil()
     extent = (tri.amax(dim=1).floor() - lo + 1).clamp(min=0)
     planes = _barycentric_planes(tri - lo[:, None])
-    hits = [_rasterize_group(group, planes, lo, extent, height, width) for group in _groups(extent)]
+    hits = [_rasterize_group(group, planes, lo, extent, count, height, width) for group in _groups(extent)]
     tri_ids, flat, weights = (torch.cat(parts) for parts in zip(*hits, strict=True))
-    if depth is not None:  # nearest hits last, so the highest hit number below is the nearest
-        far_to_near = torch.argsort(
-            (weights * depth.to(tri)[tri_ids]).sum(dim=1), descending=True, stable=True
-        )
-        tri_ids, flat, weights = tri_ids[far_to_near], flat[far_to_near], weights[far_to_near]
-    # A pixel on a shared edge (or under overlapping triangles) is hit several times: keep
-    # exactly one hit per pixel (the highest-numbered), so its triangle and weights agree.
-    hit = torch.full((height * width,), -1, dtype=torch.int64, device=tri.device)
+    # A pixel on a shared edge (or under overlapping triangles) is hit several times: exactly one
+    # hit wins, so its triangle and weights agree: the nearest with depth, else (and among equally
+    # near) the highest-numbered triangle, whatever order the groups found them in. The hits are
+    # put in that order, the winner last.
+    order = torch.argsort(tri_ids, stable=True)
+    if depth is not None:
+        nearness = (weights * depth.to(tri)[tri_ids]).sum(dim=1)[order]
+        order = order[torch.argsort(nearness, descending=True, stable=True)]
+    tri_ids, flat, weights = tri_ids[order], flat[order], weights[order]
+    pixels = batch * height * width
+    hit = torch.full((pixels,), -1, dtype=torch.int64, device=tri.device)
     hit.scatter_reduce_(0, flat, torch.arange(len(flat), device=tri.device), "amax")
     covered = (hit >= 0).nonzero(as_tuple=True)[0]
-    index = torch.full((height * width,), -1, dtype=torch.int64, device=tri.device)
-    bary = torch.zeros((height * width, 3), dtype=torch.float32, device=tri.device)
+    index = torch.full((pixels,), -1, dtype=torch.int64, device=tri.device)
+    bary = torch.zeros((pixels, 3), dtype=torch.float32, device=tri.device)
     index[covered] = tri_ids[hit[covered]]
     bary[covered] = weights[hit[covered]]
-    return index.view(height, width), bary.view(height, width, 3)
+    return index.view(batch, height, width), bary.view(batch, height, width, 3)
 
 
 def _groups(extent: torch.Tensor) -> list[torch.Tensor]:
@@ -62,9 +84,16 @@ def _groups(extent: torch.Tensor) -> list[torch.Tensor]:
 
 
 def _rasterize_group(
-    group: torch.Tensor, planes: torch.Tensor, lo: torch.Tensor, extent: torch.Tensor, height: int, width: int
+    group: torch.Tensor,
+    planes: torch.Tensor,
+    lo: torch.Tensor,
+    extent: torch.Tensor,
+    count: int,
+    height: int,
+    width: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Hits of the triangles ``group``: (triangle ids, flat pixel indices, weights (N, 3))."""
+    """Hits of the triangles ``group`` (of images of ``count`` triangles each): (triangle ids,
+    flat pixel indices into the images one after another, weights (N, 3))."""
     planes, lo, extent = planes[group], lo[group], extent[group]
     box_w, box_h = int(extent[:, 0].max().item()), int(extent[:, 1].max().item())
     dx = torch.arange(box_w, device=planes.device, dtype=torch.float32)
@@ -78,8 +107,9 @@ def _rasterize_group(
     inside = weights.amin(dim=-1) >= -1e-5
     inside &= ((px >= 0) & (px < width))[:, None, :] & ((py >= 0) & (py < height))[:, :, None]
     t, y, x = inside.nonzero(as_tuple=True)
-    flat = (py[t, y] * width + px[t, x]).to(torch.int64)
-    return group[t], flat, weights[t, y, x]
+    ids = group[t]
+    flat = (ids // count) * (height * width) + (py[t, y] * width + px[t, x]).to(torch.int64)
+    return ids, flat, weights[t, y, x]
 
 
 def _barycentric_planes(tri: torch.Tensor) -> torch.Tensor:

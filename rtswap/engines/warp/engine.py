@@ -177,14 +177,15 @@ class WarpEngine:
         low = size // _RASTER_STRIDE
         scale = low / size
         front = facing(torch.cat([faces.landmarks, faces.depth[..., None]], dim=-1)) > 0
+        corners = ((faces.landmarks + 0.5) * scale - 0.5)[:, self._triangles]  # (B, T, 3, 2)
+        corners = torch.where(front[..., None, None], corners, -1.0)  # a point: covers nothing
+        index, bary = rasterize(corners, low, low)  # all the faces in one pass
+        covered = (index >= 0).to(torch.float32)[..., None]
         maps, targets, views, view_weights = [], [], [], []
-        for b, target in enumerate(faces.landmarks):
-            triangles = self._triangles[front[b]]
-            index, bary = rasterize(((target + 0.5) * scale - 0.5)[triangles], low, low)
-            covered = (index >= 0).to(torch.float32)[..., None]
+        for b in range(batch):
             for view, weight in identity.appearance.weights(*faces.poses[b]):
-                values = interpolate(index, bary, identity.per_vertex[view], triangles)
-                maps.append(torch.cat([values, covered], dim=-1))
+                values = interpolate(index[b], bary[b], identity.per_vertex[view], self._triangles)
+                maps.append(torch.cat([values, covered[b]], dim=-1))
                 targets.append(b)
                 views.append(view)
                 view_weights.append(weight)
