@@ -55,15 +55,15 @@ def test_landmarks_match_mediapipes(
 def test_several_faces_in_one_batch_give_what_each_gives_alone(
     net: FaceMeshNet, astro: np.ndarray, grace: np.ndarray
 ) -> None:
-    crops = torch.cat(
+    batch = torch.cat(
         [
             crops(torch.from_numpy(image), [Region.around(_mediapipe_following(image)[0])])
             for image in (astro, grace)
         ]
     )
     with torch.inference_mode():
-        together, _ = net(crops)
-        alone = torch.cat([net(crops[k : k + 1])[0] for k in range(2)])
+        together, _ = net(batch)
+        alone = torch.cat([net(batch[k : k + 1])[0] for k in range(2)])
     assert torch.allclose(together, alone, atol=1e-3)
 
 
