@@ -99,6 +99,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         backend=config.backend,
         precision=config.precision,
         boost=config.boost,
+        megafs_resolution=config.megafs_resolution,
         keep_occluders=config.keep_occluders,
         landmarks=config.landmarks,
         shape=config.shape,

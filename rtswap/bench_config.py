@@ -24,6 +24,7 @@ class BenchConfig:
     backend: str = "auto"
     precision: str = "fp32"
     boost: int = 1
+    megafs_resolution: int = 1024
     models_dir: str | None = None
     keep_occluders: bool = True
     landmarks: str = "auto"

@@ -137,7 +137,8 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         default="warp",
         type=_engine,
         help="swap engine: warp (default, built in, needs no downloaded weights); inswapper (your own "
-        "inswapper_128.onnx and w600k_r50.onnx); onnx:NAME, a swapper described by a model card, e.g. "
+        "inswapper_128.onnx and w600k_r50.onnx); simswap or megafs (their published checkpoints); "
+        "onnx:NAME, a swapper described by a model card, e.g. "
         "onnx:hyperswap_1a_256 (rtswap engines list shows them all); or the path of your own card (.toml)",
     )
     parser.add_argument(
@@ -158,6 +159,18 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="inswapper: swap at 128·K px as K² interleaved 128 px sub-grids (sharper, K² times the "
         "work; default: 1)",
+    )
+    _add_megafs_resolution(parser)
+
+
+def _add_megafs_resolution(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--megafs-resolution",
+        type=int,
+        choices=(1024, 512, 256),
+        default=1024,
+        help="megafs: stop StyleGAN2's synthesis at this resolution's RGB output and swap at that crop "
+        "size; lower is faster and less detailed (default: 1024)",
     )
 
 
@@ -202,6 +215,7 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         "precision": args.precision,
         "models_dir": args.models,
         "boost": args.boost,
+        "megafs_resolution": args.megafs_resolution,
     }
 
 
@@ -434,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--boost", type=int, choices=(1, 2, 3, 4), default=1, help="inswapper boost to build for"
     )
+    _add_megafs_resolution(build)
     _add_runtime_options(build)
 
     bench = sub.add_parser(
@@ -623,7 +638,7 @@ def _note_neural_on_cpu(swapper: Swapper) -> None:
     engine = swapper.face_swap.engine
     if engine.name != "warp" and swapper.device.type == "cpu":
         log.warning(
-            "%s on the CPU takes about a second per face (see the README's generator table): live "
+            "%s on the CPU takes a second or more per face (see the README's generator table): live "
             "output will be a few frames a second; a CUDA device (--device cuda) or --engine warp keeps up",
             engine.name,
         )
@@ -686,7 +701,8 @@ def _engines(args: argparse.Namespace) -> int:
 
     folder = cards.models_dir(args.models)
     if args.action == "convert":
-        from rtswap.engines.simswap.checkpoint import CONVERT_HINT, convert_arcface
+        from rtswap.engines.simswap.checkpoint import convert_arcface
+        from rtswap.engines.state_dict import CONVERT_HINT
 
         if not args.trust_pickle:
             raise InputError(f"{args.file}: {CONVERT_HINT.format(path=args.file)}")
@@ -719,6 +735,7 @@ def _engines(args: argparse.Namespace) -> int:
         precision=args.precision,
         models_dir=args.models,
         boost=args.boost,
+        megafs_resolution=args.megafs_resolution,
     )
     start = time.monotonic()
     engine = create_engine(settings)
@@ -753,6 +770,7 @@ def _bench(args: argparse.Namespace) -> int:
         backend=args.backend,
         precision=args.precision,
         boost=args.boost,
+        megafs_resolution=args.megafs_resolution,
         models_dir=str(args.models) if args.models else None,
         keep_occluders=args.keep_occluders,
         landmarks=args.landmarks,

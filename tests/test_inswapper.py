@@ -312,4 +312,4 @@ def test_live_with_a_neural_engine_on_the_cpu_says_what_to_expect(
     argv = ["live", "--engine", "inswapper", "--models", str(models), "--source", str(grace_hopper_path())]
     argv += ["--input", "synthetic", "--resolution", "320x240", "--output", "null", "--seconds", "1"]
     assert main(argv) == 0
-    assert "inswapper on the CPU takes about a second per face" in caplog.text
+    assert "inswapper on the CPU takes a second or more per face" in caplog.text

@@ -86,7 +86,7 @@ def test_a_file_that_does_not_match_its_card_is_refused_in_one_line(models: Path
     with pytest.raises(InputError, match="--backend onnxruntime or tensorrt"):
         create_engine(EngineSettings(str(models / "masked.toml"), models_dir=models, backend="eager"))
     with pytest.raises(
-        InputError, match="unknown engine 'onnx:nothing'; available: warp, inswapper, simswap, onnx:"
+        InputError, match="unknown engine 'onnx:nothing'; available: warp, inswapper, simswap, megafs, onnx:"
     ):
         create_engine(EngineSettings("onnx:nothing", models_dir=models))
 

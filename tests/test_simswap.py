@@ -12,8 +12,8 @@ import torch
 from rtswap.cli import main
 from rtswap.engines import create_engine
 from rtswap.engines.base import EngineSettings, FaceBatch
-from rtswap.engines.simswap.checkpoint import read_state_dict
 from rtswap.engines.simswap.model import generator_from_state_dict
+from rtswap.engines.state_dict import read_state_dict
 from rtswap.errors import ModelLoadError
 from rtswap.identity import views
 from rtswap.media.image import read_image, write_image

@@ -13,7 +13,7 @@ from rtswap.errors import InputError
 if TYPE_CHECKING:  # the registry's names are read by --help, which must not import torch
     from rtswap.engines.base import EngineSettings, SwapEngine
 
-ENGINES = ("warp", "inswapper", "simswap")
+ENGINES = ("warp", "inswapper", "simswap", "megafs")
 """The engines with code of their own, the built-in default first; any number of ``onnx:NAME``
 engines come from model cards (:func:`rtswap.engines.cards.engine_names`)."""
 
@@ -33,6 +33,10 @@ def create_engine(settings: EngineSettings) -> SwapEngine[Any]:
         from rtswap.engines.simswap import SimSwapEngine
 
         return SimSwapEngine.open(settings)
+    if settings.name == "megafs":
+        from rtswap.engines.megafs import MegaFSEngine
+
+        return MegaFSEngine.open(settings)
     if settings.name.startswith("onnx:"):
         from rtswap.engines.onnx_swapper import OnnxSwapEngine
 

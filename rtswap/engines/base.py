@@ -36,6 +36,8 @@ class EngineSettings:
     """Where model files are looked for (default: ``$RTSWAP_MODELS`` or the user data folder)."""
     boost: int = 1
     """inswapper's resolution boost: the crop is 128·boost px, swapped as boost² sub-grids."""
+    megafs_resolution: int = 1024
+    """MegaFS's synthesis stops at this resolution's toRGB (1024, 512 or 256): its crop size."""
 
 
 @dataclass

@@ -38,8 +38,8 @@ class ModelCard:
     engine: str
     """The engine the file belongs to ("onnx" for files any generic swapper may name)."""
     role: str
-    """"swapper", "identity" (the recognition model that embeds the source) or "converter" (maps
-    that embedding into the one a swapper was trained with)."""
+    """"swapper", "identity" (the recognition model that embeds the source), "converter" (maps
+    that embedding into the one a swapper was trained with) or "generator" (MegaFS's StyleGAN2)."""
     file: str
     """The file name in the models folder."""
     layout: str
@@ -83,6 +83,21 @@ def _simswap_arcface_layout(state: Any, card: ModelCard) -> bool:
     return True
 
 
+def _megafs_ftm_layout(state: Any, card: ModelCard) -> bool:
+    from rtswap.engines.megafs.model import encoder_from_state_dict, ftm_from_state_dict, part
+
+    encoder_from_state_dict(part(state, "e."))
+    ftm_from_state_dict(part(state, "s."))
+    return True
+
+
+def _stylegan2_layout(state: Any, card: ModelCard) -> bool:
+    from rtswap.engines.megafs.model import part, synthesis_from_state_dict
+
+    synthesis_from_state_dict(part(state, "g_ema."))
+    return True
+
+
 LAYOUTS: dict[str, Callable[[Any, ModelCard], bool]] = {
     # ONNX files: given the loaded model
     "inswapper": _inswapper_layout,
@@ -93,6 +108,8 @@ LAYOUTS: dict[str, Callable[[Any, ModelCard], bool]] = {
     "simswap-224": _simswap_layout(224),
     "simswap-512": _simswap_layout(512),
     "simswap-arcface": _simswap_arcface_layout,
+    "megafs-ftm": _megafs_ftm_layout,
+    "stylegan2": _stylegan2_layout,
 }
 
 
@@ -108,7 +125,7 @@ def fits(card: ModelCard, content: Any) -> bool:
 def _read(path: Path, format: str) -> Any:
     if format == "onnx":
         return onnx_io.load(path)
-    from rtswap.engines.simswap.checkpoint import read_state_dict
+    from rtswap.engines.state_dict import read_state_dict
 
     return read_state_dict(path)
 

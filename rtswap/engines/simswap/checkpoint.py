@@ -1,7 +1,6 @@
-"""SimSwap's checkpoint files read as data, and the one explicit way to convert its pickled ArcFace.
+"""The one explicit way to convert SimSwap's pickled ArcFace.
 
-Generator checkpoints are plain state dicts: they load with ``torch.load(weights_only=True)``,
-which refuses anything that would run code. SimSwap's released ArcFace
+Generator checkpoints are plain state dicts (:mod:`rtswap.engines.state_dict`). SimSwap's released ArcFace
 (``arcface_checkpoint.tar``) is a pickled whole module: unpickling it runs code named in the
 file, so it is refused by default. ``rtswap engines convert --trust-pickle FILE`` unpickles it
 once, for a user who trusts the file, with stand-ins for SimSwap's own classes (nothing of
@@ -18,37 +17,6 @@ import torch
 from torch import nn
 
 from rtswap.errors import ModelLoadError
-
-CONVERT_HINT = (
-    "it is a pickled whole model, and loading it would run code named in the file. If you trust "
-    "where it came from, convert it once: rtswap engines convert --trust-pickle {path}; or give an "
-    "ONNX export of the same network"
-)
-
-
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a ``.safetensors`` file or of a state dict saved with ``torch.save``; a
-    pickle that needs code, a truncated file or anything else is one line."""
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such file")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(path)
-        except Exception as exc:  # safetensors raises its own error types
-            raise ModelLoadError(f"{path}: not a readable safetensors file ({exc})") from None
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise ModelLoadError(f"{path}: {CONVERT_HINT.format(path=path)}") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"{path}: not a readable PyTorch checkpoint (truncated or another format: {exc})"
-        ) from None
-    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise ModelLoadError(f"{path}: not a state dict (a mapping of names to tensors)")
-    return data
 
 
 class _StandIn(nn.Module):

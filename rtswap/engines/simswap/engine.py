@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from rtswap.blend.face_mask import mesh_mask
 from rtswap.engines import cards
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
-from rtswap.engines.simswap.checkpoint import read_state_dict
 from rtswap.engines.simswap.model import SimSwapGenerator, arcface_from_state_dict, generator_from_state_dict
+from rtswap.engines.state_dict import read_state_dict
 from rtswap.errors import InputError
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision

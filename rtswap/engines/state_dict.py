@@ -1,0 +1,57 @@
+"""Checkpoint files read as data: safetensors, or what ``torch.save`` wrote, loaded with
+``torch.load(weights_only=True)``, which refuses anything that would run code."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from rtswap.errors import ModelLoadError
+
+CONVERT_HINT = (
+    "it is a pickled whole model, and loading it would run code named in the file. If you trust "
+    "where it came from, convert it once: rtswap engines convert --trust-pickle {path}; or give an "
+    "ONNX export of the same network"
+)
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a ``.safetensors`` file or of a state dict saved with ``torch.save`` (nested
+    mappings flattened, see :func:`_flat`); a pickle that needs code, a truncated file or anything
+    else is one line."""
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such file")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(path)
+        except Exception as exc:  # safetensors raises its own error types
+            raise ModelLoadError(f"{path}: not a readable safetensors file ({exc})") from None
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ModelLoadError(f"{path}: {CONVERT_HINT.format(path=path)}") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"{path}: not a readable PyTorch checkpoint (truncated or another format: {exc})"
+        ) from None
+    tensors = _flat(data) if isinstance(data, Mapping) else {}
+    if not tensors:
+        raise ModelLoadError(f"{path}: not a state dict (a mapping of names to tensors)")
+    return tensors
+
+
+def _flat(data: Mapping[str, object], prefix: str = "") -> dict[str, torch.Tensor]:
+    """The tensors of nested mappings under dotted names (a file of several networks, such as
+    ``{"e": encoder, "s": swapper}``, gives ``e.…`` and ``s.…``); other values are left out."""
+    tensors: dict[str, torch.Tensor] = {}
+    for key, value in data.items():
+        if isinstance(value, torch.Tensor):
+            tensors[prefix + str(key)] = value
+        elif isinstance(value, Mapping):
+            tensors.update(_flat(value, f"{prefix}{key}."))
+    return tensors
