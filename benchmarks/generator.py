@@ -1,4 +1,6 @@
-"""The neural generators alone, at their real widths: inswapper-128, SimSwap 224 and SimSwap 512.
+"""The neural generators alone, at their real widths: inswapper-128, SimSwap 224 and SimSwap 512,
+and MegaFS's parts: its encoder, its face transfer module, StyleGAN2's synthesis stopped at 256,
+512 and 1024 px, and its whole per-frame path at 512.
 
 Random weights have the real cost (the same convolutions, the same shapes), so this needs no
 checkpoint. Every backend and precision that runs on the device is timed at batch 1 and 4 in
@@ -6,8 +8,8 @@ the same run, after warm-up (compilation, CUDA graph capture), with the device s
 around each call. Reports median and p95 ms per call and per face, and each backend's median as
 a ratio to eager fp32's for the same model.
 
-    python benchmarks/generator.py [--device cpu|cuda] [--models inswapper_128,simswap_224,simswap_512]
-                                   [--repeats 10] [--json PATH]
+    python benchmarks/generator.py [--device cpu|cuda] [--models inswapper_128,simswap_224,...]
+                                   [--backends eager,inductor,...] [--repeats 10] [--json PATH]
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from rtswap.bench import machine
 from rtswap.engines.inswapper import graph
 from rtswap.engines.inswapper.model import InswapperGenerator, latent, styles
 from rtswap.engines.inswapper.replica import REAL_WIDTHS, random_weights
+from rtswap.engines.megafs.engine import ENCODER_PX, MegaFSSwap
+from rtswap.engines.megafs.replica import REAL, random_networks
 from rtswap.engines.simswap.engine import export_onnx
 from rtswap.engines.simswap.model import SimSwapGenerator
 from rtswap.runtime import available_backends
@@ -41,13 +45,14 @@ BATCHES = (1, 4)
 
 @dataclass
 class Model:
-    size: int
+    shape: tuple[int, ...]
+    """One item of the batch it takes (a crop: (3, S, S))."""
     module: Callable[[], nn.Module]
     """A fresh PyTorch module of the per-frame path (random weights, real width)."""
     condition: torch.Tensor
-    """What the module takes besides the crops."""
-    onnx: Callable[[Path], tuple[Path, torch.Tensor]]
-    """Writes the model's ONNX; returns it and what it takes besides the crops."""
+    """What the module takes besides the batch (the same for every item)."""
+    onnx: Callable[[Path], tuple[Path, torch.Tensor]] | None = None
+    """Writes the model's ONNX; returns it and what it takes besides the batch."""
 
 
 def inswapper() -> Model:
@@ -61,7 +66,9 @@ def inswapper() -> Model:
         graph.save(graph.build(weights, source_path=True), path)
         return path, source
 
-    return Model(128, lambda: InswapperGenerator(weights), styles(source, weights.style_gemms), onnx)
+    return Model(
+        (3, 128, 128), lambda: InswapperGenerator(weights), styles(source, weights.style_gemms), onnx
+    )
 
 
 def simswap(size: int) -> Model:
@@ -73,29 +80,83 @@ def simswap(size: int) -> Model:
     def onnx(folder: Path) -> tuple[Path, torch.Tensor]:  # our export of the target path
         return export_onnx(generator, folder / f"simswap_{size}.onnx"), style
 
-    return Model(size, lambda: generator, style.clone(), onnx)
+    return Model((3, size, size), lambda: generator, style.clone(), onnx)
+
+
+class _Encoder(nn.Module):
+    """MegaFS's encoder on a 256 px crop: latents and content tensor, flattened into one output."""
+
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, crops: torch.Tensor, unused: torch.Tensor) -> torch.Tensor:
+        latents, content = self.encoder(crops * 2 - 1)
+        return torch.cat([latents.flatten(1), content.flatten(1)], dim=1)
+
+
+class _Transfer(nn.Module):
+    """The face transfer module: the targets' latents (the batch) and the source's."""
+
+    def __init__(self, ftm: nn.Module) -> None:
+        super().__init__()
+        self.ftm = ftm
+
+    def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        return self.ftm(source.expand(len(target), -1, -1), target)
+
+
+class _Synthesis(nn.Module):
+    """StyleGAN2's synthesis from the batch's content tensors, with one set of latents."""
+
+    def __init__(self, synthesis: nn.Module) -> None:
+        super().__init__()
+        self.synthesis = synthesis
+
+    def forward(self, content: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+        return self.synthesis(content, latents.expand(len(content), -1, -1))
+
+
+def megafs(part: str, resolution: int = 1024) -> Model:
+    encoder, ftm, synthesis = random_networks(REAL)
+    synthesis.resolution = resolution
+    latents = torch.rand(sum(REAL.split), REAL.latent, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    if part == "encoder":
+        return Model((3, ENCODER_PX, ENCODER_PX), lambda: _Encoder(encoder), torch.zeros(1))
+    if part == "ftm":
+        return Model(tuple(latents.shape), lambda: _Transfer(ftm), latents)
+    if part == "synthesis":
+        return Model((REAL.latent, 4, 4), lambda: _Synthesis(synthesis), latents)
+    return Model((3, resolution, resolution), lambda: MegaFSSwap(encoder, ftm, synthesis), latents)
 
 
 MODELS: dict[str, Callable[[], Model]] = {
     "inswapper_128": inswapper,
     "simswap_224": lambda: simswap(224),
     "simswap_512": lambda: simswap(512),
+    "megafs_encoder": lambda: megafs("encoder"),
+    "megafs_ftm": lambda: megafs("ftm"),
+    **{f"megafs_synthesis_{r}": (lambda r=r: megafs("synthesis", r)) for r in (256, 512, 1024)},  # type: ignore[misc]
+    "megafs_512": lambda: megafs("whole", 512),
 }
 
 
-def runners(model: Model, device: torch.device, folder: Path) -> list[tuple[str, str, Runner, torch.Tensor]]:
-    """(backend, precision, runner, its condition input) for everything that runs on ``device``."""
-    example = (torch.zeros(1, 3, model.size, model.size), model.condition)
+def runners(
+    model: Model, device: torch.device, folder: Path, wanted: list[str]
+) -> list[tuple[str, str, Runner, torch.Tensor]]:
+    """(backend, precision, runner, its condition input) for everything of ``wanted`` that runs
+    on ``device``."""
+    example = (torch.zeros(1, *model.shape), model.condition)
     precisions = ("fp32", "fp16", "bf16") if device.type == "cuda" else ("fp32",)
     found: list[tuple[str, str, Runner, torch.Tensor]] = []
-    backends = available_backends(device)
+    backends = [b for b in available_backends(device) if b in wanted]
     for precision in precisions:
         dtype = DTYPES[precision]  # type: ignore[index]
         found.append(("eager", precision, EagerRunner(model.module(), device, dtype), model.condition))
         if "inductor" in backends:
             runner = InductorRunner(model.module(), example, device, dtype)
             found.append(("inductor", precision, runner, model.condition))
-    if "onnxruntime" in backends and device.type == "cpu":
+    if "onnxruntime" in backends and device.type == "cpu" and model.onnx is not None:
         path, condition = model.onnx(folder)
         found.append(("onnxruntime", "fp32", OnnxRuntimeRunner(path, device), condition))
     return found
@@ -118,13 +179,13 @@ def time_calls(
 
 
 def measure(
-    name: str, model: Model, device: torch.device, repeats: int, folder: Path
+    name: str, model: Model, device: torch.device, repeats: int, folder: Path, backends: list[str]
 ) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
-    for backend, precision, runner, condition in runners(model, device, folder):
+    for backend, precision, runner, condition in runners(model, device, folder, backends):
         runner.warmup(BATCHES)
         for batch in BATCHES:
-            target = torch.rand(batch, 3, model.size, model.size, device=device)
+            target = torch.rand(batch, *model.shape, device=device)
             runner(target, condition.to(device))  # one more untimed call per shape
             times = sorted(time_calls(runner, (target, condition.to(device)), repeats, device))
             median, p95 = statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
@@ -156,6 +217,9 @@ def main() -> None:
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated: " + ", ".join(MODELS))
+    parser.add_argument(
+        "--backends", default="eager,inductor,onnxruntime", help="comma-separated, those that run here"
+    )
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -163,7 +227,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name in args.models.split(","):
-            rows += measure(name, MODELS[name](), device, args.repeats, Path(folder))
+            model = MODELS[name]()
+            rows += measure(name, model, device, args.repeats, Path(folder), args.backends.split(","))
     result = {"machine": machine(), "device": str(device), "repeats": args.repeats, "rows": rows}
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
