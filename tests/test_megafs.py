@@ -160,3 +160,34 @@ def test_swap_with_megafs_changes_the_face_and_nothing_outside_it(
     out = read_image(tmp_path / "o.png")
     inside, outside = face_change(astro, out, analyzer.analyze(astro)[0])
     assert inside > 0.3 and outside == 0
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("backend", ["eager", "inductor"])
+def test_on_cuda_the_swap_is_the_cpus(models: Path, views_pair, backend: str) -> None:  # type: ignore[no-untyped-def]
+    _same_swap_on_cuda(models, views_pair, backend, tolerance=1e-3)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(
+    pytest.importorskip("importlib.util").find_spec("tensorrt") is None or not torch.cuda.is_available(),
+    reason="needs TensorRT and CUDA",
+)
+def test_tensorrt_matches_eager(models: Path, views_pair) -> None:  # type: ignore[no-untyped-def]
+    _same_swap_on_cuda(models, views_pair, "tensorrt", tolerance=1e-3)
+
+
+def _same_swap_on_cuda(models: Path, views_pair, backend: str, tolerance: float) -> None:  # type: ignore[no-untyped-def]
+    source, target = views_pair
+    cpu = create_engine(_settings(models))
+    cuda = create_engine(EngineSettings("megafs", torch.device("cuda"), backend=backend, models_dir=models))
+    assert cuda.backend == backend
+    prepared = cpu.prepare([source])
+    landmarks = torch.as_tensor(target.landmarks, dtype=torch.float32)[None]
+    expected, _ = cpu.swap(
+        target.crop, FaceBatch(landmarks, torch.zeros(1, 478), [(0.0, 0.0)]), cpu.load(prepared)
+    )
+    on_device = FaceBatch(landmarks.cuda(), torch.zeros(1, 478, device="cuda"), [(0.0, 0.0)])
+    swapped, _ = cuda.swap(target.crop.cuda(), on_device, cuda.load(prepared))
+    assert (swapped.cpu() - expected).abs().max() <= tolerance
