@@ -186,7 +186,9 @@ def test_a_session_can_change_its_source_face(
         no_auth = await client.post("/source", data=form(session.id, astro))
         unknown = await client.post("/source", data=form("nobody", astro), headers=AUTH)
         changed = await client.post("/source", data=form(session.id, astro), headers=AUTH)
-        replaced = session.face_swap.identities[0] is not before and server.face_swap.identities[0] is before
+        replaced = (
+            session.face_swap.identities[0] is not before and server.core.face_swap.identities[0] is before
+        )
         second = await client.post("/source", data=form(session.id, astro, face=2), headers=AUTH)
         too_far = await client.post("/source", data=form(session.id, astro, face=5), headers=AUTH)
         replaced = (

@@ -1,110 +1,21 @@
 """``rtswap serve``: a page that sends its camera over WebRTC and plays the swapped video back.
 
-One session per peer connection: its own pipeline (fed newest-frame-wins from the incoming track)
-and, after a ``POST /source``, its own source face; the engine and the server's prepared source
-are shared by all sessions.
+One process: the HTTP API in aiohttp, the sessions (:mod:`rtswap.server.sessions`) beside it.
+``rtswap serve --ray`` serves the same page and API from a Ray cluster (:mod:`rtswap.server.cluster`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hmac
-import io
-import json
-import logging
-import math
 import secrets
-import threading
-import time
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from aiohttp import web
-from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
-from PIL import Image, UnidentifiedImageError
 
-from rtswap.engines.base import Identity
-from rtswap.errors import InputError, NoFaceError
 from rtswap.face_swap import FaceSwap
-from rtswap.identity import views
-from rtswap.pipeline import Pipeline, PipelineConfig
-from rtswap.server.tracks import SwappedTrack, TrackSink, TrackSource
-from rtswap.vision.detect import FaceAnalyzer
+from rtswap.server.requests import ApiError, check_token, offer_of, source_of
+from rtswap.server.sessions import Session, Sessions
 
-log = logging.getLogger("rtswap")
 PAGE = Path(__file__).with_name("page.html")
-STATS_INTERVAL_S = 1.0
-
-
-@dataclass
-class Session:
-    id: str
-    pc: RTCPeerConnection
-    face_swap: FaceSwap
-    """The server's engine, and its own source once one is uploaded."""
-    output: SwappedTrack
-    pipeline: Pipeline | None = None
-    runner: threading.Thread | None = None
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
-    reporter: asyncio.Task[None] | None = None
-
-    def report_to(self, channel: RTCDataChannel) -> None:
-        """Send the session's pipeline figures over ``channel`` (the page's "stats") once a second."""
-        if self.reporter is None:
-            self.reporter = asyncio.ensure_future(self._report(channel))
-
-    async def _report(self, channel: RTCDataChannel) -> None:
-        captured, since = 0, time.monotonic()
-        while not self.closed.is_set():
-            await asyncio.sleep(STATS_INTERVAL_S)
-            if self.pipeline is None or channel.readyState != "open":
-                continue
-            now, count = time.monotonic(), self.pipeline.captured
-            channel.send(json.dumps(self.figures(fps_in=(count - captured) / (now - since))))
-            captured, since = count, now
-
-    def figures(self, fps_in: float) -> dict[str, object]:
-        """What the page shows of the server's side: everything measured inside this process."""
-        assert self.pipeline is not None
-        stats = self.pipeline.stats
-        fps_out, p50, p95 = stats.recent()
-        return {
-            "fps_in": round(fps_in, 1),
-            "fps_out": round(fps_out, 1),
-            "latency_p50_ms": None if math.isnan(p50) else round(p50, 1),
-            "latency_p95_ms": None if math.isnan(p95) else round(p95, 1),
-            "faces": stats.faces,
-            "quality": stats.level or "full",
-        }
-
-    def start(self, track: MediaStreamTrack, label: bool, latency_budget_ms: float | None) -> None:
-        source = TrackSource(track)
-        config = PipelineConfig(live=True, label=label, latency_budget_ms=latency_budget_ms)
-        self.pipeline = Pipeline(self.face_swap, source, [TrackSink(self.output)], config)
-        self.runner = threading.Thread(target=self._run, name=f"rtswap-session-{self.id[:8]}", daemon=True)
-        self.runner.start()
-
-    def _run(self) -> None:
-        assert self.pipeline is not None
-        try:
-            self.pipeline.run()
-        except Exception as exc:  # the peer sees its video stop; the server carries on
-            log.warning("session %s: %s", self.id[:8], exc)
-
-    async def close(self) -> None:
-        if self.closed.is_set():
-            return
-        self.closed.set()
-        if self.reporter is not None:
-            self.reporter.cancel()
-        if self.pipeline is not None:
-            self.pipeline.stop()
-        if self.runner is not None:
-            await asyncio.to_thread(self.runner.join)
-        self.output.stop()
-        await self.pc.close()
 
 
 class Server:
@@ -118,14 +29,15 @@ class Server:
     ) -> None:
         """``face_swap``: the engine every session uses and the source it starts with;
         ``latency_budget_ms``: each session's governor (see :class:`PipelineConfig`)."""
-        self.face_swap, self.token, self.max_sessions, self.label = face_swap, token, max_sessions, label
-        self.latency_budget_ms = latency_budget_ms
-        self.sessions: dict[str, Session] = {}
-        self._prepare_lock = threading.Lock()
-        self._analyzer: FaceAnalyzer | None = None
+        self.token = token
+        self.core = Sessions(face_swap, max_sessions, label, latency_budget_ms)
+
+    @property
+    def sessions(self) -> dict[str, Session]:
+        return self.core.sessions
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=16 * 2**20)
+        app = web.Application(client_max_size=16 * 2**20, middlewares=[_api_errors])
         app.router.add_get("/", self.page)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_post("/offer", self.offer)
@@ -137,109 +49,47 @@ class Server:
         return web.Response(text=PAGE.read_text(), content_type="text/html")
 
     async def healthz(self, request: web.Request) -> web.Response:
-        return web.json_response({"sessions": len(self.sessions)})
-
-    def _authorised(self, request: web.Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), self.token.encode())
+        return web.json_response({"sessions": len(self.core.sessions)})
 
     async def offer(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
-            return _error(401, "missing or wrong token (Authorization: Bearer <token>)")
+        check_token(request.headers.get("Authorization", ""), self.token)
         try:
             params = await request.json()
-            description = RTCSessionDescription(sdp=str(params["sdp"]), type=params["type"])
-            if description.type != "offer":
-                raise ValueError(f"type must be 'offer', got {description.type!r}")
-        except (ValueError, KeyError, TypeError) as exc:
-            return _error(400, f"body must be JSON {{'sdp': ..., 'type': 'offer'}} ({exc})")
-        if len(self.sessions) >= self.max_sessions:
-            return _error(503, f"all {self.max_sessions} sessions are in use; try again later")
-        own = FaceSwap(
-            self.face_swap.engine,
-            list(self.face_swap.identities),
-            keep_occluders=self.face_swap.keep_occluders,
-            landmarks=self.face_swap.landmarks,
-            shape=self.face_swap.shape,
-        )
-        session = Session(uuid.uuid4().hex, RTCPeerConnection(), own, SwappedTrack())
-        self.sessions[session.id] = session
-        session.pc.on("track", lambda track: self._on_track(session, track))
-        session.pc.on("datachannel", session.report_to)
-        session.pc.on("connectionstatechange", lambda: self._on_state(session))
-        try:
-            await session.pc.setRemoteDescription(description)
-            if session.pipeline is None:
-                raise ValueError("the offer has no video track")
-            await session.pc.setLocalDescription(await session.pc.createAnswer())
-        except Exception as exc:  # aiortc raises several types for bad SDP
-            await self._end(session)
-            return _error(400, f"cannot use this offer: {exc}")
+        except ValueError as exc:
+            raise ApiError(400, f"body must be JSON {{'sdp': ..., 'type': 'offer'}} ({exc})") from None
+        session = await self.core.open(offer_of(params))
         answer = session.pc.localDescription
         return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
 
-    def _on_track(self, session: Session, track: MediaStreamTrack) -> None:
-        if track.kind == "video" and session.pipeline is None:
-            session.pc.addTrack(session.output)
-            session.start(track, self.label, self.latency_budget_ms)
-
-    def _on_state(self, session: Session) -> None:
-        if session.pc.connectionState in ("failed", "closed"):
-            asyncio.ensure_future(self._end(session))
-
-    async def _end(self, session: Session) -> None:
-        self.sessions.pop(session.id, None)
-        await session.close()
-
     async def source(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
-            return _error(401, "missing or wrong token (Authorization: Bearer <token>)")
-        try:
-            form = await request.post()
-            session_id, upload = str(form["session"]), form["image"]
-            face = int(str(form.get("face", 0)))  # 0: every face; N: the N-th face from the left
-            data = upload.file.read() if hasattr(upload, "file") else bytes(upload)  # type: ignore[union-attr,arg-type]
-            image = np.array(Image.open(io.BytesIO(data)).convert("RGB"))  # writable, for torch
-        except KeyError as exc:
-            return _error(400, f"multipart form needs 'session' (from /offer's answer) and 'image' ({exc})")
-        except ValueError:
-            return _error(400, "'face' must be a number: 0 for every face, N for the N-th from the left")
-        except (UnidentifiedImageError, OSError) as exc:
-            return _error(400, f"not a readable image ({exc})")
-        session = self.sessions.get(session_id)
-        if session is None:
-            return _error(404, f"unknown session {session_id!r} (the 'session' from /offer's answer)")
-        try:
-            identity = await asyncio.to_thread(self._prepare, image)
-        except NoFaceError:
-            return _error(422, "no face found in the uploaded image")
-        try:  # the next frame swaps the new face
-            if face == 0:
-                session.face_swap.use(identity)
-            else:
-                session.face_swap.set_source(face - 1, identity)
-        except InputError as exc:
-            return _error(400, str(exc))
-        return web.json_response(
-            {"session": session.id, "views": identity.views, "sources": len(session.face_swap.identities)}
+        check_token(request.headers.get("Authorization", ""), self.token)
+        form = await request.post()
+        upload = form.get("image")
+        data = (
+            upload.file.read()
+            if isinstance(upload, web.FileField)
+            else None
+            if upload is None
+            else str(upload).encode()
         )
-
-    def _prepare(self, image: np.ndarray) -> Identity:
-        with self._prepare_lock:  # one face analyzer, not thread-safe, shared by uploads
-            if self._analyzer is None:
-                self._analyzer = FaceAnalyzer(
-                    landmarks=self.face_swap.landmarks, device=self.face_swap.device
-                )
-            return views.prepare_image(image, self._analyzer, self.face_swap.engine)
+        session_id, image, face = source_of(form.get("session"), data, form.get("face"))
+        return web.json_response(await self.core.set_source(session_id, image, face))
 
     async def shutdown(self, app: web.Application) -> None:
-        await asyncio.gather(*(self._end(s) for s in list(self.sessions.values())))
-        if self._analyzer is not None:
-            self._analyzer.close()
+        await self.core.close()
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+@web.middleware
+async def _api_errors(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except ApiError as error:
+        return error_response(error)
+
+
+def error_response(error: ApiError) -> web.Response:
+    return web.json_response({"error": error.message}, status=error.status)
 
 
 def new_token() -> str:

@@ -1,0 +1,56 @@
+"""What every front end of ``rtswap serve`` checks in a request, with the same status codes and
+messages: the single-machine aiohttp server and the Ray cluster's ingress."""
+
+from __future__ import annotations
+
+import hmac
+import io
+
+import numpy as np
+from aiortc import RTCSessionDescription
+from PIL import Image, UnidentifiedImageError
+
+
+class ApiError(Exception):
+    """A request that is refused: its HTTP status and a one-line message for the JSON body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def check_token(header: str, token: str) -> None:
+    """``header``: the request's Authorization header."""
+    if not (header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode())):
+        raise ApiError(401, "missing or wrong token (Authorization: Bearer <token>)")
+
+
+def offer_of(params: object) -> RTCSessionDescription:
+    """The offer in ``/offer``'s parsed JSON body."""
+    try:
+        assert isinstance(params, dict), "not an object"
+        description = RTCSessionDescription(sdp=str(params["sdp"]), type=params["type"])
+        if description.type != "offer":
+            raise ValueError(f"type must be 'offer', got {description.type!r}")
+    except (AssertionError, ValueError, KeyError, TypeError) as exc:
+        raise ApiError(400, f"body must be JSON {{'sdp': ..., 'type': 'offer'}} ({exc})") from None
+    return description
+
+
+def source_of(session: object, image: bytes | bytearray | None, face: object) -> tuple[str, np.ndarray, int]:
+    """``/source``'s multipart fields -> (session id, RGB image, face: 0 for every face, N for the
+    N-th from the left)."""
+    if session is None or image is None:
+        missing = "'session'" if session is None else "'image'"
+        raise ApiError(400, f"multipart form needs 'session' (from /offer's answer) and 'image' ({missing})")
+    try:
+        number = int(str(face if face is not None else 0))
+    except ValueError:
+        raise ApiError(
+            400, "'face' must be a number: 0 for every face, N for the N-th from the left"
+        ) from None
+    try:
+        pixels = np.array(Image.open(io.BytesIO(image)).convert("RGB"))  # writable, for torch
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ApiError(400, f"not a readable image ({exc})") from None
+    return str(session), pixels, number
