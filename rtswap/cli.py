@@ -72,6 +72,13 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value:g}")
+    return value
+
+
 def _add_resolution(parser: argparse.ArgumentParser, meaning: str) -> None:
     parser.add_argument(
         "--resolution",
@@ -367,7 +374,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--source",
         default=None,
         metavar="SRC",
-        help=_SOURCE_HELP + " (default: the sample photo of Grace Hopper)",
+        help=_SOURCE_HELP + " (default: the sample photo of Grace Hopper; with --ray, an image)",
+    )
+    cluster = serve.add_argument_group(
+        "on a Ray cluster (pip install -e '.[cluster]')",
+        "Sessions run on replicas of a SwapSession deployment, each holding up to --max-sessions; a new "
+        "session goes to the least-loaded replica and replicas are added and removed with the load.",
+    )
+    cluster.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="serve from the Ray cluster at ADDRESS, or 'auto': the one this machine has joined "
+        "(ray start --head / ray start --address ...)",
+    )
+    cluster.add_argument(
+        "--min-replicas", type=_positive_int, default=1, metavar="N", help="replicas at least (default: 1)"
+    )
+    cluster.add_argument(
+        "--max-replicas", type=_positive_int, default=4, metavar="N", help="replicas at most (default: 4)"
+    )
+    cluster.add_argument(
+        "--target-sessions",
+        type=_positive_float,
+        default=2.0,
+        metavar="N",
+        help="autoscaling keeps about N sessions per replica (default: 2)",
+    )
+    cluster.add_argument(
+        "--gpus-per-replica",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="G",
+        help="GPUs each replica reserves, e.g. 1, or 0.5 for two replicas per GPU (default: 0)",
     )
     _add_common(serve)
 
@@ -655,6 +694,8 @@ def _serve(args: argparse.Namespace) -> int:
     from rtswap.swapper import Swapper
 
     source = args.source or grace_hopper_path()
+    if args.ray is not None:
+        return _serve_on_ray(args, source)
     with Swapper(source, args.engine, args.device, **_swap_options(args)) as swapper:
         _note_neural_on_cpu(swapper)
         run(
@@ -666,6 +707,45 @@ def _serve(args: argparse.Namespace) -> int:
             args.label,
             args.latency_budget,
         )
+    return 0
+
+
+def _serve_on_ray(args: argparse.Namespace, source: str | Path) -> int:
+    try:
+        from rtswap.server import cluster
+    except ImportError as exc:
+        raise OutputError(
+            f"rtswap serve --ray needs Ray Serve: pip install -e '.[cluster]' ({exc})"
+        ) from None
+    from rtswap.media.image import read_image
+    from rtswap.server.app import new_token
+    from rtswap.swapper import Swapper
+
+    # the replicas may run on other machines: they get the image, not its path
+    options = {
+        "source": read_image(source),
+        "engine": args.engine,
+        "device": args.device,
+        **_swap_options(args),
+    }
+    with Swapper(
+        **options
+    ):  # a source without a face, or a missing model, is one line here, not on every replica
+        pass
+    if args.min_replicas > args.max_replicas:
+        raise InputError(
+            f"--min-replicas {args.min_replicas} is more than --max-replicas {args.max_replicas}"
+        )
+    config = cluster.ClusterConfig(
+        max_sessions=args.max_sessions,
+        min_replicas=args.min_replicas,
+        max_replicas=args.max_replicas,
+        target_sessions=args.target_sessions,
+        gpus_per_replica=args.gpus_per_replica,
+        label=args.label,
+        latency_budget_ms=args.latency_budget,
+    )
+    cluster.run(args.ray, options, config, args.host, args.port, args.token or new_token())
     return 0
 
 

@@ -2,7 +2,7 @@
 client would be): it sends the moving astronaut at 640x480, 30 fps, each frame numbered in a
 corner, reads the numbers back from the frames that return, and writes what it measured.
 
-    python -m tests.loopback_peer URL TOKEN SECONDS OUT.npz
+    python -m tests.loopback_peer URL TOKEN SECONDS OUT.npz [WIDTHxHEIGHT]
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def read_mark(image: np.ndarray) -> int:
 
 
 class MarkedFaces(VideoStreamTrack):
-    """640x480 at 30 fps: the moving astronaut, each frame numbered; remembers when each was sent."""
+    """At 30 fps: the moving astronaut (640x480 unless ``frames`` are other), each frame numbered;
+    remembers when each was sent."""
 
     def __init__(self, frames: list[np.ndarray]) -> None:
         super().__init__()
@@ -55,12 +56,13 @@ class MarkedFaces(VideoStreamTrack):
         return frame
 
 
-def clip() -> list[np.ndarray]:
-    return list(SyntheticClip(width=640, height=480, fps=30, seconds=2, head=SyntheticHead.astronaut()))
+def clip(width: int = 640, height: int = 480) -> list[np.ndarray]:
+    return list(SyntheticClip(width=width, height=height, fps=30, seconds=2, head=SyntheticHead.astronaut()))
 
 
-async def run(url: str, token: str, seconds: float, out: Path) -> None:
-    frames = clip()
+async def run(url: str, token: str, seconds: float, out: Path, size: str = "640x480") -> None:
+    width, height = (int(v) for v in size.split("x"))
+    frames = clip(width, height)
     track = MarkedFaces(frames)
     pc = RTCPeerConnection()
     pc.addTrack(track)
@@ -101,4 +103,5 @@ async def run(url: str, token: str, seconds: float, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(run(sys.argv[1], sys.argv[2], float(sys.argv[3]), Path(sys.argv[4])))
+    size = sys.argv[5] if len(sys.argv) > 5 else "640x480"
+    asyncio.run(run(sys.argv[1], sys.argv[2], float(sys.argv[3]), Path(sys.argv[4]), size))

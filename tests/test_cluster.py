@@ -1,0 +1,151 @@
+"""``rtswap serve --ray`` on a local Ray cluster: two SwapSession replicas behind the ingress,
+real aiortc peers in their own processes, one replica killed mid-call."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+serve = pytest.importorskip("ray.serve")
+import ray  # noqa: E402
+
+from rtswap.media.image import read_image  # noqa: E402
+from rtswap.media.samples import grace_hopper_path  # noqa: E402
+from rtswap.server.cluster import APP, ClusterConfig, application  # noqa: E402
+from tests.conftest import SERVER_TOKEN as TOKEN  # noqa: E402
+
+pytestmark = pytest.mark.slow
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ROOT = Path(__file__).parent.parent
+PEER_SIZE = "320x240"
+"""Peers send small frames: four of them and two replicas share this machine's two cores."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """The ingress's URL; two replicas of at most three sessions each."""
+    ray.init(num_cpus=8, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    port = _free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    options = {
+        "source": read_image(grace_hopper_path()),
+        "engine": "warp",
+        "device": "cpu",
+        "landmarks": "mediapipe",
+    }
+    config = ClusterConfig(max_sessions=3, min_replicas=2, max_replicas=2)
+    serve.run(application(options, config, TOKEN), name=APP, route_prefix="/")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+def _health(url: str) -> dict[str, object]:
+    reply = requests.get(f"{url}/healthz", timeout=10)
+    assert reply.status_code == 200
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def _wait_for(url: str, sessions: int, timeout_s: float) -> tuple[dict[str, object], float]:
+    """/healthz once it reports ``sessions`` sessions, and when it first did."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        health = _health(url)
+        if health["sessions"] == sessions:
+            return health, time.monotonic()
+        assert time.monotonic() < deadline, health
+        time.sleep(0.2)
+
+
+def _peer(url: str, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "tests.loopback_peer", url, TOKEN, str(seconds), str(out), PEER_SIZE]
+    return subprocess.Popen(command, cwd=ROOT)
+
+
+def test_auth_and_bad_input_are_answered_as_on_one_machine(cluster: str) -> None:
+    page = requests.get(cluster, timeout=10)
+    assert page.status_code == 200 and "RTCPeerConnection" in page.text
+    good = {"sdp": "v=0\r\n", "type": "offer"}
+    assert requests.post(f"{cluster}/offer", json=good, timeout=10).status_code == 401
+    wrong = {"Authorization": "Bearer wrong"}
+    assert requests.post(f"{cluster}/offer", json=good, headers=wrong, timeout=10).status_code == 401
+    assert requests.post(f"{cluster}/offer", data=b"{not json", headers=AUTH, timeout=10).status_code == 400
+    garbage = {"sdp": "v=0\r\ngarbage", "type": "offer"}
+    refused = requests.post(f"{cluster}/offer", json=garbage, headers=AUTH, timeout=30)
+    assert refused.status_code == 400 and "cannot use this offer" in refused.json()["error"]
+    files = {"image": ("face.png", b"not an image", "image/png")}
+    unknown = requests.post(
+        f"{cluster}/source", data={"session": "nobody"}, files=files, headers=AUTH, timeout=10
+    )
+    assert unknown.status_code == 400  # the image is checked first, as on one machine
+    assert _health(cluster)["sessions"] == 0
+
+
+def test_sessions_spread_and_a_lost_replica_loses_only_its_own(cluster: str, tmp_path: Path) -> None:
+    peers = [_peer(cluster, 40, tmp_path / f"peer{k}.npz") for k in range(4)]
+    health, _ = _wait_for(cluster, 4, timeout_s=90)
+    assert sorted(health["replicas"].values()) == [2, 2]  # type: ignore[attr-defined]
+    time.sleep(6)  # every peer receiving
+    doomed, survivor = sorted(health["replicas"])  # type: ignore[arg-type]
+    replica = next(
+        a
+        for a in ray.util.list_named_actors(all_namespaces=True)
+        if doomed in a["name"] and "SwapSession" in a["name"]
+    )
+    killed = time.monotonic()
+    ray.kill(ray.get_actor(replica["name"], namespace=replica["namespace"]), no_restart=True)
+    health, noticed = _wait_for(cluster, 2, timeout_s=5)
+    assert health["replicas"] == {survivor: 2} and noticed - killed < 5
+    time.sleep(3)
+    newcomer = _peer(cluster, 8, tmp_path / "newcomer.npz")
+    health, _ = _wait_for(cluster, 3, timeout_s=30)
+    assert doomed not in health["replicas"]  # type: ignore[operator]  # on the survivor, or Serve's replacement
+    for process in [*peers, newcomer]:
+        assert process.wait(timeout=120) == 0
+    results = [np.load(tmp_path / f"peer{k}.npz") for k in range(4)]
+    stopped = [r for r in results if r["times"][-1] < killed + 1.0]
+    kept = [r for r in results if r["times"][-1] >= killed + 1.0]
+    assert len(stopped) == 2 and len(kept) == 2
+    for result in kept:  # no gap longer than a second while the other replica went
+        window = result["times"][(result["times"] > killed - 2) & (result["times"] < killed + 3)]
+        assert len(window) > 10 and np.diff(window).max() < 1.0
+    for result in [*results, np.load(tmp_path / "newcomer.npz")]:  # swapped frames came back
+        diff = np.abs(result["sample"].astype(float) - result["sample_sent"]).mean(axis=3)
+        assert np.median(diff[:, 30:90, 125:175].mean(axis=(1, 2))) > 8  # the astronaut's face
+
+
+def test_the_ingress_refuses_offers_at_capacity() -> None:
+    """Over ``--max-sessions`` times ``--max-replicas``: 503, before any replica is asked."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from rtswap.server.cluster import Ingress
+
+    body = json.dumps({"sdp": "v=0\r\n", "type": "offer"}).encode()
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    headers = [(b"authorization", f"Bearer {TOKEN}".encode()), (b"content-type", b"application/json")]
+    scope = {"type": "http", "method": "POST", "path": "/offer", "headers": headers, "query_string": b""}
+    ingress = Ingress(None, TOKEN, capacity=0)  # type: ignore[arg-type]  # no replica is asked
+    response = asyncio.run(ingress(Request(scope, receive)))
+    assert response.status_code == 503 and b"sessions are in use" in response.body
