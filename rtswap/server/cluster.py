@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -85,7 +86,7 @@ class SwapSession:
         self.sessions = Sessions(face_swap, config.max_sessions, config.label, config.latency_budget_ms)
         self.where = {
             "replica": serve.get_replica_context().replica_id.unique_id,
-            "node": ray.get_runtime_context().get_node_id(),
+            "node": ray.util.get_node_ip_address(),
         }
 
     async def open(self, offer: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
@@ -141,7 +142,7 @@ class Ingress:
         return JSONResponse({"error": f"no {request.method} {request.url.path}"}, status_code=404)
 
     def health(self) -> dict[str, Any]:
-        """Sessions in all, per replica and per node."""
+        """Sessions in all, per replica (by Serve's replica id) and per node (by its address)."""
         return {
             "sessions": len(self.placed),
             "replicas": dict(Counter(p.replica for p in self.placed.values())),
@@ -236,7 +237,6 @@ def run(
     serve.run(application(swapper_options, config, token), name=APP, route_prefix="/")
     print(f"rtswap serve --ray: open http://{host}:{port}/#token={token}", flush=True)
     try:
-        while True:
-            asyncio.run(asyncio.sleep(3600))
+        threading.Event().wait()  # until Ctrl-C
     except KeyboardInterrupt:
         serve.shutdown()
