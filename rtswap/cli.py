@@ -711,6 +711,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_on_ray(args: argparse.Namespace, source: str | Path) -> int:
+    if args.min_replicas > args.max_replicas:
+        raise InputError(
+            f"--min-replicas {args.min_replicas} is more than --max-replicas {args.max_replicas}"
+        )
     try:
         from rtswap.server import cluster
     except ImportError as exc:
@@ -722,20 +726,10 @@ def _serve_on_ray(args: argparse.Namespace, source: str | Path) -> int:
     from rtswap.swapper import Swapper
 
     # the replicas may run on other machines: they get the image, not its path
-    options = {
-        "source": read_image(source),
-        "engine": args.engine,
-        "device": args.device,
-        **_swap_options(args),
-    }
-    with Swapper(
-        **options
-    ):  # a source without a face, or a missing model, is one line here, not on every replica
+    options = {"source": read_image(source), "engine": args.engine, "device": args.device}
+    options.update(_swap_options(args))
+    with Swapper(**options):  # a source without a face is one line here, not a failing replica
         pass
-    if args.min_replicas > args.max_replicas:
-        raise InputError(
-            f"--min-replicas {args.min_replicas} is more than --max-replicas {args.max_replicas}"
-        )
     config = cluster.ClusterConfig(
         max_sessions=args.max_sessions,
         min_replicas=args.min_replicas,

@@ -79,6 +79,18 @@ def _peer(url: str, seconds: float, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT)
 
 
+def test_the_command_says_in_one_line_what_is_wrong(capsys: pytest.CaptureFixture[str]) -> None:
+    """Before the cluster fixture starts one: no cluster to join, and replica bounds that cross."""
+    from rtswap.cli import main
+
+    assert main(["serve", "--ray", "auto", "--min-replicas", "3", "--max-replicas", "2"]) == 1
+    assert capsys.readouterr().err.strip() == "rtswap: error: --min-replicas 3 is more than --max-replicas 2"
+    assert main(["serve", "--ray", "auto"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("rtswap: error: no Ray cluster at auto: start one with 'ray start --head'")
+
+
 def test_auth_and_bad_input_are_answered_as_on_one_machine(cluster: str) -> None:
     page = requests.get(cluster, timeout=10)
     assert page.status_code == 200 and "RTCPeerConnection" in page.text
