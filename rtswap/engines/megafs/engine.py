@@ -14,6 +14,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -36,6 +37,7 @@ from rtswap.engines.state_dict import read_state_dict
 from rtswap.errors import InputError, ModelLoadError
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
+from rtswap.runtime.module import module_runner
 from rtswap.vision.align import Template, ffhq_template
 
 log = logging.getLogger("rtswap")
@@ -187,26 +189,10 @@ def _runner(
     settings: EngineSettings,
     dtype: torch.dtype,
 ) -> Runner:
-    device = settings.device
-    example = _example(network)
-    if backend in ("onnxruntime", "tensorrt"):
-        build = cards.models_dir(settings.models_dir) / "build"
-        name = f"megafs-{network.synthesis.resolution}-{ftm_file.sha256[:12]}-{generator_file.sha256[:12]}"
-        onnx_path = build / f"{name}.onnx"
-        if not onnx_path.exists():
-            export_onnx(network, onnx_path)
-        if backend == "onnxruntime":
-            from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
-
-            return OnnxRuntimeRunner(onnx_path, device)
-        from rtswap.runtime.tensorrt import TensorRTRunner
-
-        key = f"{ftm_file.sha256}:{generator_file.sha256}:{name}"
-        return TensorRTRunner(onnx_path, key, example, device, settings.precision, build, max_batch=1)
-    if backend == "inductor":
-        from rtswap.runtime.inductor import InductorRunner
-
-        return InductorRunner(network, example, device, dtype)
-    from rtswap.runtime.eager import EagerRunner
-
-    return EagerRunner(network, device, dtype)
+    build = cards.models_dir(settings.models_dir) / "build"
+    resolution = network.synthesis.resolution
+    onnx_path = build / f"megafs-{resolution}-{ftm_file.sha256[:12]}-{generator_file.sha256[:12]}.onnx"
+    export = partial(export_onnx, network)
+    return module_runner(
+        backend, network, _example(network), onnx_path, export, settings.device, settings.precision, dtype, 1
+    )

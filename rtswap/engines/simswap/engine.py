@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -23,6 +24,7 @@ from rtswap.engines.state_dict import read_state_dict
 from rtswap.errors import InputError
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
+from rtswap.runtime.module import module_runner
 from rtswap.vision.align import Template, named_template, realign
 
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -160,25 +162,10 @@ def _runner(
     settings: EngineSettings,
     dtype: torch.dtype,
 ) -> Runner:
-    device = settings.device
+    build = cards.models_dir(settings.models_dir) / "build"
+    onnx_path = build / f"simswap-{generator.size}-{checkpoint.sha256[:16]}.onnx"
+    export = partial(export_onnx, generator)
     example = _example(generator)
-    if backend in ("onnxruntime", "tensorrt"):
-        build = cards.models_dir(settings.models_dir) / "build"
-        onnx_path = build / f"simswap-{generator.size}-{checkpoint.sha256[:16]}.onnx"
-        if not onnx_path.exists():
-            export_onnx(generator, onnx_path)
-        if backend == "onnxruntime":
-            from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
-
-            return OnnxRuntimeRunner(onnx_path, device)
-        from rtswap.runtime.tensorrt import TensorRTRunner
-
-        key = f"{checkpoint.sha256}:simswap-target-path"
-        return TensorRTRunner(onnx_path, key, example, device, settings.precision, build)
-    if backend == "inductor":
-        from rtswap.runtime.inductor import InductorRunner
-
-        return InductorRunner(generator, example, device, dtype)
-    from rtswap.runtime.eager import EagerRunner
-
-    return EagerRunner(generator, device, dtype)
+    return module_runner(
+        backend, generator, example, onnx_path, export, settings.device, settings.precision, dtype
+    )
