@@ -98,9 +98,12 @@ class SwapSession:
             yield {"status": error.status, "error": error.message}
             return
         answer = session.pc.localDescription
-        yield {"sdp": answer.sdp, "type": answer.type, "session": session.id, **self.where}
-        await session.closed.wait()
-        yield {"ended": session.id}
+        try:
+            yield {"sdp": answer.sdp, "type": answer.type, "session": session.id, **self.where}
+            await session.closed.wait()
+            yield {"ended": session.id}
+        finally:  # also when the request is cancelled (the ingress went): no session runs untracked
+            await self.sessions.end(session)
 
     async def source(self, replica: str, session: str, image: Any, face: int) -> dict[str, Any]:
         """``replica``: this replica's id (the router sends the request here by it)."""
@@ -125,6 +128,7 @@ class Ingress:
         self.page = PAGE.read_text()
         self.placed: dict[str, _Placed] = {}
         self._watchers: set[asyncio.Task[None]] = set()
+        self._placing = asyncio.Lock()
 
     async def __call__(self, request: Request) -> Response:
         route = (request.method, request.url.path)
@@ -158,8 +162,9 @@ class Ingress:
         offer_of(params)  # a bad offer is refused here, before a replica is involved
         if len(self.placed) >= self.capacity:
             raise ApiError(503, f"all {self.capacity} sessions are in use; try again later")
-        stream = cast(DeploymentResponseGenerator, self.handle.options(stream=True).open.remote(params))
-        first = await stream.__anext__()
+        async with self._placing:  # one at a time, so each placement sees the sessions placed before it
+            stream = cast(DeploymentResponseGenerator, self.handle.options(stream=True).open.remote(params))
+            first = await stream.__anext__()
         if "error" in first:
             raise ApiError(first["status"], first["error"])
         self.placed[first["session"]] = _Placed(first["replica"], first["node"])
