@@ -161,3 +161,47 @@ def test_the_ingress_refuses_offers_at_capacity() -> None:
     ingress = Ingress(None, TOKEN, capacity=0)  # type: ignore[arg-type]  # no replica is asked
     response = asyncio.run(ingress(Request(scope, receive)))
     assert response.status_code == 503 and b"sessions are in use" in response.body
+
+
+def test_a_sessions_uploads_go_to_its_own_replica(cluster: str, astro: np.ndarray) -> None:
+    """With two replicas running, every /source of a session reaches the replica that holds it
+    (another replica would answer 404: it does not know the session)."""
+    import asyncio
+    import io
+
+    from aiortc import RTCPeerConnection
+    from PIL import Image
+
+    from tests.loopback_peer import MarkedFaces, clip
+
+    deadline = time.monotonic() + 90  # after the kill above, Serve brings a second replica back
+    while serve.status().applications[APP].deployments["SwapSession"].replica_states.get("RUNNING", 0) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    buffer = io.BytesIO()
+    Image.fromarray(astro).save(buffer, format="PNG")
+
+    def upload(session: str) -> requests.Response:
+        files = {"image": ("face.png", buffer.getvalue(), "image/png")}
+        return requests.post(
+            f"{cluster}/source", data={"session": session}, files=files, headers=AUTH, timeout=60
+        )
+
+    async def call() -> tuple[str, list[requests.Response]]:
+        pc = RTCPeerConnection()
+        pc.addTrack(MarkedFaces(clip(320, 240)))
+        await pc.setLocalDescription(await pc.createOffer())
+        body = {"sdp": pc.localDescription.sdp, "type": "offer"}
+        offered = await asyncio.to_thread(
+            requests.post, f"{cluster}/offer", json=body, headers=AUTH, timeout=30
+        )
+        session = offered.json()["session"]
+        try:
+            replies = [await asyncio.to_thread(upload, session) for _ in range(6)]
+        finally:
+            await pc.close()
+        return session, replies
+
+    session, replies = asyncio.run(call())
+    assert [r.status_code for r in replies] == [200] * 6, [r.text for r in replies]
+    assert all(r.json()["session"] == session for r in replies)
