@@ -3,6 +3,8 @@ client would be): it sends the moving astronaut at 640x480, 30 fps, each frame n
 corner, reads the numbers back from the frames that return, and writes what it measured.
 
     python -m tests.loopback_peer URL TOKEN SECONDS OUT.npz [WIDTHxHEIGHT]
+
+SECONDS ``-`` keeps the call until the peer's stdin closes, so a test ends it when it chooses.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def clip(width: int = 640, height: int = 480) -> list[np.ndarray]:
     return list(SyntheticClip(width=width, height=height, fps=30, seconds=2, head=SyntheticHead.astronaut()))
 
 
-async def run(url: str, token: str, seconds: float, out: Path, size: str = "640x480") -> None:
+async def run(url: str, token: str, seconds: float | None, out: Path, size: str = "640x480") -> None:
     width, height = (int(v) for v in size.split("x"))
     frames = clip(width, height)
     track = MarkedFaces(frames)
@@ -85,7 +87,10 @@ async def run(url: str, token: str, seconds: float, out: Path, size: str = "640x
         reply = await http.post(f"{url}/offer", json=body, headers={"Authorization": f"Bearer {token}"})
         answer = await reply.json()
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
-    await asyncio.sleep(seconds)
+    if seconds is None:
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    else:
+        await asyncio.sleep(seconds)
     await pc.close()
     late = [(t, f.to_ndarray(format="rgb24")) for t, f in received if t >= received[0][0] + WARMUP_S]
     numbers = np.array([read_mark(image) for _, image in late])
@@ -104,4 +109,5 @@ async def run(url: str, token: str, seconds: float, out: Path, size: str = "640x
 
 if __name__ == "__main__":
     size = sys.argv[5] if len(sys.argv) > 5 else "640x480"
-    asyncio.run(run(sys.argv[1], sys.argv[2], float(sys.argv[3]), Path(sys.argv[4]), size))
+    seconds = None if sys.argv[3] == "-" else float(sys.argv[3])
+    asyncio.run(run(sys.argv[1], sys.argv[2], seconds, Path(sys.argv[4]), size))
