@@ -5,6 +5,7 @@ corner, reads the numbers back from the frames that return, and writes what it m
     python -m tests.loopback_peer URL TOKEN SECONDS OUT.npz [WIDTHxHEIGHT]
 
 SECONDS ``-`` keeps the call until the peer's stdin closes, so a test ends it when it chooses.
+The peer prints ``receiving`` once it has measured frames for ``ANNOUNCE_S``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from rtswap.synthetic import SyntheticClip, SyntheticHead
 
 WARMUP_S = 2.0
 """Frames received in the first seconds (codecs ramping up) are not measured."""
+
+ANNOUNCE_S = 2.0
 
 BITS, BLOCK = 13, 24
 """Frame numbers are drawn top left as 13 black/white 24 px blocks (they repeat after 273 s)."""
@@ -73,11 +76,15 @@ async def run(url: str, token: str, seconds: float | None, out: Path, size: str 
     @pc.on("track")
     def receive(incoming) -> None:  # type: ignore[no-untyped-def]
         async def drain() -> None:
+            announced = False
             while True:
                 try:
                     received.append((time.monotonic(), await incoming.recv()))
                 except Exception:
                     return
+                if not announced and received[-1][0] > received[0][0] + WARMUP_S + ANNOUNCE_S:
+                    print("receiving", flush=True)
+                    announced = True
 
         asyncio.ensure_future(drain())
 

@@ -13,11 +13,13 @@ Two deployments:
 
 A session is one long request to its replica: ``SwapSession.open`` streams the answer, then
 stays open as long as the session lives. So Serve itself counts a replica's sessions as its
-ongoing requests: its router places a new session on the replica with the fewest
-(:class:`SessionRouter`), its autoscaler targets sessions per replica, and when a replica dies
+ongoing requests: its autoscaler targets sessions per replica, and when a replica dies
 the requests of its sessions fail at once, which is how the ingress learns that they are lost
-(no other session notices). A session's later requests (``/source``) name its replica, and the
-router sends them there.
+(no other session notices). The ingress places a new session on the replica with the fewest
+sessions by its own count, which the router (:class:`SessionRouter`) reads from the request:
+Serve's own choice, by queue lengths that it asks the replicas for with a deadline of a fraction
+of a second, was left to chance on a busy machine (four sessions placed 1 and 3). A session's
+later requests (``/source``) name its replica, and the router sends them there.
 """
 
 from __future__ import annotations
@@ -49,16 +51,21 @@ SOURCE_TIMEOUT_S = 30.0
 
 
 class SessionRouter(RequestRouter):
-    """A request that names a replica (``replica=`` its id) goes there; any other (a new
-    session) goes to the replica with the fewest ongoing requests, that is, sessions."""
+    """A request that names a replica (``replica=`` its id) goes there; a new session
+    (``placed=`` the ingress's sessions per replica id) goes to a replica with the fewest, or if
+    those are full, the next fewest."""
 
     async def choose_replicas(
         self, candidate_replicas: list[RunningReplica], pending_request: PendingRequest | None = None
     ) -> list[list[RunningReplica]]:
-        wanted = pending_request.kwargs.get("replica") if pending_request is not None else None
-        if wanted is None:
-            return [candidate_replicas]  # one rank: the least loaded of them all is taken
-        return [[r for r in candidate_replicas if r.replica_id.unique_id == wanted]]
+        kwargs = pending_request.kwargs if pending_request is not None else {}
+        if "replica" in kwargs:
+            return [[r for r in candidate_replicas if r.replica_id.unique_id == kwargs["replica"]]]
+        placed: dict[str, int] = kwargs.get("placed", {})
+        ranks: dict[int, list[RunningReplica]] = {}
+        for replica in candidate_replicas:
+            ranks.setdefault(placed.get(replica.replica_id.unique_id, 0), []).append(replica)
+        return [ranks[sessions] for sessions in sorted(ranks)]
 
 
 @dataclass(frozen=True)
@@ -89,9 +96,9 @@ class SwapSession:
             "node": ray.util.get_node_ip_address(),
         }
 
-    async def open(self, offer: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def open(self, offer: dict[str, Any], placed: dict[str, int]) -> AsyncIterator[dict[str, Any]]:
         """Answers ``offer`` (or says why not: ``{"status", "error"}``), then stays open while the
-        session lives."""
+        session lives. ``placed`` is for the router (:class:`SessionRouter`)."""
         try:
             session = await self.sessions.open(offer_of(offer))
         except ApiError as error:
@@ -149,9 +156,12 @@ class Ingress:
         """Sessions in all, per replica (by Serve's replica id) and per node (by its address)."""
         return {
             "sessions": len(self.placed),
-            "replicas": dict(Counter(p.replica for p in self.placed.values())),
+            "replicas": self._per_replica(),
             "nodes": dict(Counter(p.node for p in self.placed.values())),
         }
+
+    def _per_replica(self) -> dict[str, int]:
+        return dict(Counter(p.replica for p in self.placed.values()))
 
     async def offer(self, request: Request) -> dict[str, Any]:
         check_token(request.headers.get("Authorization", ""), self.token)
@@ -163,7 +173,8 @@ class Ingress:
         if len(self.placed) >= self.capacity:
             raise ApiError(503, f"all {self.capacity} sessions are in use; try again later")
         async with self._placing:  # one at a time, so each placement sees the sessions placed before it
-            stream = cast(DeploymentResponseGenerator, self.handle.options(stream=True).open.remote(params))
+            call = self.handle.options(stream=True).open.remote(params, placed=self._per_replica())
+            stream = cast(DeploymentResponseGenerator, call)
             first = await stream.__anext__()
         if "error" in first:
             raise ApiError(first["status"], first["error"])
