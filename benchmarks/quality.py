@@ -12,10 +12,11 @@ Per source -> target pair it reports
 
 The face region is the convex hull of the target's landmarks dilated by 10% of the face height.
 
-Then occluders, on glasses frames and a hand drawn on the photos (``rtswap.synthetic_occluders``),
+Then occluders, on glasses frames and hands drawn on the photos (``rtswap.synthetic_occluders``),
 with the target's occluders kept (the default) and with ``--no-occluders``: the darkest row of the
 forehead's change under a source with a fringe (a pasted fringe is a dark band), and the mean
-change on the drawn frames and on the hand (0: they stay on top).
+change on the drawn frames and on the hands (0: they stay on top): a dark one, which the skin
+model finds, and an open one of the face's own tone, which only the hand model finds.
 
 Then turning faces: the synthetic head turned ±35° at a 400 px face height, Grace Hopper's face
 swapped on; the far cheek's roughness over the near cheek's (``rtswap.synthetic.cheek_roughness``)
@@ -41,7 +42,7 @@ from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
 from rtswap.synthetic import Motion, SyntheticClip, SyntheticHead, cheek_roughness
-from rtswap.synthetic_occluders import forehead_rows, with_glasses, with_hand
+from rtswap.synthetic_occluders import forehead_rows, skin_tone, with_glasses, with_hand, with_open_hand
 from rtswap.vision.detect import FaceAnalyzer
 
 
@@ -214,8 +215,10 @@ def occluder_rows() -> list[OccluderRow]:
     grace_face, astro_face = analyzer.analyze(grace)[0], analyzer.analyze(astro)[0]
     glasses, frames = with_glasses(astro, astro_face.landmarks)
     hand, palm = with_hand(grace, grace_face.landmarks)
+    own_hand, own_palm = with_open_hand(grace, grace_face.landmarks, skin_tone(grace, grace_face.landmarks))
     frames &= face_region(astro, analyzer)
     palm &= face_region(grace, analyzer)
+    own_palm &= face_region(grace, analyzer)
     analyzer.close()
     values: dict[str, list[float]] = {}
     for keep in (True, False):
@@ -223,7 +226,8 @@ def occluder_rows() -> list[OccluderRow]:
             band = forehead_rows(grace, to_astro.swap_image(grace), grace_face.landmarks).min()
             on_frames = np.abs(to_grace.swap_image(glasses)[frames].astype(int) - glasses[frames]).mean()
             on_hand = np.abs(to_astro.swap_image(hand)[palm].astype(int) - hand[palm]).mean()
-        for key, value in (("band", band), ("frames", on_frames), ("hand", on_hand)):
+            on_own = np.abs(to_astro.swap_image(own_hand)[own_palm].astype(int) - own_hand[own_palm]).mean()
+        for key, value in (("band", band), ("frames", on_frames), ("hand", on_hand), ("own", on_own)):
             values.setdefault(key, []).append(float(value))
     return [
         OccluderRow("astronaut (fringe) -> Grace Hopper", "darkest forehead row, Δ luma", *values["band"]),
@@ -232,6 +236,9 @@ def occluder_rows() -> list[OccluderRow]:
         ),
         OccluderRow(
             "astronaut -> Grace Hopper, hand over the mouth", "mean |Δ| on the hand", *values["hand"]
+        ),
+        OccluderRow(
+            "astronaut -> Grace Hopper, open hand of her own tone", "mean |Δ| on the hand", *values["own"]
         ),
     ]
 

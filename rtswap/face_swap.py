@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from rtswap.blend.composite import composite
+from rtswap.blend.mask import blur, dilate
 from rtswap.blend.occluders import OccluderMaps
 from rtswap.blend.paste import Box, FaceRegions
 from rtswap.engines.base import FaceBatch, Identity, SwapEngine
@@ -18,6 +19,7 @@ from rtswap.errors import InputError
 from rtswap.frame import Face
 from rtswap.source_assignment import SourceAssignment
 from rtswap.vision.align import apply_affine, depth_in_crop, sample
+from rtswap.vision.hands import silhouettes
 from rtswap.vision.shape import background_map, reshaped
 
 _CROP_STEP = 64
@@ -44,12 +46,14 @@ class SwapWork:
     moved: torch.Tensor | None = None
     """(B, 3, S, S) with ``shape="source"``, what moving the target's pixels to the source's face
     outline changed in each crop (``crops`` are the moved ones); else None."""
+    hands: torch.Tensor | None = None
+    """(B, 1, S, S) 1 where a hand covers each crop; None if no hand is in view."""
     changes: torch.Tensor | None = None
     """(B, 3, S, S) what the composite adds to each target crop, weighted by its paste mask."""
 
     def tensors(self) -> list[torch.Tensor]:
         """Every tensor this work holds (for :meth:`~rtswap.frame.Frame.record_stream`)."""
-        held = [self.crops, self.swapped, self.mask, self.landmarks, self.moved, self.changes]
+        held = [self.crops, self.swapped, self.mask, self.landmarks, self.moved, self.hands, self.changes]
         return [t for t in held if t is not None] + self.regions.pixels
 
 
@@ -125,13 +129,16 @@ class FaceSwap:
         faces: list[Face],
         max_crop: int | None = None,
         reuse: SwapWork | None = None,
+        hands: list[np.ndarray] | None = None,
     ) -> SwapWork | None:
         """Run the engine on the aligned crops of ``faces`` in ``frame`` ((H, W, 3) uint8 tensor),
         all in one batch (None if no face is to be swapped: none in the frame, or none that a
         ``--map`` reference asks for). ``max_crop`` caps the crop side (for
         engines whose crop size is free). With ``reuse``, an earlier frame's work on the same
         tracked faces at the same crop size, the engine does not run: its swapped faces are
-        composited onto the faces' new positions (the crop is aligned, so they move with them)."""
+        composited onto the faces' new positions (the crop is aligned, so they move with them).
+        ``hands``: (21, 2) landmarks of the hands in view (:mod:`rtswap.vision.hands`), kept on
+        top with the other occluders."""
         template = self.engine.template
         full = [template.matrix(f.landmarks) for f in faces]  # into the engine's full-size crop
         size = self._crop_size(full, max_crop)
@@ -161,7 +168,11 @@ class FaceSwap:
         else:
             poses = [face.pose[:2] for _, face in pairs]
             swapped, mask = self._run_engine(crops, FaceBatch(landmarks, depth, poses), chosen)
-        return SwapWork(regions, crops, swapped, mask, landmarks, track_ids, moved)
+        covering = None
+        if hands and self.keep_occluders:
+            drawn = silhouettes(hands, [m for m, _ in pairs], size)
+            covering = torch.from_numpy(drawn)[:, None].to(self.device)
+        return SwapWork(regions, crops, swapped, mask, landmarks, track_ids, moved, covering)
 
     def _reshaped(
         self, crops: torch.Tensor, landmarks: torch.Tensor, depth: torch.Tensor, sources: list[int]
@@ -200,7 +211,10 @@ class FaceSwap:
         sets ``work.changes``."""
         mask = work.mask
         if self.keep_occluders:
-            mask = mask * (1 - self._occluders(work.crops, work.landmarks, mask, work.track_ids))
+            covered = self._occluders(work.crops, work.landmarks, mask, work.track_ids)
+            if work.hands is not None:
+                covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
+            mask = mask * (1 - covered)
         work.changes = composite(work.crops, work.swapped, mask, blend_levels_fewer)
         if work.moved is not None:
             work.changes = work.changes + work.moved
@@ -210,9 +224,9 @@ class FaceSwap:
         assert work.changes is not None
         work.regions.paste(frame, work.changes)
 
-    def apply(self, frame: torch.Tensor, faces: list[Face]) -> None:
+    def apply(self, frame: torch.Tensor, faces: list[Face], hands: list[np.ndarray] | None = None) -> None:
         """All three steps in the calling thread: ``frame`` changes in place."""
-        work = self.swap(frame, faces)
+        work = self.swap(frame, faces, hands=hands)
         if work is not None:
             self.composite(work)
             self.paste(frame, work)

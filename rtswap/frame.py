@@ -63,6 +63,9 @@ class Frame:
     detections: list[Detection] | None = None
     """Face boxes the detect stage found in this frame (it scans only part of most frames)."""
     faces: list[Face] = field(default_factory=list)
+    hands: list[np.ndarray] = field(default_factory=list)
+    """(21, 2) landmarks of each hand in view, frame pixels (looked for only with occluders kept,
+    on some frames; see :class:`~rtswap.vision.hands.HandWatch`)."""
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Stage name -> (start_ns, end_ns) on the monotonic clock."""
     work: SwapWork | None = None

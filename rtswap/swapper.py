@@ -18,6 +18,7 @@ from rtswap.frame import Face
 from rtswap.identity.store import prepare_source
 from rtswap.source_assignment import SourceAssignment
 from rtswap.vision.detect import FaceAnalyzer, landmark_backend
+from rtswap.vision.hands import HandFinder
 
 log = logging.getLogger("rtswap")
 
@@ -88,9 +89,15 @@ class Swapper:
         has its own."""
         return FaceAnalyzer(landmarks=self.landmarks, device=self._analysis_device)
 
+    @cached_property
+    def hands(self) -> HandFinder:
+        """Created on first use, as the analyzer is."""
+        return HandFinder()
+
     def close(self) -> None:
-        if "analyzer" in self.__dict__:
-            self.analyzer.close()
+        for owned in ("analyzer", "hands"):
+            if owned in self.__dict__:
+                self.__dict__[owned].close()
 
     def __enter__(self) -> Swapper:
         return self
@@ -107,7 +114,8 @@ class Swapper:
     ) -> tuple[np.ndarray, list[Face]]:
         """Like :meth:`swap_image`, also returning the faces that were swapped."""
         faces = self.analyzer.analyze(image, max_faces)
+        hands = self.hands.find(image) if faces and self.face_swap.keep_occluders else []
         with torch.inference_mode():
             frame = torch.from_numpy(image.copy()).to(self.device)
-            self.face_swap.apply(frame, faces)
+            self.face_swap.apply(frame, faces, hands)
             return frame.cpu().numpy(), faces

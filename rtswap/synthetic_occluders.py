@@ -79,6 +79,65 @@ def with_hand(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.
     return out, mask > 0
 
 
+def with_open_hand(
+    image: np.ndarray, landmarks: np.ndarray, colour: tuple[int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with an open hand over the mouth (palm towards the camera, fingers up
+    over the cheeks and nose, thumb out to the side, the forearm down to the side) of
+    ``colour``, shaded round, and its mask.
+    Of the face's own :func:`skin_tone`, it is a hand that only a hand model finds."""
+    mouth = (landmarks[MOUTH_LEFT, :2] + landmarks[MOUTH_RIGHT, :2]) / 2
+    face_height = float(landmarks[:, 1].max() - landmarks[:, 1].min())
+    palm = face_height * 0.45  # the palm's width
+    centre = (mouth[0], mouth[1] + face_height * 0.15)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.ellipse(
+        mask,
+        (round(centre[0]), round(centre[1])),
+        (round(palm * 0.5), round(palm * 0.55)),
+        0,
+        0,
+        360,
+        (255,),
+        -1,
+    )
+    wrist = (round(centre[0]), round(centre[1] + palm * 0.4))
+    elbow = (round(wrist[0] - palm * 2.5), round(wrist[1] + palm * 3))
+    cv2.line(mask, wrist, elbow, (255,), round(palm * 0.6))
+    radius = palm * 0.11
+    bones = [
+        ((-0.36, -0.45), 0.75, -12),
+        ((-0.12, -0.52), 0.95, -4),
+        ((0.12, -0.52), 0.9, 4),
+        ((0.36, -0.45), 0.7, 12),
+        ((-0.45, 0.1), 0.6, -55),  # the thumb
+    ]
+    for (x, y), length, degrees in bones:
+        base = np.array([centre[0] + x * palm, centre[1] + y * palm])
+        tip = base + length * palm * np.array([np.sin(np.radians(degrees)), -np.cos(np.radians(degrees))])
+        cv2.line(
+            mask,
+            tuple(np.round(base).astype(int)),
+            tuple(np.round(tip).astype(int)),
+            (255,),
+            round(2 * radius),
+        )
+        cv2.circle(mask, tuple(np.round(tip).astype(int)), round(radius), (255,), -1)
+    roundness = np.sqrt(np.clip(cv2.distanceTransform(mask, cv2.DIST_L2, 5) / radius, 0, 1))
+    out = image.copy()
+    inside = mask > 0
+    out[inside] = np.round(np.array(colour) * (0.55 + 0.45 * roundness[inside, None])).clip(0, 255)
+    return out, inside
+
+
+def skin_tone(image: np.ndarray, landmarks: np.ndarray) -> tuple[int, int, int]:
+    """The face's own skin colour: the median over the cheeks, lit as the face is."""
+    cheeks = np.round(landmarks[[50, 280], :2]).astype(int)
+    samples = np.concatenate([image[y - 4 : y + 5, x - 4 : x + 5].reshape(-1, 3) for x, y in cheeks])
+    r, g, b = (int(v) for v in np.median(samples, axis=0))
+    return r, g, b
+
+
 def forehead_rows(before: np.ndarray, after: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Per-row change of mean luma ([0, 1]) across the forehead, from the top of the face to just
     above the brows, between the eyes' outer corners: a source's fringe pasted on shows as a band

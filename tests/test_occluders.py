@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import av
+import cv2
 import numpy as np
 import pytest
 import torch
 
-from rtswap.media.samples import grace_hopper_path
+from rtswap.cli import main
+from rtswap.media.image import write_image
+from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.synthetic_occluders import forehead_rows, with_glasses, with_hand
+from rtswap.synthetic_occluders import forehead_rows, skin_tone, with_glasses, with_hand, with_open_hand
 from rtswap.vision.detect import FaceAnalyzer
-from tests.conftest import face_change, face_hull
+from rtswap.vision.hands import HandFinder, HandWatch, silhouettes
+from tests.conftest import face_change, face_hull, write_video
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +50,100 @@ def test_target_glasses_frames_stay_on_top(astro: np.ndarray, analyzer: FaceAnal
 def test_a_hand_over_the_mouth_stays_on_top(
     grace: np.ndarray, analyzer: FaceAnalyzer, astro_swapper: Swapper
 ) -> None:
+    """A dark hand: the skin model keeps it (the palm detector does not find this one)."""
     face = analyzer.analyze(grace)[0]
+    assert not astro_swapper.hands.find(with_hand(grace, face.landmarks)[0])
     target, hand = with_hand(grace, face.landmarks)
     out = astro_swapper.swap_image(target)
     assert _mean_change(target, out, hand & face_hull(face, grace.shape)) < 5
     changed, _ = face_change(target, out, face)
     assert changed > 0.3  # the rest of the face is swapped
+
+
+@pytest.fixture(scope="module")
+def own_tone_hand(grace: np.ndarray, analyzer: FaceAnalyzer) -> tuple[np.ndarray, np.ndarray]:
+    """Grace Hopper with an open hand of her own skin's colour over her mouth, and its mask."""
+    face = analyzer.analyze(grace)[0]
+    return with_open_hand(grace, face.landmarks, skin_tone(grace, face.landmarks))
+
+
+def test_a_hand_of_the_face_own_tone_stays_on_top_by_the_hand_model(
+    own_tone_hand: tuple[np.ndarray, np.ndarray],
+    analyzer: FaceAnalyzer,
+    astro_swapper: Swapper,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target, hand = own_tone_hand
+    face = analyzer.analyze(target)[0]
+    on_face = hand & face_hull(face, target.shape)
+    out = astro_swapper.swap_image(target)
+    assert _mean_change(target, out, on_face) < 5
+    assert face_change(target, out, face)[0] > 0.1  # around the hand, the face is swapped
+    monkeypatch.setattr(HandFinder, "find", lambda self, image: [])
+    assert _mean_change(target, astro_swapper.swap_image(target), on_face) > 10  # the skin model misses it
+
+
+def test_a_swapped_video_keeps_the_hand_of_the_face_own_tone_on_top(
+    own_tone_hand: tuple[np.ndarray, np.ndarray], analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    """Through the pipeline (hands looked for in the detect stage on some frames only)."""
+    target, hand = own_tone_hand
+    face = face_hull(analyzer.analyze(target)[0], target.shape)
+    inside = cv2.erode(hand.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0  # both encodings blur edges
+    source, clip, out = tmp_path / "astronaut.png", tmp_path / "hand.mp4", tmp_path / "swapped.mp4"
+    write_image(source, astronaut())
+    write_video(clip, [target] * 9)
+    assert main(["-q", "swap", "--source", str(source), str(clip), str(out)]) == 0
+    with av.open(str(clip)) as a, av.open(str(out)) as b:
+        pairs = list(zip(a.decode(video=0), b.decode(video=0), strict=True))
+    assert len(pairs) == 9
+    for before, after in pairs:
+        before, after = before.to_ndarray(format="rgb24"), after.to_ndarray(format="rgb24")
+        assert _mean_change(before, after, inside & face) < 5  # 3.1-3.7 measured (re-encoding); 25 without
+        assert _mean_change(before, after, ~hand & face) > 8  # the rest of the face is swapped
+
+
+def test_a_hand_silhouette_covers_the_hand_on_the_face(
+    own_tone_hand: tuple[np.ndarray, np.ndarray], analyzer: FaceAnalyzer
+) -> None:
+    """On the face: the drawn forearm bends at the wrist, the silhouette's goes straight on."""
+    target, hand = own_tone_hand
+    on_face = face_hull(analyzer.analyze(target)[0], target.shape)
+    finder = HandFinder()
+    try:
+        hands = finder.find(target)
+    finally:
+        finder.close()
+    assert len(hands) == 1
+    identity = np.array([[1.0, 0, 0], [0, 1, 0]])
+    side = max(target.shape[:2])
+    (full,) = silhouettes(hands, [identity], side) > 0
+    drawn = full[: target.shape[0], : target.shape[1]]
+    assert drawn[hand & on_face].mean() > 0.9  # covers the hand...
+    assert (drawn & ~hand & on_face).sum() < 0.3 * (hand & on_face).sum()  # ...and not much more
+    (half,) = silhouettes(hands, [identity * 0.5], side // 2) > 0  # into a crop at half the scale
+    assert abs(half.sum() * 4 / full.sum() - 1) < 0.1  # pixel edges: 6% measured
+
+
+def test_hands_are_looked_for_on_every_nth_frame_kept_between_and_less_when_the_governor_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looked: list[int] = []
+
+    def find(self: HandFinder, image: np.ndarray) -> list[np.ndarray]:
+        looked.append(int(image[0, 0, 0]))
+        return [np.full((21, 2), image[0, 0, 0], np.float32)]
+
+    monkeypatch.setattr(HandFinder, "find", find)
+    watch = HandWatch(every=4)
+    try:
+        seen = [float(watch(np.full((8, 8, 3), k, np.uint8))[0][0, 0]) for k in range(9)]
+        for k in range(9, 26):  # the governor detecting less: every 8th from the next look on
+            watch(np.full((8, 8, 3), k, np.uint8), slower=2)
+    finally:
+        watch.close()
+    assert seen == [0, 0, 0, 0, 4, 4, 4, 4, 8]
+    assert looked == [0, 4, 8, 12, 20]
 
 
 def test_no_band_on_the_forehead_from_a_source_fringe(

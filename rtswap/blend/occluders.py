@@ -17,10 +17,11 @@ bar); along the jaw only what is wide (a hand, not the shadow under the chin). L
 connected to the face's outline counts: hair, a frame's arms and a hand come in from outside; a
 shadow or a mole inside does not.
 
-How it fails: an occluder of the face's own colour and brightness (a hand of the same skin) is
-not found; glasses without visible arms are missed where nothing else reaches the outline;
-translucent frames of a skin-like tint are missed; a hand over the eyes is missed there; deep
-shadow reaching the outline under hard side light is taken for an occluder.
+How it fails: an occluder of the face's own colour and brightness is not found (a hand of the
+same skin is found by shape, :mod:`rtswap.vision.hands`); glasses without visible arms are
+missed where nothing else reaches the outline; translucent frames of a skin-like tint are missed;
+a hand over the eyes is missed there; deep shadow reaching the outline under hard side light is
+taken for an occluder.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import torch
 from rtswap.frame import Frame
 from rtswap.pipeline.governor import Level
 from rtswap.vision.detect import Region, make_detector, make_mesh
+from rtswap.vision.hands import HandWatch
 from rtswap.vision.track import FaceTracker
 
 
@@ -39,7 +40,8 @@ class Track:
 
 
 class Detect:
-    """Attaches ``frame.detections``: face boxes in some regions of the frame, or None.
+    """Attaches ``frame.detections``: face boxes in some regions of the frame, or None; and,
+    with ``hands``, ``frame.hands`` (:class:`~rtswap.vision.hands.HandWatch`).
 
     The detector scans the whole frame plus overlapping tiles (for small faces), ~35 ms on a 720p
     frame on CPU: far too slow for every frame, and a spike in latency if done at once. While
@@ -57,15 +59,20 @@ class Detect:
         level: Callable[[], Level],
         landmarks: str,
         device: torch.device,
+        hands: bool,
     ) -> None:
         """``level``: the governor's current level, which may spread the sweep further;
-        ``landmarks``: the analysis backend, ``mediapipe`` or ``torch`` (on ``device``)."""
+        ``landmarks``: the analysis backend, ``mediapipe`` or ``torch`` (on ``device``);
+        ``hands``: look for hands too (in mediapipe's CPU graph, on the host image)."""
         self.detect_every, self._track, self._level = detect_every, track, level
         self._detector = make_detector(landmarks, device)
         self._on_device = landmarks == "torch"
+        self._hands = HandWatch() if hands else None
 
     def close(self) -> None:
         self._detector.close()
+        if self._hands is not None:
+            self._hands.close()
 
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
@@ -74,6 +81,8 @@ class Detect:
         if self._track.tracking:
             regions = _sweep(regions, frame.index, self.detect_every * self._level().detect_slower)
         frame.detections = self._detector.detect(image, regions) if regions else None
+        if self._hands is not None:
+            frame.hands = self._hands(frame.host_image(), self._level().detect_slower)
         return frame
 
 

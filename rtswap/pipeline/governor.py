@@ -27,7 +27,8 @@ class Level:
     max_crop: int | None = None
     """Cap on the aligned crop's side (engines whose crop size is free)."""
     detect_slower: int = 1
-    """The detector's sweep of the frame is spread over this many times more frames."""
+    """The detector's sweep of the frame, and the look for hands, are spread over this many
+    times more frames."""
     blend_levels_fewer: int = 0
     """Pyramid levels left out of the multi-band blend."""
     swap_every: int = 1

@@ -266,7 +266,14 @@ class Pipeline:
         device = self.face_swap.device
         capture = self._capture = _Capture(self.source, device)
         track = Track(self.config.max_faces, self.face_swap.landmarks, device)
-        detect = Detect(self.config.detect_every, track, self._level, self.face_swap.landmarks, device)
+        detect = Detect(
+            self.config.detect_every,
+            track,
+            self._level,
+            self.face_swap.landmarks,
+            device,
+            hands=self.face_swap.keep_occluders,
+        )
         steps: list[Step] = [
             capture,
             detect,
@@ -293,7 +300,7 @@ class Pipeline:
         assert frame is not None
         level = self._level()
         reuse = self._last_work if frame.index % level.swap_every else None
-        frame.work = self.face_swap.swap(frame.image, frame.faces, level.max_crop, reuse)
+        frame.work = self.face_swap.swap(frame.image, frame.faces, level.max_crop, reuse, frame.hands)
         self._last_work = frame.work
         return frame
 

@@ -55,7 +55,7 @@ class FaceDetector:
 
         # mediapipe's C++ side logs setup notices when a graph is built and first run, straight
         # to fd 2 and regardless of log-level settings: build and run it here, fd 2 silenced.
-        with _quiet_stderr():
+        with quiet_stderr():
             self._graph = mp.solutions.face_detection.FaceDetection(
                 model_selection=1, min_detection_confidence=min_score
             )
@@ -114,7 +114,7 @@ class FaceMesh:
 
         from rtswap.media.samples import astronaut
 
-        with _quiet_stderr():
+        with quiet_stderr():
             graph = mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=static, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
             )
@@ -265,7 +265,7 @@ def face_from_landmarks(landmarks: np.ndarray, score: float, track_id: int = -1)
 
 
 @contextmanager
-def _quiet_stderr() -> Iterator[None]:
+def quiet_stderr() -> Iterator[None]:
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
