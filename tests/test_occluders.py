@@ -137,9 +137,9 @@ def test_hands_are_looked_for_on_every_nth_frame_kept_between_and_less_when_the_
     monkeypatch.setattr(HandFinder, "find", find)
     watch = HandWatch(every=4)
     try:
-        seen = [float(watch(np.full((8, 8, 3), k, np.uint8))[0][0, 0]) for k in range(9)]
+        seen = [float(watch(lambda k=k: np.full((8, 8, 3), k, np.uint8))[0][0, 0]) for k in range(9)]
         for k in range(9, 26):  # the governor detecting less: every 8th from the next look on
-            watch(np.full((8, 8, 3), k, np.uint8), slower=2)
+            watch(lambda k=k: np.full((8, 8, 3), k, np.uint8), slower=2)
     finally:
         watch.close()
     assert seen == [0, 0, 0, 0, 4, 4, 4, 4, 8]

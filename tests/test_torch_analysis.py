@@ -13,6 +13,7 @@ from rtswap.pipeline import Pipeline, PipelineConfig
 from rtswap.swapper import Swapper
 from rtswap.synthetic import SyntheticClip, SyntheticHead
 from rtswap.vision.detect import FaceAnalyzer
+from rtswap.vision.hands import HANDS_EVERY
 from tests.test_pipeline import CollectSink, ListSource
 
 
@@ -72,12 +73,17 @@ class _TensorSource(ListSource):
 
 @pytest.mark.parametrize("landmarks", ["torch", "mediapipe"])
 def test_frames_handed_over_as_tensors_are_swapped(head: SyntheticHead, landmarks: str) -> None:
-    """With the ports the analysis reads the tensor itself and the frame never gets a host copy;
-    with mediapipe it is copied to the host once, for the analysis."""
-    frames = list(SyntheticClip(width=480, height=360, fps=30, seconds=0.2, head=head))
+    """With the ports the analysis reads the tensor itself and the frame gets a host copy only
+    when hands are looked for (mediapipe's graph); with mediapipe every frame is copied to the host
+    once, for the analysis."""
+    frames = list(SyntheticClip(width=480, height=360, fps=30, seconds=0.4, head=head))
     sink = CollectSink()
     with Swapper(grace_hopper_path(), device="cpu", landmarks=landmarks, progress=False) as swapper:
         Pipeline(swapper.face_swap, _TensorSource(frames), [sink], PipelineConfig(live=False)).run()
     assert len(sink.frames) == len(frames) and all(len(f.faces) == 1 for f in sink.frames)
     assert all(not np.array_equal(out, src) for out, src in zip(sink.images, frames, strict=True))
-    assert all((f.host is None) == (landmarks == "torch") for f in sink.frames)
+    copied = [f.host is not None for f in sink.frames]
+    if landmarks == "torch":
+        assert copied == [k % HANDS_EVERY == 0 for k in range(len(frames))]
+    else:
+        assert all(copied)

@@ -82,7 +82,7 @@ class Detect:
             regions = _sweep(regions, frame.index, self.detect_every * self._level().detect_slower)
         frame.detections = self._detector.detect(image, regions) if regions else None
         if self._hands is not None:
-            frame.hands = self._hands(frame.host_image(), self._level().detect_slower)
+            frame.hands = self._hands(frame.host_image, self._level().detect_slower)
         return frame
 
 

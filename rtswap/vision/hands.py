@@ -17,6 +17,8 @@ pressed to the cheek, is often not found); a hand that moves fast is covered whe
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -81,11 +83,13 @@ class HandWatch:
     def close(self) -> None:
         self._finder.close()
 
-    def __call__(self, image: np.ndarray, slower: int = 1) -> list[np.ndarray]:
-        """The hands in ``image``, or in the latest frame looked at. ``slower``: the next look
-        comes that many times later (the governor's ``detect_slower``)."""
+    def __call__(self, host_image: Callable[[], np.ndarray], slower: int = 1) -> list[np.ndarray]:
+        """The hands in a frame, or in the latest frame looked at. ``host_image`` gives the
+        frame's pixels on the host, and is called only when the frame is looked at (a frame on the
+        device is copied for it). ``slower``: the next look comes that many times later (the
+        governor's ``detect_slower``)."""
         if self._due == 0:
-            self._hands = self._finder.find(image)
+            self._hands = self._finder.find(host_image())
             self._due = self.every * slower
         self._due -= 1
         return self._hands
