@@ -17,8 +17,8 @@ ongoing requests: its autoscaler targets sessions per replica, and when a replic
 the requests of its sessions fail at once, which is how the ingress learns that they are lost
 (no other session notices). The ingress places a new session on the replica with the fewest
 sessions by its own count, which the router (:class:`SessionRouter`) reads from the request:
-Serve's own choice, by queue lengths that it asks the replicas for with a deadline of a fraction
-of a second, was left to chance on a busy machine (four sessions placed 1 and 3). A session's
+Serve's own choice, by the queue lengths it probes the replicas for and caches, was not reliable
+on a busy machine (four sessions placed 1 and 3, one offer at a time). A session's
 later requests (``/source``) name its replica, and the router sends them there.
 """
 
