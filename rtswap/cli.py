@@ -243,7 +243,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         dest="keep_occluders",
         action="store_false",
         help="paint the swap over whatever covers a face (hair, glasses frames, a hand) instead of "
-        "keeping it on top",
+        "keeping it on top; also skips the hand check (about 13 ms on every 6th frame on a 2-core CPU)",
     )
     parser.add_argument(
         "--landmarks",
