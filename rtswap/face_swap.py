@@ -11,7 +11,7 @@ import torch
 
 from rtswap.blend.composite import composite
 from rtswap.blend.mask import blur, dilate
-from rtswap.blend.occluders import OccluderMaps
+from rtswap.blend.occluders import TrackedMaps, occluders
 from rtswap.blend.paste import Box, FaceRegions
 from rtswap.engines.base import FaceBatch, Identity, SwapEngine
 from rtswap.engines.warp.engine import WarpIdentity
@@ -19,13 +19,17 @@ from rtswap.errors import InputError
 from rtswap.frame import Face
 from rtswap.source_assignment import SourceAssignment
 from rtswap.vision.align import apply_affine, depth_in_crop, sample
+from rtswap.vision.glasses import rim_maps
 from rtswap.vision.hands import silhouettes
 from rtswap.vision.shape import background_map, reshaped
 
 _CROP_STEP = 64
 SHAPES = ("target", "source")
 _OCCLUDERS_EVERY = 3
-"""A tracked face's occluders are looked for on every this many frames."""
+"""A tracked face's occluders are looked for on every this many frames..."""
+_GLASSES_EVERY = 30
+"""...and its glasses' rims on every this many (they keep their place on the face; ~12 ms a
+look, on the host)."""
 
 
 @dataclass
@@ -78,9 +82,11 @@ class FaceSwap:
     shape: str = "target"
     """Whose face shape the swapped face has: the ``target``'s, or the ``source``'s, driven by the
     target's pose and expression (:mod:`rtswap.vision.shape`; the warp engine only)."""
-    _occluders: OccluderMaps = field(default_factory=lambda: OccluderMaps(_OCCLUDERS_EVERY), repr=False)
+    _occluders: TrackedMaps = field(init=False, repr=False)
+    _glasses: TrackedMaps = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.new_stream()
         if self.assignment is None:
             self.assignment = SourceAssignment(len(self.identities))
         if self.shape not in SHAPES:
@@ -109,7 +115,8 @@ class FaceSwap:
     def new_stream(self) -> None:
         """Forget what was kept from the frames of another stream (its track ids mean nothing
         here): called when a pipeline starts."""
-        self._occluders = OccluderMaps(_OCCLUDERS_EVERY)
+        self._occluders = TrackedMaps(occluders, _OCCLUDERS_EVERY)
+        self._glasses = TrackedMaps(_rims_widened, _GLASSES_EVERY)
 
     def warmup(self) -> None:
         """Everything slow on its first call, done before the first frame: the engine's compiled
@@ -211,7 +218,10 @@ class FaceSwap:
         sets ``work.changes``."""
         mask = work.mask
         if self.keep_occluders:
-            covered = self._occluders(work.crops, work.landmarks, mask, work.track_ids)
+            covered = torch.maximum(
+                self._occluders(work.crops, work.landmarks, mask, work.track_ids),
+                self._glasses(work.crops, work.landmarks, mask, work.track_ids),
+            )
             if work.hands is not None:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
@@ -243,3 +253,9 @@ class FaceSwap:
         enlargement = min(float(np.hypot(*m[0, :2])) for m in matrices)
         needed = math.ceil(full / enlargement / _CROP_STEP) * _CROP_STEP
         return int(min(full, max_crop or full, max(_CROP_STEP * 2, needed)))
+
+
+def _rims_widened(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+    """Glasses' rims in the target crops, widened by a pixel per 128 of the crop: between looks, a
+    talking mouth moves the alignment a little."""
+    return rim_maps(crops, landmarks, widen=max(1, crops.shape[-1] // 128))

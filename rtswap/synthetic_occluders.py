@@ -21,11 +21,21 @@ BROW_TOPS = [105, 334]
 """The top of each eyebrow's arch."""
 
 FRAME_COLOUR = (60, 35, 25)
+TINTED_FRAME_COLOUR = (170, 95, 70)
+"""Clear plastic of a skin-like tint, drawn at :data:`TINTED_FRAME_OPACITY`: frames the skin
+model cannot tell from skin, and only their shape gives away (:mod:`rtswap.vision.glasses`)."""
+TINTED_FRAME_OPACITY = 0.45
 HAND_COLOUR = (82, 52, 38)
 
 
-def with_glasses(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A copy of ``image`` with dark glasses frames drawn around the eyes, and the frames' mask."""
+def with_glasses(
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    colour: tuple[int, int, int] = FRAME_COLOUR,
+    opacity: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with glasses frames drawn around the eyes (dark and solid unless told),
+    and the frames' mask."""
     left, right = landmarks[LEFT_IRIS, :2], landmarks[RIGHT_IRIS, :2]
     spacing = float(np.linalg.norm(right - left))
     axes = (round(spacing * 0.42), round(spacing * 0.3))
@@ -48,8 +58,9 @@ def with_glasses(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, 
             thickness,
         )
     out = image.copy()
-    out[mask > 0] = FRAME_COLOUR
-    return out, mask > 0
+    drawn = mask > 0
+    out[drawn] = np.round((1 - opacity) * image[drawn] + opacity * np.array(colour)).astype(np.uint8)
+    return out, drawn
 
 
 def with_hand(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

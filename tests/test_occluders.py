@@ -11,13 +11,24 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap import face_swap
 from rtswap.cli import main
 from rtswap.media.image import write_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.synthetic_occluders import forehead_rows, skin_tone, with_glasses, with_hand, with_open_hand
+from rtswap.synthetic import SyntheticClip
+from rtswap.synthetic_occluders import (
+    TINTED_FRAME_COLOUR,
+    TINTED_FRAME_OPACITY,
+    forehead_rows,
+    skin_tone,
+    with_glasses,
+    with_hand,
+    with_open_hand,
+)
 from rtswap.vision.detect import FaceAnalyzer
 from rtswap.vision.hands import HandFinder, HandWatch, silhouettes
+from rtswap.vision.landmarks import LEFT_IRIS, RIGHT_IRIS
 from tests.conftest import face_change, face_hull, write_video
 
 
@@ -40,11 +51,81 @@ def test_target_glasses_frames_stay_on_top(astro: np.ndarray, analyzer: FaceAnal
         out = swapper.swap_image(target)
     on_face = frames & face_hull(face, astro.shape)
     changed, _ = face_change(target, out, face)
-    assert changed > 0.5  # the face around the frames is swapped either way
+    assert changed > 0.4  # the face around the frames is swapped either way
     if keep:
         assert _mean_change(target, out, on_face) < 5  # levels: the frames are there, unchanged
-    else:
-        assert _mean_change(target, out, on_face) > 40  # painted over
+    else:  # painted over (36.9 measured: where her own rims were, the source leaves the target's pixels)
+        assert _mean_change(target, out, on_face) > 30
+
+
+def test_target_glasses_of_a_skin_like_tint_stay_on_top_by_their_shape(
+    astro: np.ndarray, analyzer: FaceAnalyzer, grace_swapper: Swapper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clear frames the skin model cannot tell from skin: the rims' shape keeps them."""
+    face = analyzer.analyze(astro)[0]
+    target, frames = with_glasses(astro, face.landmarks, TINTED_FRAME_COLOUR, TINTED_FRAME_OPACITY)
+    on_face = frames & face_hull(face, astro.shape)
+    out = grace_swapper.swap_image(target)
+    assert _mean_change(target, out, on_face) < 5  # 3.0 measured
+    assert face_change(target, out, face)[0] > 0.4
+    monkeypatch.setattr(face_swap, "rim_maps", lambda crops, landmarks, widen: crops[:, :1] * 0)
+    assert (
+        _mean_change(target, grace_swapper.swap_image(target), on_face) > 7
+    )  # 9.1: the skin model misses them
+
+
+def test_a_source_glasses_rims_of_a_skin_like_tint_are_not_pasted(
+    astro: np.ndarray, analyzer: FaceAnalyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The astronaut with clear frames swapped onto herself without them (an image source: prepared
+    afresh each time): below the eyes, where her rims were, the swap keeps her own skin."""
+    from rtswap.engines.warp import engine
+
+    face = analyzer.analyze(astro)[0]
+    source, frames = with_glasses(astro, face.landmarks, TINTED_FRAME_COLOUR, TINTED_FRAME_OPACITY)
+    lower_rims = frames & face_hull(face, astro.shape)
+    lower_rims[: round(face.landmarks[[LEFT_IRIS, RIGHT_IRIS], 1].max()) + 3] = False
+
+    def change_on_the_rims() -> float:
+        with Swapper(source, keep_occluders=False, progress=False) as swapper:
+            return _mean_change(astro, swapper.swap_image(astro), lower_rims)
+
+    assert change_on_the_rims() < 12  # 5.4 measured
+    monkeypatch.setattr(engine, "rim_maps", lambda crops, landmarks: crops[:, :1] * 0)
+    assert change_on_the_rims() > 25  # 33.6: pasted on
+
+
+@pytest.mark.parametrize("size", [256, 128])
+def test_glasses_rims_are_found_on_frames_and_not_on_clear_faces(
+    size: int, astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer
+) -> None:
+    from rtswap.engines.warp.engine import warp_template
+    from rtswap.identity.views import view_of
+    from rtswap.vision.align import Template
+    from rtswap.vision.glasses import rims
+
+    face = analyzer.analyze(astro)[0]
+    clip = SyntheticClip()
+    tinted = with_glasses(astro, face.landmarks, TINTED_FRAME_COLOUR, TINTED_FRAME_OPACITY)[0]
+    found = {}
+    for name, image in [
+        ("tinted", tinted),
+        ("grace", grace),
+        ("astro", astro),
+        *((f"frame {k}", clip.frame(k)) for k in (0, 60, 119)),
+    ]:
+        view = view_of(image, analyzer, Template(warp_template(size), size), torch.device("cpu"))
+        assert view is not None
+        crop = (view.crop[0] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        # below the eyes, image-left and image-right of the nose's midline
+        eyes, midline = (
+            round(view.landmarks[[LEFT_IRIS, RIGHT_IRIS], 1].max()) + 3,
+            round(view.landmarks[168, 0]),
+        )
+        below = rims(crop, view.landmarks)[eyes:]
+        found[name] = (int(below[:, :midline].sum()), int(below[:, midline:].sum()))
+    assert all(found[name] == (0, 0) for name in ("astro", "frame 0", "frame 60", "frame 119"))
+    assert all(min(found[name]) > size for name in ("tinted", "grace")), found
 
 
 def test_a_hand_over_the_mouth_stays_on_top(
@@ -182,23 +263,19 @@ def test_a_clear_face_has_no_occluders(astro: np.ndarray, analyzer: FaceAnalyzer
     assert float(found[lower_face].mean()) < 0.02
 
 
-def test_occluder_maps_are_reused_within_a_track_and_found_again_for_a_new_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from rtswap.blend import occluders as module
+def test_occluder_maps_are_reused_within_a_track_and_found_again_for_a_new_one() -> None:
+    from rtswap.blend.occluders import TrackedMaps, occluders
 
     calls: list[int] = []
-    real = module.occluders
 
     def counted(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
         calls.append(len(crops))
-        return real(crops, landmarks, face)
+        return occluders(crops, landmarks, face)
 
-    monkeypatch.setattr(module, "occluders", counted)
     crop = torch.rand(1, 3, 64, 64)
     points = torch.rand(1, 478, 2) * 64
     face = torch.ones(1, 1, 64, 64)
-    maps = module.OccluderMaps(every=3)
+    maps = TrackedMaps(counted, every=3)
     first = maps(crop, points, face, [7])
     assert torch.equal(maps(crop * 0, points, face, [7]), first)  # reused: the crop is not looked at
     maps(crop, points, face, [7])

@@ -50,7 +50,7 @@ def test_open_target_mouth_keeps_its_interior(grace_swapper: Swapper, head: Synt
     cheeks = face_hull(face, target.shape) & ~cv2.dilate(
         mouth.astype(np.uint8), np.ones((25, 25), np.uint8)
     ).astype(bool)
-    assert np.median(change[cheeks]) > 15
+    assert change[cheeks].mean() > 10  # swapped (16.0 measured; mouth interior 1.1)
 
 
 def test_source_without_a_face_is_refused() -> None:

@@ -19,14 +19,15 @@ shadow or a mole inside does not.
 
 How it fails: an occluder of the face's own colour and brightness is not found (a hand of the
 same skin is found by shape, :mod:`rtswap.vision.hands`); glasses without visible arms are
-missed where nothing else reaches the outline; translucent frames of a skin-like tint are missed;
-a hand over the eyes is missed there; deep shadow reaching the outline under hard side light is
-taken for an occluder.
+missed where nothing else reaches the outline; frames of a skin-like tint are missed (their rims
+are found by shape, :mod:`rtswap.vision.glasses`); a hand over the eyes is missed there; deep
+shadow reaching the outline under hard side light is taken for an occluder.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -102,13 +103,17 @@ def occluders(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) 
     return F.interpolate(blur(dilate(score, 1), 1), scale_factor=2, mode="bilinear", align_corners=False)
 
 
-class OccluderMaps:
-    """:func:`occluders` for the tracked faces of one stream, found on every ``every``-th frame
-    of each track and reused in between: in the aligned crop, hair and glasses keep their place
-    as the head moves, and a hand two frames late is hardly seen at 30 fps. Faces without a track
-    (stills) are always looked at. Used by one thread (the pipeline's composite stage)."""
+class TrackedMaps:
+    """Maps of what covers the tracked faces of one stream (``find(crops, landmarks, face)``:
+    :func:`occluders`, or glasses' rims), found on every ``every``-th frame of each track and
+    reused in between: in the aligned crop, hair and glasses keep their place as the head moves,
+    and a hand two frames late is hardly seen at 30 fps. Faces without a track (stills) are
+    always looked at. Used by one thread (the pipeline's composite stage)."""
 
-    def __init__(self, every: int) -> None:
+    def __init__(
+        self, find: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], every: int
+    ) -> None:
+        self.find = find
         self.every = every
         self._maps: dict[int, tuple[int, torch.Tensor]] = {}
         """track id -> (frames since found, the map (1, S, S))."""
@@ -121,7 +126,7 @@ class OccluderMaps:
         if len(reusable) == len(track_ids):
             self._maps = {t: (age + 1, found) for t, (age, found) in zip(track_ids, reusable, strict=True)}
             return torch.stack([found for _, found in reusable])
-        maps = occluders(crops, landmarks, face)
+        maps = self.find(crops, landmarks, face)
         self._maps = {t: (0, found) for t, found in zip(track_ids, maps, strict=True) if t >= 0}
         return maps
 

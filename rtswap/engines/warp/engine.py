@@ -22,6 +22,7 @@ from rtswap.engines.base import AlignedView, FaceBatch
 from rtswap.identity.appearance import AppearanceMap
 from rtswap.vision.align import Template, ffhq_template, sample
 from rtswap.vision.facing import facing, visibility
+from rtswap.vision.glasses import rim_maps
 from rtswap.vision.raster import interpolate, rasterize
 from rtswap.vision.topology import FACE_OVAL, MIRROR, TRIANGLES
 
@@ -87,7 +88,7 @@ class WarpEngine:
 
     name = "warp"
     backend = "eager"
-    artifact_version = 3
+    artifact_version = 4
     """Version of what :meth:`prepare` returns; bump it when that changes."""
     any_crop_size = True
     """``swap`` works on target crops of any size up to the template's (the source's texture stays
@@ -108,8 +109,10 @@ class WarpEngine:
         crops = torch.cat([v.crop for v in views])
         landmarks = np.stack([v.landmarks[:, :2] for v in views])
         points = torch.as_tensor(landmarks, dtype=torch.float32, device=crops.device)
-        validity = 1 - occluders(crops, points, mesh_mask(points, crops.shape[-1]))
-        textures = torch.cat([crops, validity], dim=1)
+        covered = torch.maximum(
+            occluders(crops, points, mesh_mask(points, crops.shape[-1])), rim_maps(crops, points)
+        )
+        textures = torch.cat([crops, 1 - covered], dim=1)
         return {
             "textures": (textures * 255).round().clamp(0, 255).to(torch.uint8).cpu(),
             "landmarks": torch.as_tensor(landmarks, dtype=torch.float32),
