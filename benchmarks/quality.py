@@ -4,23 +4,31 @@ Judges (``pip install -e .[quality]``): dlib's 128-d ResNet face descriptor (sam
 distance < 0.6 by dlib's own threshold) and its 68-point shape predictor for mouth opening; head
 pose from a fresh mediapipe face-mesh run on each image, as the rotation between the target's
 and the swap's 3D landmark clouds (Kabsch over all 468 surface points; a 6-point solvePnP on a
-generic 3D face was tried first and was off by tens of degrees on the unswapped target alone).
-Per source -> target pair it reports
+generic 3D face was tried first and was off by tens of degrees on the unswapped target alone);
+and pitch again from where the swap's landmarks sit in the image only ("2D": the target's 3D
+landmarks rotated, projected and fitted to them), since the landmark model's depth follows the
+face's look. Per source -> target pair it reports
 
   d(target, source)   d(swap, source)   d(swap, target)   |Δyaw| |Δpitch| |Δroll| (swap vs target)
-  |Δmouth| (inner-lip gap / face height)   max |Δpixel| outside the dilated face region (uint8)
+  |Δpitch| 2D   |Δmouth| (inner-lip gap / face height)   max |Δpixel| outside the dilated face region
 
 The face region is the convex hull of the target's landmarks dilated by 10% of the face height.
 
 Then occluders, on glasses frames and hands drawn on the photos (``rtswap.synthetic_occluders``),
 with the target's occluders kept (the default) and with ``--no-occluders``: the darkest row of the
-forehead's change under a source with a fringe (a pasted fringe is a dark band), and the mean
-change on the drawn frames and on the hands (0: they stay on top): a dark one, which the skin
-model finds, and an open one of the face's own tone, which only the hand model finds.
+forehead's change under a source with a fringe (a pasted fringe is a dark band); the mean change
+on drawn frames (0: they stay on top), dark ones, which the skin model finds, and clear ones of a
+skin-like tint, which only their rims' shape gives away (``rtswap.vision.glasses``); the change
+where a source's clear rims were, swapping her onto herself without them (0: not pasted); and
+on the hands: a dark one, which the skin model finds, and an open one of the face's own tone,
+which only the hand model finds.
 
 Then turning faces: the synthetic head turned ±35° at a 400 px face height, Grace Hopper's face
 swapped on; the far cheek's roughness over the near cheek's (``rtswap.synthetic.cheek_roughness``)
 in the target and in the swap. A tear on the far cheek makes the swap's ratio the larger.
+
+Last, what the judges read on known changes: the synthetic head pitched, turned, its mouth
+opened; and drawn glasses frames (dlib's distance to the same face without them).
 
     python benchmarks/quality.py [--json results.json] [--clip-frames 6] [--shape source]
 """
@@ -37,13 +45,25 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy.optimize import least_squares
+from scipy.spatial.transform import Rotation
 
 from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
 from rtswap.synthetic import Motion, SyntheticClip, SyntheticHead, cheek_roughness
-from rtswap.synthetic_occluders import forehead_rows, skin_tone, with_glasses, with_hand, with_open_hand
+from rtswap.synthetic_occluders import (
+    FRAME_COLOUR,
+    TINTED_FRAME_COLOUR,
+    TINTED_FRAME_OPACITY,
+    forehead_rows,
+    skin_tone,
+    with_glasses,
+    with_hand,
+    with_open_hand,
+)
 from rtswap.vision.detect import FaceAnalyzer
+from rtswap.vision.landmarks import LEFT_IRIS, RIGHT_IRIS
 
 
 class Judge:
@@ -106,7 +126,25 @@ def relative_pose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """|yaw|, |pitch|, |roll| (degrees) of the rotation taking 3D landmarks ``a`` onto ``b``."""
     pa, pb = (x[:468] - x[:468].mean(0) for x in (a.astype(np.float64), b.astype(np.float64)))
     u, _, vt = np.linalg.svd(pb.T @ pa)
-    rotation = u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt
+    return _angles(u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt)
+
+
+def relative_pose_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|yaw|, |pitch|, |roll| (degrees) of the rotation that, applied to 3D landmarks ``a`` and
+    projected (orthographic, scaled), lands nearest ``b``'s image positions. Only where ``b``'s
+    landmarks sit in the image counts, not the landmark model's depth for them, which follows the
+    face's look (brows of another shade read as a tilt)."""
+    pa = a[:468].astype(np.float64) - a[:468].mean(0)
+    pb = b[:468, :2].astype(np.float64) - b[:468, :2].mean(0)
+
+    def residual(p: np.ndarray) -> np.ndarray:
+        return ((pa @ Rotation.from_rotvec(p[:3]).as_matrix().T)[:, :2] * p[3] - pb).ravel()
+
+    fit = least_squares(residual, [0.0, 0.0, 0.0, 1.0])
+    return _angles(Rotation.from_rotvec(fit.x[:3]).as_matrix())
+
+
+def _angles(rotation: np.ndarray) -> np.ndarray:
     yaw = math.degrees(math.asin(np.clip(-rotation[2, 0], -1, 1)))
     pitch = math.degrees(math.atan2(rotation[2, 1], rotation[2, 2]))
     roll = math.degrees(math.atan2(rotation[1, 0], rotation[0, 0]))
@@ -135,6 +173,7 @@ class Row:
     yaw_diff: float
     pitch_diff: float
     roll_diff: float
+    pitch_diff_2d: float
     mouth_diff: float
     outside_max: int
 
@@ -153,8 +192,9 @@ def measure(
     p_tgt, p_swp = judge.points68(target), judge.points68(swapped)
     if p_tgt is None or p_swp is None:
         raise SystemExit(f"{name}: dlib found no landmarks on the target or the swap")
-    shifted = [(_shift(target, s), _shift(swapped, s)) for s in _SHIFTS]
-    pose_diff = np.mean([relative_pose(_mesh(analyzer, t), _mesh(analyzer, w)) for t, w in shifted], axis=0)
+    meshes = [(_mesh(analyzer, _shift(target, s)), _mesh(analyzer, _shift(swapped, s))) for s in _SHIFTS]
+    pose_diff = np.mean([relative_pose(t, w) for t, w in meshes], axis=0)
+    pose_diff_2d = np.mean([relative_pose_2d(t, w) for t, w in meshes], axis=0)
     outside = ~face_region(target, analyzer)
     change = np.abs(swapped.astype(np.int16) - target.astype(np.int16)).max(axis=-1)
     return Row(
@@ -165,6 +205,7 @@ def measure(
         yaw_diff=float(pose_diff[0]),
         pitch_diff=float(pose_diff[1]),
         roll_diff=float(pose_diff[2]),
+        pitch_diff_2d=float(pose_diff_2d[1]),
         mouth_diff=abs(mouth_opening(p_swp) - mouth_opening(p_tgt)),
         outside_max=int(change[outside].max()) if outside.any() else 0,
     )
@@ -214,25 +255,48 @@ def occluder_rows() -> list[OccluderRow]:
     grace, astro = read_image(grace_hopper_path()), astronaut()
     grace_face, astro_face = analyzer.analyze(grace)[0], analyzer.analyze(astro)[0]
     glasses, frames = with_glasses(astro, astro_face.landmarks)
+    clear, clear_frames = with_glasses(astro, astro_face.landmarks, TINTED_FRAME_COLOUR, TINTED_FRAME_OPACITY)
+    lower_rims = clear_frames & face_region(astro, analyzer)
+    lower_rims[: round(astro_face.landmarks[[LEFT_IRIS, RIGHT_IRIS], 1].max()) + 3] = False
     hand, palm = with_hand(grace, grace_face.landmarks)
     own_hand, own_palm = with_open_hand(grace, grace_face.landmarks, skin_tone(grace, grace_face.landmarks))
     frames &= face_region(astro, analyzer)
+    clear_frames &= face_region(astro, analyzer)
     palm &= face_region(grace, analyzer)
     own_palm &= face_region(grace, analyzer)
     analyzer.close()
     values: dict[str, list[float]] = {}
     for keep in (True, False):
-        with Swapper(grace, keep_occluders=keep) as to_grace, Swapper(astro, keep_occluders=keep) as to_astro:
+        with (
+            Swapper(grace, keep_occluders=keep) as to_grace,
+            Swapper(astro, keep_occluders=keep) as to_astro,
+            Swapper(clear, keep_occluders=keep) as to_astro_in_glasses,
+        ):
             band = forehead_rows(grace, to_astro.swap_image(grace), grace_face.landmarks).min()
             on_frames = np.abs(to_grace.swap_image(glasses)[frames].astype(int) - glasses[frames]).mean()
+            on_clear = np.abs(
+                to_grace.swap_image(clear)[clear_frames].astype(int) - clear[clear_frames]
+            ).mean()
+            pasted = np.abs(
+                to_astro_in_glasses.swap_image(astro)[lower_rims].astype(int) - astro[lower_rims]
+            ).mean()
             on_hand = np.abs(to_astro.swap_image(hand)[palm].astype(int) - hand[palm]).mean()
             on_own = np.abs(to_astro.swap_image(own_hand)[own_palm].astype(int) - own_hand[own_palm]).mean()
-        for key, value in (("band", band), ("frames", on_frames), ("hand", on_hand), ("own", on_own)):
+        measured = [("band", band), ("frames", on_frames), ("clear", on_clear), ("pasted", pasted)]
+        for key, value in [*measured, ("hand", on_hand), ("own", on_own)]:
             values.setdefault(key, []).append(float(value))
     return [
         OccluderRow("astronaut (fringe) -> Grace Hopper", "darkest forehead row, Δ luma", *values["band"]),
         OccluderRow(
             "Grace Hopper -> astronaut with drawn glasses", "mean |Δ| on the frames", *values["frames"]
+        ),
+        OccluderRow(
+            "Grace Hopper -> astronaut with clear frames", "mean |Δ| on the frames", *values["clear"]
+        ),
+        OccluderRow(
+            "astronaut with clear frames -> astronaut",
+            "mean |Δ| where the lower rims were",
+            *values["pasted"],
         ),
         OccluderRow(
             "astronaut -> Grace Hopper, hand over the mouth", "mean |Δ| on the hand", *values["hand"]
@@ -282,14 +346,63 @@ def turn_table(rows: list[TurnRow]) -> str:
     return "\n".join([head, *(f"| {r.yaw:+.0f}° | {r.target:.2f} | {r.swap:.2f} |" for r in rows)])
 
 
+@dataclass
+class JudgeRow:
+    """What the judges read on a known change: the synthetic head moved, or glasses drawn on."""
+
+    change: str
+    yaw: float
+    pitch: float
+    pitch_2d: float
+    distance: float
+    """dlib's descriptor distance."""
+
+
+def judge_rows() -> list[JudgeRow]:
+    """The synthetic head (flat-ish: it turns less than it is told) pitched, turned and with its
+    mouth open, against its rest pose; and the astronaut with drawn frames against herself."""
+    judge, head, rows = Judge(), SyntheticHead.astronaut(), []
+    with FaceAnalyzer() as analyzer:
+        rest = head.render(Motion())
+        for name, motion in [
+            ("pitched 3°", Motion(pitch=3)),
+            ("pitched 6°", Motion(pitch=6)),
+            ("pitched -6°", Motion(pitch=-6)),
+            ("turned 5°", Motion(yaw=5)),
+            ("mouth half open", Motion(mouth=0.5)),
+        ]:
+            moved = head.render(motion)
+            row = measure(name, judge, analyzer, rest, rest, moved)
+            rows.append(JudgeRow(name, row.yaw_diff, row.pitch_diff, row.pitch_diff_2d, row.d_swap_target))
+        astro = astronaut()
+        landmarks = analyzer.analyze(astro)[0].landmarks
+        for name, colour, opacity in [
+            ("dark frames drawn on", FRAME_COLOUR, 1.0),
+            ("clear frames drawn on", TINTED_FRAME_COLOUR, TINTED_FRAME_OPACITY),
+        ]:
+            framed = with_glasses(astro, landmarks, colour, opacity)[0]
+            row = measure(name, judge, analyzer, astro, astro, framed)
+            rows.append(JudgeRow(name, row.yaw_diff, row.pitch_diff, row.pitch_diff_2d, row.d_swap_target))
+    return rows
+
+
+def judge_table(rows: list[JudgeRow]) -> str:
+    head = "| change | Δyaw° | Δpitch° | Δpitch° 2D | dlib distance |\n|---|---|---|---|---|"
+    lines = [
+        f"| {r.change} | {r.yaw:.2f} | {r.pitch:.2f} | {r.pitch_2d:.2f} | {r.distance:.3f} |" for r in rows
+    ]
+    return "\n".join([head, *lines])
+
+
 def table(rows: list[Row]) -> str:
     head = (
         "| pair | d(target,source) | d(swap,source) | d(swap,target) | Δyaw° | Δpitch° | Δroll° "
-        "| Δmouth | max Δ outside |\n|---|---|---|---|---|---|---|---|---|"
+        "| Δpitch° 2D | Δmouth | max Δ outside |\n|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [
         f"| {r.pair} | {r.d_target_source:.3f} | {r.d_swap_source:.3f} | {r.d_swap_target:.3f} | "
-        f"{r.yaw_diff:.2f} | {r.pitch_diff:.2f} | {r.roll_diff:.2f} | {r.mouth_diff:.3f} | {r.outside_max} |"
+        f"{r.yaw_diff:.2f} | {r.pitch_diff:.2f} | {r.roll_diff:.2f} | {r.pitch_diff_2d:.2f} | "
+        f"{r.mouth_diff:.3f} | {r.outside_max} |"
         for r in rows
     ]
     return "\n".join([head, *lines])
@@ -305,13 +418,20 @@ def main() -> None:
         "--shape", choices=("target", "source"), default="target", help="the pairs' --shape (default target)"
     )
     args = parser.parse_args()
-    rows, occluded, turned = run(args.clip_frames, args.shape), occluder_rows(), turn_rows()
-    print(table(rows) + "\n\n" + occluder_table(occluded) + "\n\n" + turn_table(turned))
+    rows, occluded, turned, judged = (
+        run(args.clip_frames, args.shape),
+        occluder_rows(),
+        turn_rows(),
+        judge_rows(),
+    )
+    tables = [table(rows), occluder_table(occluded), turn_table(turned), judge_table(judged)]
+    print("\n\n".join(tables))
     if args.json:
         result = {
             "pairs": [asdict(r) for r in rows],
             "occluders": [asdict(r) for r in occluded],
             "turning": [asdict(r) for r in turned],
+            "judges": [asdict(r) for r in judged],
         }
         args.json.write_text(json.dumps(result, indent=2))
     worst_pose = max(max(r.yaw_diff, r.pitch_diff, r.roll_diff) for r in rows)
