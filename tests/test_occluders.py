@@ -263,7 +263,7 @@ def test_a_clear_face_has_no_occluders(astro: np.ndarray, analyzer: FaceAnalyzer
     assert float(found[lower_face].mean()) < 0.02
 
 
-def test_occluder_maps_are_reused_within_a_track_and_found_again_for_a_new_one() -> None:
+def test_tracked_maps_are_reused_within_a_track_and_found_again_only_for_the_faces_due() -> None:
     from rtswap.blend.occluders import TrackedMaps, occluders
 
     calls: list[int] = []
@@ -285,3 +285,10 @@ def test_occluder_maps_are_reused_within_a_track_and_found_again_for_a_new_one()
     maps(crop, points, face, [-1])  # a still
     maps(crop, points, face, [-1])
     assert len(calls) == 5
+    calls.clear()
+    staggered = TrackedMaps(counted, every=3)
+    staggered(crop, points, face, [1])  # track 1 begins
+    pair = (crop.repeat(2, 1, 1, 1), points.repeat(2, 1, 1), face.repeat(2, 1, 1, 1))
+    for _ in range(4):  # track 2 begins a frame later; each is looked at on its own frames
+        assert staggered(*pair, [1, 2]).shape == (2, 1, 64, 64)
+    assert calls == [1, 1, 1, 1]  # frames 0 (track 1), 1 (track 2), 3 (track 1), 4 (track 2)

@@ -107,8 +107,9 @@ class TrackedMaps:
     """Maps of what covers the tracked faces of one stream (``find(crops, landmarks, face)``:
     :func:`occluders`, or glasses' rims), found on every ``every``-th frame of each track and
     reused in between: in the aligned crop, hair and glasses keep their place as the head moves,
-    and a hand two frames late is hardly seen at 30 fps. Faces without a track (stills) are
-    always looked at. Used by one thread (the pipeline's composite stage)."""
+    and a hand two frames late is hardly seen at 30 fps. Only the faces due are looked at (tracks
+    that began on different frames are due on different frames); faces without a track (stills)
+    always are. Used by one thread (the pipeline's composite stage)."""
 
     def __init__(
         self, find: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], every: int
@@ -121,14 +122,19 @@ class TrackedMaps:
     def __call__(
         self, crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor, track_ids: list[int]
     ) -> torch.Tensor:
-        known = [self._maps.get(t) for t in track_ids]
-        reusable = [k for k in known if k and k[0] < self.every - 1 and k[1].shape[-1] == crops.shape[-1]]
-        if len(reusable) == len(track_ids):
-            self._maps = {t: (age + 1, found) for t, (age, found) in zip(track_ids, reusable, strict=True)}
-            return torch.stack([found for _, found in reusable])
-        maps = self.find(crops, landmarks, face)
-        self._maps = {t: (0, found) for t, found in zip(track_ids, maps, strict=True) if t >= 0}
-        return maps
+        size = crops.shape[-1]
+        due = [k for k, t in enumerate(track_ids) if not self._reusable(t, size)]
+        fresh = dict(zip(due, self.find(crops[due], landmarks[due], face[due]), strict=True)) if due else {}
+        entries = [
+            (0, fresh[k]) if k in fresh else (self._maps[t][0] + 1, self._maps[t][1])
+            for k, t in enumerate(track_ids)
+        ]
+        self._maps = {t: entry for t, entry in zip(track_ids, entries, strict=True) if t >= 0}
+        return torch.stack([found for _, found in entries])
+
+    def _reusable(self, track_id: int, size: int) -> bool:
+        kept = self._maps.get(track_id)
+        return kept is not None and kept[0] < self.every - 1 and kept[1].shape[-1] == size
 
 
 def _skin_model(ycc: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
