@@ -28,7 +28,7 @@ SHAPES = ("target", "source")
 _OCCLUDERS_EVERY = 3
 """A tracked face's occluders are looked for on every this many frames..."""
 _GLASSES_EVERY = 30
-"""...and its glasses' rims on every this many (they keep their place on the face; ~12 ms a
+"""...and its glasses' rims on every this many (they keep their place on the face; 10-20 ms a
 look, on the host)."""
 
 
