@@ -27,7 +27,7 @@ import aiohttp
 import numpy as np
 from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 
-from rtswap.bench import machine
+from rtswap.bench.runner import machine
 
 TOKEN = "bench"
 ROOT = Path(__file__).parent.parent

@@ -21,16 +21,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rtswap.bench import machine
+from rtswap.bench.runner import machine
 
 _ROOT = Path(__file__).resolve().parent.parent
 _ONE_RUN = """
 import json, sys, cv2, torch
-from rtswap import bench
-from rtswap.bench_config import BenchConfig
+try:
+    from rtswap.bench import runner as bench
+    from rtswap.bench.config import BenchConfig
+    from rtswap.output.base import NullSink
+except ImportError:  # a revision before the one-home-per-step layout (f8e2c0b and earlier)
+    from rtswap import bench
+    from rtswap.bench_config import BenchConfig
+    from rtswap.sinks.base import NullSink
 from rtswap.media.samples import grace_hopper_path
 from rtswap.pipeline.pipeline import Pipeline, PipelineConfig
-from rtswap.sinks.base import NullSink
 from rtswap.swapper import Swapper
 
 torch.set_num_threads(1)

@@ -1,5 +1,5 @@
 """The face detector's scan of a 720p frame: mediapipe's graph, one region at a time, against the
-PyTorch port (``rtswap.vision.blazeface``), all regions in one batch, timed in the same run.
+PyTorch port (``rtswap.detect.blazeface``), all regions in one batch, timed in the same run.
 
 The frame is the demo clip's first (one face); the regions are the detector's whole-frame pass
 and its six tiles. Reports median and p95 ms per scan and the port's median as a ratio to
@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rtswap.bench import machine
-from rtswap.synthetic import SyntheticClip
-from rtswap.vision.blazeface import BlazeFace
-from rtswap.vision.detect import FaceDetector
+from rtswap.bench.runner import machine
+from rtswap.capture.synthetic_heads import SyntheticClip
+from rtswap.detect.blazeface import BlazeFace
+from rtswap.detect.mediapipe_graphs import FaceDetector
 
 
 def _timed(scan: Callable[[], object], repeats: int, synchronise: Callable[[], None]) -> list[float]:

@@ -25,15 +25,15 @@ import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from rtswap.bench import machine
-from rtswap.blend.composite import composite_tensor
-from rtswap.blend.occluders import occluders
-from rtswap.blend.paste import FaceRegions
-from rtswap.face_swap import FaceSwap
+from rtswap.bench.runner import machine
+from rtswap.blend.composite_tensor import composite_tensor
+from rtswap.blend.occluders.skin import occluders
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.frame import Face
+from rtswap.generate.face_swap import FaceSwap
+from rtswap.geometry.crops import FaceRegions
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.vision.detect import FaceAnalyzer
 
 _NO_KERNEL = {"empty", "empty_strided", "_local_scalar_dense", "lift_fresh", "detach"}
 

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from clips import write_clip
 
-from rtswap.bench import machine
+from rtswap.bench.runner import machine
+from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead, demo_motion
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.media.image import read_image
 from rtswap.media.samples import grace_hopper_path
-from rtswap.synthetic import SyntheticClip, SyntheticHead, demo_motion
-from rtswap.vision.detect import FaceAnalyzer
 
 SOURCE_SECONDS = 30
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from rtswap.bench import machine
+from rtswap.bench.runner import machine
 from rtswap.engines.inswapper import graph
 from rtswap.engines.inswapper.model import InswapperGenerator, latent, styles
 from rtswap.engines.inswapper.replica import REAL_WIDTHS, random_weights

@@ -14,18 +14,19 @@ face's look. Per source -> target pair it reports
 
 The face region is the convex hull of the target's landmarks dilated by 10% of the face height.
 
-Then occluders, on glasses frames and hands drawn on the photos (``rtswap.synthetic_occluders``),
+Then occluders, on glasses frames and hands drawn on the photos (``rtswap.testing.occluders``),
 with the target's occluders kept (the default) and with ``--no-occluders``: the darkest row of the
 forehead's change under a source with a fringe (a pasted fringe is a dark band); the mean change
 on drawn frames (0: they stay on top), dark ones, which the skin model finds, and clear ones of a
-skin-like tint, which only their rims' shape gives away (``rtswap.vision.glasses``); the change
+skin-like tint, which only their rims' shape gives away (``rtswap.blend.occluders.rims``); the change
 where a source's clear rims were, swapping her onto herself without them (0: not pasted); and
 on the hands: a dark one, which the skin model finds, and an open one of the face's own tone,
 which only the hand model finds.
 
 Then turning faces: the synthetic head turned ±35° at a 400 px face height, Grace Hopper's face
-swapped on; the far cheek's roughness over the near cheek's (``rtswap.synthetic.cheek_roughness``)
-in the target and in the swap. A tear on the far cheek makes the swap's ratio the larger.
+swapped on; the far cheek's roughness over the near cheek's
+(``rtswap.capture.synthetic_heads.cheek_roughness``) in the target and in the swap. A tear on the
+far cheek makes the swap's ratio the larger.
 
 Last, what the judges read on known changes: the synthetic head pitched, turned, its mouth
 opened; and drawn glasses frames (dlib's distance to the same face without them).
@@ -48,11 +49,13 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
+from rtswap.capture.synthetic_heads import Motion, SyntheticClip, SyntheticHead, cheek_roughness
+from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
 from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.synthetic import Motion, SyntheticClip, SyntheticHead, cheek_roughness
-from rtswap.synthetic_occluders import (
+from rtswap.testing.occluders import (
     FRAME_COLOUR,
     TINTED_FRAME_COLOUR,
     TINTED_FRAME_OPACITY,
@@ -62,8 +65,6 @@ from rtswap.synthetic_occluders import (
     with_hand,
     with_open_hand,
 )
-from rtswap.vision.detect import FaceAnalyzer
-from rtswap.vision.landmarks import LEFT_IRIS, RIGHT_IRIS
 
 
 class Judge:
@@ -248,7 +249,7 @@ class OccluderRow:
 
 
 def occluder_rows() -> list[OccluderRow]:
-    """What covers a face (``rtswap.blend.occluders``), on occluders drawn on the two photos:
+    """What covers a face (``rtswap.blend.occluders.skin``), on occluders drawn on the two photos:
     each measure with the target's occluders kept on top (the default) and with --no-occluders.
     The source side (a source's fringe left out of its texture) is on in both."""
     analyzer = FaceAnalyzer()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import rtswap
-from rtswap.bench_config import WARMUP_S
+from rtswap.bench.config import WARMUP_S
 from rtswap.engines import ENGINES
 from rtswap.errors import InputError, OutputError, RtswapError
 from rtswap.runtime import BACKENDS, PRECISIONS
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rtswap.frame import Frame
-    from rtswap.pipeline.stats import Summary
+    from rtswap.output.stats import Summary
     from rtswap.swapper import Swapper
 
 log = logging.getLogger("rtswap")
@@ -207,7 +207,7 @@ def _add_models(parser: argparse.ArgumentParser) -> None:
 
 def _sources(args: argparse.Namespace) -> dict[str, Any]:
     """The Swapper's sources and reference maps from --source and --map."""
-    from rtswap.face_matcher import parse_map
+    from rtswap.identity.matcher import parse_map
 
     if not args.source and not args.map:
         raise InputError("give the face to put in: --source SRC (or --map REF=SRC)")
@@ -619,10 +619,10 @@ def _latency_line(summary: Summary, dropped: int) -> str:
 
 
 def _live(args: argparse.Namespace) -> int:
+    from rtswap.capture import check_source, open_source
+    from rtswap.output import check_sink
+    from rtswap.output.window import display_available, overlay_text
     from rtswap.pipeline import Pipeline, PipelineConfig
-    from rtswap.sinks import check_sink
-    from rtswap.sinks.window import display_available, overlay_text
-    from rtswap.sources import check_source, open_source
     from rtswap.swapper import Swapper
 
     outputs = args.output or ["window"]
@@ -685,7 +685,7 @@ def _note_neural_on_cpu(swapper: Swapper) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        from rtswap.server.app import new_token, run
+        from rtswap.serve.app import new_token, run
     except ImportError as exc:
         raise OutputError(
             f"rtswap serve needs aiohttp and aiortc: pip install -e '.[serve]' ({exc})"
@@ -716,13 +716,13 @@ def _serve_on_ray(args: argparse.Namespace, source: str | Path) -> int:
             f"--min-replicas {args.min_replicas} is more than --max-replicas {args.max_replicas}"
         )
     try:
-        from rtswap.server import cluster
+        from rtswap.serve import cluster
     except ImportError as exc:
         raise OutputError(
             f"rtswap serve --ray needs Ray Serve: pip install -e '.[cluster]' ({exc})"
         ) from None
     from rtswap.media.image import read_image
-    from rtswap.server.app import new_token
+    from rtswap.serve.app import new_token
     from rtswap.swapper import Swapper
 
     # the replicas may run on other machines: they get the image, not its path
@@ -748,11 +748,11 @@ def _identity(args: argparse.Namespace) -> int:
 
     cache = IdentityCache()
     if args.action == "add":
+        from rtswap.detect.analyzer import FaceAnalyzer
         from rtswap.device import resolve_device
         from rtswap.engines import create_engine
         from rtswap.engines.base import EngineSettings
         from rtswap.identity.store import IdentityStore
-        from rtswap.vision.detect import FaceAnalyzer
 
         engine = create_engine(
             EngineSettings(args.engine, resolve_device(args.device), **_engine_options(args))
@@ -771,12 +771,12 @@ def _identity(args: argparse.Namespace) -> int:
 
 def _engines(args: argparse.Namespace) -> int:
     from rtswap.device import resolve_device
-    from rtswap.engines import cards
+    from rtswap.weights import cards
 
     folder = cards.models_dir(args.models)
     if args.action == "convert":
         from rtswap.engines.simswap.checkpoint import convert_arcface
-        from rtswap.engines.state_dict import CONVERT_HINT
+        from rtswap.weights.state_dict import CONVERT_HINT
 
         if not args.trust_pickle:
             raise InputError(f"{args.file}: {CONVERT_HINT.format(path=args.file)}")
@@ -829,8 +829,8 @@ def _engines(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from rtswap.bench import format_table, run_bench
-    from rtswap.bench_config import BenchConfig
+    from rtswap.bench.config import BenchConfig
+    from rtswap.bench.runner import format_table, run_bench
 
     config = BenchConfig(
         input=args.input,

@@ -15,13 +15,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from rtswap.capture.synthetic import SyntheticSource
+from rtswap.capture.synthetic_heads import SyntheticClip
 from rtswap.frame import Frame
 from rtswap.media.image import read_image, write_image
 from rtswap.media.samples import grace_hopper_path
 from rtswap.pipeline import Pipeline, PipelineConfig, RunReport
-from rtswap.sources.synthetic import SyntheticSource
 from rtswap.swapper import Swapper
-from rtswap.synthetic import SyntheticClip
 
 PREVIEW_HEIGHT = 360
 PREVIEW_FRAME_S = 1.0

@@ -1,4 +1,6 @@
-"""Data that flows between stages."""
+"""Data that flows between the steps: a frame, the faces found in it, and the faces' swap work.
+
+The bottom layer: imports nothing of rtswap's but geometry (the crops the work lives in)."""
 
 from __future__ import annotations
 
@@ -6,14 +8,20 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from rtswap.face_swap import SwapWork
-    from rtswap.vision.detect import Detection
+from rtswap.geometry.crops import FaceRegions
+
+
+@dataclass
+class Detection:
+    """A face box the detector found (before the face mesh)."""
+
+    box: np.ndarray
+    """(4,) float: x0, y0, x1, y1 in frame pixels."""
+    score: float
 
 
 @dataclass
@@ -40,9 +48,38 @@ class Face:
     @cached_property
     def pose(self) -> tuple[float, float, float]:
         """(yaw, pitch, roll) in degrees, computed once from the landmarks."""
-        from rtswap.vision.pose import head_pose
+        from rtswap.geometry.pose import head_pose
 
         return head_pose(self.landmarks)
+
+
+@dataclass
+class SwapWork:
+    """The engine's output for one frame, waiting to be composited."""
+
+    regions: FaceRegions
+    crops: torch.Tensor
+    """(B, 3, S, S) RGB [0, 1] aligned target crops."""
+    swapped: torch.Tensor
+    """(B, 3, S, S) RGB [0, 1] the engine's faces."""
+    mask: torch.Tensor
+    """(B, 1, S, S) [0, 1] where the engine's faces may be used."""
+    landmarks: torch.Tensor
+    """(B, 478, 2) the target faces' landmarks in crop pixels."""
+    track_ids: list[int]
+    """The faces' track ids, in batch order."""
+    moved: torch.Tensor | None = None
+    """(B, 3, S, S) with ``shape="source"``, what moving the target's pixels to the source's face
+    outline changed in each crop (``crops`` are the moved ones); else None."""
+    hands: torch.Tensor | None = None
+    """(B, 1, S, S) 1 where a hand covers each crop; None if no hand is in view."""
+    changes: torch.Tensor | None = None
+    """(B, 3, S, S) what the composite adds to each target crop, weighted by its paste mask."""
+
+    def tensors(self) -> list[torch.Tensor]:
+        """Every tensor this work holds (for :meth:`~rtswap.frame.Frame.record_stream`)."""
+        held = [self.crops, self.swapped, self.mask, self.landmarks, self.moved, self.hands, self.changes]
+        return [t for t in held if t is not None] + self.regions.pixels
 
 
 @dataclass
@@ -65,7 +102,7 @@ class Frame:
     faces: list[Face] = field(default_factory=list)
     hands: list[np.ndarray] = field(default_factory=list)
     """(21, 2) landmarks of each hand in view, frame pixels (looked for only with occluders kept,
-    on some frames; see :class:`~rtswap.vision.hands.HandWatch`)."""
+    on some frames; see :class:`~rtswap.detect.hands.HandWatch`)."""
     stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Stage name -> (start_ns, end_ns) on the monotonic clock."""
     work: SwapWork | None = None

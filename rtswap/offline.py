@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from rtswap.capture import open_source
 from rtswap.errors import InputError
 from rtswap.frame import Frame
 from rtswap.media.image import check_output_path, is_image_path
 from rtswap.pipeline import Pipeline, PipelineConfig, RunReport
-from rtswap.sources import open_source
 from rtswap.swapper import Swapper
 
 

@@ -10,15 +10,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from rtswap.detect.analyzer import FaceAnalyzer, landmark_backend
+from rtswap.detect.hands import HandFinder
 from rtswap.device import resolve_device
 from rtswap.engines import create_engine
 from rtswap.engines.base import EngineSettings
-from rtswap.face_swap import FaceSwap
 from rtswap.frame import Face
+from rtswap.generate.face_swap import FaceSwap
+from rtswap.identity.assignment import SourceAssignment
 from rtswap.identity.store import prepare_source
-from rtswap.source_assignment import SourceAssignment
-from rtswap.vision.detect import FaceAnalyzer, landmark_backend
-from rtswap.vision.hands import HandFinder
 
 log = logging.getLogger("rtswap")
 
@@ -69,7 +69,7 @@ class Swapper:
         sources = source if isinstance(source, list) else [source]
         matcher = None
         if maps:  # first: a missing identity model is one line before any source is prepared
-            from rtswap.face_matcher import FaceMatcher
+            from rtswap.identity.matcher import FaceMatcher
 
             matcher = FaceMatcher([ref for ref, _ in maps], self.analyzer, settings.models_dir)
         identities = [

@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 import pytest
 
+from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.frame import Face
 from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.synthetic import SyntheticClip, SyntheticHead
-from rtswap.vision.detect import FaceAnalyzer
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -126,7 +126,7 @@ def server_url(grace_swapper: Swapper) -> Iterator[str]:
     pytest.importorskip("aiortc")
     from aiohttp import web
 
-    from rtswap.server.app import Server
+    from rtswap.serve.app import Server
 
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(Server(grace_swapper.face_swap, SERVER_TOKEN).app())

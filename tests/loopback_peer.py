@@ -20,7 +20,7 @@ import av
 import numpy as np
 from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 
-from rtswap.synthetic import SyntheticClip, SyntheticHead
+from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
 
 WARMUP_S = 2.0
 """Frames received in the first seconds (codecs ramping up) are not measured."""

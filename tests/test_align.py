@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from rtswap.blend.paste import FaceRegions
 from rtswap.engines.warp.engine import warp_template
-from rtswap.vision.align import apply_affine, estimate_similarity, invert_affine
-from rtswap.vision.landmarks import five_points
+from rtswap.geometry.align import apply_affine, estimate_similarity, invert_affine
+from rtswap.geometry.crops import FaceRegions
+from rtswap.geometry.landmarks import five_points
 
 
 def test_similarity_recovers_a_known_transform() -> None:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from rtswap.blend.paste import FaceRegions
+from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.geometry.crops import FaceRegions
 from rtswap.media.samples import grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.vision.detect import FaceAnalyzer
 
 _DEVICES = [
     "cpu",

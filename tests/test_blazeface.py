@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap.capture.synthetic_heads import Motion, SyntheticHead
+from rtswap.detect.blazeface import BlazeFace
+from rtswap.detect.mediapipe_graphs import FaceDetector
+from rtswap.detect.tflite_graph import TfliteGraph
 from rtswap.errors import InputError
-from rtswap.synthetic import Motion, SyntheticHead
-from rtswap.vision.blazeface import BlazeFace
-from rtswap.vision.detect import FaceDetector
-from rtswap.vision.tflite_graph import TfliteGraph
 
 
 def _scenes(astro: np.ndarray, grace: np.ndarray, head: SyntheticHead) -> dict[str, np.ndarray]:

@@ -1,8 +1,8 @@
 import torch
 
 from rtswap.blend.color import lab_to_rgb, masked_stats, rgb_to_lab, transfer_color
-from rtswap.blend.composite import composite_tensor
 from rtswap.blend.composite_cpu import composite_cpu
+from rtswap.blend.composite_tensor import composite_tensor
 from rtswap.blend.mask import close_small_gaps, soft_erode
 from rtswap.blend.pyramid import multiband_change
 

@@ -13,8 +13,8 @@ import pytest
 
 pytest.importorskip("aiortc")
 sync_api = pytest.importorskip("playwright.sync_api")
-from rtswap.synthetic import SyntheticClip, SyntheticHead  # noqa: E402
-from rtswap.vision.detect import FaceAnalyzer  # noqa: E402
+from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead  # noqa: E402
+from rtswap.detect.analyzer import FaceAnalyzer  # noqa: E402
 from tests.conftest import SERVER_TOKEN, face_hull  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from rtswap.cli import main
-from rtswap.label import METADATA
 from rtswap.media.image import read_image, write_image
+from rtswap.media.label import METADATA
 from rtswap.media.samples import grace_hopper_path
 from tests.conftest import write_video
 
@@ -165,7 +165,7 @@ def test_live_input_that_breaks_ends_with_one_line_and_keeps_the_recording(
 
 
 def test_live_without_a_display_asks_for_another_output(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("rtswap.sinks.window.display_available", lambda: False)
+    monkeypatch.setattr("rtswap.output.window.display_available", lambda: False)
     assert main(["-q", "live", "--source", GRACE, "--input", "synthetic"]) == 1
     assert "choose --output virtualcam" in _error_line(capsys)
 

@@ -21,7 +21,7 @@ import ray  # noqa: E402
 
 from rtswap.media.image import read_image  # noqa: E402
 from rtswap.media.samples import grace_hopper_path  # noqa: E402
-from rtswap.server.cluster import APP, ClusterConfig, application  # noqa: E402
+from rtswap.serve.cluster import APP, ClusterConfig, application  # noqa: E402
 from tests.conftest import SERVER_TOKEN as TOKEN  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -163,7 +163,7 @@ def test_the_ingress_refuses_offers_at_capacity() -> None:
 
     from starlette.requests import Request
 
-    from rtswap.server.cluster import Ingress
+    from rtswap.serve.cluster import Ingress
 
     body = json.dumps({"sdp": "v=0\r\n", "type": "offer"}).encode()
 

@@ -1,7 +1,7 @@
 import numpy as np
 
-from rtswap.synthetic import Motion, SyntheticClip, SyntheticHead
-from rtswap.vision.pose import head_pose
+from rtswap.capture.synthetic_heads import Motion, SyntheticClip, SyntheticHead
+from rtswap.geometry.pose import head_pose
 
 
 def test_finds_four_small_faces_in_a_720p_frame(head: SyntheticHead, analyzer) -> None:  # type: ignore[no-untyped-def]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from rtswap.synthetic import Motion, SyntheticHead
-from rtswap.vision.face_mesh_torch import FaceMeshNet, Region, crops, to_image
+from rtswap.capture.synthetic_heads import Motion, SyntheticHead
+from rtswap.detect.face_mesh_torch import FaceMeshNet, Region, crops, to_image
 
 
 def _mediapipe_following(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

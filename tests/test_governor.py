@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from rtswap.face_swap import FaceSwap
+from rtswap.capture.synthetic import SyntheticSource
+from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
 from rtswap.frame import Frame
+from rtswap.generate.face_swap import FaceSwap
+from rtswap.levels import LEVELS
+from rtswap.output.base import Sink
+from rtswap.output.stats import PipelineStats
 from rtswap.pipeline import Pipeline, PipelineConfig
-from rtswap.pipeline.governor import LEVELS, Governor
-from rtswap.pipeline.stats import PipelineStats
-from rtswap.sinks.base import Sink
-from rtswap.sources.synthetic import SyntheticSource
+from rtswap.pipeline.governor import Governor
 from rtswap.swapper import Swapper
-from rtswap.synthetic import SyntheticClip, SyntheticHead
 
 MS = 1_000_000
 FRAME_NS = 33 * MS
@@ -100,7 +101,7 @@ def test_the_pipeline_lowers_its_work_until_it_keeps_up(grace_swapper: Swapper, 
 def test_swapping_every_other_frame_reuses_the_last_swap_on_the_new_position(
     grace_swapper: Swapper, head: SyntheticHead, analyzer
 ) -> None:  # type: ignore[no-untyped-def]
-    from rtswap.synthetic import Motion
+    from rtswap.capture.synthetic_heads import Motion
 
     face_swap: FaceSwap = grace_swapper.face_swap
     first, second = (head.render(Motion(yaw=y)) for y in (0.0, 4.0))

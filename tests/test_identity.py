@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines.warp import WarpEngine
+from rtswap.engines.warp.appearance import AppearanceMap
 from rtswap.errors import InputError
 from rtswap.identity import views
-from rtswap.identity.appearance import AppearanceMap
 from rtswap.identity.cache import EngineEntry, IdentityCache, Manifest, StaleEntryError, validate_name
 from rtswap.identity.store import IdentityStore
 from rtswap.media.image import write_image
 from rtswap.media.samples import grace_hopper_path
-from rtswap.vision.detect import FaceAnalyzer
 
 VIEWS = np.array([[-30.0, 0.0], [0.0, 0.0], [30.0, 0.0], [0.0, 15.0], [15.0, -10.0]])
 
@@ -166,8 +166,8 @@ def test_unknown_source_says_what_it_looked_for(tmp_path: Path, store_parts) -> 
 def test_a_turned_target_takes_its_texture_from_the_view_turned_its_way(  # type: ignore[no-untyped-def]
     grace: np.ndarray, head, store_parts
 ) -> None:
+    from rtswap.capture.synthetic_heads import Motion, SyntheticHead
     from rtswap.swapper import Swapper
-    from rtswap.synthetic import Motion, SyntheticHead
 
     analyzer, engine = store_parts
     grace_head = SyntheticHead(grace, analyzer.analyze(grace, max_faces=1)[0].landmarks)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from rtswap.engines import create_engine, onnx_io
+from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.engines import create_engine
 from rtswap.engines.arcface import TEMPLATE, ArcFace
 from rtswap.engines.base import EngineSettings, FaceBatch
 from rtswap.engines.boost import merge_subgrids, split_subgrids
@@ -23,9 +24,9 @@ from rtswap.identity.cache import IdentityCache
 from rtswap.identity.store import IdentityStore
 from rtswap.media.samples import grace_hopper_path
 from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
-from rtswap.vision.detect import FaceAnalyzer
+from rtswap.testing.replicas import NARROW, write_arcface, write_models
+from rtswap.weights import onnx_io
 from tests.conftest import face_change
-from tests.replicas import NARROW, write_arcface, write_models
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from rtswap.cli import main
-from rtswap.engines import cards, create_engine
+from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.engines import create_engine
 from rtswap.engines.base import EngineSettings, FaceBatch
 from rtswap.engines.megafs.model import FaceTransferModule, blur_kernel, upfirdn2d
 from rtswap.engines.megafs.replica import NARROW, Widths, random_networks, write_replica
@@ -20,7 +21,7 @@ from rtswap.identity.cache import IdentityCache
 from rtswap.identity.store import IdentityStore
 from rtswap.media.image import read_image, write_image
 from rtswap.media.samples import grace_hopper_path
-from rtswap.vision.detect import FaceAnalyzer
+from rtswap.weights import cards
 from tests.conftest import face_change
 
 

@@ -11,13 +11,17 @@ import numpy as np
 import pytest
 import torch
 
-from rtswap import face_swap
+from rtswap.blend import compositor
+from rtswap.blend.occluders.hands import silhouettes
+from rtswap.capture.synthetic_heads import SyntheticClip
 from rtswap.cli import main
+from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.detect.hands import HandFinder, HandWatch
+from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
 from rtswap.media.image import write_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.synthetic import SyntheticClip
-from rtswap.synthetic_occluders import (
+from rtswap.testing.occluders import (
     TINTED_FRAME_COLOUR,
     TINTED_FRAME_OPACITY,
     forehead_rows,
@@ -26,9 +30,6 @@ from rtswap.synthetic_occluders import (
     with_hand,
     with_open_hand,
 )
-from rtswap.vision.detect import FaceAnalyzer
-from rtswap.vision.hands import HandFinder, HandWatch, silhouettes
-from rtswap.vision.landmarks import LEFT_IRIS, RIGHT_IRIS
 from tests.conftest import face_change, face_hull, write_video
 
 
@@ -68,7 +69,7 @@ def test_target_glasses_of_a_skin_like_tint_stay_on_top_by_their_shape(
     out = grace_swapper.swap_image(target)
     assert _mean_change(target, out, on_face) < 5  # 3.0 measured
     assert face_change(target, out, face)[0] > 0.4
-    monkeypatch.setattr(face_swap, "rim_maps", lambda crops, landmarks, widen: crops[:, :1] * 0)
+    monkeypatch.setattr(compositor, "rim_maps", lambda crops, landmarks, widen: crops[:, :1] * 0)
     painted = grace_swapper.swap_image(target)
     assert _mean_change(target, painted, on_face) > 7  # 9.1: the skin model misses them
 
@@ -98,10 +99,10 @@ def test_a_source_glasses_rims_of_a_skin_like_tint_are_not_pasted(
 def test_glasses_rims_are_found_on_frames_and_not_on_clear_faces(
     size: int, astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer
 ) -> None:
+    from rtswap.blend.occluders.rims import rims
     from rtswap.engines.warp.engine import warp_template
+    from rtswap.geometry.align import Template
     from rtswap.identity.views import view_of
-    from rtswap.vision.align import Template
-    from rtswap.vision.glasses import rims
 
     face = analyzer.analyze(astro)[0]
     clip = SyntheticClip()
@@ -238,10 +239,10 @@ def _occluders_in_crop(image: np.ndarray, analyzer: FaceAnalyzer) -> tuple[torch
     eyes, 10 px in from its outline."""
     from rtswap.blend.face_mask import mesh_mask
     from rtswap.blend.mask import erode
-    from rtswap.blend.occluders import occluders
-    from rtswap.blend.paste import FaceRegions
+    from rtswap.blend.occluders.skin import occluders
     from rtswap.engines.warp.engine import warp_template
-    from rtswap.vision.align import Template, apply_affine
+    from rtswap.geometry.align import Template, apply_affine
+    from rtswap.geometry.crops import FaceRegions
 
     face = analyzer.analyze(image)[0]
     template = Template(warp_template(256), 256)
@@ -261,7 +262,8 @@ def test_a_clear_face_has_no_occluders(astro: np.ndarray, analyzer: FaceAnalyzer
 
 
 def test_tracked_maps_are_reused_within_a_track_and_found_again_only_for_the_faces_due() -> None:
-    from rtswap.blend.occluders import TrackedMaps, occluders
+    from rtswap.blend.occluders.skin import occluders
+    from rtswap.blend.occluders.tracked import TrackedMaps
 
     calls: list[int] = []
 

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines import create_engine
 from rtswap.engines.base import EngineSettings, FaceBatch
 from rtswap.errors import InputError, ModelLoadError
 from rtswap.identity import views
 from rtswap.media.image import read_image, write_image
 from rtswap.media.samples import grace_hopper_path
-from rtswap.vision.detect import FaceAnalyzer
+from rtswap.testing.replicas import card, write_converter, write_models, write_swapper
 from tests.conftest import face_change
-from tests.replicas import card, write_converter, write_models, write_swapper
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,15 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from rtswap.capture.synthetic import SyntheticSource
+from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
 from rtswap.errors import MediaError
 from rtswap.frame import Frame
 from rtswap.media.video import DecodedFrame, VideoInfo
+from rtswap.output.base import Sink
 from rtswap.pipeline import Pipeline, PipelineConfig, StageError
 from rtswap.pipeline.pipeline import STAGES
-from rtswap.sinks.base import Sink
-from rtswap.sources.synthetic import SyntheticSource
 from rtswap.swapper import Swapper
-from rtswap.synthetic import SyntheticClip, SyntheticHead
 
 
 class ListSource:

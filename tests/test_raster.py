@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from scipy.spatial import Delaunay
 
-from rtswap.vision.raster import interpolate, rasterize
+from rtswap.geometry.raster import interpolate, rasterize
 
 
 def test_vertices_map_exactly_and_hull_is_covered() -> None:

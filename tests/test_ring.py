@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from rtswap.ring import Ring
+from rtswap.pipeline.ring import Ring
 
 
 def test_latest_wins_drops_the_oldest_and_counts_it() -> None:

@@ -22,9 +22,9 @@ import av  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack  # noqa: E402
 
-from rtswap.server.app import Server  # noqa: E402
+from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead  # noqa: E402
+from rtswap.serve.app import Server  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
-from rtswap.synthetic import SyntheticClip, SyntheticHead  # noqa: E402
 from tests.conftest import SERVER_TOKEN as TOKEN  # noqa: E402
 from tests.loopback_peer import BLOCK, MarkedFaces  # noqa: E402
 

@@ -7,16 +7,16 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
+from rtswap.capture.synthetic_heads import Motion, SyntheticHead
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.errors import InputError
-from rtswap.face_swap import FaceSwap
+from rtswap.generate.face_swap import FaceSwap
+from rtswap.geometry.align import pixel_grid
+from rtswap.geometry.landmarks import FOREHEAD, LOWER_LIP_INNER, NOSE_TIP, UPPER_LIP_INNER
+from rtswap.geometry.shape import background_map, reshaped
+from rtswap.geometry.topology import FACE_OVAL
 from rtswap.media.samples import grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.synthetic import Motion, SyntheticHead
-from rtswap.vision.align import pixel_grid
-from rtswap.vision.detect import FaceAnalyzer
-from rtswap.vision.landmarks import FOREHEAD, LOWER_LIP_INNER, NOSE_TIP, UPPER_LIP_INNER
-from rtswap.vision.shape import background_map, reshaped
-from rtswap.vision.topology import FACE_OVAL
 from tests.conftest import face_hull
 
 

@@ -10,17 +10,17 @@ import pytest
 import torch
 
 from rtswap.cli import main
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines import create_engine
 from rtswap.engines.base import EngineSettings, FaceBatch
 from rtswap.engines.simswap.model import generator_from_state_dict
-from rtswap.engines.state_dict import read_state_dict
 from rtswap.errors import ModelLoadError
 from rtswap.identity import views
 from rtswap.media.image import read_image, write_image
 from rtswap.media.samples import grace_hopper_path
-from rtswap.vision.detect import FaceAnalyzer
+from rtswap.testing.replicas import write_simswap, write_simswap_arcface_pickle
+from rtswap.weights.state_dict import read_state_dict
 from tests.conftest import face_change
-from tests.replicas import write_simswap, write_simswap_arcface_pickle
 
 
 @pytest.fixture(scope="module")

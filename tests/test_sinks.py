@@ -7,9 +7,9 @@ import pytest
 from rtswap.errors import OutputError
 from rtswap.frame import Frame
 from rtswap.media.video import VideoInfo
-from rtswap.pipeline.stats import PipelineStats
-from rtswap.sinks import window
-from rtswap.sinks.virtualcam import convert
+from rtswap.output import window
+from rtswap.output.stats import PipelineStats
+from rtswap.output.virtualcam import convert
 
 
 def _bt601(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
@@ -44,7 +44,7 @@ def test_virtual_camera_formats_carry_the_right_colour(rgb: tuple[int, int, int]
 @pytest.mark.skipif(bool(glob.glob("/dev/video*")), reason="a video device exists here")
 def test_missing_virtual_camera_says_how_to_set_one_up() -> None:
     pytest.importorskip("pyvirtualcam")
-    from rtswap.sinks.virtualcam import VirtualCameraSink
+    from rtswap.output.virtualcam import VirtualCameraSink
 
     with pytest.raises(OutputError, match="modprobe v4l2loopback"):
         VirtualCameraSink(VideoInfo(640, 480, 30, 1 / 30, 0, has_audio=False))  # type: ignore[arg-type]
@@ -75,7 +75,7 @@ def test_a_live_recording_runs_at_a_constant_rate_repeating_dropped_frames(tmp_p
 
     import av
 
-    from rtswap.sinks.file import VideoFileSink
+    from rtswap.output.file import VideoFileSink
 
     info = VideoInfo(64, 48, Fraction(30), Fraction(1, 30), 0, has_audio=False)
     sink = VideoFileSink(tmp_path / "live.mp4", info, live=True, constant_rate=True)

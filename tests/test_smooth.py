@@ -1,6 +1,6 @@
 import numpy as np
 
-from rtswap.vision.smooth import OneEuroFilter
+from rtswap.track.smooth import OneEuroFilter
 
 
 def test_still_noisy_points_are_steadied() -> None:

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 
 from rtswap.frame import Face
+from rtswap.identity.assignment import SourceAssignment
 from rtswap.media.image import read_image, write_image
-from rtswap.source_assignment import SourceAssignment
 from rtswap.swapper import Swapper
-from tests.replicas import write_models
+from rtswap.testing.replicas import write_models
 
 
 def _face(track_id: int, x: float) -> Face:

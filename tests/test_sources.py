@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from rtswap.capture import open_source
+from rtswap.capture.file import VideoFileSource
 from rtswap.errors import InputError, MediaError
-from rtswap.sources import open_source
-from rtswap.sources.file import VideoFileSource
 
 
 def _read_all(source: VideoFileSource, limit: int) -> list[tuple[float, int]]:

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from rtswap.frame import Frame
-from rtswap.pipeline.stats import PipelineStats, percentiles
+from rtswap.output.stats import PipelineStats, percentiles
 
 MS = 1_000_000
 

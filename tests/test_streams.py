@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap.capture.synthetic import SyntheticSource
+from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.frame import Frame
 from rtswap.media.samples import grace_hopper_path
 from rtswap.pipeline import Pipeline, PipelineConfig
-from rtswap.sources.synthetic import SyntheticSource
 from rtswap.swapper import Swapper
-from rtswap.synthetic import SyntheticClip, SyntheticHead
-from rtswap.vision.detect import FaceAnalyzer
 from tests.conftest import face_change
 from tests.test_pipeline import CollectSink
 

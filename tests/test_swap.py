@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
+from rtswap.capture.synthetic_heads import Motion, SyntheticHead
 from rtswap.errors import NoFaceError
+from rtswap.geometry.topology import MOUTH_HOLE
 from rtswap.media.samples import grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.synthetic import Motion, SyntheticHead
-from rtswap.vision.topology import MOUTH_HOLE
 from tests.conftest import face_hull
 
 

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
+from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.detect.hands import HANDS_EVERY
 from rtswap.frame import Frame
 from rtswap.media.samples import grace_hopper_path
 from rtswap.media.video import DecodedFrame
 from rtswap.pipeline import Pipeline, PipelineConfig
 from rtswap.swapper import Swapper
-from rtswap.synthetic import SyntheticClip, SyntheticHead
-from rtswap.vision.detect import FaceAnalyzer
-from rtswap.vision.hands import HANDS_EVERY
 from tests.test_pipeline import CollectSink, ListSource
 
 

@@ -2,9 +2,9 @@ import cv2
 import numpy as np
 import pytest
 
-from rtswap.synthetic import Motion, SyntheticHead
-from rtswap.vision.detect import FaceDetector, FaceMesh
-from rtswap.vision.track import FaceTracker
+from rtswap.capture.synthetic_heads import Motion, SyntheticHead
+from rtswap.detect.mediapipe_graphs import FaceDetector, FaceMesh
+from rtswap.track.tracker import FaceTracker
 
 SIDE = 400
 WIDTH = 1280
@@ -77,7 +77,7 @@ def test_smoothing_steadies_a_still_face(head: SyntheticHead, parts) -> None:  #
 
 
 def test_while_tracking_the_detector_sweeps_the_whole_frame_and_one_tile_at_a_time() -> None:
-    from rtswap.pipeline.analyze import _sweep
+    from rtswap.detect.step import _sweep
 
     regions = [(0, 0, 1280, 720), *[(i, 0, i + 10, 10) for i in range(6)]]  # whole frame, then tiles
     scanned = [_sweep(regions, index, every=10) for index in range(120)]

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap.capture.synthetic_heads import Motion, SyntheticHead, cheek_roughness
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines.warp.engine import WarpEngine
+from rtswap.geometry.facing import facing, visibility
+from rtswap.geometry.landmarks import LEFT_IRIS, NOSE_TIP, UPPER_LIP_INNER
+from rtswap.geometry.topology import MIRROR
 from rtswap.identity import views
 from rtswap.media.samples import grace_hopper_path
 from rtswap.swapper import Swapper
-from rtswap.synthetic import Motion, SyntheticHead, cheek_roughness
-from rtswap.vision.detect import FaceAnalyzer
-from rtswap.vision.facing import facing, visibility
-from rtswap.vision.landmarks import LEFT_IRIS, NOSE_TIP, UPPER_LIP_INNER
-from rtswap.vision.topology import MIRROR
 
 
 def test_the_mirror_takes_each_vertex_to_the_other_side(grace: np.ndarray, analyzer: FaceAnalyzer) -> None:

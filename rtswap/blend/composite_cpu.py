@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from rtswap.blend.color import SPREAD_LIMITS, STATS_STRIDE
-from rtswap.blend.composite import BlendSizes
+from rtswap.blend.sizes import BlendSizes
 
 
 def composite_cpu(

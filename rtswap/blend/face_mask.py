@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from rtswap.vision.raster import rasterize
-from rtswap.vision.topology import TRIANGLES
+from rtswap.geometry.raster import rasterize
+from rtswap.geometry.topology import TRIANGLES
 
 _STRIDE = 2
 """Rasterised at half the crop's resolution, then upsampled: the mask's edge is feathered by the

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the registry's names are read by --help, which must not imp
 
 ENGINES = ("warp", "inswapper", "simswap", "megafs")
 """The engines with code of their own, the built-in default first; any number of ``onnx:NAME``
-engines come from model cards (:func:`rtswap.engines.cards.engine_names`)."""
+engines come from model cards (:func:`rtswap.weights.cards.engine_names`)."""
 
 
 def create_engine(settings: EngineSettings) -> SwapEngine[Any]:

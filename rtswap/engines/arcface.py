@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
-from rtswap.engines import onnx_io
 from rtswap.errors import ModelLoadError
+from rtswap.geometry.align import ARCFACE_112, Template, realign
 from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
-from rtswap.vision.align import ARCFACE_112, Template, realign
+from rtswap.weights import onnx_io
 
 SIZE = 112
 TEMPLATE = Template(ARCFACE_112, SIZE)

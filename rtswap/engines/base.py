@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import torch
 
 from rtswap.frame import Face
+from rtswap.geometry.align import Template
 from rtswap.runtime import Precision
-from rtswap.vision.align import Template
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,16 @@ class Identity(Protocol):
     @property
     def views(self) -> int:
         """How many source views it was made from."""
+        ...
+
+
+@runtime_checkable
+class ShapedIdentity(Identity, Protocol):
+    """An identity that knows the source's face shape, for ``--shape source``."""
+
+    @property
+    def shape(self) -> np.ndarray:
+        """(478, 3) float: the source's landmarks and depth in crop pixels, frontal."""
         ...
 
 

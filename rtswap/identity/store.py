@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines.base import Identity, SwapEngine
 from rtswap.errors import InputError
 from rtswap.identity import views
@@ -22,7 +23,6 @@ from rtswap.identity.cache import (
     sha256_file,
     validate_name,
 )
-from rtswap.vision.detect import FaceAnalyzer
 
 log = logging.getLogger("rtswap")
 

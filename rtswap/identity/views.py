@@ -13,13 +13,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from rtswap.blend.paste import FaceRegions
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines.base import AlignedView, Identity, SwapEngine
 from rtswap.errors import NoFaceError
+from rtswap.geometry.align import Template, apply_affine, depth_in_crop
+from rtswap.geometry.crops import FaceRegions
 from rtswap.media.image import is_image_path, read_image
 from rtswap.media.video import VideoReader
-from rtswap.vision.align import Template, apply_affine, depth_in_crop
-from rtswap.vision.detect import FaceAnalyzer
 
 log = logging.getLogger("rtswap")
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from rtswap.errors import InputError, OutputError
-from rtswap.label import METADATA
+from rtswap.media.label import METADATA
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 

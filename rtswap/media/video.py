@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from rtswap.errors import InputError, MediaError
-from rtswap.label import METADATA
 from rtswap.media.image import check_output_path, temporary_sibling
+from rtswap.media.label import METADATA
 
 
 @dataclass(frozen=True)

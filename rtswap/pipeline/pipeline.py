@@ -1,4 +1,5 @@
-"""The live engine: capture -> detect -> track -> swap -> composite -> output, a thread per stage."""
+"""The pipeline: wires the six steps (capture -> detect -> track -> swap -> composite -> output),
+a thread per step joined by bounded rings, and the governor. The steps live in their own packages."""
 
 from __future__ import annotations
 
@@ -10,17 +11,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from rtswap.blend.step import Composite
+from rtswap.capture.base import Source
+from rtswap.capture.step import Capture
+from rtswap.detect.step import Detect
 from rtswap.errors import RtswapError
-from rtswap.face_swap import FaceSwap, SwapWork
-from rtswap.frame import Frame, now_ns
-from rtswap.label import stamp
-from rtswap.pipeline.analyze import Detect, Track
-from rtswap.pipeline.governor import LEVELS, Governor, Level, default_budget_ms
+from rtswap.frame import Frame
+from rtswap.generate.face_swap import FaceSwap
+from rtswap.generate.step import Generate
+from rtswap.levels import LEVELS, Level
+from rtswap.output.base import Sink
+from rtswap.output.stats import PipelineStats
+from rtswap.output.step import Output
+from rtswap.pipeline.governor import Governor, default_budget_ms
+from rtswap.pipeline.ring import Policy, Ring
 from rtswap.pipeline.stage import Stage, Step
-from rtswap.pipeline.stats import PipelineStats
-from rtswap.ring import Policy, Ring
-from rtswap.sinks.base import Sink
-from rtswap.sources.base import Source
+from rtswap.track.step import Track
 
 STAGES = ("capture", "detect", "track", "swap", "composite", "output")
 _JOIN_TIMEOUT_S = 10.0
@@ -75,75 +81,6 @@ class RunReport:
         return round((self.captured - 1) / self.capture_s, 2) if self.capture_s > 0 else 0.0
 
 
-class _Capture:
-    """Reads the source; each frame gets its index, capture time and a device copy."""
-
-    def __init__(self, source: Source, device: torch.device) -> None:
-        self.source, self.device = source, device
-        self.count, self.first_ns, self.last_ns = 0, 0, 0
-
-    def __call__(self, _: Frame | None) -> Frame | None:
-        decoded = self.source.read()
-        if decoded is None:
-            return None
-        captured = now_ns()
-        if isinstance(decoded.image, torch.Tensor):  # already a tensor, maybe on the device
-            host, image = None, decoded.image.to(self.device, non_blocking=True)
-        else:
-            host, pixels = decoded.image, torch.from_numpy(decoded.image)
-            image = (pixels.pin_memory() if self.device.type == "cuda" else pixels).to(
-                self.device, non_blocking=True
-            )
-        frame = Frame(
-            index=self.count,
-            capture_ns=captured,
-            image=image,
-            host=host,
-            pts=decoded.pts,
-            time_base=self.source.info.time_base,
-        )
-        self.first_ns = self.first_ns or captured
-        self.count, self.last_ns = self.count + 1, captured
-        return frame
-
-
-class _Output:
-    """Pastes the composited faces into the frame, brings the pixels to the host once, labels
-    them and hands them to every sink. (The paste happens here rather than in the composite
-    stage to even out the stages' work: on CPU the composite is the longest stage.)"""
-
-    def __init__(
-        self,
-        face_swap: FaceSwap,
-        sinks: list[Sink],
-        stats: PipelineStats,
-        label: bool,
-        on_output: Callable[[Frame, np.ndarray], None] | None,
-        governor: Governor | None,
-    ) -> None:
-        self.face_swap, self.sinks, self.stats, self.label = face_swap, sinks, stats, label
-        self.on_output, self.governor = on_output, governor
-
-    def __call__(self, frame: Frame | None) -> Frame | None:
-        assert frame is not None
-        start = now_ns()
-        if frame.work is not None:
-            self.face_swap.paste(frame.image, frame.work)
-        image: np.ndarray = frame.image.cpu().numpy()
-        if self.label:
-            stamp(image)
-        for sink in self.sinks:
-            sink.write(image, frame)
-        frame.stamps["output"] = (start, now_ns())
-        self.stats.record(frame, frame.stamps["output"][1])
-        if self.governor is not None:
-            self.governor.observe(self.stats, frame.stamps["output"][1])
-            self.stats.level = self.governor.level.name
-        if self.on_output is not None:
-            self.on_output(frame, image)
-        return None  # the last stage: nothing to pass on
-
-
 class Pipeline:
     """Swaps the faces of every frame of ``source`` into ``sinks``.
 
@@ -167,8 +104,7 @@ class Pipeline:
         budget = config.latency_budget_ms
         if config.live and budget != 0:
             self.governor = Governor(budget or default_budget_ms(float(source.info.rate)))
-        self._last_work: SwapWork | None = None
-        self._capture: _Capture | None = None
+        self._capture: Capture | None = None
 
     @property
     def captured(self) -> int:
@@ -186,7 +122,7 @@ class Pipeline:
     ) -> Pipeline:
         """A pipeline from ``source`` to the sinks named by ``outputs`` (see ``open_sink``). If a
         sink cannot be opened, the source and the sinks already open are closed."""
-        from rtswap.sinks import open_sink
+        from rtswap.output import open_sink
 
         stats = PipelineStats()
         sinks: list[Sink] = []
@@ -260,16 +196,16 @@ class Pipeline:
             self._close_sinks(keep=True, report=True)
         return self._report(capture, [])
 
-    def _build(self) -> tuple[_Capture, tuple[Detect, Track], list[Stage]]:
+    def _build(self) -> tuple[Capture, tuple[Detect, Track], list[Stage]]:
         self.face_swap.warmup()
         self.face_swap.new_stream()
         device = self.face_swap.device
-        capture = self._capture = _Capture(self.source, device)
+        capture = self._capture = Capture(self.source, device)
         track = Track(self.config.max_faces, self.face_swap.landmarks, device)
         detect = Detect(
             self.config.detect_every,
-            track,
-            self._level,
+            lambda: track.tracking,
+            lambda: self._level().detect_slower,
             self.face_swap.landmarks,
             device,
             hands=self.face_swap.keep_occluders,
@@ -278,9 +214,9 @@ class Pipeline:
             capture,
             detect,
             track,
-            self._swap,
-            self._composite,
-            _Output(self.face_swap, self.sinks, self.stats, self.config.label, self.on_output, self.governor),
+            Generate(self.face_swap, self._level),
+            Composite(self.face_swap.compositor, self._level),
+            Output(self.sinks, self.stats, self.config.label, self.on_output, self._observe),
         ]
         policy: Policy = "latest" if self.config.live else "block"
         capacity = self.config.ring_capacity or (1 if self.config.live else 2)
@@ -296,19 +232,10 @@ class Pipeline:
     def _level(self) -> Level:
         return LEVELS[0] if self.governor is None else self.governor.level
 
-    def _swap(self, frame: Frame | None) -> Frame | None:
-        assert frame is not None
-        level = self._level()
-        reuse = self._last_work if frame.index % level.swap_every else None
-        frame.work = self.face_swap.swap(frame.image, frame.faces, level.max_crop, reuse, frame.hands)
-        self._last_work = frame.work
-        return frame
-
-    def _composite(self, frame: Frame | None) -> Frame | None:
-        assert frame is not None
-        if frame.work is not None:
-            self.face_swap.composite(frame.work, self._level().blend_levels_fewer)  # output pastes it
-        return frame
+    def _observe(self, output_ns: int) -> None:
+        if self.governor is not None:
+            self.governor.observe(self.stats, output_ns)
+            self.stats.level = self.governor.level.name
 
     def _wait(self, stages: list[Stage], seconds: float | None) -> None:
         """Pump the sinks that need the main thread (windows) until the stages end."""
@@ -332,7 +259,7 @@ class Pipeline:
         if error is not None and report:
             raise error
 
-    def _report(self, capture: _Capture, rings: list[Ring[Frame]]) -> RunReport:
+    def _report(self, capture: Capture, rings: list[Ring[Frame]]) -> RunReport:
         return RunReport(
             captured=capture.count,
             dropped=sum(ring.dropped for ring in rings),

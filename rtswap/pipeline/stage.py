@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import torch
 
 from rtswap.frame import Frame, now_ns
-from rtswap.ring import Ring
+from rtswap.pipeline.ring import Ring
 
 Step = Callable[[Frame | None], Frame | None]
 """A stage's work on one frame. The first stage gets None and returns the next frame (None: the

@@ -17,16 +17,16 @@ import torch
 import torch.nn.functional as F
 
 from rtswap.blend.face_mask import mesh_mask
-from rtswap.engines import cards
 from rtswap.engines.arcface import ArcFace
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
 from rtswap.engines.boost import merge_subgrids, split_subgrids
 from rtswap.engines.inswapper import graph, layout
 from rtswap.engines.inswapper.model import InswapperGenerator, latent, styles
 from rtswap.errors import InputError
+from rtswap.geometry.align import Template, arcface_template
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
-from rtswap.vision.align import Template, arcface_template
+from rtswap.weights import cards
 
 log = logging.getLogger("rtswap")
 

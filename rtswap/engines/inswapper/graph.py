@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rtswap.engines.inswapper.layout import LATENT, Conv, InswapperWeights
-from rtswap.engines.onnx_io import onnx_module
+from rtswap.weights.onnx_io import onnx_module
 
 OPSET = 13
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from rtswap.engines import onnx_io
 from rtswap.errors import ModelLoadError
+from rtswap.weights import onnx_io
 
 LATENT = 512
 STYLE_BLOCKS = 6

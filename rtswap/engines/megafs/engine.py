@@ -22,7 +22,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from rtswap.blend.face_mask import mesh_mask
-from rtswap.engines import cards
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
 from rtswap.engines.megafs.model import (
     FaceTransferModule,
@@ -33,12 +32,13 @@ from rtswap.engines.megafs.model import (
     part,
     synthesis_from_state_dict,
 )
-from rtswap.engines.state_dict import read_state_dict
 from rtswap.errors import InputError, ModelLoadError
+from rtswap.geometry.align import Template, ffhq_template
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
 from rtswap.runtime.module import module_runner
-from rtswap.vision.align import Template, ffhq_template
+from rtswap.weights import cards
+from rtswap.weights.state_dict import read_state_dict
 
 log = logging.getLogger("rtswap")
 

@@ -11,16 +11,16 @@ import torch
 import torch.nn.functional as F
 
 from rtswap.blend.face_mask import mesh_mask
-from rtswap.engines import cards, onnx_io
 from rtswap.engines.arcface import ArcFace
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
 from rtswap.engines.boost import merge_subgrids, split_subgrids
 from rtswap.engines.onnx_swapper.io import mismatch
 from rtswap.errors import DependencyError, InputError, ModelLoadError
+from rtswap.geometry.align import Template, named_template
 from rtswap.runtime import available_backends
 from rtswap.runtime.base import Runner, check_precision
 from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
-from rtswap.vision.align import Template, named_template
+from rtswap.weights import cards, onnx_io
 
 EMBEDDINGS = ("normalised", "raw", "emap")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rtswap.engines import onnx_io
+from rtswap.weights import onnx_io
 
 if TYPE_CHECKING:
-    from rtswap.engines.cards import ModelCard
+    from rtswap.weights.cards import ModelCard
 
 
 def mismatch(model: Any, card: ModelCard) -> str | None:

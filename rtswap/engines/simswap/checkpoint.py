@@ -1,6 +1,6 @@
 """The one explicit way to convert SimSwap's pickled ArcFace.
 
-Generator checkpoints are plain state dicts (:mod:`rtswap.engines.state_dict`). SimSwap's released ArcFace
+Generator checkpoints are plain state dicts (:mod:`rtswap.weights.state_dict`). SimSwap's released ArcFace
 (``arcface_checkpoint.tar``) is a pickled whole module: unpickling it runs code named in the
 file, so it is refused by default. ``rtswap engines convert --trust-pickle FILE`` unpickles it
 once, for a user who trusts the file, with stand-ins for SimSwap's own classes (nothing of

@@ -17,15 +17,15 @@ import torch
 import torch.nn.functional as F
 
 from rtswap.blend.face_mask import mesh_mask
-from rtswap.engines import cards
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
 from rtswap.engines.simswap.model import SimSwapGenerator, arcface_from_state_dict, generator_from_state_dict
-from rtswap.engines.state_dict import read_state_dict
 from rtswap.errors import InputError
+from rtswap.geometry.align import Template, named_template, realign
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
 from rtswap.runtime.module import module_runner
-from rtswap.vision.align import Template, named_template, realign
+from rtswap.weights import cards
+from rtswap.weights.state_dict import read_state_dict
 
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)

@@ -17,14 +17,14 @@ import torch
 import torch.nn.functional as F
 
 from rtswap.blend.face_mask import mesh_mask
-from rtswap.blend.occluders import occluders
+from rtswap.blend.occluders.rims import rim_maps
+from rtswap.blend.occluders.skin import occluders
 from rtswap.engines.base import AlignedView, FaceBatch
-from rtswap.identity.appearance import AppearanceMap
-from rtswap.vision.align import Template, ffhq_template, sample
-from rtswap.vision.facing import facing, visibility
-from rtswap.vision.glasses import rim_maps
-from rtswap.vision.raster import interpolate, rasterize
-from rtswap.vision.topology import FACE_OVAL, MIRROR, TRIANGLES
+from rtswap.engines.warp.appearance import AppearanceMap
+from rtswap.geometry.align import Template, ffhq_template, sample
+from rtswap.geometry.facing import facing, visibility
+from rtswap.geometry.raster import interpolate, rasterize
+from rtswap.geometry.topology import FACE_OVAL, MIRROR, TRIANGLES
 
 _TIGHTEN = 1.3
 """The FFHQ template leaves the face a quarter of the crop; scaling it by 1.3 about the face's
@@ -48,7 +48,7 @@ class WarpIdentity:
     textures: torch.Tensor
     """(V, 4, S, S) float [0, 1]: each view aligned into the crop, RGB premultiplied by its
     validity, and the validity: 0 where something covers the source's face on both sides (hair,
-    glasses frames; see :mod:`rtswap.blend.occluders`), 1 on its skin and features. Where the
+    glasses frames; see :mod:`rtswap.blend.occluders.skin`), 1 on its skin and features. Where the
     other side of the face is better (not covered, or, in a turned view, not turned away), its
     texture, mirrored, fills in."""
     landmarks: torch.Tensor

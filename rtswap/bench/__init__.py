@@ -1,0 +1,1 @@
+"""The benchmark runner behind `rtswap bench` and its config."""

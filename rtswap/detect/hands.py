@@ -1,0 +1,83 @@
+"""Hands in a frame: a hand over a face stays on top of the swap whatever its colour
+(:mod:`rtswap.blend.occluders.skin` finds hands by colour only, so it misses one of the face's own
+tone; :mod:`rtswap.blend.occluders.hands` draws what is found into the face crops).
+
+mediapipe's palm detector and hand-landmark model (both ship in the ``mediapipe==0.10.21`` wheel,
+run by its CPU graph) give 21 points per hand. A look costs about as much as the face mesh
+(docs/speed.md), so a stream looks for hands on every ``HANDS_EVERY``-th frame and keeps them in
+between (:class:`HandWatch`), less often when the governor steps down.
+
+How it fails: the palm detector needs most of the palm in view (a hand seen edge-on, or a fist
+pressed to the cheek, is often not found); a hand that moves fast is covered where it was up to
+``HANDS_EVERY`` frames ago; the silhouette is a hand's, not a held object's (a phone, a cup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+HANDS_EVERY = 6
+"""A stream looks for hands on every this many frames (200 ms at 30 fps); a look costs the same
+whatever the frame's size (the palm detector's input is 192 px)."""
+_MAX_SIDE = 640
+"""Frames are looked at at most this wide or tall: the palm detector sees 192 px anyway."""
+
+
+class HandFinder:
+    """Up to two hands per image. Not thread-safe: one per thread."""
+
+    def __init__(self) -> None:
+        import mediapipe as mp
+
+        from rtswap.detect.base import quiet_stderr
+
+        with quiet_stderr():  # mediapipe's C++ side logs setup notices straight to fd 2
+            self._graph = mp.solutions.hands.Hands(
+                static_image_mode=True, max_num_hands=2, model_complexity=0, min_detection_confidence=0.5
+            )
+            self._graph.process(np.zeros((64, 64, 3), np.uint8))
+
+    def close(self) -> None:
+        self._graph.close()
+
+    def find(self, image: np.ndarray) -> list[np.ndarray]:
+        """(21, 2) float32 landmarks of each hand in ``image`` (HxWx3 uint8 RGB), in its pixels."""
+        height, width = image.shape[:2]
+        scale = min(1.0, _MAX_SIDE / max(height, width))
+        if scale < 1:
+            image = cv2.resize(
+                image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+            )
+        found = self._graph.process(np.ascontiguousarray(image)).multi_hand_landmarks or []
+        size = np.array([width, height], np.float32)
+        return [np.array([(p.x, p.y) for p in hand.landmark], np.float32) * size for hand in found]
+
+
+class HandWatch:
+    """:class:`HandFinder` on a stream's frames: looks on every ``every``-th frame it is given
+    (counted here: a live stream's stages see gaps in the frame numbers), and gives the hands it
+    last found in between."""
+
+    def __init__(self, every: int = HANDS_EVERY) -> None:
+        self.every = every
+        self._finder = HandFinder()
+        self._hands: list[np.ndarray] = []
+        self._due = 0
+        """Frames to go before the next look."""
+
+    def close(self) -> None:
+        self._finder.close()
+
+    def __call__(self, host_image: Callable[[], np.ndarray], slower: int = 1) -> list[np.ndarray]:
+        """The hands in a frame, or in the latest frame looked at. ``host_image`` gives the
+        frame's pixels on the host, and is called only when the frame is looked at (a frame on the
+        device is copied for it). ``slower``: the next look comes that many times later (the
+        governor's ``detect_slower``)."""
+        if self._due == 0:
+            self._hands = self._finder.find(host_image())
+            self._due = self.every * slower
+        self._due -= 1
+        return self._hands

@@ -1,0 +1,204 @@
+"""``FaceSwap``: one engine and its prepared sources, and the per-face work of a stream: the
+generate step's swap (align, assign sources, crop, engine) and the compositor the composite step
+runs (:class:`~rtswap.blend.compositor.Compositor`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import torch
+
+from rtswap.blend.compositor import Compositor
+from rtswap.blend.occluders.hands import silhouettes
+from rtswap.engines.base import FaceBatch, Identity, ShapedIdentity, SwapEngine
+from rtswap.errors import InputError
+from rtswap.frame import Face, SwapWork
+from rtswap.geometry.align import apply_affine, depth_in_crop, sample
+from rtswap.geometry.crops import Box, FaceRegions
+from rtswap.geometry.shape import background_map, reshaped
+from rtswap.identity.assignment import SourceAssignment
+
+_CROP_STEP = 64
+SHAPES = ("target", "source")
+
+
+@dataclass
+class FaceSwap:
+    """One engine and one or more prepared source identities. ``swap``, ``composite`` and
+    ``paste`` are the pipeline's per-frame steps; each is safe to call from its own thread.
+    Several FaceSwaps (one per WebRTC session) can share an engine. With several sources, each
+    face gets one by :class:`~rtswap.identity.assignment.SourceAssignment`."""
+
+    engine: SwapEngine[Any]
+    identities: list[Identity]
+    assignment: SourceAssignment | None = None
+    """Default: every identity a plain source, handed out left to right."""
+    keep_occluders: bool = True
+    """What covers a target face (hair, glasses frames, a hand) stays on top of the swap; see
+    :mod:`rtswap.blend.occluders.skin`."""
+    landmarks: str = "mediapipe"
+    """The face analysis that pipelines swapping with this run: ``mediapipe`` (its CPU graphs)
+    or ``torch`` (the PyTorch ports, on the engine's device); see
+    :func:`~rtswap.detect.analyzer.landmark_backend`."""
+    shape: str = "target"
+    """Whose face shape the swapped face has: the ``target``'s, or the ``source``'s, driven by the
+    target's pose and expression (:mod:`rtswap.geometry.shape`; the warp engine only)."""
+    compositor: Compositor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.compositor = Compositor(self.keep_occluders)
+        if self.assignment is None:
+            self.assignment = SourceAssignment(len(self.identities))
+        if self.shape not in SHAPES:
+            raise InputError(f"--shape {self.shape}: choose one of {', '.join(SHAPES)}")
+        if self.shape == "source" and not all(isinstance(i, ShapedIdentity) for i in self.identities):
+            raise InputError(f"--shape source works with the warp engine only, not {self.engine.name}")
+
+    def use(self, identity: Identity) -> None:
+        """Swap every face for ``identity`` from the next frame on."""
+        self.identities, self.assignment = [identity], SourceAssignment(1)
+
+    def set_source(self, index: int, identity: Identity) -> None:
+        """Source ``index`` (faces take sources left to right as they appear) becomes
+        ``identity`` from the next frame on; ``index == len(identities)`` adds a source. Faces
+        keep their sources unless one is added."""
+        if not 0 <= index <= len(self.identities):
+            raise InputError(f"source {index + 1}: sources are numbered 1 to {len(self.identities) + 1}")
+        identities = list(self.identities)  # replaced whole: the swap thread sees one list or the other
+        if index == len(identities):
+            identities.append(identity)
+            self.identities, self.assignment = identities, SourceAssignment(len(identities))
+        else:
+            identities[index] = identity
+            self.identities = identities
+
+    def new_stream(self) -> None:
+        """Forget what was kept from the frames of another stream (its track ids mean nothing
+        here): called when a pipeline starts."""
+        self.compositor.new_stream()
+
+    def warmup(self) -> None:
+        """Everything slow on its first call, done before the first frame: the engine's compiled
+        models, and the composite (OpenCV builds its colour tables on first use)."""
+        self.engine.warmup((1,))
+        self.compositor.warmup(self.engine.template.size, self.device)
+
+    @property
+    def device(self) -> torch.device:
+        return self.engine.device
+
+    def swap(
+        self,
+        frame: torch.Tensor,
+        faces: list[Face],
+        max_crop: int | None = None,
+        reuse: SwapWork | None = None,
+        hands: list[np.ndarray] | None = None,
+    ) -> SwapWork | None:
+        """Run the engine on the aligned crops of ``faces`` in ``frame`` ((H, W, 3) uint8 tensor),
+        all in one batch (None if no face is to be swapped: none in the frame, or none that a
+        ``--map`` reference asks for). ``max_crop`` caps the crop side (for
+        engines whose crop size is free). With ``reuse``, an earlier frame's work on the same
+        tracked faces at the same crop size, the engine does not run: its swapped faces are
+        composited onto the faces' new positions (the crop is aligned, so they move with them).
+        ``hands``: (21, 2) landmarks of the hands in view (:mod:`rtswap.detect.hands`), kept on
+        top with the other occluders."""
+        template = self.engine.template
+        full = [template.matrix(f.landmarks) for f in faces]  # into the engine's full-size crop
+        size = self._crop_size(full, max_crop)
+        # the template scales with the crop about the origin, so the alignment scales with it too
+        pairs = [(m * (size / template.size), f) for m, f in zip(full, faces, strict=True)]
+        pairs = [(m, f) for m, f in pairs if not Box.around_crop(m, size, *frame.shape[:2]).empty]
+        assert self.assignment is not None
+        sources = self.assignment.assign([face for _, face in pairs], frame)
+        pairs = [pair for pair, source in zip(pairs, sources, strict=True) if source is not None]
+        chosen = [source for source in sources if source is not None]
+        if not pairs:
+            return None
+        regions = FaceRegions(frame, [m for m, _ in pairs], size)
+        crops = regions.crop()
+        landmarks = torch.as_tensor(
+            np.stack([apply_affine(m, face.landmarks) for m, face in pairs]), dtype=torch.float32
+        ).to(self.device)
+        depth = torch.as_tensor(
+            np.stack([depth_in_crop(m, face.landmarks) for m, face in pairs]), dtype=torch.float32
+        ).to(self.device)
+        moved = None
+        if self.shape == "source":
+            crops, landmarks, moved = self._reshaped(crops, landmarks, depth, chosen)
+        track_ids = [face.track_id for _, face in pairs]
+        if reuse is not None and reuse.track_ids == track_ids and reuse.crops.shape == crops.shape:
+            swapped, mask = reuse.swapped, reuse.mask
+        else:
+            poses = [face.pose[:2] for _, face in pairs]
+            swapped, mask = self._run_engine(crops, FaceBatch(landmarks, depth, poses), chosen)
+        covering = None
+        if hands and self.keep_occluders:
+            drawn = silhouettes(hands, [m for m, _ in pairs], size)
+            covering = torch.from_numpy(drawn)[:, None].to(self.device)
+        return SwapWork(regions, crops, swapped, mask, landmarks, track_ids, moved, covering)
+
+    def _reshaped(
+        self, crops: torch.Tensor, landmarks: torch.Tensor, depth: torch.Tensor, sources: list[int]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each face with its source's shape: the crops with the target's pixels moved to the new
+        outline, the new landmarks, and the change the move makes to the crops."""
+        after, maps = [], []
+        for k, source in enumerate(sources):
+            target = torch.cat([landmarks[k], depth[k, :, None]], dim=1).cpu().numpy()
+            identity = cast(ShapedIdentity, self.identities[source])
+            after.append(
+                torch.as_tensor(reshaped(target, identity.shape), dtype=torch.float32, device=crops.device)
+            )
+            maps.append(background_map(landmarks[k], after[-1], crops.shape[-1]))
+        moved = sample(crops, torch.stack(maps))
+        return moved, torch.stack(after), moved - crops
+
+    def _run_engine(
+        self,
+        crops: torch.Tensor,
+        faces: FaceBatch,
+        sources: list[int],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One engine call per source, each on the batch of faces that have it."""
+        if len(set(sources)) == 1:
+            return self.engine.swap(crops, faces, self.identities[sources[0]])
+        swapped, mask = torch.empty_like(crops), crops.new_empty(len(crops), 1, *crops.shape[2:])
+        for index in sorted(set(sources)):
+            rows = [k for k, source in enumerate(sources) if source == index]
+            batch = FaceBatch(faces.landmarks[rows], faces.depth[rows], [faces.poses[k] for k in rows])
+            swapped[rows], mask[rows] = self.engine.swap(crops[rows], batch, self.identities[index])
+        return swapped, mask
+
+    def composite(self, work: SwapWork, blend_levels_fewer: int = 0) -> None:
+        """Blend the swapped crops into their targets, what covers the faces staying on top:
+        sets ``work.changes``."""
+        self.compositor(work, blend_levels_fewer)
+
+    def paste(self, frame: torch.Tensor, work: SwapWork) -> None:
+        """Add the composited changes into ``frame`` in place, each inside its face's region."""
+        assert work.changes is not None
+        work.regions.paste(frame, work.changes)
+
+    def apply(self, frame: torch.Tensor, faces: list[Face], hands: list[np.ndarray] | None = None) -> None:
+        """All three steps in the calling thread: ``frame`` changes in place."""
+        work = self.swap(frame, faces, hands=hands)
+        if work is not None:
+            self.composite(work)
+            self.paste(frame, work)
+
+    def _crop_size(self, matrices: list[np.ndarray], max_crop: int | None = None) -> int:
+        """The crop side for faces aligned by ``matrices`` (at the full crop size): the smallest
+        multiple of 64, up to the template's size, at which no face is enlarged. A crop larger
+        than the face is in the frame holds no more detail, only more pixels to work on: four
+        80 px faces in 192 px crops cost about half of what they would in 256 px ones. Engines
+        with a fixed input size always get their full crop."""
+        full = self.engine.template.size
+        if not self.engine.any_crop_size or not matrices:
+            return full
+        enlargement = min(float(np.hypot(*m[0, :2])) for m in matrices)
+        needed = math.ceil(full / enlargement / _CROP_STEP) * _CROP_STEP
+        return int(min(full, max_crop or full, max(_CROP_STEP * 2, needed)))

@@ -1,0 +1,163 @@
+"""Moving pixels between a frame and the aligned crops of its faces, touching only the faces'
+regions.
+
+Only the frame rectangles that the crops cover are converted to float, sampled and written:
+per-face cost does not grow with frame size. Two implementations of the same resampling:
+
+- on the CPU, OpenCV's ``warpAffine`` on interleaved channels, one face at a time (several times
+  faster there than building a sampling grid);
+- elsewhere, tensor operations batched over the faces: the rectangle holding every face is
+  converted to float once, every crop is sampled from it in one ``grid_sample``, and every change
+  is sampled back in another, into boxes of one size around each face, then summed into the
+  rectangle, which goes back into the frame with one conversion to uint8. Each of those is one
+  kernel for all the faces; the per-face loop launched about ten per face.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from rtswap.geometry.align import invert_affine, warp_affine
+
+
+@dataclass(frozen=True)
+class Box:
+    """A frame rectangle, ``[x0, x1) x [y0, y1)``."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @classmethod
+    def around_crop(cls, matrix: np.ndarray, size: int, height: int, width: int) -> Box:
+        """The part of a ``height`` x ``width`` frame that the ``size`` crop of ``matrix`` (2x3,
+        frame -> crop) covers, with a pixel to spare for bilinear sampling."""
+        corners = np.array([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]], np.float64)
+        inverse = invert_affine(matrix)
+        xs, ys = (corners @ inverse[:, :2].T + inverse[:, 2]).T
+        return cls(
+            max(0, math.floor(xs.min()) - 1),
+            max(0, math.floor(ys.min()) - 1),
+            min(width, math.ceil(xs.max()) + 2),
+            min(height, math.ceil(ys.max()) + 2),
+        )
+
+    @property
+    def empty(self) -> bool:
+        return self.x1 <= self.x0 or self.y1 <= self.y0
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    def of(self, frame: torch.Tensor) -> torch.Tensor:
+        """This rectangle of an (H, W, C) frame (a view)."""
+        return frame[self.y0 : self.y1, self.x0 : self.x1]
+
+
+class FaceRegions:
+    """The aligned crops of a frame's faces: where they are in the frame, and the moves between
+    frame and crops.
+
+    >>> regions = FaceRegions(frame, matrices, 256)
+    >>> crops = regions.crop()                  # (B, 3, 256, 256)
+    >>> regions.paste(frame, changes)           # changes: (B, 3, 256, 256)
+    """
+
+    def __init__(
+        self, frame: torch.Tensor, matrices: list[np.ndarray], size: int, opencv: bool | None = None
+    ) -> None:
+        """frame: (H, W, 3) uint8 RGB tensor; matrices: 2x3 frame -> crop, one per face, whose
+        boxes (:meth:`Box.around_crop`) are not empty; size: crop side. ``opencv``: resample with
+        OpenCV, one face at a time (default: on the CPU)."""
+        self.matrices, self.size = matrices, size
+        self.opencv = frame.device.type == "cpu" if opencv is None else opencv
+        self.boxes = [Box.around_crop(m, size, *frame.shape[:2]) for m in matrices]
+        assert not any(box.empty for box in self.boxes)
+        if self.opencv:
+            self.pixels = [box.of(frame).to(torch.float32) / 255.0 for box in self.boxes]
+            """The faces' boxes as float [0, 1]: (h, w, 3) each, for OpenCV; else one (1, 3, h,
+            w), the box around them all (:attr:`outer`)."""
+        else:
+            self.outer = Box(
+                min(b.x0 for b in self.boxes),
+                min(b.y0 for b in self.boxes),
+                max(b.x1 for b in self.boxes),
+                max(b.y1 for b in self.boxes),
+            )
+            self.pixels = [self.outer.of(frame).permute(2, 0, 1)[None].to(torch.float32) / 255.0]
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def crop(self) -> torch.Tensor:
+        """(B, 3, S, S) float [0, 1] aligned crops, black outside the frame."""
+        if self.opencv:
+            crops = [
+                _cv_warp(pixels.numpy(), _crop_to_box(m, box), self.size, self.size)
+                for m, box, pixels in zip(self.matrices, self.boxes, self.pixels, strict=True)
+            ]
+            return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
+        to_outer = np.stack([_crop_to_box(m, self.outer) for m in self.matrices])
+        return warp_affine(self.pixels[0], to_outer, self.size, self.size)
+
+    def paste(self, frame: torch.Tensor, changes: torch.Tensor) -> None:
+        """Add crop-space changes (B, 3, S, S), already weighted by their alphas, into ``frame``
+        (H, W, 3) uint8 in place. Where the changes are zero the frame keeps its exact bytes."""
+        if self.opencv:
+            for m, box, pixels, change in zip(self.matrices, self.boxes, self.pixels, changes, strict=True):
+                warped = _cv_warp(
+                    change.permute(1, 2, 0).contiguous().numpy(), _box_to_crop(m, box), box.height, box.width
+                )
+                _write(box.of(frame), pixels + torch.from_numpy(warped).reshape(box.height, box.width, 3))
+            return
+        # every change sampled into a box of one size around its face, inside the outer box
+        height, width, outer = max(b.height for b in self.boxes), max(b.width for b in self.boxes), self.outer
+        placed = [
+            Box(x0, y0, x0 + width, y0 + height)
+            for x0, y0 in ((min(b.x0, outer.x1 - width), min(b.y0, outer.y1 - height)) for b in self.boxes)
+        ]
+        to_crops = np.stack([_box_to_crop(m, box) for m, box in zip(self.matrices, placed, strict=True)])
+        moved = warp_affine(changes, to_crops, height, width).permute(0, 2, 3, 1)  # (B, h, w, 3)
+        total = self.pixels[0][0].permute(1, 2, 0).clone()  # the outer box, (H, W, 3)
+        for box, change in zip(placed, moved, strict=True):
+            Box(box.x0 - outer.x0, box.y0 - outer.y0, box.x1 - outer.x0, box.y1 - outer.y0).of(total).add_(
+                change
+            )
+        _write(outer.of(frame), total)
+
+
+def _crop_to_box(matrix: np.ndarray, box: Box) -> np.ndarray:
+    """The 2x3 affine from crop pixels to the pixels of ``box``."""
+    return invert_affine(matrix) - np.array([[0.0, 0.0, box.x0], [0.0, 0.0, box.y0]])
+
+
+def _box_to_crop(matrix: np.ndarray, box: Box) -> np.ndarray:
+    """The 2x3 affine from the pixels of ``box`` to crop pixels."""
+    to_crop = matrix.copy()
+    to_crop[:, 2] += matrix[:, :2] @ np.array([box.x0, box.y0])
+    return to_crop
+
+
+def _write(target: torch.Tensor, values: torch.Tensor) -> None:
+    """Float [0, 1] (h, w, 3) values into a uint8 view of a frame."""
+    target.copy_(values.clamp(0, 1).mul(255).round().to(torch.uint8))
+
+
+def _cv_warp(image: np.ndarray, matrix: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(height, width, C): output pixel (x, y) takes ``image`` bilinearly at ``matrix @ (x, y, 1)``,
+    zeros outside, as :func:`~rtswap.geometry.align.warp_affine` does."""
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    return cv2.warpAffine(
+        image, matrix, (width, height), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)
+    )

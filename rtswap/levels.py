@@ -1,0 +1,39 @@
+"""The levels of per-frame work the governor (:mod:`rtswap.pipeline.governor`) steps between, read
+by the steps that do the work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Level:
+    """One step of per-frame work. Each level does no more work than the one before."""
+
+    name: str
+    max_crop: int | None = None
+    """Cap on the aligned crop's side (engines whose crop size is free)."""
+    detect_slower: int = 1
+    """The detector's sweep of the frame, and the look for hands, are spread over this many
+    times more frames."""
+    blend_levels_fewer: int = 0
+    """Pyramid levels left out of the multi-band blend."""
+    swap_every: int = 1
+    """Run the engine on every n-th frame; in between, the last swap is re-pasted on the faces'
+    new positions."""
+
+
+LEVELS = (
+    Level("full"),
+    Level("crop 192", max_crop=192),
+    Level("crop 128", max_crop=128),
+    Level("crop 128, detect less", max_crop=128, detect_slower=2),
+    Level("crop 128, detect less, lighter blend", max_crop=128, detect_slower=2, blend_levels_fewer=1),
+    Level(
+        "crop 128, detect less, lighter blend, swap every 2nd frame",
+        max_crop=128,
+        detect_slower=2,
+        blend_levels_fewer=1,
+        swap_every=2,
+    ),
+)

@@ -1,0 +1,56 @@
+"""Frame sinks: preview window, virtual camera, video or image file, null."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rtswap.capture.base import Source
+from rtswap.errors import OutputError
+from rtswap.media.image import check_output_path, is_image_path
+from rtswap.output.base import NullSink, Sink
+from rtswap.output.stats import PipelineStats
+
+
+def check_sink(spec: str) -> None:
+    """Fail now, before any preparation, where :func:`open_sink` would fail for a live run."""
+    if spec == "window":
+        from rtswap.output.window import check_display
+
+        check_display()
+    elif spec == "virtualcam":
+        from rtswap.output.virtualcam import check_virtual_camera
+
+        check_virtual_camera()
+    elif spec != "null":
+        check_output_path(spec)
+        if is_image_path(spec):
+            raise OutputError(
+                f"{spec}: a live run writes a video: give FILE.mp4 (or use 'rtswap swap' for images)"
+            )
+
+
+def open_sink(spec: str, source: Source, stats: PipelineStats, vfr: bool = False) -> Sink:
+    """``window``, ``virtualcam``, ``null``, or a file path (video, or image for an image source).
+    A video file gets the source file's audio; from a live source it is recorded at a constant
+    frame rate unless ``vfr``."""
+    if spec == "window":
+        from rtswap.output.window import WindowSink
+
+        return WindowSink(stats)
+    if spec == "virtualcam":
+        from rtswap.output.virtualcam import VirtualCameraSink
+
+        return VirtualCameraSink(source.info)
+    if spec == "null":
+        return NullSink()
+    from rtswap.output.file import ImageSink, VideoFileSink
+
+    if is_image_path(spec):
+        return ImageSink(Path(spec))
+    audio = source.path if source.path is not None and source.info.has_audio and not source.live else None
+    return VideoFileSink(
+        Path(spec), source.info, audio_from=audio, live=source.live, constant_rate=source.live and not vfr
+    )
+
+
+__all__ = ["Sink", "check_sink", "open_sink"]

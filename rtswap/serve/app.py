@@ -1,0 +1,112 @@
+"""``rtswap serve``: a page that sends its camera over WebRTC and plays the swapped video back.
+
+One process: the HTTP API in aiohttp, the sessions (:mod:`rtswap.serve.sessions`) beside it.
+``rtswap serve --ray`` serves the same page and API from a Ray cluster (:mod:`rtswap.serve.cluster`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from aiohttp import web
+
+from rtswap.generate.face_swap import FaceSwap
+from rtswap.serve.requests import ApiError, check_token, offer_of, source_of
+from rtswap.serve.sessions import Session, Sessions
+
+PAGE = Path(__file__).with_name("page.html")
+
+
+class Server:
+    def __init__(
+        self,
+        face_swap: FaceSwap,
+        token: str,
+        max_sessions: int = 4,
+        label: bool = True,
+        latency_budget_ms: float | None = None,
+    ) -> None:
+        """``face_swap``: the engine every session uses and the source it starts with;
+        ``latency_budget_ms``: each session's governor (see :class:`PipelineConfig`)."""
+        self.token = token
+        self.core = Sessions(face_swap, max_sessions, label, latency_budget_ms)
+
+    @property
+    def sessions(self) -> dict[str, Session]:
+        return self.core.sessions
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=16 * 2**20, middlewares=[_api_errors])
+        app.router.add_get("/", self.page)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_post("/offer", self.offer)
+        app.router.add_post("/source", self.source)
+        app.on_shutdown.append(self.shutdown)
+        return app
+
+    async def page(self, request: web.Request) -> web.Response:
+        return web.Response(text=PAGE.read_text(), content_type="text/html")
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"sessions": len(self.core.sessions)})
+
+    async def offer(self, request: web.Request) -> web.Response:
+        check_token(request.headers.get("Authorization", ""), self.token)
+        try:
+            params = await request.json()
+        except ValueError as exc:
+            raise ApiError(400, f"body must be JSON {{'sdp': ..., 'type': 'offer'}} ({exc})") from None
+        session = await self.core.open(offer_of(params))
+        answer = session.pc.localDescription
+        return web.json_response({"sdp": answer.sdp, "type": answer.type, "session": session.id})
+
+    async def source(self, request: web.Request) -> web.Response:
+        check_token(request.headers.get("Authorization", ""), self.token)
+        form = await request.post()
+        upload = form.get("image")
+        data = (
+            upload.file.read()
+            if isinstance(upload, web.FileField)
+            else None
+            if upload is None
+            else str(upload).encode()
+        )
+        session_id, image, face = source_of(form.get("session"), data, form.get("face"))
+        return web.json_response(await self.core.set_source(session_id, image, face))
+
+    async def shutdown(self, app: web.Application) -> None:
+        await self.core.close()
+
+
+@web.middleware
+async def _api_errors(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except ApiError as error:
+        return error_response(error)
+
+
+def error_response(error: ApiError) -> web.Response:
+    return web.json_response({"error": error.message}, status=error.status)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def run(
+    face_swap: FaceSwap,
+    host: str,
+    port: int,
+    token: str,
+    max_sessions: int,
+    label: bool,
+    latency_budget_ms: float | None = None,
+) -> None:
+    server = Server(face_swap, token, max_sessions, label, latency_budget_ms)
+    print(f"rtswap serve: open http://{host}:{port}/#token={token}", flush=True)
+    # on SIGTERM or Ctrl-C: wait at most 1 s for open HTTP connections (a page keeps one alive),
+    # then close every session
+    web.run_app(server.app(), host=host, port=port, print=None, shutdown_timeout=1.0)

@@ -1,0 +1,189 @@
+"""The WebRTC sessions of one process: each peer connection gets its own pipeline (fed
+newest-frame-wins from the incoming track) and, after an upload, its own source face; the engine
+and the starting source are shared. The single-machine server and each replica of the Ray
+cluster's ``SwapSession`` deployment hold one :class:`Sessions`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+
+from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.engines.base import Identity
+from rtswap.errors import InputError, NoFaceError
+from rtswap.generate.face_swap import FaceSwap
+from rtswap.identity import views
+from rtswap.pipeline import Pipeline, PipelineConfig
+from rtswap.serve.requests import ApiError
+from rtswap.serve.tracks import SwappedTrack, TrackSink, TrackSource
+
+log = logging.getLogger("rtswap")
+STATS_INTERVAL_S = 1.0
+
+
+@dataclass
+class Session:
+    id: str
+    pc: RTCPeerConnection
+    face_swap: FaceSwap
+    """The server's engine, and its own source once one is uploaded."""
+    output: SwappedTrack
+    pipeline: Pipeline | None = None
+    runner: threading.Thread | None = None
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    reporter: asyncio.Task[None] | None = None
+
+    def report_to(self, channel: RTCDataChannel) -> None:
+        """Send the session's pipeline figures over ``channel`` (the page's "stats") once a second."""
+        if self.reporter is None:
+            self.reporter = asyncio.ensure_future(self._report(channel))
+
+    async def _report(self, channel: RTCDataChannel) -> None:
+        captured, since = 0, time.monotonic()
+        while not self.closed.is_set():
+            await asyncio.sleep(STATS_INTERVAL_S)
+            if self.pipeline is None or channel.readyState != "open":
+                continue
+            now, count = time.monotonic(), self.pipeline.captured
+            channel.send(json.dumps(self.figures(fps_in=(count - captured) / (now - since))))
+            captured, since = count, now
+
+    def figures(self, fps_in: float) -> dict[str, object]:
+        """What the page shows of the server's side: everything measured inside this process."""
+        assert self.pipeline is not None
+        stats = self.pipeline.stats
+        fps_out, p50, p95 = stats.recent()
+        return {
+            "fps_in": round(fps_in, 1),
+            "fps_out": round(fps_out, 1),
+            "latency_p50_ms": None if math.isnan(p50) else round(p50, 1),
+            "latency_p95_ms": None if math.isnan(p95) else round(p95, 1),
+            "faces": stats.faces,
+            "quality": stats.level or "full",
+        }
+
+    def start(self, track: MediaStreamTrack, label: bool, latency_budget_ms: float | None) -> None:
+        source = TrackSource(track)
+        config = PipelineConfig(live=True, label=label, latency_budget_ms=latency_budget_ms)
+        self.pipeline = Pipeline(self.face_swap, source, [TrackSink(self.output)], config)
+        self.runner = threading.Thread(target=self._run, name=f"rtswap-session-{self.id[:8]}", daemon=True)
+        self.runner.start()
+
+    def _run(self) -> None:
+        assert self.pipeline is not None
+        try:
+            self.pipeline.run()
+        except Exception as exc:  # the peer sees its video stop; the server carries on
+            log.warning("session %s: %s", self.id[:8], exc)
+
+    async def close(self) -> None:
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        if self.reporter is not None:
+            self.reporter.cancel()
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        if self.runner is not None:
+            await asyncio.to_thread(self.runner.join)
+        self.output.stop()
+        await self.pc.close()
+
+
+class Sessions:
+    def __init__(
+        self,
+        face_swap: FaceSwap,
+        max_sessions: int = 4,
+        label: bool = True,
+        latency_budget_ms: float | None = None,
+    ) -> None:
+        """``face_swap``: the engine every session uses and the source it starts with;
+        ``latency_budget_ms``: each session's governor (see :class:`PipelineConfig`)."""
+        self.face_swap, self.max_sessions, self.label = face_swap, max_sessions, label
+        self.latency_budget_ms = latency_budget_ms
+        self.sessions: dict[str, Session] = {}
+        self._prepare_lock = threading.Lock()
+        self._analyzer: FaceAnalyzer | None = None
+
+    async def open(self, description: RTCSessionDescription) -> Session:
+        """A new session answering ``description``; ApiError 503 at capacity, 400 for an offer
+        that cannot be used."""
+        if len(self.sessions) >= self.max_sessions:
+            raise ApiError(503, f"all {self.max_sessions} sessions are in use; try again later")
+        own = FaceSwap(
+            self.face_swap.engine,
+            list(self.face_swap.identities),
+            keep_occluders=self.face_swap.keep_occluders,
+            landmarks=self.face_swap.landmarks,
+            shape=self.face_swap.shape,
+        )
+        session = Session(uuid.uuid4().hex, RTCPeerConnection(), own, SwappedTrack())
+        self.sessions[session.id] = session
+        session.pc.on("track", lambda track: self._on_track(session, track))
+        session.pc.on("datachannel", session.report_to)
+        session.pc.on("connectionstatechange", lambda: self._on_state(session))
+        try:
+            await session.pc.setRemoteDescription(description)
+            if session.pipeline is None:
+                raise ValueError("the offer has no video track")
+            await session.pc.setLocalDescription(await session.pc.createAnswer())
+        except Exception as exc:  # aiortc raises several types for bad SDP
+            await self.end(session)
+            raise ApiError(400, f"cannot use this offer: {exc}") from None
+        return session
+
+    def _on_track(self, session: Session, track: MediaStreamTrack) -> None:
+        if track.kind == "video" and session.pipeline is None:
+            session.pc.addTrack(session.output)
+            session.start(track, self.label, self.latency_budget_ms)
+
+    def _on_state(self, session: Session) -> None:
+        if session.pc.connectionState in ("failed", "closed"):
+            asyncio.ensure_future(self.end(session))
+
+    async def end(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+        await session.close()
+
+    async def set_source(self, session_id: str, image: np.ndarray, face: int) -> dict[str, object]:
+        """Session ``session_id`` swaps ``image``'s face from the next frame: on every face
+        (``face`` 0) or on the N-th from the left. ApiError 404, 422 or 400 if it cannot."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise ApiError(404, f"unknown session {session_id!r} (the 'session' from /offer's answer)")
+        try:
+            identity = await asyncio.to_thread(self._prepare, image)
+        except NoFaceError:
+            raise ApiError(422, "no face found in the uploaded image") from None
+        try:  # the next frame swaps the new face
+            if face == 0:
+                session.face_swap.use(identity)
+            else:
+                session.face_swap.set_source(face - 1, identity)
+        except InputError as exc:
+            raise ApiError(400, str(exc)) from None
+        return {"session": session.id, "views": identity.views, "sources": len(session.face_swap.identities)}
+
+    def _prepare(self, image: np.ndarray) -> Identity:
+        with self._prepare_lock:  # one face analyzer, not thread-safe, shared by uploads
+            if self._analyzer is None:
+                self._analyzer = FaceAnalyzer(
+                    landmarks=self.face_swap.landmarks, device=self.face_swap.device
+                )
+            return views.prepare_image(image, self._analyzer, self.face_swap.engine)
+
+    async def close(self) -> None:
+        """End every session."""
+        await asyncio.gather(*(self.end(s) for s in list(self.sessions.values())))
+        if self._analyzer is not None:
+            self._analyzer.close()

@@ -1,0 +1,159 @@
+"""Occluders drawn on a face, placed by its landmarks: test and benchmark inputs for
+:mod:`rtswap.blend.occluders.skin`, and the measures that go with them."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from rtswap.geometry.landmarks import (
+    CHIN,
+    FOREHEAD,
+    LEFT_EYE_OUTER,
+    LEFT_IRIS,
+    MOUTH_LEFT,
+    MOUTH_RIGHT,
+    RIGHT_EYE_OUTER,
+    RIGHT_IRIS,
+)
+
+BROW_TOPS = [105, 334]
+"""The top of each eyebrow's arch."""
+
+FRAME_COLOUR = (60, 35, 25)
+TINTED_FRAME_COLOUR = (170, 95, 70)
+"""Clear plastic of a skin-like tint, drawn at :data:`TINTED_FRAME_OPACITY`: frames the skin
+model cannot tell from skin, and only their shape gives away (:mod:`rtswap.blend.occluders.rims`)."""
+TINTED_FRAME_OPACITY = 0.45
+HAND_COLOUR = (82, 52, 38)
+
+
+def with_glasses(
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    colour: tuple[int, int, int] = FRAME_COLOUR,
+    opacity: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with glasses frames drawn around the eyes (dark and solid unless told),
+    and the frames' mask."""
+    left, right = landmarks[LEFT_IRIS, :2], landmarks[RIGHT_IRIS, :2]
+    spacing = float(np.linalg.norm(right - left))
+    axes = (round(spacing * 0.42), round(spacing * 0.3))
+    thickness = max(2, round(spacing * 0.06))
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for centre in (left, right):
+        cv2.ellipse(
+            mask, (round(centre[0]), round(centre[1] + spacing * 0.05)), axes, 0, 0, 360, (255,), thickness
+        )
+    bridge_y = round((left[1] + right[1]) / 2 - spacing * 0.02)
+    x0, x1 = round(left[0] + axes[0]), round(right[0] - axes[0])
+    cv2.line(mask, (x0, bridge_y), (x1, bridge_y), (255,), thickness)
+    for centre, side in ((left, -1), (right, 1)):  # the arms, out to the ears
+        y = round(centre[1])
+        cv2.line(
+            mask,
+            (round(centre[0] + side * axes[0]), y),
+            (round(centre[0] + side * spacing), y),
+            (255,),
+            thickness,
+        )
+    out = image.copy()
+    drawn = mask > 0
+    out[drawn] = np.round((1 - opacity) * image[drawn] + opacity * np.array(colour)).astype(np.uint8)
+    return out, drawn
+
+
+def with_hand(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with a hand shape (palm and four fingers, from below) over the mouth,
+    and its mask. Its skin is darker than the face's: a hand of the face's own tone is not found."""
+    mouth = (landmarks[MOUTH_LEFT, :2] + landmarks[MOUTH_RIGHT, :2]) / 2
+    width = float(np.linalg.norm(landmarks[MOUTH_RIGHT, :2] - landmarks[MOUTH_LEFT, :2])) * 1.6
+    chin_y = float(landmarks[CHIN, 1])
+    mask = np.zeros(image.shape[:2], np.uint8)
+    palm_top = mouth[1] + width * 0.1
+    palm = np.array(
+        [
+            (mouth[0] - width / 2, palm_top),
+            (mouth[0] + width / 2, palm_top),
+            (mouth[0] + width * 0.45, chin_y + width * 0.8),
+            (mouth[0] - width * 0.45, chin_y + width * 0.8),
+        ]
+    )
+    cv2.fillConvexPoly(mask, np.round(palm).astype(np.int32), (255,))
+    finger = width / 4
+    for k in range(4):
+        x = mouth[0] - width / 2 + finger * (k + 0.5)
+        top = mouth[1] - width * (0.35 + 0.1 * (k in (1, 2)))
+        cv2.line(mask, (round(x), round(palm_top)), (round(x), round(top)), (255,), round(finger * 0.8))
+    out = image.copy()
+    out[mask > 0] = HAND_COLOUR
+    return out, mask > 0
+
+
+def with_open_hand(
+    image: np.ndarray, landmarks: np.ndarray, colour: tuple[int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with an open hand over the mouth (palm towards the camera, fingers up
+    over the cheeks and nose, thumb out to the side, the forearm down to the side) of
+    ``colour``, shaded round, and its mask.
+    Of the face's own :func:`skin_tone`, it is a hand that only a hand model finds."""
+    mouth = (landmarks[MOUTH_LEFT, :2] + landmarks[MOUTH_RIGHT, :2]) / 2
+    face_height = float(landmarks[:, 1].max() - landmarks[:, 1].min())
+    palm = face_height * 0.45  # the palm's width
+    centre = (mouth[0], mouth[1] + face_height * 0.15)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.ellipse(
+        mask,
+        (round(centre[0]), round(centre[1])),
+        (round(palm * 0.5), round(palm * 0.55)),
+        0,
+        0,
+        360,
+        (255,),
+        -1,
+    )
+    wrist = (round(centre[0]), round(centre[1] + palm * 0.4))
+    elbow = (round(wrist[0] - palm * 2.5), round(wrist[1] + palm * 3))
+    cv2.line(mask, wrist, elbow, (255,), round(palm * 0.6))
+    radius = palm * 0.11
+    bones = [
+        ((-0.36, -0.45), 0.75, -12),
+        ((-0.12, -0.52), 0.95, -4),
+        ((0.12, -0.52), 0.9, 4),
+        ((0.36, -0.45), 0.7, 12),
+        ((-0.45, 0.1), 0.6, -55),  # the thumb
+    ]
+    for (x, y), length, degrees in bones:
+        base = np.array([centre[0] + x * palm, centre[1] + y * palm])
+        tip = base + length * palm * np.array([np.sin(np.radians(degrees)), -np.cos(np.radians(degrees))])
+        cv2.line(
+            mask,
+            tuple(np.round(base).astype(int)),
+            tuple(np.round(tip).astype(int)),
+            (255,),
+            round(2 * radius),
+        )
+        cv2.circle(mask, tuple(np.round(tip).astype(int)), round(radius), (255,), -1)
+    roundness = np.sqrt(np.clip(cv2.distanceTransform(mask, cv2.DIST_L2, 5) / radius, 0, 1))
+    out = image.copy()
+    inside = mask > 0
+    out[inside] = np.round(np.array(colour) * (0.55 + 0.45 * roundness[inside, None])).clip(0, 255)
+    return out, inside
+
+
+def skin_tone(image: np.ndarray, landmarks: np.ndarray) -> tuple[int, int, int]:
+    """The face's own skin colour: the median over the cheeks, lit as the face is."""
+    cheeks = np.round(landmarks[[50, 280], :2]).astype(int)
+    samples = np.concatenate([image[y - 4 : y + 5, x - 4 : x + 5].reshape(-1, 3) for x, y in cheeks])
+    r, g, b = (int(v) for v in np.median(samples, axis=0))
+    return r, g, b
+
+
+def forehead_rows(before: np.ndarray, after: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Per-row change of mean luma ([0, 1]) across the forehead, from the top of the face to just
+    above the brows, between the eyes' outer corners: a source's fringe pasted on shows as a band
+    of rows that all darken."""
+    x0, x1 = round(landmarks[LEFT_EYE_OUTER, 0]), round(landmarks[RIGHT_EYE_OUTER, 0])
+    y0, y1 = round(landmarks[FOREHEAD, 1]), round(landmarks[BROW_TOPS, 1].min()) - 3
+    weights = np.array([0.299, 0.587, 0.114]) / 255
+    return (after[y0:y1, x0:x1] @ weights).mean(axis=1) - (before[y0:y1, x0:x1] @ weights).mean(axis=1)

@@ -1,0 +1,1 @@
+"""Step 3, track: the face tracker, landmark smoothing, and the track step."""

@@ -1,0 +1,117 @@
+"""Following faces from frame to frame: landmarks seeded by the previous frame, stable ids, smoothing.
+
+The detector is slow (whole frame plus tiles); the face mesh on one face's crop is fast. So the
+detector runs only every few frames, and in between each tracked face's landmarks are found in a
+box predicted from its previous box and speed. A track ends when the mesh finds no face there or
+finds one that is not where the track was heading (it jumped to a neighbour).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rtswap.detect.base import Mesh, Pixels, face_from_landmarks, iou
+from rtswap.frame import Detection, Face
+from rtswap.track.smooth import OneEuroFilter
+
+_SAME_FACE_IOU = 0.5
+"""Two tracks whose landmark boxes overlap this much are on the same face: the younger one ends."""
+_FOLLOW_MIN_IOU = 0.3
+"""A followed face must overlap its predicted box this much, or the track is lost."""
+
+
+@dataclass
+class _Track:
+    id: int
+    face: Face
+    """The latest unsmoothed face: its box seeds the next frame's landmarks."""
+    velocity: np.ndarray
+    """(2,) box-centre motion in pixels per frame."""
+    smoother: OneEuroFilter
+
+
+class FaceTracker:
+    """Faces with stable ``track_id``s from a stream of frames. Not thread-safe.
+
+    >>> tracker = FaceTracker(FaceMesh())
+    >>> faces = tracker.update(image, time_s, detector.detect(image))  # on detection frames
+    >>> faces = tracker.update(next_image, next_time_s)                # in between
+    """
+
+    def __init__(
+        self, mesh: Mesh, max_faces: int | None = None, min_cutoff_hz: float = 1.5, beta: float = 2.0
+    ) -> None:
+        self.mesh, self.max_faces = mesh, max_faces
+        self.min_cutoff_hz, self.beta = min_cutoff_hz, beta
+        self._tracks: list[_Track] = []
+        self._next_id = 0
+
+    def __len__(self) -> int:
+        return len(self._tracks)
+
+    def update(self, image: Pixels, time_s: float, detections: list[Detection] | None = None) -> list[Face]:
+        """Follow the tracked faces into ``image`` (HxWx3 uint8 RGB), start tracks for detected
+        faces not yet tracked, and return every tracked face, smoothed, largest first."""
+        self._follow(image)
+        if detections:
+            self._start(image, detections)
+        faces = [self._smoothed(track, time_s) for track in self._tracks]
+        return sorted(faces, key=lambda f: f.area, reverse=True)
+
+    def _follow(self, image: Pixels) -> None:
+        """Every tracked face's landmarks, all in one call to the mesh."""
+        predicted = [track.face.box + np.tile(track.velocity, 2) for track in self._tracks]
+        found = self.mesh.landmarks_many(
+            image, [(box, t.id) for box, t in zip(predicted, self._tracks, strict=True)]
+        )
+        kept: list[_Track] = []
+        for track, box, landmarks in zip(self._tracks, predicted, found, strict=True):  # oldest first
+            face = self._followed(track, box, landmarks)  # so the older track wins a shared face
+            if face is None or any(iou(face.box, other.face.box) > _SAME_FACE_IOU for other in kept):
+                self.mesh.forget(track.id)
+                continue
+            track.velocity = _centre(face.box) - _centre(track.face.box)
+            track.face = face
+            kept.append(track)
+        self._tracks = kept
+
+    def _followed(self, track: _Track, predicted: np.ndarray, landmarks: np.ndarray | None) -> Face | None:
+        if landmarks is None:
+            return None
+        face = face_from_landmarks(landmarks, track.face.score, track.id)
+        return face if iou(face.box, predicted) >= _FOLLOW_MIN_IOU else None
+
+    def _start(self, image: Pixels, detections: list[Detection]) -> None:
+        for det in sorted(detections, key=lambda d: _area(d.box), reverse=True):
+            if self.max_faces is not None and len(self._tracks) >= self.max_faces:
+                return
+            if any(_contains(track.face.box, _centre(det.box)) for track in self._tracks):
+                continue
+            landmarks = self.mesh.landmarks(image, det.box)
+            if landmarks is None:
+                continue
+            face = face_from_landmarks(landmarks, det.score, self._next_id)
+            if any(iou(face.box, t.face.box) > _SAME_FACE_IOU for t in self._tracks):
+                continue
+            smoother = OneEuroFilter(self.min_cutoff_hz, self.beta)
+            self._tracks.append(_Track(self._next_id, face, np.zeros(2), smoother))
+            self._next_id += 1
+
+    def _smoothed(self, track: _Track, time_s: float) -> Face:
+        face = track.face
+        landmarks = track.smoother(face.landmarks, time_s, scale=max(face.height, 1.0))
+        return face_from_landmarks(landmarks.astype(np.float32), face.score, track.id)
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return (box[:2] + box[2:]) / 2
+
+
+def _area(box: np.ndarray) -> float:
+    return float((box[2] - box[0]) * (box[3] - box[1]))
+
+
+def _contains(box: np.ndarray, point: np.ndarray) -> bool:
+    return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])

@@ -1,1 +1,0 @@
-"""Face geometry: detection, landmarks, alignment, head pose."""
