@@ -31,6 +31,7 @@ from clips import write_clip  # noqa: E402
 from quality import Judge, face_region  # noqa: E402
 
 from rtswap.capture.synthetic_heads import FLAT_DEPTH, Motion, SyntheticHead  # noqa: E402
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer  # noqa: E402
 from rtswap.media.image import read_image  # noqa: E402
 from rtswap.media.samples import grace_hopper_path  # noqa: E402
@@ -92,7 +93,7 @@ def main() -> None:
         **{f"appearance map ({turn} turn)": clip for turn, clip in clips.items()},
     }
     for label, source in sources.items():
-        with Swapper(source, device="cpu", progress=False) as swapper:
+        with Swapper(source, SwapConfig(device="cpu"), progress=False) as swapper:
             yaws = swapper.face_swap.identities[0].poses[:, 0]  # type: ignore[attr-defined]
             result[label] = {
                 "views": len(yaws),

@@ -26,23 +26,30 @@ from rtswap.bench.runner import machine
 _ROOT = Path(__file__).resolve().parent.parent
 _ONE_RUN = """
 import json, sys, cv2, torch
-try:
-    from rtswap.bench import runner as bench
-    from rtswap.bench.config import BenchConfig
-    from rtswap.output.base import NullSink
-except ImportError:  # a revision before the one-home-per-step layout (f8e2c0b and earlier)
-    from rtswap import bench
-    from rtswap.bench_config import BenchConfig
-    from rtswap.sinks.base import NullSink
 from rtswap.media.samples import grace_hopper_path
 from rtswap.pipeline.pipeline import Pipeline, PipelineConfig
 from rtswap.swapper import Swapper
+try:
+    from rtswap.bench import runner as bench
+    from rtswap.bench.config import BenchConfig
+    from rtswap.config import SwapConfig
+    from rtswap.output.base import NullSink
+
+    def warp_on_cpu():
+        return Swapper(grace_hopper_path(), SwapConfig(device="cpu"))
+except ImportError:  # a revision before the one-home-per-step layout (7babfb6 and earlier)
+    from rtswap import bench
+    from rtswap.bench_config import BenchConfig
+    from rtswap.sinks.base import NullSink
+
+    def warp_on_cpu():
+        return Swapper(grace_hopper_path(), "warp", "cpu")
 
 torch.set_num_threads(1)
 cv2.setNumThreads(1)
 seconds = float(sys.argv[1])
 config = BenchConfig(fps=0.0, seconds=seconds)
-with Swapper(grace_hopper_path(), "warp", "cpu") as swapper:
+with warp_on_cpu() as swapper:
     pipeline = Pipeline(swapper.face_swap, bench._source(config), [NullSink()], PipelineConfig(live=False))
     pipeline.run_sequential(seconds=bench.WARMUP_S + seconds)
     print(json.dumps(bench._measured(pipeline.stats, 0)))

@@ -50,6 +50,7 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from rtswap.capture.synthetic_heads import Motion, SyntheticClip, SyntheticHead, cheek_roughness
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
 from rtswap.media.image import read_image
@@ -216,7 +217,10 @@ def run(clip_frames: int, shape: str = "target") -> list[Row]:
     judge, analyzer = Judge(), FaceAnalyzer()
     grace, astro = read_image(grace_hopper_path()), astronaut()
     rows = []
-    with Swapper(grace, shape=shape) as to_grace, Swapper(astro, shape=shape) as to_astro:
+    with (
+        Swapper(grace, SwapConfig(shape=shape)) as to_grace,
+        Swapper(astro, SwapConfig(shape=shape)) as to_astro,
+    ):
         rows.append(
             measure("Grace Hopper -> astronaut", judge, analyzer, grace, astro, to_grace.swap_image(astro))
         )
@@ -269,9 +273,9 @@ def occluder_rows() -> list[OccluderRow]:
     values: dict[str, list[float]] = {}
     for keep in (True, False):
         with (
-            Swapper(grace, keep_occluders=keep) as to_grace,
-            Swapper(astro, keep_occluders=keep) as to_astro,
-            Swapper(clear, keep_occluders=keep) as to_astro_in_glasses,
+            Swapper(grace, SwapConfig(keep_occluders=keep)) as to_grace,
+            Swapper(astro, SwapConfig(keep_occluders=keep)) as to_astro,
+            Swapper(clear, SwapConfig(keep_occluders=keep)) as to_astro_in_glasses,
         ):
             band = forehead_rows(grace, to_astro.swap_image(grace), grace_face.landmarks).min()
             on_frames = np.abs(to_grace.swap_image(glasses)[frames].astype(int) - glasses[frames]).mean()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer, landmark_backend
 from rtswap.detect.hands import HandFinder
-from rtswap.device import resolve_device
 from rtswap.engines import create_engine
 from rtswap.engines.base import EngineSettings
 from rtswap.frame import Face
@@ -26,47 +26,39 @@ log = logging.getLogger("rtswap")
 class Swapper:
     """Swaps every face in RGB images for one source face.
 
-    >>> with Swapper("face.jpg") as swapper:
+    >>> with Swapper("face.jpg", SwapConfig(device="cpu")) as swapper:
     ...     out = swapper.swap_image(image)   # HxWx3 uint8 RGB in and out
 
-    ``options`` are :class:`~rtswap.engines.base.EngineSettings` fields: ``crop_size``,
-    ``backend``, ``precision``, ``models_dir``, ``boost``. ``swap_image`` is not thread-safe (it
-    owns mediapipe graphs); the pipeline uses :attr:`face_swap`, whose steps are.
+    ``swap_image`` is not thread-safe (it owns mediapipe graphs); the pipeline uses
+    :attr:`face_swap`, whose steps are.
     """
 
     def __init__(
         self,
-        source: str | Path | np.ndarray | list[str | Path | np.ndarray],
-        engine: str = "warp",
-        device: str = "auto",
+        source: str | Path | np.ndarray | Sequence[str | Path | np.ndarray],
+        config: SwapConfig | None = None,
         *,
-        maps: list[tuple[Path, str | Path]] | None = None,
-        keep_occluders: bool = True,
-        landmarks: str = "auto",
-        shape: str = "target",
+        maps: Sequence[tuple[Path, str | Path]] | None = None,
         cache_root: Path | None = None,
         progress: bool = True,
-        **options: Any,
     ) -> None:
         """``source``: an image array, an image or video file, or a stored identity's name; or a
         list of them, one per face (left to right as faces appear, kept per tracked face).
+        ``config``: the engine and how faces are swapped (default: warp, on CUDA if present).
         ``maps``: (reference photo, source) pairs: a face that is the reference's person gets
         that source (needs the neural engines' identity model); with ``maps`` and no ``source``,
         other faces are left as they are.
-        ``keep_occluders``: hair, glasses frames or a hand over a target face stay on top.
-        ``landmarks``: the face analysis, ``mediapipe``, ``torch`` (the PyTorch ports, on the
-        device) or ``auto`` (torch on CUDA, else mediapipe).
-        ``shape``: ``"source"`` gives the swapped face the source's shape (warp engine only).
         ``cache_root``: the identity cache (default: ``$RTSWAP_CACHE`` or the user cache folder)."""
-        settings = EngineSettings(name=engine, device=resolve_device(device), **options)
-        self.landmarks = landmark_backend(landmarks, settings.device)
+        config = config or SwapConfig()
+        settings = EngineSettings.of(config)
+        self.landmarks = landmark_backend(config.landmarks, settings.device)
         if self.landmarks == "torch" and settings.device.type == "cpu":
             log.warning(
                 "--landmarks torch on the CPU is slower than mediapipe's own (about 2x); it is meant for CUDA"
             )
         self._analysis_device = settings.device  # the analyzer may be needed before face_swap exists
         swap_engine = create_engine(settings)
-        sources = source if isinstance(source, list) else [source]
+        sources = [source] if isinstance(source, (str, Path, np.ndarray)) else list(source)
         matcher = None
         if maps:  # first: a missing identity model is one line before any source is prepared
             from rtswap.identity.matcher import FaceMatcher
@@ -77,7 +69,9 @@ class Swapper:
             for s in [*sources, *(src for _, src in maps or [])]
         ]
         assignment = SourceAssignment(len(sources), matcher)
-        self.face_swap = FaceSwap(swap_engine, identities, assignment, keep_occluders, self.landmarks, shape)
+        self.face_swap = FaceSwap(
+            swap_engine, identities, assignment, config.keep_occluders, self.landmarks, config.shape
+        )
 
     @property
     def device(self) -> torch.device:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.frame import Face
 from rtswap.media.image import read_image
@@ -47,7 +48,7 @@ def analyzer() -> Iterator[FaceAnalyzer]:
 
 @pytest.fixture(scope="session")
 def grace_swapper() -> Iterator[Swapper]:
-    with Swapper(grace_hopper_path(), device="cpu") as s:
+    with Swapper(grace_hopper_path(), SwapConfig(device="cpu")) as s:
         yield s
 
 

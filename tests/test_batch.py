@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.geometry.crops import FaceRegions
 from rtswap.media.samples import grace_hopper_path
@@ -33,7 +34,7 @@ def test_a_batch_of_faces_gives_what_each_face_gives_alone(
         )
     faces = analyzer.analyze(scene)
     assert len(faces) == 3
-    with Swapper(grace_hopper_path(), device=device, progress=False) as swapper:
+    with Swapper(grace_hopper_path(), SwapConfig(device=device), progress=False) as swapper:
         together = torch.from_numpy(scene.copy()).to(swapper.device)
         swapper.face_swap.apply(together, faces)
         alone = torch.from_numpy(scene.copy()).to(swapper.device)

@@ -19,6 +19,7 @@ import requests
 serve = pytest.importorskip("ray.serve")
 import ray  # noqa: E402
 
+from rtswap.config import SwapConfig  # noqa: E402
 from rtswap.media.image import read_image  # noqa: E402
 from rtswap.media.samples import grace_hopper_path  # noqa: E402
 from rtswap.serve.cluster import APP, ClusterConfig, application  # noqa: E402
@@ -43,15 +44,10 @@ def cluster() -> Iterator[str]:
     ray.init(num_cpus=8, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    options = {
-        "source": read_image(grace_hopper_path()),
-        "engine": "warp",
-        "device": "cpu",
-        "landmarks": "mediapipe",
-        "keep_occluders": False,  # no hand and skin checks: four sessions share this machine's two cores
-    }
+    # no hand and skin checks: four sessions share this machine's two cores
+    swap = SwapConfig(device="cpu", landmarks="mediapipe", keep_occluders=False)
     config = ClusterConfig(max_sessions=3, min_replicas=2, max_replicas=2)
-    serve.run(application(options, config, TOKEN), name=APP, route_prefix="/")
+    serve.run(application(read_image(grace_hopper_path()), swap, config, TOKEN), name=APP, route_prefix="/")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
-from rtswap.engines.warp import WarpEngine
+from rtswap.engines.warp import Options as WarpOptions
 from rtswap.engines.warp.appearance import AppearanceMap
+from rtswap.engines.warp.engine import WarpEngine
 from rtswap.errors import InputError
 from rtswap.identity import views
 from rtswap.identity.cache import EngineEntry, IdentityCache, Manifest, StaleEntryError, validate_name
@@ -177,7 +179,7 @@ def test_a_turned_target_takes_its_texture_from_the_view_turned_its_way(  # type
     )
     assert left is not None and right is not None and left.face.pose[0] < 0 < right.face.pose[0]
     target = head.render(Motion(yaw=25.0))
-    with Swapper(grace, device="cpu", crop_size=128) as swapper:
+    with Swapper(grace, SwapConfig(device="cpu", engine_options=WarpOptions(crop_size=128))) as swapper:
         results = {}
         for label, chosen in (("both", [left, right]), ("left", [left]), ("right", [right])):
             swapper.face_swap.use(engine.load(engine.prepare(chosen)))

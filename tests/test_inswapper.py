@@ -136,7 +136,7 @@ def test_boost_splits_into_interleaved_subgrids_and_back_exactly() -> None:
 
 
 def test_boost_through_the_engine_gives_back_the_input_of_a_model_that_returns_it(models: Path) -> None:
-    engine = InswapperEngine.open(EngineSettings("inswapper", models_dir=models, backend="eager", boost=2))
+    engine = InswapperEngine.open(EngineSettings("inswapper", models_dir=models, backend="eager"), boost=2)
     assert engine.template.size == 256
 
     class ReturnsInput:

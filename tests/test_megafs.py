@@ -12,16 +12,17 @@ import torch
 from rtswap.cli import main
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines import create_engine
+from rtswap.engines import models as model_files
 from rtswap.engines.base import EngineSettings, FaceBatch
-from rtswap.engines.megafs.model import FaceTransferModule, blur_kernel, upfirdn2d
+from rtswap.engines.megafs.model import FaceTransferModule
 from rtswap.engines.megafs.replica import NARROW, Widths, random_networks, write_replica
+from rtswap.engines.megafs.stylegan2 import blur_kernel, upfirdn2d
 from rtswap.errors import ModelLoadError
 from rtswap.identity import views
 from rtswap.identity.cache import IdentityCache
 from rtswap.identity.store import IdentityStore
 from rtswap.media.image import read_image, write_image
 from rtswap.media.samples import grace_hopper_path
-from rtswap.weights import cards
 from tests.conftest import face_change
 
 
@@ -37,18 +38,18 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _settings(models: Path, **options: object) -> EngineSettings:
-    return EngineSettings("megafs", models_dir=models, backend="eager", **options)  # type: ignore[arg-type]
+def _settings(models: Path) -> EngineSettings:
+    return EngineSettings("megafs", models_dir=models, backend="eager")
 
 
 def test_the_files_are_recognised_by_their_layout(models: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in models.glob("*.pth")) == ["megafs_ftm.pth", "megafs_stylegan2.pth"]
     for name, role in (("megafs_ftm.pth", "swapper"), ("megafs_stylegan2.pth", "generator")):
-        card, known = cards.identify(models / name)
+        card, known = model_files.identify(models / name)
         assert (card.engine, card.role, known) == ("megafs", role, False)
     torch.save({"e": {"fpn.backbone.conv1.weight": torch.zeros(8, 3, 7, 7)}}, tmp_path / "other.pth")
     with pytest.raises(ModelLoadError, match="not a model file rtswap can use"):
-        cards.identify(tmp_path / "other.pth")
+        model_files.identify(tmp_path / "other.pth")
 
 
 def test_files_that_do_not_belong_together_are_one_line(models: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from rtswap.blend import compositor
 from rtswap.blend.occluders.hands import silhouettes
 from rtswap.capture.synthetic_heads import SyntheticClip
 from rtswap.cli import main
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.detect.hands import HandFinder, HandWatch
 from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
@@ -36,7 +37,7 @@ from tests.conftest import face_change, face_hull, write_video
 @pytest.fixture(scope="module")
 def astro_swapper(astro: np.ndarray) -> Iterator[Swapper]:
     """The astronaut as the source: her fringe covers much of her forehead."""
-    with Swapper(astro, device="cpu", progress=False) as s:
+    with Swapper(astro, SwapConfig(device="cpu"), progress=False) as s:
         yield s
 
 
@@ -48,7 +49,9 @@ def _mean_change(before: np.ndarray, after: np.ndarray, where: np.ndarray) -> fl
 def test_target_glasses_frames_stay_on_top(astro: np.ndarray, analyzer: FaceAnalyzer, keep: bool) -> None:
     face = analyzer.analyze(astro)[0]
     target, frames = with_glasses(astro, face.landmarks)
-    with Swapper(grace_hopper_path(), device="cpu", keep_occluders=keep, progress=False) as swapper:
+    with Swapper(
+        grace_hopper_path(), SwapConfig(device="cpu", keep_occluders=keep), progress=False
+    ) as swapper:
         out = swapper.swap_image(target)
     on_face = frames & face_hull(face, astro.shape)
     changed, _ = face_change(target, out, face)
@@ -87,7 +90,7 @@ def test_a_source_glasses_rims_of_a_skin_like_tint_are_not_pasted(
     lower_rims[: round(face.landmarks[[LEFT_IRIS, RIGHT_IRIS], 1].max()) + 3] = False
 
     def change_on_the_rims() -> float:
-        with Swapper(source, keep_occluders=False, progress=False) as swapper:
+        with Swapper(source, SwapConfig(keep_occluders=False), progress=False) as swapper:
             return _mean_change(astro, swapper.swap_image(astro), lower_rims)
 
     assert change_on_the_rims() < 12  # 5.4 measured

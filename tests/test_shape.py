@@ -8,6 +8,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from rtswap.capture.synthetic_heads import Motion, SyntheticHead
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.errors import InputError
 from rtswap.generate.face_swap import FaceSwap
@@ -62,7 +63,7 @@ def test_swapping_with_the_sources_shape_changes_the_face_and_its_surroundings_o
     astro: np.ndarray, analyzer: FaceAnalyzer
 ) -> None:
     face = analyzer.analyze(astro)[0]
-    with Swapper(grace_hopper_path(), device="cpu", shape="source", progress=False) as swapper:
+    with Swapper(grace_hopper_path(), SwapConfig(device="cpu", shape="source"), progress=False) as swapper:
         out = swapper.swap_image(astro)
     change = np.abs(out.astype(int) - astro.astype(int)).max(axis=-1)
     assert np.mean(change[face_hull(face, astro.shape)] > 10) > 0.4

@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from rtswap.config import SwapConfig
 from rtswap.frame import Face
 from rtswap.identity.assignment import SourceAssignment
 from rtswap.media.image import read_image, write_image
@@ -40,8 +41,9 @@ def test_each_face_gets_its_own_source(grace: np.ndarray, astro: np.ndarray) -> 
     small = cv2.resize(astro, (256, 256), interpolation=cv2.INTER_AREA)
     scene = np.concatenate([astro, np.pad(small, ((0, 256), (0, 0), (0, 0)))], axis=1)  # faces at left, right
     mirrored = np.ascontiguousarray(grace[:, ::-1])
-    with Swapper([grace, mirrored], device="cpu") as both, Swapper(grace, device="cpu") as first:
-        with Swapper(mirrored, device="cpu") as second:
+    cpu = SwapConfig(device="cpu")
+    with Swapper([grace, mirrored], cpu) as both, Swapper(grace, cpu) as first:
+        with Swapper(mirrored, SwapConfig(device="cpu")) as second:
             out, only_first, only_second = (s.swap_image(scene) for s in (both, first, second))
     assert not np.array_equal(only_first, only_second)
     assert np.array_equal(out[:, :512], only_first[:, :512])  # the left face has the first source
@@ -68,7 +70,10 @@ def test_map_gives_each_reference_person_their_source(
     assert main([*argv, str(tmp_path / "out.png")]) == 0
     out = read_image(tmp_path / "out.png")
     split = grace_small.shape[1]
-    with Swapper(astro, device="cpu") as to_astro, Swapper(grace, device="cpu") as to_grace:
+    with (
+        Swapper(astro, SwapConfig(device="cpu")) as to_astro,
+        Swapper(grace, SwapConfig(device="cpu")) as to_grace,
+    ):
         assert np.array_equal(
             out[:, :split], to_astro.swap_image(scene)[:, :split]
         )  # Grace became the astronaut

@@ -9,6 +9,7 @@ import torch
 
 from rtswap.capture.synthetic import SyntheticSource
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.frame import Frame
 from rtswap.media.samples import grace_hopper_path
@@ -45,7 +46,7 @@ def test_frames_dropped_on_cuda_do_not_corrupt_the_frames_that_pass(head: Synthe
     while queued work still used it would show another frame's pixels there)."""
     clip = SyntheticClip(width=640, height=480, fps=30, seconds=1.5, head=head)
     slow = CollectSink(delay_s=0.1)
-    with Swapper(grace_hopper_path(), device="cuda", progress=False) as swapper:
+    with Swapper(grace_hopper_path(), SwapConfig(device="cuda"), progress=False) as swapper:
         source = SyntheticSource(clip, paced=True, loop=False)
         report = Pipeline(swapper.face_swap, source, [slow], PipelineConfig(live=True, label=False)).run()
     assert report.dropped > 0 and slow.frames

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rtswap.capture.synthetic_heads import Motion, SyntheticHead
+from rtswap.config import SwapConfig
 from rtswap.errors import NoFaceError
 from rtswap.geometry.topology import MOUTH_HOLE
 from rtswap.media.samples import grace_hopper_path
@@ -61,7 +62,7 @@ def test_source_without_a_face_is_refused() -> None:
 def test_source_with_several_faces_uses_the_largest_and_says_so(astro: np.ndarray, caplog) -> None:  # type: ignore[no-untyped-def]
     small = cv2.resize(astro, (256, 256), interpolation=cv2.INTER_AREA)
     group = np.concatenate([astro, np.pad(small, ((0, 256), (0, 0), (0, 0)))], axis=1)
-    with caplog.at_level("WARNING", logger="rtswap"), Swapper(group, device="cpu") as swapper:
+    with caplog.at_level("WARNING", logger="rtswap"), Swapper(group, SwapConfig(device="cpu")) as swapper:
         assert "2 faces found in the source; using the largest" in caplog.text
         # the largest is the 512 px astronaut: the prepared texture spans ~2x the small one's scale
         xs = swapper.face_swap.identities[0].landmarks[0, :, 0]  # type: ignore[attr-defined]  # the one view's, x
@@ -80,9 +81,9 @@ def test_warp_output_is_unchanged(astro: np.ndarray) -> None:
 
     golden = np.array(Image.open(Path(__file__).with_name("data") / "warp-golden-256.png"))
     target = cv2.resize(astro, (256, 256), interpolation=cv2.INTER_AREA)
-    with Swapper(grace_hopper_path(), device="cpu") as swapper:
+    with Swapper(grace_hopper_path(), SwapConfig(device="cpu")) as swapper:
         swapper.swap_image(target)  # the first start prepares and caches the source...
-    with Swapper(grace_hopper_path(), device="cpu") as swapper:
+    with Swapper(grace_hopper_path(), SwapConfig(device="cpu")) as swapper:
         out = swapper.swap_image(target)  # ...the second loads it, as the golden's run did
     difference = np.abs(out.astype(int) - golden.astype(int))
     assert difference.max() <= 1 and (difference > 0).mean() < 1e-2

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.detect.hands import HANDS_EVERY
 from rtswap.frame import Frame
@@ -31,7 +32,7 @@ def test_the_pipeline_tracks_and_swaps_with_the_ports(head: SyntheticHead) -> No
     """Every frame of a moving head gets its face found, followed under one track id, and swapped."""
     frames = list(SyntheticClip(width=480, height=360, fps=30, seconds=0.4, head=head))
     sink = CollectSink()
-    with Swapper(grace_hopper_path(), device="cpu", landmarks="torch", progress=False) as swapper:
+    with Swapper(grace_hopper_path(), SwapConfig(device="cpu", landmarks="torch"), progress=False) as swapper:
         assert swapper.face_swap.landmarks == "torch"
         Pipeline(swapper.face_swap, ListSource(frames), [sink], PipelineConfig(live=False)).run()
     faces: list[Frame] = sink.frames
@@ -44,10 +45,10 @@ def test_auto_is_mediapipe_on_the_cpu_and_torch_there_says_it_is_slower(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level("WARNING", logger="rtswap"):
-        with Swapper(grace_hopper_path(), device="cpu", progress=False) as swapper:
+        with Swapper(grace_hopper_path(), SwapConfig(device="cpu"), progress=False) as swapper:
             assert swapper.face_swap.landmarks == "mediapipe"
         assert not caplog.text
-        with Swapper(grace_hopper_path(), device="cpu", landmarks="torch", progress=False):
+        with Swapper(grace_hopper_path(), SwapConfig(device="cpu", landmarks="torch"), progress=False):
             assert "slower than mediapipe" in caplog.text
 
 
@@ -78,7 +79,9 @@ def test_frames_handed_over_as_tensors_are_swapped(head: SyntheticHead, landmark
     once, for the analysis."""
     frames = list(SyntheticClip(width=480, height=360, fps=30, seconds=0.4, head=head))
     sink = CollectSink()
-    with Swapper(grace_hopper_path(), device="cpu", landmarks=landmarks, progress=False) as swapper:
+    with Swapper(
+        grace_hopper_path(), SwapConfig(device="cpu", landmarks=landmarks), progress=False
+    ) as swapper:
         Pipeline(swapper.face_swap, _TensorSource(frames), [sink], PipelineConfig(live=False)).run()
     assert len(sink.frames) == len(frames) and all(len(f.faces) == 1 for f in sink.frames)
     assert all(not np.array_equal(out, src) for out, src in zip(sink.images, frames, strict=True))

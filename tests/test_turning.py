@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from rtswap.capture.synthetic_heads import Motion, SyntheticHead, cheek_roughness
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines.warp.engine import WarpEngine
 from rtswap.geometry.facing import facing, visibility
@@ -49,7 +50,7 @@ def test_no_tearing_on_the_far_cheek(head: SyntheticHead, analyzer: FaceAnalyzer
     scale = 400 / analyzer.analyze(image)[0].height
     image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     landmarks = analyzer.analyze(image)[0].landmarks
-    with Swapper(grace_hopper_path(), device="cpu", progress=False) as swapper:
+    with Swapper(grace_hopper_path(), SwapConfig(device="cpu"), progress=False) as swapper:
         out = swapper.swap_image(image)
 
     def far_over_near(picture: np.ndarray) -> float:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from rtswap.config import SwapConfig
 
 WARMUP_S = 2.0
 """Frames output in the first seconds (graph warm-up, first allocations) are not counted."""
@@ -18,17 +20,8 @@ class BenchConfig:
     seconds: float = 20.0
     """Measured time, after the warm-up."""
     faces: int = 1
-    engine: str = "warp"
-    device: str = "auto"
-    crop_size: int = 256
-    backend: str = "auto"
-    precision: str = "fp32"
-    boost: int = 1
-    megafs_resolution: int = 1024
-    models_dir: str | None = None
-    keep_occluders: bool = True
-    landmarks: str = "auto"
-    shape: str = "target"
+    swap: SwapConfig = field(default_factory=SwapConfig)
+    """The engine and how faces are swapped."""
     detect_every: int = 10
     latency_budget_ms: float | None = None
     """The governor's budget for a paced run (None: 2.5 frame intervals; 0: off)."""

@@ -83,6 +83,12 @@ def _source(config: BenchConfig) -> Source:
     )
 
 
+def _described(config: BenchConfig) -> dict[str, object]:
+    """``config`` as JSON values."""
+    swap = {**asdict(config.swap), "models_dir": config.swap.models_dir and str(config.swap.models_dir)}
+    return {**asdict(config), "resolution": "x".join(map(str, config.resolution)), "swap": swap}
+
+
 def _measured(stats: PipelineStats, start_ns: int) -> dict[str, object]:
     return asdict(stats.summary(since_ns=start_ns + int(WARMUP_S * 1e9)))
 
@@ -91,20 +97,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
     """Runs the benchmark and returns the result (the JSON that ``--json`` writes)."""
     torch.set_num_threads(1)  # the stage threads are the parallelism; one intra-op thread each
     cv2.setNumThreads(1)
-    with Swapper(
-        grace_hopper_path(),
-        config.engine,
-        config.device,
-        crop_size=config.crop_size,
-        backend=config.backend,
-        precision=config.precision,
-        boost=config.boost,
-        megafs_resolution=config.megafs_resolution,
-        keep_occluders=config.keep_occluders,
-        landmarks=config.landmarks,
-        shape=config.shape,
-        models_dir=Path(config.models_dir) if config.models_dir else None,
-    ) as swapper:
+    with Swapper(grace_hopper_path(), config.swap) as swapper:
         pipeline_config = PipelineConfig(
             live=config.fps > 0, detect_every=config.detect_every, latency_budget_ms=config.latency_budget_ms
         )
@@ -114,7 +107,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
             run = pipeline.run(seconds=WARMUP_S + config.seconds)
         result: dict[str, object] = {
             "machine": machine(),
-            "config": {**asdict(config), "resolution": "x".join(map(str, config.resolution))},
+            "config": _described(config),
             "device": str(swapper.device),
             "landmarks": swapper.landmarks,
             "fps_in": run.fps_in,
@@ -169,7 +162,7 @@ def format_table(result: dict[str, object]) -> str:
     assert isinstance(config, dict) and isinstance(m, dict)
     pacing = f"paced at {config['fps']:g} fps" if config["fps"] else "unpaced"
     lines = [
-        f"{config['engine']} on {result['device']} (landmarks: {result['landmarks']}), "
+        f"{config['swap']['engine']} on {result['device']} (landmarks: {result['landmarks']}), "
         f"{config['input']} {config['resolution']}, "
         f"{config['faces']} face(s), {pacing}, {config['seconds']:g} s measured",
         f"machine: {m['cpu']}, {m['cores']} cores" + (f", {m['gpu']}" if m["gpu"] else ""),

@@ -1,53 +1,100 @@
-"""Swap engines behind one protocol (:mod:`rtswap.engines.base`) and a registry.
+"""Swap engines: a registry of the engine packages in this folder, found by name and imported
+lazily.
 
-Each engine lives in its own folder with its TOML model cards; callers get a
-:class:`~rtswap.engines.base.SwapEngine` from :func:`create_engine` and never see the concrete class.
+An engine package (``rtswap/engines/NAME/``) is the whole engine: the code, its model cards
+(``*.toml``) and, in its ``__init__``, what the registry reads, importable without torch:
+
+- ``NAME``, ``SUMMARY``: how it is named and listed; ``handles(name)``: whether ``--engine name``
+  is it (``onnx:NAME`` and card files are the ONNX swapper's);
+- ``Options``: its own options (a :class:`~rtswap.config.EngineOptions`), ``add_arguments(group)``:
+  the flags that fill them (shown in its own ``--help`` group), ``options(args)``, and ``FLAGS``:
+  the destinations of every flag it reads;
+- ``LAYOUTS``: layout name -> check that a model file is what a card says (given the parsed file);
+- ``open(settings)``: the engine, a :class:`~rtswap.engines.base.SwapEngine`.
+
+A new engine is a new folder: nothing outside it names it.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import pkgutil
+from collections.abc import Callable
+from functools import cache
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from rtswap.config import EngineOptions
 from rtswap.errors import InputError
 
-if TYPE_CHECKING:  # the registry's names are read by --help, which must not import torch
+if TYPE_CHECKING:  # --help reads the registry, which must not import torch
     from rtswap.engines.base import EngineSettings, SwapEngine
 
-ENGINES = ("warp", "inswapper", "simswap", "megafs")
-"""The engines with code of their own, the built-in default first; any number of ``onnx:NAME``
-engines come from model cards (:func:`rtswap.weights.cards.engine_names`)."""
+DEFAULT = "warp"
+
+
+@cache
+def packages() -> tuple[ModuleType, ...]:
+    """Every engine package, the default first."""
+    found = [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in pkgutil.iter_modules(__path__)
+        if info.ispkg
+    ]
+    return tuple(sorted(found, key=lambda package: (package.NAME != DEFAULT, package.NAME)))
+
+
+def names() -> list[str]:
+    """The engines' names as ``--engine`` takes them (``onnx:NAME`` stands for every card's)."""
+    return [package.NAME for package in packages()]
+
+
+def package_for(name: str) -> ModuleType:
+    """The package of engine ``name``; one line if there is none."""
+    for package in packages():
+        if package.handles(name):
+            return package
+    raise InputError(
+        f"unknown engine {name!r}; available: {', '.join(names())} (rtswap engines list) "
+        "or a model card file (.toml)"
+    )
 
 
 def create_engine(settings: EngineSettings) -> SwapEngine[Any]:
     """The engine ``settings.name``, ready to prepare sources and swap. A neural engine whose
     model files or runtime are missing raises an error that says what to install or add."""
-    if settings.name == "warp":
-        from rtswap.engines.warp import WarpEngine
+    engine: SwapEngine[Any] = package_for(settings.name).open(settings)
+    return engine
 
-        return WarpEngine(settings.crop_size, settings.device)
-    if settings.name == "inswapper":
-        from rtswap.engines.inswapper import InswapperEngine
 
-        return InswapperEngine.open(settings)
-    if settings.name == "simswap":
-        from rtswap.engines.simswap import SimSwapEngine
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every engine's own flags, each engine's in a group of its own."""
+    for package in packages():
+        group = parser.add_argument_group(f"{package.NAME} options")
+        package.add_arguments(group)
 
-        return SimSwapEngine.open(settings)
-    if settings.name == "megafs":
-        from rtswap.engines.megafs import MegaFSEngine
 
-        return MegaFSEngine.open(settings)
-    if settings.name.startswith("onnx:"):
-        from rtswap.engines.onnx_swapper import OnnxSwapEngine
+def options(name: str, args: argparse.Namespace) -> EngineOptions:
+    """Engine ``name``'s options from parsed flags; one line for a flag given that belongs to
+    other engines only."""
+    package = package_for(name)
+    defaults = argparse.ArgumentParser(add_help=False)
+    add_arguments(defaults)
+    for other in packages():
+        for dest in set(other.FLAGS) - set(package.FLAGS):
+            if getattr(args, dest) != defaults.get_default(dest):
+                flag = "--" + dest.replace("_", "-")
+                users = ", ".join(p.NAME for p in packages() if dest in p.FLAGS)
+                raise InputError(f"{flag} is an option of {users}, not of {name}")
+    chosen: EngineOptions = package.options(args)
+    return chosen
 
-        return OnnxSwapEngine.open(settings)
-    if settings.name.endswith(".toml"):
-        from pathlib import Path
 
-        from rtswap.engines.onnx_swapper.engine import card_path_engine
-
-        return card_path_engine(Path(settings.name), settings)
-    raise InputError(
-        f"unknown engine {settings.name!r}; available: {', '.join(ENGINES)}, onnx:NAME (rtswap engines list) "
-        "or a model card file (.toml)"
-    )
+def layout_check(layout: str) -> Callable[[Any, Any], bool]:
+    """The check of a model card's ``layout``, from the engine package that declares it."""
+    for package in packages():
+        if layout in package.LAYOUTS:
+            check: Callable[[Any, Any], bool] = package.LAYOUTS[layout]
+            return check
+    raise KeyError(layout)

@@ -16,28 +16,52 @@ from typing import Protocol, TypeVar, runtime_checkable
 import numpy as np
 import torch
 
+from rtswap.config import EngineOptions, SwapConfig
+from rtswap.device import resolve_device
+from rtswap.errors import InputError
 from rtswap.frame import Face
 from rtswap.geometry.align import Template
 from rtswap.runtime import Precision
 
+OptionsT = TypeVar("OptionsT", bound=EngineOptions)
+
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """How to build an engine; the CLI maps its options onto these fields."""
+    """How to build an engine: :class:`~rtswap.config.SwapConfig`'s engine fields, the device
+    resolved."""
 
     name: str = "warp"
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    crop_size: int = 256
-    """Side of the aligned crop in px, for engines whose crop size is free (``warp``)."""
     backend: str = "auto"
     """How neural networks run: auto, eager, inductor, onnxruntime or tensorrt."""
     precision: Precision = "fp32"
     models_dir: Path | None = None
     """Where model files are looked for (default: ``$RTSWAP_MODELS`` or the user data folder)."""
-    boost: int = 1
-    """inswapper's resolution boost: the crop is 128·boost px, swapped as boost² sub-grids."""
-    megafs_resolution: int = 1024
-    """MegaFS's synthesis stops at this resolution's toRGB (1024, 512 or 256): its crop size."""
+    options: EngineOptions = field(default_factory=EngineOptions)
+    """The engine's own options (its package's ``Options``)."""
+
+    @classmethod
+    def of(cls, config: SwapConfig) -> EngineSettings:
+        return cls(
+            config.engine,
+            resolve_device(config.device),
+            config.backend,
+            config.precision,
+            config.models_dir,
+            config.engine_options,
+        )
+
+    def own(self, kind: type[OptionsT]) -> OptionsT:
+        """The engine's options as its own ``kind``: the defaults if none were given; one line
+        if another engine's were."""
+        if type(self.options) is EngineOptions:
+            return kind()
+        if not isinstance(self.options, kind):
+            raise InputError(
+                f"{self.name} was given another engine's options ({type(self.options).__module__})"
+            )
+        return self.options
 
 
 @dataclass

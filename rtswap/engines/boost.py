@@ -1,9 +1,43 @@
 """Resolution boost ("pixel boost" in Rope and FaceFusion): a model with a fixed input size swaps
-a crop k times larger as its k² interleaved sub-grids, which are interleaved back afterwards."""
+a crop k times larger as its k² interleaved sub-grids, which are interleaved back afterwards.
+
+The ``--boost`` flag is declared here, once, for the engines of 128 px models that take it
+(inswapper and the ``onnx:NAME`` swappers); each lists ``boost`` in its ``FLAGS``."""
 
 from __future__ import annotations
 
-import torch
+import argparse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rtswap.config import EngineOptions
+from rtswap.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+
+FACTORS = (1, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class BoostOptions(EngineOptions):
+    boost: int = 1
+    """The crop is the model's size times this, swapped as boost² interleaved sub-grids."""
+
+    def __post_init__(self) -> None:
+        if self.boost not in FACTORS:
+            raise InputError(f"--boost {self.boost}: choose 1, 2, 3 or 4")
+
+
+def add_argument(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--boost",
+        type=int,
+        choices=FACTORS,
+        default=1,
+        help="inswapper and onnx:NAME: swap at K times the model's size as K² interleaved sub-grids "
+        "(sharper, K² times the work; default: 1)",
+    )
 
 
 def split_subgrids(crops: torch.Tensor, k: int) -> torch.Tensor:

@@ -27,6 +27,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from rtswap.errors import InputError, RtswapError
+from rtswap.weights.hashes import sha256_file
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -52,14 +53,6 @@ def validate_name(name: str) -> str:
             "(up to 64, starting with a letter or digit)"
         )
     return name
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.engines import models
 from rtswap.engines.arcface import TEMPLATE, ArcFace
 from rtswap.errors import InputError, NoFaceError
 from rtswap.frame import Face
@@ -33,7 +34,7 @@ class FaceMatcher:
                 f"--map compares faces by their ArcFace embeddings and needs the identity model "
                 f"{card.file}, not found in {folder}: get it and run: rtswap engines add /path/to/{card.file}"
             )
-        self._arcface = ArcFace(cards.require(card, folder).path)
+        self._arcface = ArcFace(models.require(card, folder).path)
         embeddings = []
         for path in references:
             image = read_image(path)

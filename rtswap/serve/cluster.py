@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
 import ray
 from ray import serve
 from ray.serve.config import AutoscalingConfig, RequestRouterConfig
@@ -41,6 +42,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from rtswap.config import SwapConfig
 from rtswap.errors import OutputError
 from rtswap.serve.requests import ApiError, check_token, offer_of, source_of
 
@@ -84,11 +86,14 @@ class ClusterConfig:
 class SwapSession:
     """A replica: a Swapper (engine and starting source) and the sessions placed on it."""
 
-    def __init__(self, swapper_options: dict[str, Any], config: ClusterConfig) -> None:
+    def __init__(self, source: np.ndarray, swap: SwapConfig, config: ClusterConfig) -> None:
+        """``source``: the starting source face (HxWx3 uint8 RGB: the replica may run on another
+        machine, so it gets the image, not a path); ``swap``: the engine and how faces are swapped
+        (its device resolved on the replica)."""
         from rtswap.serve.sessions import Sessions
         from rtswap.swapper import Swapper
 
-        self._swapper = Swapper(progress=False, **swapper_options)
+        self._swapper = Swapper(source, swap, progress=False)
         face_swap = self._swapper.face_swap
         self.sessions = Sessions(face_swap, config.max_sessions, config.label, config.latency_budget_ms)
         self.where = {
@@ -218,7 +223,7 @@ class Ingress:
         return reply
 
 
-def application(swapper_options: dict[str, Any], config: ClusterConfig, token: str) -> serve.Application:
+def application(source: np.ndarray, swap: SwapConfig, config: ClusterConfig, token: str) -> serve.Application:
     """The two deployments, bound: ``serve.run(application(...))`` starts them."""
     sessions = serve.deployment(
         name="SwapSession",
@@ -235,13 +240,17 @@ def application(swapper_options: dict[str, Any], config: ClusterConfig, token: s
         ),
     )(SwapSession)
     ingress = serve.deployment(name="Ingress", num_replicas=1)(Ingress)
-    return ingress.bind(
-        sessions.bind(swapper_options, config), token, config.max_sessions * config.max_replicas
-    )
+    return ingress.bind(sessions.bind(source, swap, config), token, config.max_sessions * config.max_replicas)
 
 
 def run(
-    address: str, swapper_options: dict[str, Any], config: ClusterConfig, host: str, port: int, token: str
+    address: str,
+    source: np.ndarray,
+    swap: SwapConfig,
+    config: ClusterConfig,
+    host: str,
+    port: int,
+    token: str,
 ) -> None:
     """Connect to the Ray cluster at ``address`` (``auto``: the one this machine is part of, else
     a new local one) and serve until interrupted."""
@@ -250,7 +259,7 @@ def run(
     except ConnectionError as exc:
         raise OutputError(f"no Ray cluster at {address}: start one with 'ray start --head' ({exc})") from None
     serve.start(http_options={"host": host, "port": port})
-    serve.run(application(swapper_options, config, token), name=APP, route_prefix="/")
+    serve.run(application(source, swap, config, token), name=APP, route_prefix="/")
     print(f"rtswap serve --ray: open http://{host}:{port}/#token={token}", flush=True)
     try:
         threading.Event().wait()  # until Ctrl-C

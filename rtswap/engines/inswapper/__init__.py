@@ -1,5 +1,52 @@
-"""inswapper-128 on the user's own ``inswapper_128.onnx`` and ``w600k_r50.onnx``."""
+"""inswapper-128 on the user's own ``inswapper_128.onnx`` and ``w600k_r50.onnx``.
 
-from rtswap.engines.inswapper.engine import InswapperEngine, InswapperIdentity
+The registry's view of the engine (:mod:`rtswap.engines`): its name, options, flags and layout
+checks, importable without torch; the engine itself is in :mod:`.engine`."""
 
-__all__ = ["InswapperEngine", "InswapperIdentity"]
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rtswap.engines import boost
+
+if TYPE_CHECKING:
+    from rtswap.engines.base import EngineSettings, SwapEngine
+    from rtswap.weights.cards import ModelCard
+
+NAME = "inswapper"
+SUMMARY = "insightface's inswapper_128 (your own inswapper_128.onnx and w600k_r50.onnx)"
+FLAGS = ("boost",)
+
+
+@dataclass(frozen=True)
+class Options(boost.BoostOptions):
+    pass
+
+
+def handles(name: str) -> bool:
+    return name == NAME
+
+
+def add_arguments(group: argparse._ArgumentGroup) -> None:
+    boost.add_argument(group)
+
+
+def options(args: argparse.Namespace) -> Options:
+    return Options(boost=args.boost)
+
+
+def open(settings: EngineSettings) -> SwapEngine[Any]:
+    from rtswap.engines.inswapper.engine import InswapperEngine
+
+    return InswapperEngine.open(settings, settings.own(Options).boost)
+
+
+def _layout(model: Any, card: ModelCard) -> bool:
+    from rtswap.engines.inswapper import layout
+
+    return layout.matches(model)
+
+
+LAYOUTS = {"inswapper": _layout}

@@ -17,12 +17,12 @@ import torch
 import torch.nn.functional as F
 
 from rtswap.blend.face_mask import mesh_mask
+from rtswap.engines import models
 from rtswap.engines.arcface import ArcFace
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
 from rtswap.engines.boost import merge_subgrids, split_subgrids
 from rtswap.engines.inswapper import graph, layout
 from rtswap.engines.inswapper.model import InswapperGenerator, latent, styles
-from rtswap.errors import InputError
 from rtswap.geometry.align import Template, arcface_template
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
@@ -55,11 +55,10 @@ class InswapperEngine:
     any_crop_size = False
 
     def __init__(
-        self, swapper: cards.FileStatus, arcface: cards.FileStatus, settings: EngineSettings
+        self, swapper: models.FileStatus, arcface: models.FileStatus, settings: EngineSettings, boost: int
     ) -> None:
-        if settings.boost not in (1, 2, 3, 4):
-            raise InputError(f"--boost {settings.boost}: choose 1, 2, 3 or 4")
-        self.device, self.boost = settings.device, settings.boost
+        """``boost``: the crop is 128·boost px, swapped as boost² interleaved sub-grids."""
+        self.device, self.boost = settings.device, boost
         self.template = Template(arcface_template(SIZE * self.boost), SIZE * self.boost)
         self._files = {"swapper_sha256": swapper.sha256, "arcface_sha256": arcface.sha256}
         self._arcface_path = arcface.path
@@ -71,11 +70,11 @@ class InswapperEngine:
         self._takes_latent = self.backend == "onnxruntime"  # the file itself: Gemms inside
 
     @classmethod
-    def open(cls, settings: EngineSettings) -> InswapperEngine:
+    def open(cls, settings: EngineSettings, boost: int = 1) -> InswapperEngine:
         """The engine on the model files in the models folder (one-line errors if missing)."""
         folder = cards.models_dir(settings.models_dir)
-        found = {card.role: cards.require(card, folder) for card in cards.cards_for(cls.name)}
-        return cls(found["swapper"], found["identity"], settings)
+        found = {card.role: models.require(card, folder) for card in cards.cards_for(cls.name)}
+        return cls(found["swapper"], found["identity"], settings, boost)
 
     def params(self) -> dict[str, object]:
         return dict(self._files)
@@ -113,7 +112,7 @@ class InswapperEngine:
 def _runner(
     backend: str,
     weights: layout.InswapperWeights,
-    swapper: cards.FileStatus,
+    swapper: models.FileStatus,
     device: torch.device,
     dtype: torch.dtype,
     settings: EngineSettings,

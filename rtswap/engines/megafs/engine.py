@@ -22,17 +22,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from rtswap.blend.face_mask import mesh_mask
+from rtswap.engines import models
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
 from rtswap.engines.megafs.model import (
     FaceTransferModule,
     HieRFE,
-    Synthesis,
     encoder_from_state_dict,
     ftm_from_state_dict,
     part,
-    synthesis_from_state_dict,
 )
-from rtswap.errors import InputError, ModelLoadError
+from rtswap.engines.megafs.stylegan2 import Synthesis, synthesis_from_state_dict
+from rtswap.errors import ModelLoadError
 from rtswap.geometry.align import Template, ffhq_template
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
@@ -44,7 +44,6 @@ log = logging.getLogger("rtswap")
 
 ENCODER_PX = 256
 """The encoder's input side; MegaFS was trained on CelebA-HQ faces, FFHQ-style aligned, at 256."""
-RESOLUTIONS = (1024, 512, 256)
 
 
 class MegaFSSwap(nn.Module):
@@ -96,18 +95,19 @@ class MegaFSEngine:
     any_crop_size = False
 
     def __init__(
-        self, ftm_file: cards.FileStatus, generator_file: cards.FileStatus, settings: EngineSettings
+        self,
+        ftm_file: models.FileStatus,
+        generator_file: models.FileStatus,
+        settings: EngineSettings,
+        resolution: int,
     ) -> None:
-        if settings.boost != 1:
-            raise InputError(
-                "--boost is for 128 px models (inswapper and its kind); MegaFS synthesises at its own size"
-            )
+        """``resolution``: StyleGAN2's synthesis stops at this resolution's toRGB: the crop size."""
         self.device = settings.device
         networks = read_state_dict(ftm_file.path)
         encoder = encoder_from_state_dict(part(networks, "e."))
         ftm = ftm_from_state_dict(part(networks, "s."))
         generator = part(read_state_dict(generator_file.path), "g_ema.")
-        resolution = min(settings.megafs_resolution, synthesis_from_state_dict(generator).size)
+        resolution = min(resolution, synthesis_from_state_dict(generator).size)
         synthesis = synthesis_from_state_dict(generator, resolution)
         if (synthesis.latents, synthesis.width, ftm.width) != (encoder.latents, encoder.width, encoder.width):
             raise ModelLoadError(
@@ -123,14 +123,11 @@ class MegaFSEngine:
         self._runner = _runner(self.backend, self.network, ftm_file, generator_file, settings, dtype)
 
     @classmethod
-    def open(cls, settings: EngineSettings) -> MegaFSEngine:
-        if settings.megafs_resolution not in RESOLUTIONS:
-            raise InputError(f"--megafs-resolution {settings.megafs_resolution}: choose 1024, 512 or 256")
+    def open(cls, settings: EngineSettings, resolution: int = 1024) -> MegaFSEngine:
         folder = cards.models_dir(settings.models_dir)
         by_role = {c.role: c for c in cards.cards_for(cls.name)}
-        return cls(
-            cards.require(by_role["swapper"], folder), cards.require(by_role["generator"], folder), settings
-        )
+        swapper, generator = (models.require(by_role[role], folder) for role in ("swapper", "generator"))
+        return cls(swapper, generator, settings, resolution)
 
     def params(self) -> dict[str, object]:
         return dict(self._files)
@@ -184,8 +181,8 @@ def _example(network: MegaFSSwap) -> tuple[torch.Tensor, torch.Tensor]:
 def _runner(
     backend: str,
     network: MegaFSSwap,
-    ftm_file: cards.FileStatus,
-    generator_file: cards.FileStatus,
+    ftm_file: models.FileStatus,
+    generator_file: models.FileStatus,
     settings: EngineSettings,
     dtype: torch.dtype,
 ) -> Runner:

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from rtswap.engines.megafs.model import FaceTransferModule, HieRFE, Synthesis
+from rtswap.engines.megafs.model import FaceTransferModule, HieRFE
+from rtswap.engines.megafs.stylegan2 import Synthesis
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,67 @@ A card's ``[swapper]`` table says how to feed and read the file:
     identity = "w600k_r50.onnx"    # the ArcFace model that embeds the source
     converter = ""                 # optional model that maps that embedding to the swapper's own
     embedding = "normalised"       # normalised, raw, or emap (inswapper: · the file's emap)
+
+The registry's view of the engine (:mod:`rtswap.engines`): its names, options and layout checks,
+importable without torch; the engine itself is in :mod:`.engine`.
 """
 
-from rtswap.engines.onnx_swapper.engine import OnnxSwapEngine
+from __future__ import annotations
 
-__all__ = ["OnnxSwapEngine"]
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rtswap.engines import boost
+from rtswap.weights import onnx_io
+
+if TYPE_CHECKING:
+    from rtswap.engines.base import EngineSettings, SwapEngine
+    from rtswap.weights.cards import ModelCard
+
+NAME = "onnx:NAME"
+SUMMARY = "any identity-conditioned ONNX swapper a model card describes (HyperSwap, GHOST, SimSwap ONNX, ...)"
+FLAGS = ("boost",)
+"""``--boost`` is declared by inswapper (:mod:`rtswap.engines.boost`), read here too."""
+
+
+@dataclass(frozen=True)
+class Options(boost.BoostOptions):
+    pass
+
+
+def handles(name: str) -> bool:
+    return name.startswith("onnx:") or name.endswith(".toml")
+
+
+def add_arguments(group: argparse._ArgumentGroup) -> None:
+    """Its one option, ``--boost``, is declared with inswapper's."""
+
+
+def options(args: argparse.Namespace) -> Options:
+    return Options(boost=args.boost)
+
+
+def open(settings: EngineSettings) -> SwapEngine[Any]:
+    from rtswap.engines.onnx_swapper.engine import OnnxSwapEngine, card_path_engine
+
+    boost = settings.own(Options).boost
+    if settings.name.endswith(".toml"):
+        return card_path_engine(Path(settings.name), settings, boost)
+    return OnnxSwapEngine.open(settings, boost)
+
+
+def _card_layout(model: Any, card: ModelCard) -> bool:
+    from rtswap.engines.onnx_swapper.io import mismatch
+
+    return mismatch(model, card) is None
+
+
+LAYOUTS = {
+    "card": _card_layout,
+    "arcface": lambda model, card: onnx_io.is_arcface(model),
+    "converter": lambda model, card: onnx_io.is_converter(model),
+}
+"""The generic swapper's own layout, and those of the identity models and converters its cards
+name (ONNX files any swapper may use)."""

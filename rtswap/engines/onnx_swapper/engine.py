@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from rtswap.blend.face_mask import mesh_mask
+from rtswap.engines import models
 from rtswap.engines.arcface import ArcFace
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
 from rtswap.engines.boost import merge_subgrids, split_subgrids
@@ -44,12 +45,22 @@ class OnnxSwapEngine:
     any_crop_size = False
 
     def __init__(
-        self, card: cards.ModelCard, found: dict[str, cards.FileStatus], settings: EngineSettings
+        self,
+        card: cards.ModelCard,
+        found: dict[str, models.FileStatus],
+        settings: EngineSettings,
+        boost: int,
     ) -> None:
+        """``boost``: the crop is the model's size times this, swapped as boost² sub-grids."""
         spec = card.swapper
         if spec.get("embedding", "normalised") not in EMBEDDINGS:
             raise InputError(f"{card.engine}: card's embedding must be one of {', '.join(EMBEDDINGS)}")
-        self.name, self.spec, self.device, self.boost = card.engine, spec, settings.device, settings.boost
+        self.name, self.spec, self.device, self.boost = (
+            card.engine,
+            spec,
+            settings.device,
+            boost,
+        )
         size = int(spec["size"])
         self.template = Template(named_template(spec["template"], size * self.boost), size * self.boost)
         swapper = found["swapper"]
@@ -75,19 +86,21 @@ class OnnxSwapEngine:
         self._mean, self._std = mean.view(1, 3, 1, 1).to(self.device), std.view(1, 3, 1, 1).to(self.device)
 
     @classmethod
-    def open(cls, settings: EngineSettings, card: cards.ModelCard | None = None) -> OnnxSwapEngine:
+    def open(
+        cls, settings: EngineSettings, boost: int = 1, card: cards.ModelCard | None = None
+    ) -> OnnxSwapEngine:
         """The engine ``settings.name`` (``onnx:NAME``) or ``card``, on the files in the models folder."""
         folder = cards.models_dir(settings.models_dir)
         catalogue = cards.all_cards()
         if card is None:
             card = next((c for c in catalogue if c.engine == settings.name and c.role == "swapper"), None)
             if card is None:
-                names = ", ".join(cards.engine_names())
+                names = ", ".join(models.engine_names())
                 raise InputError(
                     f"unknown engine {settings.name!r}; available: {names}, or a card file (.toml)"
                 )
         needed = cards.files_of(card, catalogue)
-        return cls(card, {c.role: cards.require(c, folder) for c in needed}, settings)
+        return cls(card, {c.role: models.require(c, folder) for c in needed}, settings, boost)
 
     def params(self) -> dict[str, object]:
         return dict(self._files)
@@ -128,7 +141,7 @@ class OnnxSwapEngine:
     def warmup(self, batch_sizes: Sequence[int]) -> None:
         self._runner.warmup([b * self.boost**2 for b in batch_sizes])
 
-    def _make_runner(self, swapper: cards.FileStatus, settings: EngineSettings) -> Runner:
+    def _make_runner(self, swapper: models.FileStatus, settings: EngineSettings) -> Runner:
         names = [self.spec["output"], *([self.spec["mask"]] if self.spec.get("mask") else [])]
         if self.backend == "tensorrt":
             from rtswap.runtime.tensorrt import TensorRTRunner
@@ -169,11 +182,11 @@ def _backend(settings: EngineSettings, engine: str) -> str:
     return settings.backend
 
 
-def card_path_engine(path: Path, settings: EngineSettings) -> OnnxSwapEngine:
+def card_path_engine(path: Path, settings: EngineSettings, boost: int = 1) -> OnnxSwapEngine:
     """The engine of a card file the user wrote (``--engine my-model.toml``)."""
     if not path.is_file():
         raise InputError(f"{path}: no such model card")
     card = cards.read_card(path.read_text())
     if card.layout != "card" or card.role != "swapper":
         raise InputError(f"{path}: not a generic swapper's card (needs role = 'swapper', layout = 'card')")
-    return OnnxSwapEngine.open(settings, card)
+    return OnnxSwapEngine.open(settings, boost, card)

@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from rtswap.blend.face_mask import mesh_mask
+from rtswap.engines import models
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
 from rtswap.engines.simswap.model import SimSwapGenerator, arcface_from_state_dict, generator_from_state_dict
-from rtswap.errors import InputError
 from rtswap.geometry.align import Template, named_template, realign
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
@@ -54,12 +54,8 @@ class SimSwapEngine:
     any_crop_size = False
 
     def __init__(
-        self, generator: cards.FileStatus, identity: cards.FileStatus, settings: EngineSettings
+        self, generator: models.FileStatus, identity: models.FileStatus, settings: EngineSettings
     ) -> None:
-        if settings.boost != 1:
-            raise InputError(
-                "--boost is for 128 px models (inswapper and its kind); SimSwap runs at its own size"
-            )
         self.device = settings.device
         self._generator = generator_from_state_dict(read_state_dict(generator.path))
         size = self._generator.size
@@ -77,9 +73,9 @@ class SimSwapEngine:
         folder = cards.models_dir(settings.models_dir)
         found = cards.cards_for(cls.name)
         by_file = {c.file: c for c in found}
-        generator = cards.require_one([by_file["simswap_512.pth"], by_file["simswap_224.pth"]], folder)
+        generator = models.require_one([by_file["simswap_512.pth"], by_file["simswap_224.pth"]], folder)
         options = [by_file["simswap_arcface.safetensors"], by_file["simswap_arcface.onnx"]]
-        return cls(generator, cards.require_one(options, folder), settings)
+        return cls(generator, models.require_one(options, folder), settings)
 
     def params(self) -> dict[str, object]:
         return dict(self._files)
@@ -158,7 +154,7 @@ def _example(generator: SimSwapGenerator) -> tuple[torch.Tensor, torch.Tensor]:
 def _runner(
     backend: str,
     generator: SimSwapGenerator,
-    checkpoint: cards.FileStatus,
+    checkpoint: models.FileStatus,
     settings: EngineSettings,
     dtype: torch.dtype,
 ) -> Runner:

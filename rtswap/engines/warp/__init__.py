@@ -1,5 +1,55 @@
-"""The built-in ``warp`` engine (no downloaded weights)."""
+"""The built-in ``warp`` engine (no downloaded weights).
 
-from rtswap.engines.warp.engine import WarpEngine, WarpIdentity
+The registry's view of the engine (:mod:`rtswap.engines`): its name, options and flags, importable
+without torch; the engine itself is in :mod:`.engine`."""
 
-__all__ = ["WarpEngine", "WarpIdentity"]
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rtswap.config import EngineOptions
+from rtswap.errors import InputError
+
+if TYPE_CHECKING:
+    from rtswap.engines.base import EngineSettings, SwapEngine
+
+NAME = "warp"
+SUMMARY = "built in, needs no downloaded weights: the source's face warped onto the target's mesh"
+FLAGS = ("crop_size",)
+LAYOUTS: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Options(EngineOptions):
+    crop_size: int = 256
+    """Side of the aligned face crop in px: larger is sharper and slower."""
+
+    def __post_init__(self) -> None:
+        if self.crop_size < 1:
+            raise InputError(f"--crop-size {self.crop_size}: must be at least 1")
+
+
+def handles(name: str) -> bool:
+    return name == NAME
+
+
+def add_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--crop-size",
+        type=int,
+        default=256,
+        metavar="PX",
+        help="warp: side of the aligned face crop; larger is sharper and slower (default: 256)",
+    )
+
+
+def options(args: argparse.Namespace) -> Options:
+    return Options(crop_size=args.crop_size)
+
+
+def open(settings: EngineSettings) -> SwapEngine[Any]:
+    from rtswap.engines.warp.engine import WarpEngine
+
+    return WarpEngine(settings.own(Options).crop_size, settings.device)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from tqdm import tqdm
-
-from rtswap.capture import open_source
+from rtswap.cli.options import add_sources, add_swap, sources, swap_config
 from rtswap.errors import InputError
-from rtswap.frame import Frame
-from rtswap.media.image import check_output_path, is_image_path
-from rtswap.pipeline import Pipeline, PipelineConfig, RunReport
-from rtswap.swapper import Swapper
+
+if TYPE_CHECKING:  # the command's --help imports this module, and must not import torch
+    import numpy as np
+
+    from rtswap.frame import Frame
+    from rtswap.pipeline import RunReport
+    from rtswap.swapper import Swapper
+
+log = logging.getLogger("rtswap")
 
 
 @dataclass
@@ -29,8 +34,53 @@ class SwapReport:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
+def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    swap = sub.add_parser(
+        "swap",
+        parents=parents,
+        help="swap faces in an image or video file",
+        description="Swap every face in INPUT (image or video) for the face in SRC. Videos keep "
+        "their frame count, frame rate, duration and audio. OUTPUT appears only "
+        "when complete.",
+    )
+    swap.add_argument("input", type=Path, metavar="INPUT", help="image or video to change")
+    swap.add_argument(
+        "output", type=Path, metavar="OUTPUT", help="where to write the result (same kind as INPUT)"
+    )
+    add_sources(swap)
+    add_swap(swap)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rtswap.swapper import Swapper
+
+    check_swap_paths(args.input, args.output)  # before the source is prepared
+    config = swap_config(args)
+    source, maps = sources(args)
+    with Swapper(source, config, maps=maps) as swapper:
+        report = swap_file(
+            swapper,
+            args.input,
+            args.output,
+            label=args.label,
+            progress=not args.quiet,
+            detect_every=args.detect_every,
+            max_faces=args.faces,
+        )
+    if report.faces == 0:
+        log.warning("no face found in %s; wrote it unchanged", args.input)
+    print(
+        f"wrote {args.output} ({report.frames} frame{'s' * (report.frames != 1)}, "
+        f"{report.faces} face{'s' * (report.faces != 1)} swapped, "
+        + (f"{report.seconds:.1f} s)" if report.frames == 1 else f"{report.fps:.1f} fps)")
+    )
+    return 0
+
+
 def check_swap_paths(input_path: str | Path, output_path: str | Path) -> tuple[Path, Path]:
     """One-line errors for an input and output that cannot work, before any preparation."""
+    from rtswap.media.image import check_output_path, is_image_path
+
     input_path, output_path = Path(input_path), check_output_path(output_path)
     if not input_path.is_file():
         raise InputError(f"{input_path}: no such file")
@@ -56,6 +106,12 @@ def swap_file(
     Runs the threaded pipeline with blocking rings, so every frame is kept. ``label`` draws the
     visible synthetic-media label on every frame (metadata is always written).
     """
+    from tqdm import tqdm
+
+    from rtswap.capture import open_source
+    from rtswap.media.image import is_image_path
+    from rtswap.pipeline import Pipeline, PipelineConfig
+
     input_path, output_path = check_swap_paths(input_path, output_path)
     start = time.perf_counter()
     source = open_source(str(input_path), live=False)

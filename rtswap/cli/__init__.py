@@ -1,0 +1,60 @@
+"""The ``rtswap`` command line: ``main()`` and the table of commands, one module each
+(``add_parser(sub, parents)`` declares it, ``run(args) -> int`` runs it)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from rtswap.errors import RtswapError
+
+COMMANDS = ("demo", "swap", "live", "serve", "identity", "engines", "bench")
+"""In the order ``--help`` lists them; each is the module ``rtswap.cli.<name>``."""
+
+_DESCRIPTION = """\
+Real-time face swap. Every output rtswap writes is marked as synthetic: a visible
+label in the corner (turn off with --no-label) and a metadata tag in the file.
+Use it only with the consent of the people whose faces you use."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rtswap", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # -q also after the command (rtswap swap -q ...): its default must not override the top level's
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add_parser(sub, [quiet])
+    return parser
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO, format="rtswap: %(message)s")
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager, `kill`) stops as Ctrl-C does: a live run ends cleanly and its
+        # recording is finalised; offline work is abandoned without leaving partial files
+        signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        code: int = importlib.import_module(f"{__name__}.{args.command}").run(args)
+        return code
+    except RtswapError as exc:
+        print(f"rtswap: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rtswap: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,117 @@
+"""``rtswap live``: a camera, video file or synthetic clip in; a window, virtual camera or file out."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import rtswap
+from rtswap.cli.notes import latency_line, note_neural_on_cpu
+from rtswap.cli.options import add_latency_budget, add_resolution, add_sources, add_swap, sources, swap_config
+from rtswap.errors import OutputError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rtswap.frame import Frame
+
+log = logging.getLogger("rtswap")
+
+
+def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    live = sub.add_parser(
+        "live",
+        parents=parents,
+        help="swap faces live: camera, video or synthetic clip in; window, virtual camera or file out",
+        description="Swap every face in a live stream for the face in SRC, at the input's frame "
+        "rate: stale frames are dropped, never queued. The window shows output FPS, "
+        "glass-to-glass latency and faces tracked; q (or Ctrl-C) stops.",
+    )
+    live.add_argument(
+        "--input",
+        default="webcam",
+        metavar="IN",
+        help="webcam (default), a camera index or /dev/videoN, a video file (played at its own "
+        "frame rate), or synthetic (the demo's generated astronaut, 30 fps)",
+    )
+    live.add_argument(
+        "--output",
+        action="append",
+        metavar="OUT",
+        help="window (default when a display exists), virtualcam, FILE.mp4 or null; repeat for several",
+    )
+    live.add_argument("--loop", action="store_true", help="start a video file input over when it ends")
+    live.add_argument(
+        "--reconnect", action="store_true", help="wait for a camera that disappears to come back"
+    )
+    live.add_argument(
+        "--vfr",
+        action="store_true",
+        help="record FILE.mp4 with each frame's own timestamp (variable frame rate); by default "
+        "recordings run at the input's constant frame rate, a dropped frame repeating the one before",
+    )
+    add_resolution(live, "camera mode to ask for, and size of the synthetic input")
+    add_latency_budget(live)
+    live.add_argument("--fps", type=float, default=30.0, help="camera frame rate to ask for (default: 30)")
+    live.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    add_sources(live)
+    add_swap(live)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rtswap.capture import check_source, open_source
+    from rtswap.output import check_sink
+    from rtswap.output.window import display_available, overlay_text
+    from rtswap.pipeline import Pipeline, PipelineConfig
+    from rtswap.swapper import Swapper
+
+    outputs = args.output or ["window"]
+    if not args.output and not display_available():
+        raise OutputError("no display for a preview window: choose --output virtualcam, FILE.mp4 or null")
+    check_source(args.input)  # the input, every output and the options checked before any work
+    for spec in outputs:
+        check_sink(spec)
+    config = swap_config(args)
+    source_faces, maps = sources(args)
+    last_status = 0.0
+    first_frame_s: float | None = None
+
+    def status(frame: Frame, image: np.ndarray) -> None:
+        nonlocal last_status, first_frame_s
+        if first_frame_s is None:
+            first_frame_s = time.monotonic() - rtswap.IMPORTED_S
+        if not args.quiet and "window" not in outputs and time.monotonic() - last_status >= 1.0:
+            last_status = time.monotonic()
+            print(f"\r{overlay_text(pipeline.stats)}", end="", file=sys.stderr, flush=True)
+
+    with Swapper(source_faces, config, maps=maps) as swapper:
+        note_neural_on_cpu(swapper)
+        source = open_source(
+            args.input,
+            live=True,
+            loop=args.loop,
+            resolution=args.resolution,
+            fps=args.fps,
+            reconnect=args.reconnect,
+        )
+        pipeline_config = PipelineConfig(
+            live=True,
+            detect_every=args.detect_every,
+            max_faces=args.faces,
+            label=args.label,
+            latency_budget_ms=args.latency_budget,
+            vfr=args.vfr,
+        )
+        pipeline = Pipeline.open(swapper.face_swap, source, outputs, pipeline_config, on_output=status)
+        stop = "q in the window or Ctrl-C" if "window" in outputs else "Ctrl-C"
+        log.info("swapping %s -> %s; %s to stop", args.input, ", ".join(outputs), stop)
+        report = pipeline.run(seconds=args.seconds)
+    if not args.quiet and "window" not in outputs:
+        print(file=sys.stderr)
+    print(f"{len(report.stats)} frames: {latency_line(report.stats.summary(), report.dropped)}")
+    if first_frame_s is not None:
+        print(f"first frame out {first_frame_s:.2f} s after start")
+    return 0

@@ -1,0 +1,32 @@
+"""What several commands say: the live pipeline's latency line, and what to expect of a neural
+engine on the CPU."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rtswap.output.stats import Summary
+    from rtswap.swapper import Swapper
+
+log = logging.getLogger("rtswap")
+
+
+def latency_line(summary: Summary, dropped: int) -> str:
+    latency = summary.latency_ms
+    return (
+        f"{summary.fps_out:.1f} fps out, glass-to-glass latency p50 {latency['p50']:.0f} ms, "
+        f"p95 {latency['p95']:.0f} ms, p99 {latency['p99']:.0f} ms, {dropped} frames dropped"
+    )
+
+
+def note_neural_on_cpu(swapper: Swapper) -> None:
+    """Live work with a neural engine on the CPU: say once what to expect."""
+    engine = swapper.face_swap.engine
+    if engine.name != "warp" and swapper.device.type == "cpu":
+        log.warning(
+            "%s on the CPU takes a second or more per face (docs/speed.md): live output will be a few "
+            "frames a second; a CUDA device (--device cuda) or --engine warp keeps up",
+            engine.name,
+        )

@@ -1,0 +1,39 @@
+"""How to swap, as one typed object: the CLI builds it, and the Python API, ``rtswap bench``,
+``rtswap serve`` and the Ray replicas take it as it is. Imports nothing of rtswap's but the
+runtime's names, and no torch (``--help`` reads it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rtswap.runtime import Precision
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """An engine's own options: each engine that has any subclasses this in its package
+    (``rtswap.engines.NAME.Options``), with its flags declared there."""
+
+
+@dataclass(frozen=True)
+class SwapConfig:
+    engine: str = "warp"
+    """warp, inswapper, simswap, megafs, onnx:NAME (a model card's swapper) or a card file (.toml)."""
+    device: str = "auto"
+    """auto (CUDA if present, else CPU), cpu or cuda[:N]; resolved where the engine is made (a Ray
+    replica resolves its own)."""
+    backend: str = "auto"
+    """How neural networks run: auto, eager, inductor, onnxruntime or tensorrt."""
+    precision: Precision = "fp32"
+    models_dir: Path | None = None
+    """Where model files are looked for (None: ``$RTSWAP_MODELS`` or the user data folder)."""
+    engine_options: EngineOptions = field(default_factory=EngineOptions)
+    """The engine's own options (its ``Options``; the defaults when this is the base class)."""
+    keep_occluders: bool = True
+    """What covers a target face (hair, glasses frames, a hand) stays on top of the swap."""
+    landmarks: str = "auto"
+    """Face analysis: mediapipe (its CPU graphs), torch (their PyTorch ports, on the device) or
+    auto (torch on CUDA, else mediapipe)."""
+    shape: str = "target"
+    """Whose face shape the swap has: the target's, or the source's (warp only)."""

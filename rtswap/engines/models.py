@@ -1,0 +1,174 @@
+"""The engines' model files in the models folder, by their cards (:mod:`rtswap.weights.cards`).
+
+A file in the models folder is *verified* when its hash is on the card, *unverified* when the hash
+is unknown but the layout is the engine's (it runs, with a warning), *wrong layout* when it is
+neither, else *missing*. Layouts are checked by the engine package that declares them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from rtswap.engines import layout_check, names
+from rtswap.errors import InputError, ModelLoadError
+from rtswap.weights import onnx_io
+from rtswap.weights.cards import ModelCard, all_cards, cards_for
+from rtswap.weights.hashes import file_sha256, sha256_file
+
+log = logging.getLogger("rtswap")
+
+
+State = Literal["verified", "unverified", "wrong layout", "missing"]
+
+
+def fits(card: ModelCard, content: Any) -> bool:
+    """Whether ``content`` (an ONNX model or a state dict, as the card's format says) has the
+    card's layout."""
+    try:
+        return layout_check(card.layout)(content, card)
+    except (KeyError, ValueError, RuntimeError, IndexError):
+        return False
+
+
+def _read(path: Path, format: str) -> Any:
+    if format == "onnx":
+        return onnx_io.load(path)
+    from rtswap.weights.state_dict import read_state_dict
+
+    return read_state_dict(path)
+
+
+def engine_names() -> list[str]:
+    """Every engine: the built-in ones, then one ``onnx:NAME`` per generic swapper card."""
+    built_in = [name for name in names() if not name.startswith("onnx:")]
+    return [*built_in, *(c.engine for c in all_cards() if c.role == "swapper" and c.layout == "card")]
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    card: ModelCard
+    path: Path
+    state: State
+    sha256: str = ""
+
+
+def status(card: ModelCard, folder: Path) -> FileStatus:
+    path = folder / card.file
+    if not path.is_file():
+        return FileStatus(card, path, "missing")
+    digest = file_sha256(path)
+    if digest in card.sha256:
+        return FileStatus(card, path, "verified", digest)
+    try:
+        right = fits(card, _read(path, card.format))
+    except ModelLoadError:
+        right = False
+    return FileStatus(card, path, "unverified" if right else "wrong layout", digest)
+
+
+def require(card: ModelCard, folder: Path) -> FileStatus:
+    """The card's file in ``folder``, with a one-line error when it is missing and a one-line
+    warning when its hash is unknown."""
+    found = status(card, folder)
+    if found.state == "missing":
+        raise ModelLoadError(
+            f"{card.engine} needs {card.file}, not found in {folder}: get {card.get.split(';')[0]} "
+            f"and run: rtswap engines add /path/to/{card.file}"
+        )
+    if found.state == "unverified":
+        log.warning(
+            "unverified checkpoint: %s has SHA-256 %s…, not one on its model card; its layout is "
+            "the expected one, so it runs",
+            found.path,
+            found.sha256[:16],
+        )
+    return found
+
+
+def require_one(options: list[ModelCard], folder: Path) -> FileStatus:
+    """The first of ``options`` (files that can each fill one role) present in ``folder``."""
+    for card in options:
+        if (folder / card.file).is_file():
+            return require(card, folder)
+    names = " or ".join(c.file for c in options)
+    raise ModelLoadError(
+        f"{options[0].engine} needs {names}, not found in {folder}: get {options[0].get.split(';')[0]} "
+        f"and run: rtswap engines add /path/to/FILE"
+    )
+
+
+def identify(path: Path, engine: str | None = None) -> tuple[ModelCard, bool]:
+    """The card a user's file belongs to, and whether its hash is on the card. By hash first,
+    else by layout (among ``engine``'s cards, if given), and among cards of the same layout by the
+    file's name; a file that fits no card, or several engines' files alike, is one line."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    digest = sha256_file(path)
+    cards = all_cards() if engine is None else cards_for(engine)
+    for card in cards:
+        if digest in card.sha256:
+            return card, True
+    try:
+        content, format = onnx_io.load(path), "onnx"
+    except ModelLoadError as not_onnx:
+        if path.suffix not in (".pth", ".pt", ".tar", ".safetensors", ".ckpt"):
+            raise not_onnx from None
+        content, format = _read(path, "state-dict"), "state-dict"  # a pickle needing code: one line
+    matching = [card for card in cards if card.format == format and fits(card, content)]
+    named = [card for card in matching if Path(card.file).stem in path.name]
+    matching = named or matching  # layouts alike (two ArcFace exports): the file's name decides
+    if len({card.file for card in matching}) > 1:
+        choices = ", ".join(f"{c.file} for {c.engine}" for c in matching)
+        raise InputError(f"{path}: fits several model cards ({choices}); say which with --engine")
+    if matching:
+        return matching[0], False
+    known = ", ".join(sorted({c.file for c in cards}))
+    found = onnx_io.describe(content) if format == "onnx" else f"a state dict of {len(content)} tensors"
+    raise ModelLoadError(f"{path}: not a model file rtswap can use ({found}); it uses: {known}")
+
+
+def add(path: Path, folder: Path, engine: str | None = None) -> FileStatus:
+    """Copy a user's file into ``folder`` under its card's name (atomically)."""
+    card, _ = identify(path, engine)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / card.file
+    if path.resolve() != target.resolve():
+        tmp = folder / f".tmp-{os.getpid()}-{card.file}"
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+    return status(card, folder)
+
+
+def table(folder: Path, backends: list[str]) -> str:
+    """Every engine, the files it needs and their state, for ``rtswap engines list``.
+    ``backends``: the runtime backends this machine can run neural engines on."""
+    rows = [("engine", "file", "state", "backends here")]
+    cards = all_cards()
+    for engine in engine_names():
+        engine_cards = cards_for(engine, cards)
+        if not engine_cards:
+            rows.append((engine, "(built in, no weights)", "ready", "eager"))
+            continue
+        states = [status(card, folder) for card in engine_cards]
+        usable = {s.card.role for s in states if s.state in ("verified", "unverified")}
+        ready = usable == {s.card.role for s in states}  # every role filled by one of its files
+        runs_on = [b for b in backends if not engine.startswith("onnx:") or b in ("onnxruntime", "tensorrt")]
+        for i, found in enumerate(states):
+            state = found.state + (
+                f" ({found.card.sha256[found.sha256]})" if found.state == "verified" else ""
+            )
+            rows.append(
+                (
+                    engine if i == 0 else "",
+                    found.card.file,
+                    state,
+                    ", ".join(runs_on) if i == 0 and ready else "",
+                )
+            )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join([*lines, f"models folder: {folder}"])
