@@ -23,6 +23,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from quality import Judge, face_region  # noqa: E402
 from rtswap.capture.synthetic_heads import FLAT_DEPTH, Motion, SyntheticHead  # noqa: E402
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer  # noqa: E402
+from rtswap.engines.warp.engine import WarpIdentity
 from rtswap.media.image import read_image  # noqa: E402
 from rtswap.media.samples import grace_hopper_path  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
@@ -94,7 +96,7 @@ def main() -> None:
     }
     for label, source in sources.items():
         with Swapper(source, SwapConfig(device="cpu"), progress=False) as swapper:
-            yaws = swapper.face_swap.identities[0].poses[:, 0]  # type: ignore[attr-defined]
+            yaws = cast(WarpIdentity, swapper.face_swap.identities[0]).poses[:, 0]
             result[label] = {
                 "views": len(yaws),
                 "view_yaw_range": [round(float(yaws.min()), 1), round(float(yaws.max()), 1)],

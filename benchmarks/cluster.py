@@ -60,7 +60,12 @@ async def _setup_ms(url: str) -> float:
         answer = await reply.json()
         elapsed = (time.perf_counter() - start) * 1000
     connected = asyncio.Event()
-    pc.on("connectionstatechange", lambda: pc.connectionState == "connected" and connected.set())
+
+    @pc.on("connectionstatechange")
+    def on_state() -> None:
+        if pc.connectionState == "connected":
+            connected.set()
+
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
     await asyncio.wait_for(connected.wait(), 20)
     await pc.close()

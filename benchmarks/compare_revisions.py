@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from rtswap.bench.runner import machine
 
@@ -56,7 +57,7 @@ with warp_on_cpu() as swapper:
 """
 
 
-def one_run(tree: Path, seconds: float) -> dict[str, object]:
+def one_run(tree: Path, seconds: float) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(
         [sys.executable, "-c", _ONE_RUN, str(seconds)],
@@ -66,19 +67,18 @@ def one_run(tree: Path, seconds: float) -> dict[str, object]:
         text=True,
         check=True,
     )
-    measured: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    measured: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return measured
 
 
-def summary(runs: list[dict[str, object]]) -> dict[str, object]:
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     stages = runs[0]["stages"]
     assert isinstance(stages, dict)
     return {
-        "ms_per_frame": round(statistics.median(1000 / float(r["fps_out"]) for r in runs), 2),  # type: ignore[arg-type]
+        "ms_per_frame": round(statistics.median(1000 / float(r["fps_out"]) for r in runs), 2),
         "fps_out": [r["fps_out"] for r in runs],
         "stage_p50_ms": {
-            name: round(statistics.median(r["stages"][name]["p50"] for r in runs), 2)  # type: ignore[index]
-            for name in stages
+            name: round(statistics.median(r["stages"][name]["p50"] for r in runs), 2) for name in stages
         },
     }
 
@@ -114,7 +114,7 @@ def main() -> None:
         "old": {"rev": args.rev, **summary(old)},
         "new": {"rev": head.stdout.strip() + " (working tree)", **summary(new)},
     }
-    result["speedup"] = round(result["old"]["ms_per_frame"] / result["new"]["ms_per_frame"], 2)  # type: ignore[index]
+    result["speedup"] = round(result["old"]["ms_per_frame"] / result["new"]["ms_per_frame"], 2)
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")

@@ -21,7 +21,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,7 +36,7 @@ from rtswap.engines.megafs.engine import ENCODER_PX, MegaFSSwap
 from rtswap.engines.megafs.replica import REAL, random_networks
 from rtswap.engines.simswap.engine import export_onnx
 from rtswap.engines.simswap.model import SimSwapGenerator
-from rtswap.runtime import available_backends
+from rtswap.runtime import PRECISIONS, Precision, available_backends
 from rtswap.runtime.base import DTYPES, Runner
 from rtswap.runtime.eager import EagerRunner
 from rtswap.runtime.inductor import InductorRunner
@@ -136,7 +138,7 @@ MODELS: dict[str, Callable[[], Model]] = {
     "simswap_512": lambda: simswap(512),
     "megafs_encoder": lambda: megafs("encoder"),
     "megafs_ftm": lambda: megafs("ftm"),
-    **{f"megafs_synthesis_{r}": (lambda r=r: megafs("synthesis", r)) for r in (256, 512, 1024)},  # type: ignore[misc]
+    **{f"megafs_synthesis_{r}": partial(megafs, "synthesis", r) for r in (256, 512, 1024)},
     "megafs_512": lambda: megafs("whole", 512),
 }
 
@@ -147,11 +149,11 @@ def runners(
     """(backend, precision, runner, its condition input) for everything of ``wanted`` that runs
     on ``device``."""
     example = (torch.zeros(1, *model.shape), model.condition)
-    precisions = ("fp32", "fp16", "bf16") if device.type == "cuda" else ("fp32",)
+    precisions: tuple[Precision, ...] = PRECISIONS if device.type == "cuda" else ("fp32",)
     found: list[tuple[str, str, Runner, torch.Tensor]] = []
     backends = [b for b in available_backends(device) if b in wanted]
     for precision in precisions:
-        dtype = DTYPES[precision]  # type: ignore[index]
+        dtype = DTYPES[precision]
         found.append(("eager", precision, EagerRunner(model.module(), device, dtype), model.condition))
         if "inductor" in backends:
             runner = InductorRunner(model.module(), example, device, dtype)
@@ -180,8 +182,8 @@ def time_calls(
 
 def measure(
     name: str, model: Model, device: torch.device, repeats: int, folder: Path, backends: list[str]
-) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for backend, precision, runner, condition in runners(model, device, folder, backends):
         runner.warmup(BATCHES)
         for batch in BATCHES:
@@ -207,7 +209,7 @@ def measure(
             )
     eager = {r["batch"]: r["median_ms"] for r in rows if r["backend"] == "eager" and r["precision"] == "fp32"}
     for row in rows:
-        row["vs_eager"] = round(float(row["median_ms"]) / float(eager[row["batch"]]), 3)  # type: ignore[arg-type]
+        row["vs_eager"] = round(float(row["median_ms"]) / float(eager[row["batch"]]), 3)
     return rows
 
 

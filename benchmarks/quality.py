@@ -43,6 +43,7 @@ import math
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -85,7 +86,7 @@ class Judge:
             str(models / "dlib_face_recognition_resnet_model_v1.dat")
         )
 
-    def face(self, image: np.ndarray):  # type: ignore[no-untyped-def]
+    def face(self, image: np.ndarray) -> Any:
         boxes = self.detector(image, 1)
         return max(boxes, key=lambda r: r.area()) if boxes else None
 
@@ -158,7 +159,7 @@ def face_region(image: np.ndarray, analyzer: FaceAnalyzer) -> np.ndarray:
     mask = np.zeros(image.shape[:2], np.uint8)
     for face in analyzer.analyze(image):
         hull = cv2.convexHull(np.round(face.landmarks[:, :2]).astype(np.int32))
-        cv2.fillConvexPoly(mask, hull, 1)
+        cv2.fillConvexPoly(mask, hull, (1,))
         r = max(1, round(0.10 * face.height))
         mask = np.maximum(
             mask, cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))

@@ -100,10 +100,10 @@ def face_video(tmp_path_factory: pytest.TempPathFactory, head: SyntheticHead) ->
 def face_hull(face: Face, image_shape: tuple[int, ...], grow: float = 0.0) -> np.ndarray:
     """HxW bool: the convex hull of the face's landmarks, grown by ``grow`` face heights."""
     mask = np.zeros(image_shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(face.landmarks[:, :2]).astype(np.int32)), 1)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(face.landmarks[:, :2]).astype(np.int32)), (1,))
     if grow:
         r = round(grow * face.height)
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
     return mask.astype(bool)
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import cast
 
 import cv2
 import torch
@@ -129,7 +130,8 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
         if config.compare_sequential:
             sequential = _sequential(swapper, config)
             result["sequential"] = sequential
-            result["speedup"] = round(float(result["fps_out"]) / float(sequential["fps_out"]), 2)  # type: ignore[arg-type]
+            speedup = cast(float, result["fps_out"]) / cast(float, sequential["fps_out"])
+            result["speedup"] = round(speedup, 2)
     return result
 
 

@@ -8,17 +8,18 @@ unchanged on CUDA.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 
 def _slide(
-    x: torch.Tensor, radius: int, combine: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], **pad: object
+    x: torch.Tensor, radius: int, combine: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], **pad: Any
 ) -> torch.Tensor:
     """Combine each pixel with its ``radius`` neighbours along rows, then along columns."""
     for dim, padding in ((3, (radius, radius, 0, 0)), (2, (0, 0, radius, radius))):
-        padded = F.pad(x, padding, **pad)  # type: ignore[arg-type]
+        padded = F.pad(x, padding, **pad)
         n = x.shape[dim]
         out = padded.narrow(dim, 0, n)
         for offset in range(1, 2 * radius + 1):

@@ -9,6 +9,7 @@ piecewise-affinely from the original landmarks to the moved ones, the nearest su
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -233,7 +234,7 @@ class SyntheticClip:
     def __len__(self) -> int:
         return self.frame_count
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[np.ndarray]:
         return (self.frame(i) for i in range(self.frame_count))
 
     def cells(self) -> list[tuple[int, int, int]]:

@@ -4,8 +4,8 @@ lazily.
 An engine package (``rtswap/engines/NAME/``) is the whole engine: the code, its model cards
 (``*.toml``) and, in its ``__init__``, what the registry reads, importable without torch:
 
-- ``NAME``, ``SUMMARY``: how it is named and listed; ``handles(name)``: whether ``--engine name``
-  is it (``onnx:NAME`` and card files are the ONNX swapper's);
+- ``NAME``, ``SUMMARY``, ``PLACE``: how it is named, described and listed; ``handles(name)``:
+  whether ``--engine name`` is it (``onnx:NAME`` and card files are the ONNX swapper's);
 - ``Options``: its own options (a :class:`~rtswap.config.EngineOptions`), ``add_arguments(group)``:
   the flags that fill them (shown in its own ``--help`` group), ``options(args)``, and ``FLAGS``:
   the destinations of every flag it reads;
@@ -36,13 +36,13 @@ DEFAULT = "warp"
 
 @cache
 def packages() -> tuple[ModuleType, ...]:
-    """Every engine package, the default first."""
+    """Every engine package, in the order each says it is listed (``PLACE``)."""
     found = [
         importlib.import_module(f"{__name__}.{info.name}")
         for info in pkgutil.iter_modules(__path__)
         if info.ispkg
     ]
-    return tuple(sorted(found, key=lambda package: (package.NAME != DEFAULT, package.NAME)))
+    return tuple(sorted(found, key=lambda package: (package.PLACE, package.NAME)))
 
 
 def names() -> list[str]:

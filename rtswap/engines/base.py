@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -101,7 +101,6 @@ class Identity(Protocol):
         ...
 
 
-@runtime_checkable
 class ShapedIdentity(Identity, Protocol):
     """An identity that knows the source's face shape, for ``--shape source``."""
 

@@ -54,7 +54,7 @@ class FaceSwap:
             self.assignment = SourceAssignment(len(self.identities))
         if self.shape not in SHAPES:
             raise InputError(f"--shape {self.shape}: choose one of {', '.join(SHAPES)}")
-        if self.shape == "source" and not all(isinstance(i, ShapedIdentity) for i in self.identities):
+        if self.shape == "source" and self.engine.name != "warp":
             raise InputError(f"--shape source works with the warp engine only, not {self.engine.name}")
 
     def use(self, identity: Identity) -> None:

@@ -34,15 +34,25 @@ def available_backends(device: torch.device) -> list[str]:
     return found
 
 
-def choose_backend(requested: str, device: torch.device) -> str:
+def choose_backend(requested: str, device: torch.device, onnx_only: str | None = None) -> str:
     """``requested`` if it can run here, or for ``auto``: TensorRT if installed on CUDA, else
-    inductor on CUDA, else onnxruntime on CPU, else eager."""
+    inductor on CUDA, else onnxruntime on CPU, else eager. ``onnx_only``: the name of an engine
+    that runs an ONNX file as it is (onnxruntime or TensorRT, nothing else)."""
     available = available_backends(device)
-    if requested == "auto":
-        order = ("tensorrt", "inductor") if device.type == "cuda" else ("onnxruntime",)
-        return next((b for b in order if b in available), "eager")
-    if requested not in BACKENDS:
+    if requested not in ("auto", *BACKENDS):
         raise InputError(f"unknown backend {requested!r}; choose from auto, {', '.join(BACKENDS)}")
+    if onnx_only and requested in ("eager", "inductor"):
+        raise InputError(f"{onnx_only} runs its ONNX file as it is: --backend onnxruntime or tensorrt")
+    if requested == "auto":
+        order = (
+            ("tensorrt", "onnxruntime" if onnx_only else "inductor")
+            if device.type == "cuda"
+            else ("onnxruntime",)
+        )
+        found = next((b for b in order if b in available), None)
+        if found is None and onnx_only:
+            raise DependencyError(f"{onnx_only} needs onnxruntime (pip install -e '.[neural]') or TensorRT")
+        return found or "eager"
     if requested in available:
         return requested
     if requested == "tensorrt":

@@ -1,9 +1,10 @@
-"""A PyTorch module's per-frame path on any backend: the module itself (eager, inductor), or its
-ONNX export under onnxruntime or TensorRT."""
+"""The one runner factory: a network's per-frame path on any backend, from its PyTorch module
+(eager, inductor) or its ONNX file (onnxruntime, TensorRT)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -13,37 +14,65 @@ from rtswap.runtime import Precision
 from rtswap.runtime.base import Runner
 
 
-def module_runner(
+@dataclass(frozen=True)
+class OnnxFile:
+    """An ONNX file a runner reads: the user's own, or an export written once."""
+
+    path: Path
+    key: str
+    """What a TensorRT plan built from it is keyed by (its SHA-256, or what the export was made
+    from): the file's name is not enough."""
+    plans: Path
+    """Where TensorRT plans built from it go."""
+    export: Callable[[Path], object] | None = None
+    """Writes the file when it is missing (None: it is the user's file)."""
+    inputs: Sequence[str] | None = None
+    """The graph inputs a call's tensors go to (default: the file's order)..."""
+    outputs: Sequence[str] | None = None
+    """...and the outputs returned (default: all)."""
+    max_batch: int | None = None
+    """1 for a file whose batch is fixed at 1 (default: TensorRT's profile maximum)."""
+
+
+def make_runner(
     backend: str,
-    module: nn.Module,
-    example: Sequence[torch.Tensor],
-    onnx_path: Path,
-    export: Callable[[Path], object],
     device: torch.device,
     precision: Precision,
     dtype: torch.dtype,
-    max_batch: int | None = None,
+    example: Sequence[torch.Tensor],
+    module: Callable[[], nn.Module] | None = None,
+    onnx: OnnxFile | None = None,
 ) -> Runner:
-    """``example``: one set of inputs, a batch of one; ``export`` writes the module's ONNX to
-    ``onnx_path`` (once: the file is reused, so its name must say what it was made from);
-    ``max_batch`` 1 for an export whose batch is fixed at 1. TensorRT plans go next to the ONNX."""
+    """The runner of ``backend`` (chosen by :func:`~rtswap.runtime.choose_backend`): ``module``
+    (made on first need) for eager and inductor, ``onnx`` for onnxruntime and TensorRT.
+    ``example``: one set of inputs, a batch of one."""
     if backend in ("onnxruntime", "tensorrt"):
-        if not onnx_path.exists():
-            export(onnx_path)
+        assert onnx is not None, f"{backend} runs an ONNX file"
+        if not onnx.path.exists():
+            assert onnx.export is not None, f"{onnx.path} is missing"
+            onnx.export(onnx.path)
         if backend == "onnxruntime":
             from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
 
-            return OnnxRuntimeRunner(onnx_path, device)
+            return OnnxRuntimeRunner(onnx.path, device, onnx.inputs, onnx.outputs)
         from rtswap.runtime.tensorrt import MAX_BATCH, TensorRTRunner
 
-        plans, key = onnx_path.parent, onnx_path.stem  # the name says what it was made from
         return TensorRTRunner(
-            onnx_path, key, example, device, precision, plans, max_batch=max_batch or MAX_BATCH
+            onnx.path,
+            onnx.key,
+            example,
+            device,
+            precision,
+            onnx.plans,
+            onnx.inputs,
+            onnx.outputs,
+            max_batch=onnx.max_batch or MAX_BATCH,
         )
+    assert module is not None, f"{backend} runs a PyTorch module"
     if backend == "inductor":
         from rtswap.runtime.inductor import InductorRunner
 
-        return InductorRunner(module, example, device, dtype)
+        return InductorRunner(module(), example, device, dtype)
     from rtswap.runtime.eager import EagerRunner
 
-    return EagerRunner(module, device, dtype)
+    return EagerRunner(module(), device, dtype)

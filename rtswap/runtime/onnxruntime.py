@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,20 +18,20 @@ from rtswap.errors import DependencyError, ModelLoadError
 from rtswap.runtime.base import join_outputs
 
 
-def session(path: Path, device: torch.device) -> object:
+def session(path: Path, device: torch.device) -> Any:
     """An onnxruntime InferenceSession for ``path`` on ``device`` (one-line errors)."""
     try:
         import onnxruntime as ort
     except ImportError:
         raise DependencyError("onnxruntime is not installed: pip install -e '.[neural]'") from None
-    providers = ["CPUExecutionProvider"]
+    providers: list[str | tuple[str, dict[str, int]]] = ["CPUExecutionProvider"]
     if device.type == "cuda":
         if "CUDAExecutionProvider" not in ort.get_available_providers():
             raise DependencyError(
                 "onnxruntime on CUDA needs onnxruntime-gpu: pip install onnxruntime-gpu "
                 "(or --backend inductor)"
             )
-        providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))  # type: ignore[arg-type]
+        providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only
     options.intra_op_num_threads = torch.get_num_threads()  # the same share of cores as torch ops
@@ -55,10 +56,10 @@ class OnnxRuntimeRunner:
         the channel axis."""
         self.device = device
         self.session = session(path, device)
-        declared = {i.name: i for i in self.session.get_inputs()}  # type: ignore[attr-defined]
+        declared = {i.name: i for i in self.session.get_inputs()}
         self.input_names = list(inputs or declared)
         self.input_ranks = [len(declared[name].shape) for name in self.input_names]
-        produced = {o.name: o for o in self.session.get_outputs()}  # type: ignore[attr-defined]
+        produced = {o.name: o for o in self.session.get_outputs()}
         self.outputs = [produced[name] for name in (outputs or list(produced)[:1])]
         self.per_item = declared[self.input_names[0]].shape[0] == 1
         """The file's batch dimension is fixed at 1: run the items one by one."""
@@ -80,12 +81,12 @@ class OnnxRuntimeRunner:
         feed = {
             name: t.detach().cpu().float().numpy() for name, t in zip(self.input_names, tensors, strict=True)
         }
-        results = self.session.run([o.name for o in self.outputs], feed)  # type: ignore[attr-defined]
+        results = self.session.run([o.name for o in self.outputs], feed)
         return join_outputs([torch.from_numpy(np.asarray(out)) for out in results])
 
     def _run_bound(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         """Device pointers in and out: no copy through the host."""
-        binding = self.session.io_binding()  # type: ignore[attr-defined]
+        binding = self.session.io_binding()
         index = self.device.index or 0
         held = [t.float().contiguous() for t in tensors]  # alive until the run has read them
         for name, t in zip(self.input_names, held, strict=True):
@@ -96,7 +97,7 @@ class OnnxRuntimeRunner:
             binding.bind_output(output.name, "cuda", index, np.float32, tuple(out.shape), out.data_ptr())
             results.append(out)
         torch.cuda.current_stream(self.device).synchronize()  # onnxruntime runs on its own stream
-        self.session.run_with_iobinding(binding)  # type: ignore[attr-defined]
+        self.session.run_with_iobinding(binding)
         return results
 
     def warmup(self, batch_sizes: Sequence[int]) -> None:

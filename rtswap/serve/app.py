@@ -7,6 +7,7 @@ One process: the HTTP API in aiohttp, the sessions (:mod:`rtswap.serve.sessions`
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -80,7 +81,9 @@ class Server:
 
 
 @web.middleware
-async def _api_errors(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+async def _api_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
         return response

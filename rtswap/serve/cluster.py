@@ -215,7 +215,8 @@ class Ingress:
             raise ApiError(404, f"unknown session {session!r} (the 'session' from /offer's answer)")
         call = self.handle.source.remote(replica=placed.replica, session=session, image=image, face=face)
         try:
-            reply: dict[str, Any] = await asyncio.wait_for(call, SOURCE_TIMEOUT_S)  # type: ignore[arg-type]
+            # Ray's DeploymentResponse is awaitable but not typed as one
+            reply: dict[str, Any] = await asyncio.wait_for(call, SOURCE_TIMEOUT_S)  # type: ignore[arg-type]  # see above
         except Exception:  # the replica went while we waited
             raise ApiError(410, "session lost with its replica; reconnect") from None
         if "error" in reply:

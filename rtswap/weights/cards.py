@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -48,13 +48,18 @@ class ModelCard:
 
 
 def all_cards() -> list[ModelCard]:
-    """Every card shipped with the engines, in engine then file order."""
+    """Every card shipped with the engines, in engine then file order. A native engine's card
+    with a ``[swapper]`` table also describes the file for the generic ONNX swapper, as
+    ``onnx:<file stem>``: one card per file."""
     cards = []
     for folder in sorted(resources.files("rtswap.engines").iterdir(), key=lambda p: p.name):
         if folder.is_dir():
             for item in sorted(folder.iterdir(), key=lambda p: p.name):
                 if item.name.endswith(".toml"):
-                    cards.append(read_card(item.read_text()))
+                    card = read_card(item.read_text())
+                    cards.append(card)
+                    if card.swapper and card.layout != "card":
+                        cards.append(replace(card, engine=f"onnx:{Path(card.file).stem}", layout="card"))
     return cards
 
 

@@ -27,6 +27,7 @@ shadow reaching the outline under hard side light is taken for an occluder.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -55,8 +56,8 @@ _RAMP = 0.25
 """A score goes from 0 at a limit to 1 this far beyond it (relative)."""
 
 
-def _edges(*connections: object) -> np.ndarray:
-    return np.array(sorted(set(itertools.chain(*connections))))  # type: ignore[arg-type]
+def _edges(*connections: Iterable[tuple[int, int]]) -> np.ndarray:
+    return np.array(sorted(set(itertools.chain(*connections))))
 
 
 _NEVER = _edges(

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from rtswap.weights.cards import ModelCard
 
 NAME = "inswapper"
+PLACE = 1
+"""Where it is listed (--help, errors, rtswap engines list)."""
 SUMMARY = "insightface's inswapper_128 (your own inswapper_128.onnx and w600k_r50.onnx)"
 FLAGS = ("boost",)
 

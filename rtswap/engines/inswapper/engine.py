@@ -26,6 +26,7 @@ from rtswap.engines.inswapper.model import InswapperGenerator, latent, styles
 from rtswap.geometry.align import Template, arcface_template
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
+from rtswap.runtime.module import OnnxFile, make_runner
 from rtswap.weights import cards
 
 log = logging.getLogger("rtswap")
@@ -120,24 +121,16 @@ def _runner(
     """The target path on ``backend``: the PyTorch module (eager, inductor), the user's file
     itself (onnxruntime), or a TensorRT plan built from the target path's ONNX."""
     example = (torch.zeros(1, 3, SIZE, SIZE), torch.zeros(len(weights.style_convs), 2 * weights.widths[-1]))
+    build = cards.models_dir(settings.models_dir) / "build"
     if backend == "onnxruntime":
-        from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
-
-        return OnnxRuntimeRunner(swapper.path, device)
-    if backend == "tensorrt":
-        from rtswap.runtime.tensorrt import TensorRTRunner
-
-        build = cards.models_dir(settings.models_dir) / "build"
-        onnx_path = build / f"inswapper-target-{swapper.sha256[:16]}.onnx"
-        if not onnx_path.exists():
-            graph.save(graph.build(weights, source_path=False), onnx_path)
-        key = f"{swapper.sha256}:target-path:{graph.OPSET}"
-        return TensorRTRunner(onnx_path, key, example, device, settings.precision, build)
-    generator = InswapperGenerator(weights)
-    if backend == "inductor":
-        from rtswap.runtime.inductor import InductorRunner
-
-        return InductorRunner(generator, example, device, dtype)
-    from rtswap.runtime.eager import EagerRunner
-
-    return EagerRunner(generator, device, dtype)
+        onnx = OnnxFile(swapper.path, swapper.sha256, build)
+    else:
+        onnx = OnnxFile(
+            build / f"inswapper-target-{swapper.sha256[:16]}.onnx",
+            f"{swapper.sha256}:target-path:{graph.OPSET}",
+            build,
+            export=lambda path: graph.save(graph.build(weights, source_path=False), path),
+        )
+    return make_runner(
+        backend, device, settings.precision, dtype, example, lambda: InswapperGenerator(weights), onnx
+    )

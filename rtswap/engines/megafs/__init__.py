@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from rtswap.weights.cards import ModelCard
 
 NAME = "megafs"
+PLACE = 3
+"""Where it is listed (--help, errors, rtswap engines list)."""
 SUMMARY = "MegaFS (its published FTM and StyleGAN2 checkpoints)"
 FLAGS = ("megafs_resolution",)
 RESOLUTIONS = (1024, 512, 256)

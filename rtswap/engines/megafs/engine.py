@@ -36,7 +36,7 @@ from rtswap.errors import ModelLoadError
 from rtswap.geometry.align import Template, ffhq_template
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
-from rtswap.runtime.module import module_runner
+from rtswap.runtime.module import OnnxFile, make_runner
 from rtswap.weights import cards
 from rtswap.weights.state_dict import read_state_dict
 
@@ -188,8 +188,8 @@ def _runner(
 ) -> Runner:
     build = cards.models_dir(settings.models_dir) / "build"
     resolution = network.synthesis.resolution
-    onnx_path = build / f"megafs-{resolution}-{ftm_file.sha256[:12]}-{generator_file.sha256[:12]}.onnx"
-    export = partial(export_onnx, network)
-    return module_runner(
-        backend, network, _example(network), onnx_path, export, settings.device, settings.precision, dtype, 1
+    name = f"megafs-{resolution}-{ftm_file.sha256[:12]}-{generator_file.sha256[:12]}"
+    onnx = OnnxFile(build / f"{name}.onnx", name, build, export=partial(export_onnx, network), max_batch=1)
+    return make_runner(
+        backend, settings.device, settings.precision, dtype, _example(network), lambda: network, onnx
     )

@@ -19,6 +19,7 @@ of the same structure load too.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -144,7 +145,7 @@ def encoder_from_state_dict(state: dict[str, torch.Tensor]) -> HieRFE:
     split = tuple(count_keys(state, rf"mapping{i}\.(\d+)\.") for i in range(1, 4))
     width = int(state["fpn.backbone.conv1.weight"].shape[0])
     latent = int(state["fpn.output1.0.weight"].shape[0])
-    encoder = HieRFE(blocks, width, latent, split)  # type: ignore[arg-type]
+    encoder = HieRFE(blocks, width, latent, cast(tuple[int, int, int], split))
     encoder.load_state_dict(state, strict=True)
     return encoder.eval()
 

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from rtswap.weights.cards import ModelCard
 
 NAME = "onnx:NAME"
+PLACE = 4
+"""Where it is listed (--help, errors, rtswap engines list)."""
 SUMMARY = "any identity-conditioned ONNX swapper a model card describes (HyperSwap, GHOST, SimSwap ONNX, ...)"
 FLAGS = ("boost",)
 """``--boost`` is declared by inswapper (:mod:`rtswap.engines.boost`), read here too."""

@@ -16,10 +16,11 @@ from rtswap.engines.arcface import ArcFace
 from rtswap.engines.base import AlignedView, EngineSettings, FaceBatch
 from rtswap.engines.boost import merge_subgrids, split_subgrids
 from rtswap.engines.onnx_swapper.io import mismatch
-from rtswap.errors import DependencyError, InputError, ModelLoadError
+from rtswap.errors import InputError, ModelLoadError
 from rtswap.geometry.align import Template, named_template
-from rtswap.runtime import available_backends
+from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
+from rtswap.runtime.module import OnnxFile, make_runner
 from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
 from rtswap.weights import cards, onnx_io
 
@@ -76,7 +77,7 @@ class OnnxSwapEngine:
         self._files = {f"{role}_sha256": status.sha256 for role, status in found.items()}
         self._identity_path = found["identity"].path
         self._converter_path = found["converter"].path if "converter" in found else None
-        self.backend = _backend(settings, card.engine)
+        self.backend = choose_backend(settings.backend, self.device, onnx_only=card.engine)
         check_precision(self.backend, self.device, settings.precision)
         self._runner = self._make_runner(swapper, settings)
         mean, std = (
@@ -142,44 +143,17 @@ class OnnxSwapEngine:
         self._runner.warmup([b * self.boost**2 for b in batch_sizes])
 
     def _make_runner(self, swapper: models.FileStatus, settings: EngineSettings) -> Runner:
-        names = [self.spec["output"], *([self.spec["mask"]] if self.spec.get("mask") else [])]
-        if self.backend == "tensorrt":
-            from rtswap.runtime.tensorrt import TensorRTRunner
-
-            size = int(self.spec["size"])
-            example = (torch.zeros(1, 3, size, size), torch.zeros(1, int(self.spec.get("source_size", 512))))
-            build = cards.models_dir(settings.models_dir) / "build"
-            inputs = [self.spec["target"], self.spec["source"]]
-            return TensorRTRunner(
-                swapper.path,
-                swapper.sha256,
-                example,
-                self.device,
-                settings.precision,
-                build,
-                inputs,
-                names,
-                max_batch=1,
-            )
-        return OnnxRuntimeRunner(swapper.path, self.device, [self.spec["target"], self.spec["source"]], names)
-
-
-def _backend(settings: EngineSettings, engine: str) -> str:
-    """An ONNX file runs on onnxruntime or TensorRT, nothing else."""
-    available = available_backends(settings.device)
-    if settings.backend in ("eager", "inductor"):
-        raise InputError(f"{engine} runs its ONNX file as it is: --backend onnxruntime or tensorrt")
-    if settings.backend == "auto":
-        if settings.device.type == "cuda" and "tensorrt" in available:
-            return "tensorrt"
-        if "onnxruntime" in available:
-            return "onnxruntime"
-        raise DependencyError(f"{engine} needs onnxruntime (pip install -e '.[neural]') or TensorRT")
-    if settings.backend not in available:
-        raise DependencyError(
-            f"--backend {settings.backend} is not available here (pip install -e '.[neural]')"
+        size = int(self.spec["size"])
+        example = (torch.zeros(1, 3, size, size), torch.zeros(1, int(self.spec.get("source_size", 512))))
+        onnx = OnnxFile(
+            swapper.path,
+            swapper.sha256,
+            cards.models_dir(settings.models_dir) / "build",
+            inputs=[self.spec["target"], self.spec["source"]],
+            outputs=[self.spec["output"], *([self.spec["mask"]] if self.spec.get("mask") else [])],
+            max_batch=1,
         )
-    return settings.backend
+        return make_runner(self.backend, self.device, settings.precision, torch.float32, example, onnx=onnx)
 
 
 def card_path_engine(path: Path, settings: EngineSettings, boost: int = 1) -> OnnxSwapEngine:

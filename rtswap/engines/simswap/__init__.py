@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from rtswap.weights.cards import ModelCard
 
 NAME = "simswap"
+PLACE = 2
+"""Where it is listed (--help, errors, rtswap engines list)."""
 SUMMARY = "SimSwap 224 or 512 (its published checkpoints and ArcFace)"
 FLAGS: tuple[str, ...] = ()
 Options = EngineOptions

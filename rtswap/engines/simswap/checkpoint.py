@@ -47,7 +47,8 @@ class _PickleModule:
 def state_dict_from_pickle(path: Path) -> dict[str, torch.Tensor]:
     """The weights of a pickled whole network (unwrapping ``{'model': ...}`` and DataParallel's
     ``.module``). Runs the pickle: only for files the user has said they trust."""
-    data = torch.load(path, map_location="cpu", weights_only=False, pickle_module=_PickleModule)  # type: ignore[arg-type]
+    # torch types pickle_module as a module; a class with the same attributes serves
+    data = torch.load(path, map_location="cpu", weights_only=False, pickle_module=_PickleModule)  # type: ignore[arg-type]  # see above
     if isinstance(data, dict) and "model" in data:
         data = data["model"]
     while hasattr(data, "module") and isinstance(data.module, nn.Module):

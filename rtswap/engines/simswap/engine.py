@@ -23,7 +23,7 @@ from rtswap.engines.simswap.model import SimSwapGenerator, arcface_from_state_di
 from rtswap.geometry.align import Template, named_template, realign
 from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner, check_precision
-from rtswap.runtime.module import module_runner
+from rtswap.runtime.module import OnnxFile, make_runner
 from rtswap.weights import cards
 from rtswap.weights.state_dict import read_state_dict
 
@@ -159,9 +159,8 @@ def _runner(
     dtype: torch.dtype,
 ) -> Runner:
     build = cards.models_dir(settings.models_dir) / "build"
-    onnx_path = build / f"simswap-{generator.size}-{checkpoint.sha256[:16]}.onnx"
-    export = partial(export_onnx, generator)
-    example = _example(generator)
-    return module_runner(
-        backend, generator, example, onnx_path, export, settings.device, settings.precision, dtype
+    name = f"simswap-{generator.size}-{checkpoint.sha256[:16]}"
+    onnx = OnnxFile(build / f"{name}.onnx", name, build, export=partial(export_onnx, generator))
+    return make_runner(
+        backend, settings.device, settings.precision, dtype, _example(generator), lambda: generator, onnx
     )

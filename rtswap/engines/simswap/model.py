@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -198,6 +199,6 @@ def arcface_from_state_dict(state: dict[str, torch.Tensor]) -> ArcFaceResNet:
         1 + max(int(m.group(1)) for k in state if (m := re.match(rf"layer{i}\.(\d+)\.", k)))
         for i in range(1, 5)
     )
-    network = ArcFaceResNet(layers, int(state["conv1.weight"].shape[0]))  # type: ignore[arg-type]
+    network = ArcFaceResNet(cast(tuple[int, int, int, int], layers), int(state["conv1.weight"].shape[0]))
     network.load_state_dict(state, strict=True)
     return network.eval()

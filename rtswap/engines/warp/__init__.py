@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from rtswap.engines.base import EngineSettings, SwapEngine
 
 NAME = "warp"
+PLACE = 0
+"""Where it is listed (--help, errors, rtswap engines list)."""
 SUMMARY = "built in, needs no downloaded weights: the source's face warped onto the target's mesh"
 FLAGS = ("crop_size",)
 LAYOUTS: dict[str, Any] = {}

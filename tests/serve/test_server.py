@@ -1,0 +1,226 @@
+"""rtswap serve over loopback: real aiortc peers, the real server and pipeline.
+
+The latency test runs its peer as a separate process, as a real client is: in one process the
+peer's codecs and the server's pipeline would share a GIL, which a deployment does not."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pytest
+
+pytest.importorskip("aiortc")
+import av  # noqa: E402
+from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack  # noqa: E402
+
+from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead  # noqa: E402
+from rtswap.serve.app import Server  # noqa: E402
+from rtswap.swapper import Swapper  # noqa: E402
+from tests.conftest import SERVER_TOKEN as TOKEN  # noqa: E402
+from tests.serve.loopback_peer import BLOCK, MarkedFaces  # noqa: E402
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def clip_frames(head: SyntheticHead) -> list[np.ndarray]:
+    return list(SyntheticClip(width=640, height=480, fps=30, seconds=2, head=head))
+
+
+def serve(
+    swapper: Swapper, scenario: Callable[[TestClient, Server], Awaitable[Any]], max_sessions: int = 4
+) -> Any:
+    async def main() -> Any:
+        server = Server(swapper.face_swap, TOKEN, max_sessions)
+        client = TestClient(TestServer(server.app()))
+        await client.start_server()
+        try:
+            return await scenario(client, server)
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
+
+
+async def connect(
+    client: TestClient,
+    track: VideoStreamTrack,
+    on_frame: Callable[[av.VideoFrame], None],
+    on_stats: Callable[[dict[str, Any]], None] | None = None,
+) -> RTCPeerConnection:
+    """A peer that sends ``track`` and hands each frame back to ``on_frame``; with ``on_stats``,
+    it opens the page's "stats" data channel and hands each message to it."""
+    pc = RTCPeerConnection()
+    pc.addTrack(track)
+    if on_stats is not None:
+        channel = pc.createDataChannel("stats")
+        channel.on("message", lambda message: on_stats(json.loads(message)))
+
+    @pc.on("track")
+    def receive(incoming: MediaStreamTrack) -> None:
+        async def drain() -> None:
+            while True:
+                try:
+                    on_frame(cast(av.VideoFrame, await incoming.recv()))
+                except Exception:
+                    return
+
+        asyncio.ensure_future(drain())
+
+    await pc.setLocalDescription(await pc.createOffer())
+    reply = await client.post("/offer", json={"sdp": pc.localDescription.sdp, "type": "offer"}, headers=AUTH)
+    assert reply.status == 200, await reply.text()
+    answer = await reply.json()
+    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+    return pc
+
+
+def test_loopback_peer_gets_swapped_frames_back_in_order(server_url: str, tmp_path: Path) -> None:
+    """Frames come back, swapped, newest first: never an older frame after a newer one, never
+    one twice. How fast is the benchmark's question (README), not the test's: a slower machine
+    must pass."""
+    out = tmp_path / "peer.npz"
+    command = [sys.executable, "-m", "tests.serve.loopback_peer", server_url, TOKEN, "6", str(out)]
+    subprocess.run(command, check=True, timeout=120, cwd=Path(__file__).parent.parent.parent)
+    result = np.load(out)
+    times, latency_ms, numbers = result["times"], result["latency_ms"], result["numbers"]
+    fps = (len(times) - 1) / (times[-1] - times[0])
+    marked = ~np.isnan(latency_ms)
+    print(f"loopback: {fps:.1f} fps, round trip p50 {np.median(latency_ms[marked]):.0f} ms")
+    assert marked.sum() >= 20 and marked.mean() > 0.8  # frames came back; their marks survived
+    assert np.all(np.diff(numbers[marked]) > 0)  # in order, none repeated or stale
+    diff = np.abs(result["sample"].astype(float) - result["sample_sent"]).mean(axis=3)
+    inside = diff[:, 60:180, 250:350].mean(axis=(1, 2))  # the astronaut's face
+    outside = np.concatenate([diff[:, BLOCK + 8 : 400, :120], diff[:, BLOCK + 8 : 400, 560:]], axis=2)
+    assert np.median(inside) > 7 and np.median(outside.mean(axis=(1, 2))) < 4  # inside: 10.3 measured
+
+
+def _post_offer(client: TestClient, body: Any, headers: dict[str, str] | None = None) -> Awaitable[Any]:
+    return client.post("/offer", json=body, headers=headers if headers is not None else AUTH)
+
+
+def test_auth_and_bad_offers_are_refused(grace_swapper: Swapper) -> None:
+    async def scenario(client: TestClient, server: Server) -> list[int]:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video")
+        await pc.setLocalDescription(await pc.createOffer())
+        good = {"sdp": pc.localDescription.sdp, "type": "offer"}
+        statuses = [
+            (await _post_offer(client, good, {})).status,
+            (await _post_offer(client, good, {"Authorization": "Bearer wrong"})).status,
+            (await _post_offer(client, {"sdp": "v=0\r\ngarbage", "type": "offer"})).status,
+            (await client.post("/offer", data=b"{not json", headers=AUTH)).status,
+        ]
+        first = await _post_offer(client, good)
+        statuses.append(first.status)
+        statuses.append((await _post_offer(client, good)).status)  # over --max-sessions 1
+        health = await (await client.get("/healthz")).json()
+        await pc.close()
+        return [*statuses, health["sessions"]]
+
+    assert serve(grace_swapper, scenario, max_sessions=1) == [401, 401, 400, 400, 200, 503, 1]
+
+
+def test_connect_disconnect_cycles_free_everything(
+    grace_swapper: Swapper, clip_frames: list[np.ndarray]
+) -> None:
+    async def cycle(client: TestClient, server: Server) -> None:
+        pc = await connect(client, MarkedFaces(clip_frames), lambda f: None)
+        await asyncio.sleep(0.3)
+        await pc.close()
+        for _ in range(50):  # the server notices the peer is gone
+            if not server.sessions:
+                return
+            await asyncio.sleep(0.1)
+
+    def threads() -> list[str]:
+        """Threads that belong to sessions (thread pools, which keep idle workers, left out)."""
+        return sorted(
+            t.name for t in threading.enumerate() if not t.name.startswith(("asyncio_", "ThreadPool"))
+        )
+
+    async def scenario(client: TestClient, server: Server) -> tuple[list[str], list[str], int]:
+        before = threads()
+        for _ in range(10):
+            await cycle(client, server)
+        health = await (await client.get("/healthz")).json()
+        return before, threads(), health["sessions"]
+
+    before, after, sessions = serve(grace_swapper, scenario)
+    assert sessions == 0
+    assert after == before  # every session's pipeline threads are gone, nothing piles up
+
+
+def test_a_session_can_change_its_source_face(
+    grace_swapper: Swapper, clip_frames: list[np.ndarray], astro: np.ndarray
+) -> None:
+    import io
+
+    from aiohttp import FormData
+    from PIL import Image
+
+    def form(session: str, image: np.ndarray, face: int = 0) -> FormData:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        data = FormData()
+        data.add_field("session", session)
+        data.add_field("face", str(face))
+        data.add_field("image", buffer.getvalue(), filename="face.png", content_type="image/png")
+        return data
+
+    async def scenario(client: TestClient, server: Server) -> tuple[int, int, int, int, str, bool]:
+        pc = await connect(client, MarkedFaces(clip_frames), lambda f: None)
+        session = next(iter(server.sessions.values()))
+        before = session.face_swap.identities[0]
+        blank = np.full((200, 200, 3), 120, np.uint8)
+        no_face = await client.post("/source", data=form(session.id, blank), headers=AUTH)
+        no_auth = await client.post("/source", data=form(session.id, astro))
+        unknown = await client.post("/source", data=form("nobody", astro), headers=AUTH)
+        changed = await client.post("/source", data=form(session.id, astro), headers=AUTH)
+        replaced = (
+            session.face_swap.identities[0] is not before and server.core.face_swap.identities[0] is before
+        )
+        second = await client.post("/source", data=form(session.id, astro, face=2), headers=AUTH)
+        too_far = await client.post("/source", data=form(session.id, astro, face=5), headers=AUTH)
+        replaced = (
+            replaced and (await second.json())["sources"] == 2 and len(session.face_swap.identities) == 2
+        )
+        await pc.close()
+        message = (await unknown.json())["error"]
+        assert "sources are numbered 1 to 3" in (await too_far.json())["error"]
+        return no_face.status, no_auth.status, unknown.status, changed.status, message, replaced
+
+    no_face, no_auth, unknown, changed, message, replaced = serve(grace_swapper, scenario)
+    assert (no_face, no_auth, unknown, changed) == (422, 401, 404, 200)
+    assert message.startswith("unknown session 'nobody'")
+    assert replaced  # and other sessions keep theirs
+
+
+def test_the_server_reports_its_pipeline_figures_over_the_stats_channel(
+    grace_swapper: Swapper, clip_frames: list[np.ndarray]
+) -> None:
+    async def scenario(client: TestClient, server: Server) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        pc = await connect(client, MarkedFaces(clip_frames), lambda f: None, messages.append)
+        for _ in range(150):
+            if len(messages) >= 3:
+                break
+            await asyncio.sleep(0.1)
+        await pc.close()
+        return messages
+
+    messages = serve(grace_swapper, scenario)
+    assert len(messages) >= 3  # once a second
+    last = messages[-1]
+    assert set(last) == {"fps_in", "fps_out", "latency_p50_ms", "latency_p95_ms", "faces", "quality"}
+    assert last["fps_in"] > 0 and last["fps_out"] > 0 and last["faces"] == 1
+    assert 0 < last["latency_p50_ms"] <= last["latency_p95_ms"] and last["quality"]
