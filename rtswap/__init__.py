@@ -10,11 +10,21 @@ import time
 IMPORTED_S = time.monotonic()
 """When the package was first imported (before torch): the start of time-to-first-frame."""
 
+from rtswap.config import SwapConfig  # noqa: E402
 from rtswap.errors import InputError, MediaError, NoFaceError, OutputError, RtswapError  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "MediaError", "NoFaceError", "OutputError", "RtswapError", "Swapper", "__version__"]
+__all__ = [
+    "InputError",
+    "MediaError",
+    "NoFaceError",
+    "OutputError",
+    "RtswapError",
+    "SwapConfig",
+    "Swapper",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> object:

@@ -145,3 +145,12 @@ def test_an_engine_flag_is_named_only_where_it_is_declared_and_read(flag: str) -
     naming = {path for path in ROOT.rglob("*.py") if named.search(path.read_text())}
     allowed = {ROOT / "engines" / "boost.py"} if flag == "boost" else set()
     assert {p for p in naming if not any(owner in p.parents for owner in owners)} <= allowed
+
+
+def test_the_product_never_imports_the_test_inputs() -> None:
+    importing = {
+        module
+        for module, imported in _graph().items()
+        if not module.startswith("rtswap.testing") and any(m.startswith("rtswap.testing") for m in imported)
+    }
+    assert importing == set()

@@ -30,9 +30,9 @@ def clip_cache_dir() -> Path:
 
 def rendered(clip: SyntheticClip) -> list[np.ndarray]:
     """Every frame of ``clip``. A clip of the default head is rendered once and kept in the clip
-    cache as lossless RGB H.264 (exact pixels, ~4 MB a second at 720p, decoded ~5x faster than
-    rendered), keyed by its settings and by the generator's own source code, so a change to the
-    generator renders anew."""
+    cache as lossless RGB H.264 (exact pixels, decoded faster than rendered), keyed by its
+    settings and by the generator's own source code, so a change to the generator renders
+    anew."""
     if clip.custom_head:
         return _render(clip)
     generator = hashlib.sha256(Path(rtswap.capture.synthetic_heads.__file__).read_bytes()).hexdigest()

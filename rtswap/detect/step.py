@@ -16,8 +16,8 @@ class Detect:
     """Attaches ``frame.detections``: face boxes in some regions of the frame, or None; and,
     with ``hands``, ``frame.hands`` (:class:`~rtswap.detect.hands.HandWatch`).
 
-    The detector scans the whole frame plus overlapping tiles (for small faces), ~35 ms on a 720p
-    frame on CPU: far too slow for every frame, and a spike in latency if done at once. While
+    The detector scans the whole frame plus overlapping tiles (for small faces): on a CPU far too
+    slow for every frame (docs/speed.md), and a spike in latency if done at once. While
     faces are tracked, the detector only looks for new ones: it scans the whole frame once every
     ``detect_every`` frames, and halfway between, one tile in turn. A face large enough for the
     whole-frame scan (about 100 px and up at 720p) is picked up within ``detect_every`` frames, a

@@ -15,7 +15,7 @@ from rtswap.media.samples import grace_hopper_path
 from rtswap.media.video import DecodedFrame
 from rtswap.pipeline import Pipeline, PipelineConfig
 from rtswap.swapper import Swapper
-from tests.test_pipeline import CollectSink, ListSource
+from rtswap.testing.doubles import CollectSink, ListSource
 
 
 def test_a_still_is_analysed_as_mediapipe_analyses_it(astro: np.ndarray, analyzer: FaceAnalyzer) -> None:

@@ -17,8 +17,8 @@ from rtswap.frame import Frame
 from rtswap.media.samples import grace_hopper_path
 from rtswap.pipeline import Pipeline, PipelineConfig
 from rtswap.swapper import Swapper
+from rtswap.testing.doubles import CollectSink
 from tests.conftest import face_change
-from tests.test_pipeline import CollectSink
 
 
 def test_a_stage_marks_every_tensor_of_the_frame_as_in_use_on_its_stream(

@@ -10,7 +10,7 @@ dark along most of their lower arcs, the rim itself is traced round each (the da
 the oval) and widened to where it is dark, with the bridge over the nose.
 
 On a source, once per view when it is prepared; on a target, every few dozen frames of a track
-(~10 ms a look without glasses, ~20 ms with, on 2 CPU cores). How it fails: a rimless pair, rims
+(a look's cost: docs/speed.md). How it fails: a rimless pair, rims
 paler than the skin, and the top rim of clear frames (over the lids and brows, never marked) are
 missed; on a wrinkled face without glasses, wrinkles that ring both eyes would be taken for rims.
 """
