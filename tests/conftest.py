@@ -8,6 +8,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -18,6 +19,7 @@ from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.frame import Face
+from rtswap.identity import views
 from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
@@ -150,3 +152,17 @@ def server_url(grace_swapper: Swapper) -> Iterator[str]:
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
+
+
+def count_collects(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time a source's views are collected (the slow part of
+    preparing a source), from now on."""
+    calls: list[int] = []
+    real = views.collect
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "collect", counted)
+    return calls

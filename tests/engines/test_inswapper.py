@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import pytest
@@ -21,14 +21,13 @@ from rtswap.engines.inswapper import graph, layout
 from rtswap.engines.inswapper.engine import InswapperEngine, InswapperIdentity
 from rtswap.engines.inswapper.model import InswapperGenerator, latent, styles
 from rtswap.errors import ModelLoadError
-from rtswap.identity import views
 from rtswap.identity.cache import IdentityCache
 from rtswap.identity.store import IdentityStore
 from rtswap.media.samples import grace_hopper_path
 from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
 from rtswap.testing.replicas import NARROW, write_arcface, write_models
 from rtswap.weights import onnx_io
-from tests.conftest import face_change
+from tests.conftest import count_collects, face_change
 
 
 @pytest.fixture(scope="module")
@@ -168,14 +167,7 @@ def analyzer() -> Iterator[FaceAnalyzer]:
 def test_the_source_is_prepared_once_then_loaded_without_computing_an_embedding(
     models: Path, tmp_path: Path, analyzer: FaceAnalyzer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    collected: list[int] = []
-    real = views.collect
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        collected.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(views, "collect", counted)
+    collected = count_collects(monkeypatch)
     cache = IdentityCache(tmp_path / "cache")
     settings = EngineSettings("inswapper", models_dir=models, backend="eager")
     first = cast(

@@ -2,7 +2,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import pytest
@@ -20,6 +20,7 @@ from rtswap.identity.cache import EngineEntry, IdentityCache, Manifest, StaleEnt
 from rtswap.identity.store import IdentityStore
 from rtswap.media.image import write_image
 from rtswap.media.samples import grace_hopper_path
+from tests.conftest import count_collects
 
 VIEWS = np.array([[-30.0, 0.0], [0.0, 0.0], [30.0, 0.0], [0.0, 15.0], [15.0, -10.0]])
 
@@ -110,23 +111,11 @@ def store_parts() -> Iterator[tuple[FaceAnalyzer, WarpEngine]]:
         yield analyzer, WarpEngine(crop_size=128)
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    real = views.collect
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(views, "collect", counted)
-    return calls
-
-
 def test_a_source_file_is_prepared_once_then_loaded(
     tmp_path: Path, store_parts: tuple[FaceAnalyzer, WarpEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     analyzer, engine = store_parts
-    calls = _counting(monkeypatch)
+    calls = count_collects(monkeypatch)
     store = IdentityStore(IdentityCache(tmp_path), engine, lambda: analyzer, progress=False)
     first, second = (cast(WarpIdentity, store.source(grace_hopper_path())) for _ in range(2))
     assert len(calls) == 1
@@ -147,7 +136,7 @@ def test_a_corrupt_entry_is_detected_and_rebuilt(
     store.add("grace", [grace_hopper_path()])
     tensors = next(cache.entry("grace").glob("warp-*.safetensors"))
     tensors.write_bytes(tensors.read_bytes()[:-100])  # truncated
-    calls = _counting(monkeypatch)
+    calls = count_collects(monkeypatch)
     store.source("grace")
     assert len(calls) == 1 and "preparing again" in caplog.text and "do not match" in caplog.text
     store.source("grace")
