@@ -20,6 +20,7 @@ from rtswap.geometry.align import apply_affine, depth_in_crop, sample
 from rtswap.geometry.crops import Box, FaceRegions
 from rtswap.geometry.shape import background_map, reshaped
 from rtswap.identity.assignment import SourceAssignment
+from rtswap.runtime.inductor import BUCKETS
 
 _CROP_STEP = 64
 SHAPES = ("target", "source")
@@ -83,7 +84,7 @@ class FaceSwap:
     def warmup(self) -> None:
         """Everything slow on its first call, done before the first frame: the engine's compiled
         models, and the composite (OpenCV builds its colour tables on first use)."""
-        self.engine.warmup((1,))
+        self.engine.warmup(BUCKETS)  # every batch size a frame's faces can come in
         self.compositor.warmup(self.engine.template.size, self.device)
 
     @property

@@ -25,7 +25,7 @@ PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "bf16")
 def available_backends(device: torch.device) -> list[str]:
     """The backends that can run on ``device`` on this machine."""
     found = ["eager"]
-    if device.type == "cuda" or shutil.which("g++") or shutil.which("c++"):  # inductor's CPU code is C++
+    if shutil.which("g++") or shutil.which("c++"):  # inductor builds C++ (CPU) or Triton (CUDA) kernels
         found.append("inductor")
     if importlib.util.find_spec("onnxruntime") is not None:
         found.append("onnxruntime")
@@ -61,4 +61,4 @@ def choose_backend(requested: str, device: torch.device, onnx_only: str | None =
         raise DependencyError("--backend tensorrt needs TensorRT: pip install -e '.[tensorrt]'")
     if requested == "onnxruntime":
         raise DependencyError("--backend onnxruntime needs onnxruntime: pip install -e '.[neural]'")
-    raise DependencyError("--backend inductor on CPU needs a C++ compiler (g++ or clang++)")
+    raise DependencyError("--backend inductor needs a C++ compiler (g++ or clang++)")

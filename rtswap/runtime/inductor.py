@@ -56,18 +56,21 @@ class InductorRunner:
         self._warm: set[int] = set()
 
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
-        batch, shared = inputs[0], [x.to(self.dtype) for x in inputs[1:]]
+        """Every call feeds the compiled graph the same kind of tensors as warm-up did: fresh,
+        contiguous inference tensors of a bucket's size, whatever the caller passed (a view, a
+        tensor made outside inference mode): any difference in their guards would recompile."""
+        batch = inputs[0]
         outputs = []
-        for start in range(0, len(batch), BUCKETS[-1]):
-            part = batch[start : start + BUCKETS[-1]].to(self.dtype)
-            size = bucket(len(part))
-            if size > len(part):
-                part = torch.cat([part, part.new_zeros(size - len(part), *part.shape[1:])])
-            with torch.inference_mode():
+        with torch.inference_mode():
+            shared = [x.to(self.device, self.dtype, copy=True) for x in inputs[1:]]
+            for start in range(0, len(batch), BUCKETS[-1]):
+                chunk = batch[start : start + BUCKETS[-1]]
+                part = chunk.new_zeros(bucket(len(chunk)), *chunk.shape[1:], dtype=self.dtype)
+                part[: len(chunk)] = chunk
                 if self.device.type == "cuda":
                     torch.compiler.cudagraph_mark_step_begin()
                 # CUDA graphs reuse their output buffer: copy out before the next call
-                outputs.append(self._compiled(part, *shared)[: len(batch) - start].float().clone())
+                outputs.append(self._compiled(part, *shared)[: len(chunk)].float().clone())
         return torch.cat(outputs)
 
     def warmup(self, batch_sizes: Sequence[int]) -> None:
@@ -80,7 +83,7 @@ class InductorRunner:
         log.info("torch.compile: building for batches of %s (cached on disk after the first time)", sizes)
         start = time.monotonic()
         for size in sizes:
-            for _ in range(calls):
+            for _ in range(calls):  # through __call__, as live frames go
                 self(first.expand(size, *first.shape[1:]), *shared)
         self._warm.update(sizes)
         log.info("torch.compile: ready in %.1f s", time.monotonic() - start)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from torch import nn
 
 from rtswap.runtime import Precision
 from rtswap.runtime.base import Runner
+from rtswap.weights.hashes import file_sha256
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,26 @@ class OnnxFile:
     """...and the outputs returned (default: all)."""
     max_batch: int | None = None
     """1 for a file whose batch is fixed at 1 (default: TensorRT's profile maximum)."""
+    typical_batch: int = 1
+    """The batch one face makes (its boost² sub-grids): what TensorRT tunes the plan for."""
+
+
+class Serialised:
+    """A runner that one thread at a time runs. Sessions share an engine, and so its runner:
+    inductor's CUDA graphs replay into the same static buffers and a TensorRT execution context
+    is not thread-safe, so two sessions' frames at once could give one the other's face."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner, self.name = runner, runner.name
+        self._lock = threading.Lock()
+
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+        with self._lock:
+            return self.runner(*inputs)
+
+    def warmup(self, batch_sizes: Sequence[int]) -> None:
+        with self._lock:
+            self.runner.warmup(batch_sizes)
 
 
 def make_runner(
@@ -44,8 +66,20 @@ def make_runner(
     onnx: OnnxFile | None = None,
 ) -> Runner:
     """The runner of ``backend`` (chosen by :func:`~rtswap.runtime.choose_backend`): ``module``
-    (made on first need) for eager and inductor, ``onnx`` for onnxruntime and TensorRT.
-    ``example``: one set of inputs, a batch of one."""
+    (made on first need) for eager and inductor, ``onnx`` for onnxruntime and TensorRT, called by
+    one thread at a time. ``example``: one set of inputs, a batch of one."""
+    return Serialised(_runner(backend, device, precision, dtype, example, module, onnx))
+
+
+def _runner(
+    backend: str,
+    device: torch.device,
+    precision: Precision,
+    dtype: torch.dtype,
+    example: Sequence[torch.Tensor],
+    module: Callable[[], nn.Module] | None,
+    onnx: OnnxFile | None,
+) -> Runner:
     if backend in ("onnxruntime", "tensorrt"):
         assert onnx is not None, f"{backend} runs an ONNX file"
         if not onnx.path.exists():
@@ -59,7 +93,7 @@ def make_runner(
 
         return TensorRTRunner(
             onnx.path,
-            onnx.key,
+            f"{onnx.key}:{file_sha256(onnx.path)}",  # the file itself, not only what it was made from
             example,
             device,
             precision,
@@ -67,6 +101,7 @@ def make_runner(
             onnx.inputs,
             onnx.outputs,
             max_batch=onnx.max_batch or MAX_BATCH,
+            typical_batch=onnx.typical_batch,
         )
     assert module is not None, f"{backend} runs a PyTorch module"
     if backend == "inductor":

@@ -36,9 +36,18 @@ def session(path: Path, device: torch.device) -> Any:
     options.log_severity_level = 3  # errors only
     options.intra_op_num_threads = torch.get_num_threads()  # the same share of cores as torch ops
     try:
-        return ort.InferenceSession(str(path), options, providers=providers)
+        created = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         raise ModelLoadError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]})") from None
+    if device.type == "cuda" and "CUDAExecutionProvider" not in created.get_providers():
+        # onnxruntime falls back to its CPU provider, with only a warning, when the CUDA one's
+        # libraries (CUDA, cuDNN) fail to load
+        raise DependencyError(
+            "onnxruntime's CUDA provider did not load (its CUDA or cuDNN libraries are missing or of "
+            "another version), so it would run on the CPU: install the ones onnxruntime-gpu names, "
+            "or use --backend inductor"
+        )
+    return created
 
 
 class OnnxRuntimeRunner:
@@ -91,14 +100,24 @@ class OnnxRuntimeRunner:
         held = [t.float().contiguous() for t in tensors]  # alive until the run has read them
         for name, t in zip(self.input_names, held, strict=True):
             binding.bind_input(name, "cuda", index, np.float32, tuple(t.shape), t.data_ptr())
-        results = []
+        results: list[torch.Tensor | None] = []
         for output in self.outputs:
-            out = torch.empty([len(tensors[0]), *output.shape[1:]], dtype=torch.float32, device=self.device)
-            binding.bind_output(output.name, "cuda", index, np.float32, tuple(out.shape), out.data_ptr())
-            results.append(out)
+            if all(isinstance(d, int) for d in output.shape[1:]):
+                out = torch.empty(
+                    [len(tensors[0]), *output.shape[1:]], dtype=torch.float32, device=self.device
+                )
+                binding.bind_output(output.name, "cuda", index, np.float32, tuple(out.shape), out.data_ptr())
+                results.append(out)
+            else:  # a symbolic dimension: onnxruntime allocates the output, read back below
+                binding.bind_output(output.name, "cuda", index)
+                results.append(None)
         torch.cuda.current_stream(self.device).synchronize()  # onnxruntime runs on its own stream
         self.session.run_with_iobinding(binding)
-        return results
+        host = binding.copy_outputs_to_cpu() if None in results else []  # every output, in order
+        return [
+            out if out is not None else torch.from_numpy(np.asarray(host[k])).to(self.device)
+            for k, out in enumerate(results)
+        ]
 
     def warmup(self, batch_sizes: Sequence[int]) -> None:
         """Nothing to build: the session was created with the runner."""

@@ -50,14 +50,17 @@ class TensorRTRunner:
         inputs: Sequence[str] | None = None,
         outputs: Sequence[str] | None = None,
         max_batch: int = MAX_BATCH,
+        typical_batch: int = 1,
     ) -> None:
         """``example``: one set of inputs (a batch of one, per-identity inputs as the file
         declares them) fixing every shape but the batch; ``inputs``: the graph inputs the call's
         tensors go to (default: the file's order); ``outputs``: the outputs returned (default: the
         first), several joined along the channel axis; ``max_batch``: 1 for a file whose batch is
-        fixed at 1 (then run per item)."""
+        fixed at 1 (then run per item); ``typical_batch``: the batch the plan's kernels are tuned for
+        (a face's boost² sub-grids)."""
         trt = _trt()
         self.device, self.example, self.max_batch = device, [x.to(device) for x in example], max_batch
+        self.typical_batch = min(typical_batch, max_batch)
         self._input_order = list(inputs or [])
         self._logger = trt.Logger(trt.Logger.WARNING)
         shapes = [tuple(x.shape) for x in self.example]
@@ -65,6 +68,7 @@ class TensorRTRunner:
             "onnx": onnx_sha256,
             "shapes": shapes,
             "max_batch": max_batch,
+            "typical_batch": self.typical_batch,
             "precision": precision,
             "gpu": torch.cuda.get_device_name(device),
             "tensorrt": trt.__version__,
@@ -81,6 +85,12 @@ class TensorRTRunner:
         is_input = [engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names]
         self._inputs = self._input_order or [n for n, i in zip(names, is_input, strict=True) if i]
         self._outputs = list(outputs or [n for n, i in zip(names, is_input, strict=True) if not i][:1])
+        for name in [*self._inputs, *self._outputs]:  # the runner feeds and reads float32 only
+            if engine.get_tensor_dtype(name) != trt.DataType.FLOAT:
+                raise ModelLoadError(
+                    f"{onnx_path}: tensor {name!r} is {engine.get_tensor_dtype(name)}, not float32; "
+                    "give rtswap the fp32 file (--precision builds the plan in fp16 or bf16)"
+                )
 
     def _build(self, onnx_path: Path, precision: Precision, timing_path: Path) -> bytes:
         trt = _trt()
@@ -101,7 +111,7 @@ class TensorRTRunner:
         first, *shared = self.example
         item = tuple(first.shape[1:])
         batched, *others = self._profile_inputs(network)
-        profile.set_shape(batched, (1, *item), (1, *item), (self.max_batch, *item))
+        profile.set_shape(batched, (1, *item), (self.typical_batch, *item), (self.max_batch, *item))
         for name, tensor in zip(others, shared, strict=True):
             profile.set_shape(name, *([tuple(tensor.shape)] * 3))
         config.add_optimization_profile(profile)

@@ -203,3 +203,16 @@ def _same_swap_on_cuda(
     on_device = FaceBatch(landmarks.cuda(), torch.zeros(1, 478, device="cuda"), [(0.0, 0.0)])
     swapped, _ = cuda.swap(target.crop.cuda(), on_device, cuda.load(prepared))
     assert (swapped.cpu() - expected).abs().max() <= tolerance
+
+
+def test_preparing_a_source_never_moves_the_running_network(
+    models: Path, views_pair: tuple[views.AlignedView, views.AlignedView], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As SimSwap's: the runner holds the network on its device and dtype; preparing encodes the
+    source where it is, and moves nothing."""
+    engine = create_engine(_settings(models))
+    network = engine.network  # type: ignore[attr-defined]  # the engine's own module
+    moved: list[object] = []
+    monkeypatch.setattr(type(network), "to", lambda self, *args, **kwargs: moved.append(args))
+    latents = engine.prepare([views_pair[0]])["latents"]
+    assert moved == [] and latents.device.type == "cpu" and latents.dtype == torch.float32

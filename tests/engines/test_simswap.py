@@ -114,3 +114,18 @@ def test_swap_with_simswap_changes_the_face_and_nothing_outside_it(
     out = read_image(tmp_path / "o.png")
     inside, outside = face_change(astro, out, analyzer.analyze(astro)[0])
     assert inside > 0.3 and outside == 0
+
+
+def test_preparing_a_source_never_moves_the_running_generator(
+    models: Path, analyzer: FaceAnalyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner holds the generator on its device and dtype (a CUDA session swapping while
+    another uploads a source): preparing computes the styles where it is, and moves nothing."""
+    engine = create_engine(EngineSettings("simswap", models_dir=models, backend="eager"))
+    view = views.view_of(read_image(grace_hopper_path()), analyzer, engine.template, engine.device)
+    assert view is not None
+    generator = engine._generator  # type: ignore[attr-defined]  # the engine's own module
+    moved: list[object] = []
+    monkeypatch.setattr(type(generator), "to", lambda self, *args, **kwargs: moved.append(args))
+    styles = engine.prepare([view])["styles"]
+    assert moved == [] and styles.device.type == "cpu" and styles.dtype == torch.float32

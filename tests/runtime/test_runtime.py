@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
-from rtswap.errors import InputError, RtswapError
+from rtswap.errors import DependencyError, InputError, RtswapError
 from rtswap.runtime import available_backends, choose_backend
 from rtswap.runtime.base import check_precision
 from rtswap.runtime.eager import EagerRunner
-from rtswap.runtime.inductor import InductorRunner, bucket
+from rtswap.runtime.inductor import BUCKETS, InductorRunner, bucket
+from rtswap.runtime.module import Serialised
+from rtswap.runtime.onnxruntime import session
+from rtswap.testing.replicas import write_arcface
 
 CPU = torch.device("cpu")
 
@@ -53,3 +63,70 @@ def test_inductor_pads_batches_to_buckets_without_changing_any_item() -> None:
 def test_errors_are_rtswap_errors() -> None:
     with pytest.raises(RtswapError):
         choose_backend("nonsense", CPU)
+
+
+def test_after_warm_up_live_batches_never_recompile() -> None:
+    """Warm-up feeds the graph what live frames will (inference tensors of every bucket), so a
+    frame of 1, then 3, then 5 faces, made inside inference mode or out of it, compiles nothing."""
+    torch._dynamo.reset()
+    shift = torch.randn(4)
+    compiled = InductorRunner(Shared(), (torch.zeros(1, 3, 16, 16), shift), CPU)
+    compiled.warmup(BUCKETS)
+    compiled_graphs = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    for faces in (1, 3, 5):
+        with torch.inference_mode():
+            live = torch.rand(faces + 2, 3, 16, 16)[1:-1]  # a view, as a crop batch can be
+        compiled(live, shift)
+        compiled(torch.rand(faces, 3, 16, 16), shift.clone())  # outside inference mode
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == compiled_graphs
+
+
+def test_a_shared_runner_runs_one_call_at_a_time() -> None:
+    """Sessions share an engine's runner; inductor's CUDA graphs and TensorRT's context cannot
+    take two calls at once, so the factory's runner admits one."""
+    inside, most = 0, 0
+
+    class Reentrancy:
+        name = "probe"
+
+        def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+            nonlocal inside, most
+            inside += 1
+            most = max(most, inside)
+            time.sleep(0.01)
+            inside -= 1
+            return inputs[0]
+
+        def warmup(self, batch_sizes: Sequence[int]) -> None: ...
+
+    runner = Serialised(Reentrancy())
+    threads = [threading.Thread(target=lambda: [runner(torch.zeros(1)) for _ in range(5)]) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 1
+
+
+def test_inductor_needs_a_compiler_on_cuda_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.compile's CUDA kernels (Triton) are built with a C compiler: without one, auto must
+    not pick inductor on a GPU machine."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert "inductor" not in available_backends(torch.device("cuda"))
+    assert "inductor" not in available_backends(CPU)
+
+
+def test_onnxruntime_that_would_fall_back_to_the_cpu_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """onnxruntime whose CUDA provider is listed but does not load runs on its CPU provider with
+    only a warning; rtswap refuses in one line instead of running a 'CUDA' engine on the CPU."""
+    ort = pytest.importorskip("onnxruntime")
+    path = write_arcface(tmp_path / "arcface.onnx")
+    monkeypatch.setattr(
+        ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # onnxruntime's own warning about the provider
+        with pytest.raises(DependencyError, match="CUDA provider did not load"):
+            session(path, torch.device("cuda"))

@@ -67,7 +67,7 @@ class InswapperEngine:
         self._style_gemms, self._emap = weights.style_gemms, torch.from_numpy(weights.emap)
         self.backend = choose_backend(settings.backend, self.device)
         dtype = check_precision(self.backend, self.device, settings.precision)
-        self._runner = _runner(self.backend, weights, swapper, self.device, dtype, settings)
+        self._runner = _runner(self.backend, weights, swapper, self.device, dtype, settings, boost)
         self._takes_latent = self.backend == "onnxruntime"  # the file itself: Gemms inside
 
     @classmethod
@@ -117,6 +117,7 @@ def _runner(
     device: torch.device,
     dtype: torch.dtype,
     settings: EngineSettings,
+    boost: int,
 ) -> Runner:
     """The target path on ``backend``: the PyTorch module (eager, inductor), the user's file
     itself (onnxruntime), or a TensorRT plan built from the target path's ONNX."""
@@ -130,6 +131,7 @@ def _runner(
             f"{swapper.sha256}:target-path:{graph.OPSET}",
             build,
             export=lambda path: graph.save(graph.build(weights, source_path=False), path),
+            typical_batch=boost**2,
         )
     return make_runner(
         backend, device, settings.precision, dtype, example, lambda: InswapperGenerator(weights), onnx

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from rtswap.engines.inswapper.layout import Conv, InswapperWeights
+from rtswap.engines.norm import instance_norm
 
-_EPS = 1e-8
 _SLOPE = 0.2
 
 
@@ -29,12 +29,6 @@ def _conv2d(conv: Conv) -> nn.Conv2d:
     layer.weight = nn.Parameter(torch.tensor(conv.weight))
     layer.bias = nn.Parameter(torch.tensor(conv.bias))
     return layer
-
-
-def _normalise(x: torch.Tensor) -> torch.Tensor:
-    """Instance norm as the file computes it: (x − μ) / sqrt(mean((x − μ)²) + 1e-8), no affine."""
-    centred = x - x.mean(dim=(2, 3), keepdim=True)
-    return centred / torch.sqrt(centred.square().mean(dim=(2, 3), keepdim=True) + _EPS)
 
 
 class InswapperGenerator(nn.Module):
@@ -56,9 +50,9 @@ class InswapperGenerator(nn.Module):
         for block in range(len(self.style_convs) // 2):
             first, second = 2 * block, 2 * block + 1
             y = self.style_convs[first](F.pad(x, (1, 1, 1, 1), mode="reflect"))
-            y = F.relu(_normalise(y) * gamma[first] + beta[first])
+            y = F.relu(instance_norm(y) * gamma[first] + beta[first])
             y = self.style_convs[second](F.pad(y, (1, 1, 1, 1), mode="reflect"))
-            x = x + _normalise(y) * gamma[second] + beta[second]
+            x = x + instance_norm(y) * gamma[second] + beta[second]
         up1, up2, conv3, to_rgb = self.decoder
         x = F.leaky_relu(up1(F.interpolate(x, scale_factor=2.0, mode="bilinear")), _SLOPE)
         x = F.leaky_relu(up2(F.interpolate(x, scale_factor=2.0, mode="bilinear")), _SLOPE)

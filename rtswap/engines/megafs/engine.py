@@ -134,10 +134,11 @@ class MegaFSEngine:
 
     def prepare(self, views: list[AlignedView]) -> dict[str, torch.Tensor]:
         """Every view's W++: its 18 latents and content tensor."""
-        crops = torch.cat([v.crop for v in views]).cpu()
-        with torch.inference_mode():
-            latents, content = self.network.to("cpu").encode(crops)
-        return {"latents": latents, "content": content}
+        crops = torch.cat([v.crop for v in views])
+        with torch.inference_mode():  # on the network where the runner keeps it: never moved
+            weight = next(self.network.parameters())
+            latents, content = self.network.encode(crops.to(weight.device, weight.dtype))
+        return {"latents": latents.float().cpu(), "content": content.float().cpu()}
 
     def load(self, tensors: dict[str, torch.Tensor]) -> MegaFSIdentity:
         return MegaFSIdentity(tensors["latents"].to(self.device), tensors["content"].to(self.device))

@@ -152,6 +152,7 @@ class OnnxSwapEngine:
             inputs=[self.spec["target"], self.spec["source"]],
             outputs=[self.spec["output"], *([self.spec["mask"]] if self.spec.get("mask") else [])],
             max_batch=1,
+            typical_batch=self.boost**2,
         )
         return make_runner(self.backend, self.device, settings.precision, torch.float32, example, onnx=onnx)
 

@@ -87,8 +87,9 @@ class SimSwapEngine:
         small = realign(crops, self.template, self.template.scaled(112))
         embeddings = self._embedder()((small - IMAGENET_MEAN) / IMAGENET_STD)
         latent = F.normalize(F.normalize(embeddings, dim=1).mean(dim=0), dim=0)
-        with torch.inference_mode():
-            styles = self._generator.to("cpu").styles(latent)
+        with torch.inference_mode():  # on the generator where the runner keeps it: never moved
+            weight = next(self._generator.parameters())
+            styles = self._generator.styles(latent.to(weight.device, weight.dtype)).float().cpu()
         return {"embeddings": embeddings, "styles": styles}
 
     def load(self, tensors: dict[str, torch.Tensor]) -> SimSwapIdentity:

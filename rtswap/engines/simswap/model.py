@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rtswap.engines.norm import instance_norm
+
 LATENT = 512
-_EPS = 1e-8
 
 
 def _conv_bn(
@@ -54,13 +55,8 @@ class _IdBlock(nn.Module):
         self.style2 = _Style(channels)
 
     def forward(self, x: torch.Tensor, style1: torch.Tensor, style2: torch.Tensor) -> torch.Tensor:
-        y = F.relu(_modulate(_normalise(self.conv1(x)), style1))
-        return x + _modulate(_normalise(self.conv2(y)), style2)
-
-
-def _normalise(x: torch.Tensor) -> torch.Tensor:
-    centred = x - x.mean(dim=(2, 3), keepdim=True)
-    return centred * torch.rsqrt(centred.square().mean(dim=(2, 3), keepdim=True) + _EPS)
+        y = F.relu(_modulate(instance_norm(self.conv1(x)), style1))
+        return x + _modulate(instance_norm(self.conv2(y)), style2)
 
 
 def _modulate(x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
