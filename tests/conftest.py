@@ -14,6 +14,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
 from rtswap.config import SwapConfig
@@ -30,6 +31,10 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["RTSWAP_CACHE"] = tempfile.mkdtemp(prefix="rtswap-test-cache-")
     os.environ["RTSWAP_MODELS"] = tempfile.mkdtemp(prefix="rtswap-test-models-")
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="rtswap-test-inductor-")
+    # CUDA's "fp32" convolutions and matmuls default to TF32 (10-bit mantissa): parity with the
+    # CPU, and the fp32 reference of fp16/bf16, need true fp32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
 @pytest.fixture(scope="session")

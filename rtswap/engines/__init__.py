@@ -4,13 +4,17 @@ lazily.
 An engine package (``rtswap/engines/NAME/``) is the whole engine: the code, its model cards
 (``*.toml``) and, in its ``__init__``, what the registry reads, importable without torch:
 
-- ``NAME``, ``SUMMARY``, ``PLACE``: how it is named, described and listed; ``handles(name)``:
-  whether ``--engine name`` is it (``onnx:NAME`` and card files are the ONNX swapper's);
+- ``NAME``, ``SUMMARY``, ``PLACE``: how it is named, described and listed;
+- ``open(settings)``: the engine, a :class:`~rtswap.engines.base.SwapEngine`;
+
+and, if it has them (the registry's defaults otherwise):
+
+- ``handles(name)``: whether ``--engine name`` is it (default: ``name == NAME``; ``onnx:NAME`` and
+  card files are the ONNX swapper's);
 - ``Options``: its own options (a :class:`~rtswap.config.EngineOptions`), ``add_arguments(group)``:
   the flags that fill them (shown in its own ``--help`` group), ``options(args)``, and ``FLAGS``:
-  the destinations of every flag it reads;
-- ``LAYOUTS``: layout name -> check that a model file is what a card says (given the parsed file);
-- ``open(settings)``: the engine, a :class:`~rtswap.engines.base.SwapEngine`.
+  the destinations of every flag it reads (default: none);
+- ``LAYOUTS``: layout name -> check that a model file is what a card says (given the parsed file).
 
 A new engine is a new folder: nothing outside it names it.
 """
@@ -53,7 +57,7 @@ def names() -> list[str]:
 def package_for(name: str) -> ModuleType:
     """The package of engine ``name``; one line if there is none."""
     for package in packages():
-        if package.handles(name):
+        if package.handles(name) if hasattr(package, "handles") else name == package.NAME:
             return package
     raise InputError(
         f"unknown engine {name!r}; available: {', '.join(names())} (rtswap engines list) "
@@ -71,8 +75,8 @@ def create_engine(settings: EngineSettings) -> SwapEngine[Any]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Every engine's own flags, each engine's in a group of its own."""
     for package in packages():
-        group = parser.add_argument_group(f"{package.NAME} options")
-        package.add_arguments(group)
+        if hasattr(package, "add_arguments"):
+            package.add_arguments(parser.add_argument_group(f"{package.NAME} options"))
 
 
 def options(name: str, args: argparse.Namespace) -> EngineOptions:
@@ -81,20 +85,22 @@ def options(name: str, args: argparse.Namespace) -> EngineOptions:
     package = package_for(name)
     defaults = argparse.ArgumentParser(add_help=False)
     add_arguments(defaults)
-    for other in packages():
-        for dest in set(other.FLAGS) - set(package.FLAGS):
-            if getattr(args, dest) != defaults.get_default(dest):
-                flag = "--" + dest.replace("_", "-")
-                users = ", ".join(p.NAME for p in packages() if dest in p.FLAGS)
-                raise InputError(f"{flag} is an option of {users}, not of {name}")
-    chosen: EngineOptions = package.options(args)
+    for dest in {flag for other in packages() for flag in _flags(other)} - set(_flags(package)):
+        if getattr(args, dest) != defaults.get_default(dest):
+            users = ", ".join(p.NAME for p in packages() if dest in _flags(p))
+            raise InputError(f"--{dest.replace('_', '-')} is an option of {users}, not of {name}")
+    chosen: EngineOptions = package.options(args) if hasattr(package, "options") else EngineOptions()
     return chosen
+
+
+def _flags(package: ModuleType) -> tuple[str, ...]:
+    return tuple(getattr(package, "FLAGS", ()))
 
 
 def layout_check(layout: str) -> Callable[[Any, Any], bool]:
     """The check of a model card's ``layout``, from the engine package that declares it."""
     for package in packages():
-        if layout in package.LAYOUTS:
+        if layout in getattr(package, "LAYOUTS", {}):
             check: Callable[[Any, Any], bool] = package.LAYOUTS[layout]
             return check
     raise KeyError(layout)

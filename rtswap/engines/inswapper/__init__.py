@@ -27,10 +27,6 @@ class Options(boost.BoostOptions):
     pass
 
 
-def handles(name: str) -> bool:
-    return name == NAME
-
-
 def add_arguments(group: argparse._ArgumentGroup) -> None:
     boost.add_argument(group)
 

@@ -34,10 +34,6 @@ class Options(EngineOptions):
             raise InputError(f"--megafs-resolution {self.resolution}: choose 1024, 512 or 256")
 
 
-def handles(name: str) -> bool:
-    return name == NAME
-
-
 def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--megafs-resolution",

@@ -1,15 +1,12 @@
 """SimSwap on its official checkpoints (``--engine simswap``).
 
 The registry's view of the engine (:mod:`rtswap.engines`): its name and layout checks, importable
-without torch; the engine itself is in :mod:`.engine`."""
+without torch (it has no options of its own); the engine itself is in :mod:`.engine`."""
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-
-from rtswap.config import EngineOptions
 
 if TYPE_CHECKING:
     from rtswap.engines.base import EngineSettings, SwapEngine
@@ -19,20 +16,6 @@ NAME = "simswap"
 PLACE = 2
 """Where it is listed (--help, errors, rtswap engines list)."""
 SUMMARY = "SimSwap 224 or 512 (its published checkpoints and ArcFace)"
-FLAGS: tuple[str, ...] = ()
-Options = EngineOptions
-
-
-def handles(name: str) -> bool:
-    return name == NAME
-
-
-def add_arguments(group: argparse._ArgumentGroup) -> None:
-    """SimSwap has no options of its own."""
-
-
-def options(args: argparse.Namespace) -> EngineOptions:
-    return EngineOptions()
 
 
 def open(settings: EngineSettings) -> SwapEngine[Any]:

@@ -20,7 +20,6 @@ PLACE = 0
 """Where it is listed (--help, errors, rtswap engines list)."""
 SUMMARY = "built in, needs no downloaded weights: the source's face warped onto the target's mesh"
 FLAGS = ("crop_size",)
-LAYOUTS: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -31,10 +30,6 @@ class Options(EngineOptions):
     def __post_init__(self) -> None:
         if self.crop_size < 1:
             raise InputError(f"--crop-size {self.crop_size}: must be at least 1")
-
-
-def handles(name: str) -> bool:
-    return name == NAME
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
