@@ -29,7 +29,7 @@ class BoostOptions(EngineOptions):
             raise InputError(f"--boost {self.boost}: choose 1, 2, 3 or 4")
 
 
-def add_argument(group: argparse._ArgumentGroup) -> None:
+def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--boost",
         type=int,
@@ -38,6 +38,10 @@ def add_argument(group: argparse._ArgumentGroup) -> None:
         help="inswapper and onnx:NAME: swap at K times the model's size as K² interleaved sub-grids "
         "(sharper, K² times the work; default: 1)",
     )
+
+
+def options(args: argparse.Namespace) -> BoostOptions:
+    return BoostOptions(boost=args.boost)
 
 
 def split_subgrids(crops: torch.Tensor, k: int) -> torch.Tensor:

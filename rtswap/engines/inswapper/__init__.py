@@ -5,8 +5,6 @@ checks, importable without torch; the engine itself is in :mod:`.engine`."""
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rtswap.engines import boost
@@ -20,19 +18,8 @@ PLACE = 1
 """Where it is listed (--help, errors, rtswap engines list)."""
 SUMMARY = "insightface's inswapper_128 (your own inswapper_128.onnx and w600k_r50.onnx)"
 FLAGS = ("boost",)
-
-
-@dataclass(frozen=True)
-class Options(boost.BoostOptions):
-    pass
-
-
-def add_arguments(group: argparse._ArgumentGroup) -> None:
-    boost.add_argument(group)
-
-
-def options(args: argparse.Namespace) -> Options:
-    return Options(boost=args.boost)
+Options = boost.BoostOptions
+add_arguments, options = boost.add_arguments, boost.options
 
 
 def open(settings: EngineSettings) -> SwapEngine[Any]:

@@ -21,8 +21,6 @@ importable without torch; the engine itself is in :mod:`.engine`.
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,24 +36,13 @@ PLACE = 4
 """Where it is listed (--help, errors, rtswap engines list)."""
 SUMMARY = "any identity-conditioned ONNX swapper a model card describes (HyperSwap, GHOST, SimSwap ONNX, ...)"
 FLAGS = ("boost",)
-"""``--boost`` is declared by inswapper (:mod:`rtswap.engines.boost`), read here too."""
-
-
-@dataclass(frozen=True)
-class Options(boost.BoostOptions):
-    pass
+"""``--boost`` (:mod:`rtswap.engines.boost`) is shown in inswapper's ``--help`` group; read here too."""
+Options = boost.BoostOptions
+options = boost.options
 
 
 def handles(name: str) -> bool:
     return name.startswith("onnx:") or name.endswith(".toml")
-
-
-def add_arguments(group: argparse._ArgumentGroup) -> None:
-    """Its one option, ``--boost``, is declared with inswapper's."""
-
-
-def options(args: argparse.Namespace) -> Options:
-    return Options(boost=args.boost)
 
 
 def open(settings: EngineSettings) -> SwapEngine[Any]:
