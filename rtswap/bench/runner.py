@@ -15,7 +15,8 @@ import cv2
 import torch
 
 from rtswap.bench.config import WARMUP_S, BenchConfig
-from rtswap.capture import Source, open_source
+from rtswap.capture.base import Source
+from rtswap.capture.open import open_source
 from rtswap.media.samples import grace_hopper_path
 from rtswap.output.base import NullSink
 from rtswap.output.stats import PipelineStats

@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Iterator
 from fractions import Fraction
 
 import av
 
+from rtswap.capture.checks import camera_url
 from rtswap.errors import MediaError
 from rtswap.media.video import DecodedFrame, VideoInfo
 
 log = logging.getLogger("rtswap")
 
 _RECONNECT_INTERVAL_S = 1.0
-
-
-def camera_url(spec: str) -> tuple[str, str]:
-    """(url, FFmpeg input format) for ``webcam``, a camera index, ``/dev/videoN`` or ``video=NAME``."""
-    if spec.startswith("video="):
-        return spec, "dshow"
-    if sys.platform == "darwin":
-        return ("0" if spec == "webcam" else spec), "avfoundation"
-    if sys.platform == "win32":
-        raise MediaError(
-            "on Windows, name the camera: --input 'video=Integrated Camera' "
-            "(list names with: ffmpeg -list_devices true -f dshow -i dummy)"
-        )
-    if spec == "webcam":
-        return "/dev/video0", "v4l2"
-    return (f"/dev/video{spec}" if spec.isdigit() else spec), "v4l2"
 
 
 class CameraSource:

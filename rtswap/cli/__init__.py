@@ -43,7 +43,15 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "swap" and not args.source and not args.map:
+        # `rtswap swap face.jpg in.jpg out.jpg`: the face was meant as --source
+        meant = f"rtswap swap --source {args.input} {args.output} {' '.join(extra)}"
+        print(f"rtswap: error: give the face to put in with --source: {meant}", file=sys.stderr)
+        return 1
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO, format="rtswap: %(message)s")
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (a service manager, `kill`) stops as Ctrl-C does: a live run ends cleanly and its

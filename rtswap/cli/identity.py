@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rtswap.cli.options import add_engine, engine_config
+from rtswap.errors import InputError
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -32,16 +33,23 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
 
 
 def run(args: argparse.Namespace) -> int:
-    from rtswap.identity.cache import IdentityCache
+    from rtswap.identity.cache import IdentityCache, validate_name
 
     cache = IdentityCache()
     if args.action == "add":
+        validate_name(args.name)  # the name, an identity already stored and the files, before torch
+        if not args.force and cache.has(args.name):
+            raise InputError(f"an identity named {args.name!r} is already stored; add --force to replace it")
+        missing = [str(path) for path in args.files if not path.is_file()]
+        if missing:
+            raise InputError(f"no such file: {', '.join(missing)}")
+        config = engine_config(args)
         from rtswap.detect.analyzer import FaceAnalyzer
         from rtswap.engines import create_engine
         from rtswap.engines.base import EngineSettings
         from rtswap.identity.store import IdentityStore
 
-        engine = create_engine(EngineSettings.of(engine_config(args)))
+        engine = create_engine(EngineSettings.of(config))
         with FaceAnalyzer() as analyzer:
             store = IdentityStore(cache, engine, lambda: analyzer, progress=not args.quiet)
             prepared = store.add(args.name, args.files, replace=args.force)

@@ -61,21 +61,40 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     add_swap(live)
 
 
+def _check(args: argparse.Namespace) -> list[str]:
+    """The outputs to open, or one line saying what is missing here, the camera and the display at
+    once, with a command that works without them."""
+    from rtswap.capture.checks import camera_missing, check_source, is_camera
+    from rtswap.output.checks import check_sink, display_available
+
+    outputs = args.output or ["window"]
+    no_camera = camera_missing(args.input) if is_camera(args.input) else None
+    no_display = not args.output and not display_available()
+    if no_display and not no_camera:
+        raise OutputError("no display for a preview window: choose --output virtualcam, FILE.mp4 or null")
+    if no_camera:
+        missing = f"no camera at {no_camera}" + (" and no display for a preview window" if no_display else "")
+        source = args.source[0] if args.source else "face.jpg"
+        works = f"rtswap live --source {source} --input synthetic" + (
+            " --output live.mp4" if no_display else ""
+        )
+        raise OutputError(f"{missing}; this works here: {works}")
+    check_source(args.input)
+    for spec in outputs:
+        check_sink(spec)
+    return outputs
+
+
 def run(args: argparse.Namespace) -> int:
-    from rtswap.capture import check_source, open_source
-    from rtswap.output import check_sink
-    from rtswap.output.window import display_available, overlay_text
+    outputs = _check(args)  # the input, every output and the options, before torch is imported
+    config = swap_config(args)
+    source_faces, maps = sources(args)
+    from rtswap.capture.open import open_source
+    from rtswap.output.file import VideoFileSink
+    from rtswap.output.window import overlay_text
     from rtswap.pipeline import Pipeline, PipelineConfig
     from rtswap.swapper import Swapper
 
-    outputs = args.output or ["window"]
-    if not args.output and not display_available():
-        raise OutputError("no display for a preview window: choose --output virtualcam, FILE.mp4 or null")
-    check_source(args.input)  # the input, every output and the options checked before any work
-    for spec in outputs:
-        check_sink(spec)
-    config = swap_config(args)
-    source_faces, maps = sources(args)
     last_status = 0.0
     first_frame_s: float | None = None
 
@@ -111,7 +130,14 @@ def run(args: argparse.Namespace) -> int:
         report = pipeline.run(seconds=args.seconds)
     if not args.quiet and "window" not in outputs:
         print(file=sys.stderr)
-    print(f"{len(report.stats)} frames: {latency_line(report.stats.summary(), report.dropped)}")
+    print(f"{len(report.stats)} frames swapped: {latency_line(report.stats.summary(), report.dropped)}")
+    for sink in pipeline.sinks:
+        if isinstance(sink, VideoFileSink):
+            repeats = sink.frames - len(report.stats)
+            note = (
+                f", {repeats} of them repeating the frame before in a dropped frame's slot" if repeats else ""
+            )
+            print(f"wrote {sink.path} ({sink.frames} frames{note})")
     if first_frame_s is not None:
         print(f"first frame out {first_frame_s:.2f} s after start")
     return 0

@@ -173,8 +173,16 @@ def swap_config(args: argparse.Namespace) -> SwapConfig:
 
 def sources(args: argparse.Namespace) -> tuple[list[str], list[tuple[Path, str]]]:
     """The sources and reference maps from --source and --map."""
-    from rtswap.identity.matcher import parse_map
-
     if not args.source and not args.map:
         raise InputError("give the face to put in: --source SRC (or --map REF=SRC)")
     return args.source or [], [parse_map(spec) for spec in args.map]
+
+
+def parse_map(spec: str) -> tuple[Path, str]:
+    """``REF=SRC`` -> (reference photo, source)."""
+    reference, sep, source = spec.partition("=")
+    if not sep or not reference or not source:
+        raise InputError(
+            f"--map {spec!r}: expected REF=SRC, a photo of the person to replace and their source"
+        )
+    return Path(reference), source

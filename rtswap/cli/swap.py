@@ -52,11 +52,11 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
 
 
 def run(args: argparse.Namespace) -> int:
-    from rtswap.swapper import Swapper
-
-    check_swap_paths(args.input, args.output)  # before the source is prepared
+    check_swap_paths(args.input, args.output)  # every check before torch is imported
     config = swap_config(args)
     source, maps = sources(args)
+    from rtswap.swapper import Swapper
+
     with Swapper(source, config, maps=maps) as swapper:
         report = swap_file(
             swapper,
@@ -108,7 +108,7 @@ def swap_file(
     """
     from tqdm import tqdm
 
-    from rtswap.capture import open_source
+    from rtswap.capture.open import open_source
     from rtswap.media.image import is_image_path
     from rtswap.pipeline import Pipeline, PipelineConfig
 

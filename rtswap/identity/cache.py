@@ -22,12 +22,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING
 
 from rtswap.errors import InputError, RtswapError
 from rtswap.weights.hashes import sha256_file
+
+if TYPE_CHECKING:  # the CLI checks names and entries before torch is imported
+    import torch
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -102,6 +103,10 @@ class IdentityCache:
     def entry(self, name: str) -> Path:
         return self.root / "named" / validate_name(name)
 
+    def has(self, name: str) -> bool:
+        """Whether an identity is stored under ``name``."""
+        return (self.entry(name) / "manifest.json").exists()
+
     def hashed_entry(self, inputs_sha256: list[str]) -> Path:
         return self.root / "by-hash" / hashlib.sha256("\n".join(inputs_sha256).encode()).hexdigest()[:32]
 
@@ -157,6 +162,8 @@ class IdentityCache:
             raise StaleEntryError(f"{path}: missing ({exc.strerror})") from exc
         if hashlib.sha256(data).hexdigest() != engine.sha256:
             raise StaleEntryError(f"{path}: contents do not match the manifest (corrupt or truncated)")
+        from safetensors.torch import load_file
+
         return load_file(path)
 
     def write(
@@ -170,6 +177,8 @@ class IdentityCache:
         """Store ``tensors`` for ``engine`` and point the manifest at them, atomically."""
         _private_dir(entry)
         tmp = _temporary(entry, ".safetensors")
+        from safetensors.torch import save_file
+
         save_file({k: v.contiguous().cpu() for k, v in tensors.items()}, str(tmp))
         entry_data.sha256 = sha256_file(tmp)
         entry_data.file = f"{engine}-{entry_data.sha256[:16]}.safetensors"

@@ -53,13 +53,3 @@ class FaceMatcher:
     def _embed(self, frame: torch.Tensor, face: Face) -> torch.Tensor:
         crop = FaceRegions(frame.cpu(), [TEMPLATE.matrix(face.landmarks)], TEMPLATE.size).crop()
         return F.normalize(self._arcface.embed(crop, TEMPLATE)[0], dim=0)
-
-
-def parse_map(spec: str) -> tuple[Path, str]:
-    """``REF=SRC`` -> (reference photo, source)."""
-    reference, sep, source = spec.partition("=")
-    if not sep or not reference or not source:
-        raise InputError(
-            f"--map {spec!r}: expected REF=SRC, a photo of the person to replace and their source"
-        )
-    return Path(reference), source

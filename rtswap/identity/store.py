@@ -53,7 +53,7 @@ class IdentityStore:
         """Prepare ``files`` (images and/or videos) and store them as ``name``; an identity
         already stored under that name is replaced only with ``replace``."""
         validate_name(name)
-        if not replace and (self.cache.entry(name) / "manifest.json").exists():
+        if not replace and self.cache.has(name):
             raise InputError(f"an identity named {name!r} is already stored; add --force to replace it")
         for path in files:
             if not path.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,8 @@ def astronaut() -> np.ndarray:
 
 
 def grace_hopper_path() -> Path:
-    """Path of matplotlib's sample photo of Grace Hopper (US Navy)."""
-    from matplotlib import cbook
-
-    return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    """Path of matplotlib's sample photo of Grace Hopper (US Navy), found without importing
+    matplotlib (whose first import builds a font cache and says so)."""
+    spec = importlib.util.find_spec("matplotlib")
+    assert spec is not None and spec.origin is not None, "matplotlib is a dependency of rtswap"
+    return Path(spec.origin).parent / "mpl-data" / "sample_data" / "grace_hopper.jpg"

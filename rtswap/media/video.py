@@ -61,7 +61,7 @@ class VideoReader:
         self._container = _open(self.path)
         if not self._container.streams.video:
             self._container.close()
-            raise InputError(f"{self.path}: has no video stream")
+            raise InputError(f"{self.path}: not a video or image rtswap can read (no video stream)")
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         self._stream = stream

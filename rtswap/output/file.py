@@ -34,6 +34,9 @@ class VideoFileSink(Sink):
         if constant_rate:
             info = replace(info, time_base=1 / info.rate)
         self._writer = VideoWriter(path, info, audio_from=audio_from, preset=preset)
+        self.path = Path(path)
+        self.frames = 0
+        """Frames written, repeats in dropped frames' slots included."""
         self._rate = info.rate if constant_rate else None
         self._start_s: float | None = None
         self._last_pts = -1
@@ -48,9 +51,11 @@ class VideoFileSink(Sink):
             for missing in range(self._last_pts + 1, pts):  # dropped frames: repeat the last one
                 assert self._last_image is not None
                 self._writer.write(self._last_image, missing)
+                self.frames += 1
             self._last_image = image
         self._last_pts = pts
         self._writer.write(image, pts)
+        self.frames += 1
 
     def _slot(self, time_s: float) -> int:
         """The frame slot of media time ``time_s``; a clock that jumps back (a camera that

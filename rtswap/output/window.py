@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 
 import cv2
 import numpy as np
 
-from rtswap.errors import OutputError
 from rtswap.frame import Frame
 from rtswap.media.label import text_box
 from rtswap.output.base import Sink
+from rtswap.output.checks import check_display
 from rtswap.output.stats import PipelineStats
 
 TITLE = "rtswap (q to quit)"
-
-
-def display_available() -> bool:
-    return sys.platform in ("win32", "darwin") or bool(
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    )
-
-
-def check_display() -> None:
-    if not display_available():
-        raise OutputError(
-            "no display for a window (DISPLAY is not set); use --output virtualcam, FILE.mp4 or null"
-        )
 
 
 def overlay_text(stats: PipelineStats) -> str:

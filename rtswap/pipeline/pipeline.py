@@ -122,7 +122,7 @@ class Pipeline:
     ) -> Pipeline:
         """A pipeline from ``source`` to the sinks named by ``outputs`` (see ``open_sink``). If a
         sink cannot be opened, the source and the sinks already open are closed."""
-        from rtswap.output import open_sink
+        from rtswap.output.open import open_sink
 
         stats = PipelineStats()
         sinks: list[Sink] = []

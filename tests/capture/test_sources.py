@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from rtswap.capture import open_source
 from rtswap.capture.file import VideoFileSource
+from rtswap.capture.open import open_source
 from rtswap.errors import InputError, MediaError
 
 

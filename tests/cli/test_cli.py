@@ -170,7 +170,7 @@ def test_live_input_that_breaks_ends_with_one_line_and_keeps_the_recording(
 def test_live_without_a_display_asks_for_another_output(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("rtswap.output.window.display_available", lambda: False)
+    monkeypatch.setattr("rtswap.output.checks.display_available", lambda: False)
     assert main(["-q", "live", "--source", GRACE, "--input", "synthetic"]) == 1
     assert "choose --output virtualcam" in _error_line(capsys)
 

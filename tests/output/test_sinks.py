@@ -9,7 +9,7 @@ import torch
 from rtswap.errors import OutputError
 from rtswap.frame import Frame
 from rtswap.media.video import VideoInfo
-from rtswap.output import window
+from rtswap.output import checks, window
 from rtswap.output.stats import PipelineStats
 from rtswap.output.virtualcam import convert
 
@@ -53,7 +53,7 @@ def test_missing_virtual_camera_says_how_to_set_one_up() -> None:
 
 
 def test_window_needs_a_display(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(window.sys, "platform", "linux")
+    monkeypatch.setattr(checks.sys, "platform", "linux")
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(OutputError, match="no display"):

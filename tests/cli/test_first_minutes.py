@@ -1,0 +1,94 @@
+"""What a newcomer meets first: mistakes answered in one line before anything heavy is imported,
+one message that works headless, and a live recording that says what it wrote."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from rtswap.cli import main
+from rtswap.media.image import write_image
+from rtswap.media.samples import grace_hopper_path
+
+GRACE = str(grace_hopper_path())
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err  # one clear line, no traceback
+    return err[0]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["swap", "--source", GRACE, "{tmp}/in.png", "/no/such/folder/out.png"], "folder /no/such/folder"),
+        (["swap", "{tmp}/in.png", "{tmp}/out.png"], "--source"),
+        (
+            ["live", "--source", GRACE, "--input", "synthetic", "--output", "/no/such/folder/out.mp4"],
+            "folder",
+        ),
+        (["identity", "add", "taken", GRACE], "already stored"),
+        (["identity", "add", "new", "{tmp}/missing.jpg"], "no such file"),
+    ],
+    ids=["swap-output-folder", "swap-no-source", "live-output-folder", "identity-taken", "identity-file"],
+)
+def test_mistakes_are_answered_before_torch_is_imported(
+    argv: list[str], message: str, tmp_path: Path
+) -> None:
+    write_image(tmp_path / "in.png", np.full((64, 64, 3), 100, np.uint8))
+    (tmp_path / "cache" / "named" / "taken").mkdir(parents=True)
+    (tmp_path / "cache" / "named" / "taken" / "manifest.json").write_text("{}")
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
+    code = (
+        "import sys\nfrom rtswap.cli import main\n"
+        f"code = main({argv!r})\n"
+        "heavy = ('torch', 'mediapipe', 'av', 'onnx', 'matplotlib')\n"
+        "print(code, sorted(m for m in heavy if m in sys.modules))"
+    )
+    env = {"RTSWAP_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.strip().splitlines()[-1] == "1 []"
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+
+
+def test_headless_without_a_camera_gets_one_message_with_a_command_that_works(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("rtswap.output.checks.display_available", lambda: False)
+    monkeypatch.setattr("rtswap.capture.checks.camera_missing", lambda spec: "/dev/video0")
+    assert main(["-q", "live", "--source", GRACE]) == 1
+    line = _error_line(capsys)
+    assert "no camera at /dev/video0 and no display" in line
+    assert line.endswith(f"rtswap live --source {GRACE} --input synthetic --output live.mp4")
+
+
+def test_a_source_that_is_not_media_is_named_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.toml").write_text("[not]\nmedia = true\n")
+    write_image(tmp_path / "in.png", np.full((64, 64, 3), 100, np.uint8))
+    argv = [
+        "-q",
+        "swap",
+        "--source",
+        str(tmp_path / "notes.toml"),
+        str(tmp_path / "in.png"),
+        str(tmp_path / "o.png"),
+    ]
+    assert main(argv) == 1
+    assert "not a video or image rtswap can read" in _error_line(capsys)
+
+
+def test_a_live_recording_says_what_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "live.mp4"
+    argv = ["live", "--source", GRACE, "--input", "synthetic", "--resolution", "320x240"]
+    assert main(["-q", *argv, "--output", str(out), "--seconds", "3", "--no-occluders"]) == 0
+    printed = capsys.readouterr().out
+    with av.open(str(out)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert f"wrote {out} ({frames} frames" in printed
