@@ -71,14 +71,33 @@ def status(card: ModelCard, folder: Path) -> FileStatus:
 
 
 def require(card: ModelCard, folder: Path) -> FileStatus:
-    """The card's file in ``folder``, with a one-line error when it is missing and a one-line
-    warning when its hash is unknown."""
-    found = status(card, folder)
-    if found.state == "missing":
-        raise ModelLoadError(
-            f"{card.engine} needs {card.file}, not found in {folder}: get {card.get.split(';')[0]} "
-            f"and run: rtswap engines add /path/to/{card.file}"
+    """The card's file in ``folder`` (see :func:`require_all`)."""
+    return require_all([[card]], folder)[0]
+
+
+def require_all(roles: list[list[ModelCard]], folder: Path) -> list[FileStatus]:
+    """For each role (the files that can each fill it, preferred first), the first one present in
+    ``folder``; if any role has none, one line naming every missing file, where each comes from
+    and the command that adds them. A file of unknown hash is one warning."""
+    chosen = [next((card for card in options if (folder / card.file).is_file()), None) for options in roles]
+    missing = [options for options, card in zip(roles, chosen, strict=True) if card is None]
+    if missing:
+        names = [" or ".join(card.file for card in options) for options in missing]
+        sources = "; ".join(
+            f"{name}: {options[0].get.split(';')[0]}" for name, options in zip(names, missing, strict=True)
         )
+        files = " ".join(f"/path/to/{options[0].file}" for options in missing)
+        raise ModelLoadError(
+            f"{missing[0][0].engine} needs {' and '.join(names)}, not found in {folder} ({sources}); "
+            f"then run: rtswap engines add {files}"
+        )
+    return [_present(card, folder) for card in chosen if card is not None]
+
+
+def _present(card: ModelCard, folder: Path) -> FileStatus:
+    """The state of a card's file that is in ``folder``, with a one-line warning when its hash is
+    unknown (it runs: its layout is the expected one)."""
+    found = status(card, folder)
     if found.state == "unverified":
         log.warning(
             "unverified checkpoint: %s has SHA-256 %s…, not one on its model card; its layout is "
@@ -87,18 +106,6 @@ def require(card: ModelCard, folder: Path) -> FileStatus:
             found.sha256[:16],
         )
     return found
-
-
-def require_one(options: list[ModelCard], folder: Path) -> FileStatus:
-    """The first of ``options`` (files that can each fill one role) present in ``folder``."""
-    for card in options:
-        if (folder / card.file).is_file():
-            return require(card, folder)
-    names = " or ".join(c.file for c in options)
-    raise ModelLoadError(
-        f"{options[0].engine} needs {names}, not found in {folder}: get {options[0].get.split(';')[0]} "
-        f"and run: rtswap engines add /path/to/FILE"
-    )
 
 
 def identify(path: Path, engine: str | None = None) -> tuple[ModelCard, bool]:

@@ -282,7 +282,7 @@ def test_a_missing_model_file_says_where_it_looked_and_what_to_run(
     ]
     assert main([*argv, str(grace_hopper_path()), str(tmp_path / "out.png")]) == 1
     line = _one_error_line(capsys)
-    assert f"inswapper needs inswapper_128.onnx, not found in {empty}" in line
+    assert f"inswapper needs inswapper_128.onnx and w600k_r50.onnx, not found in {empty}" in line
     assert "rtswap engines add" in line
     assert not (tmp_path / "out.png").exists()
 

@@ -74,7 +74,8 @@ class InswapperEngine:
     def open(cls, settings: EngineSettings, boost: int = 1) -> InswapperEngine:
         """The engine on the model files in the models folder (one-line errors if missing)."""
         folder = cards.models_dir(settings.models_dir)
-        found = {card.role: models.require(card, folder) for card in cards.cards_for(cls.name)}
+        needed = cards.cards_for(cls.name)
+        found = {f.card.role: f for f in models.require_all([[card] for card in needed], folder)}
         return cls(found["swapper"], found["identity"], settings, boost)
 
     def params(self) -> dict[str, object]:

@@ -126,7 +126,7 @@ class MegaFSEngine:
     def open(cls, settings: EngineSettings, resolution: int = 1024) -> MegaFSEngine:
         folder = cards.models_dir(settings.models_dir)
         by_role = {c.role: c for c in cards.cards_for(cls.name)}
-        swapper, generator = (models.require(by_role[role], folder) for role in ("swapper", "generator"))
+        swapper, generator = models.require_all([[by_role["swapper"]], [by_role["generator"]]], folder)
         return cls(swapper, generator, settings, resolution)
 
     def params(self) -> dict[str, object]:

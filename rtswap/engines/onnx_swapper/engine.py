@@ -101,7 +101,8 @@ class OnnxSwapEngine:
                     f"unknown engine {settings.name!r}; available: {names}, or a card file (.toml)"
                 )
         needed = cards.files_of(card, catalogue)
-        return cls(card, {c.role: models.require(c, folder) for c in needed}, settings, boost)
+        found = models.require_all([[c] for c in needed], folder)
+        return cls(card, {f.card.role: f for f in found}, settings, boost)
 
     def params(self) -> dict[str, object]:
         return dict(self._files)

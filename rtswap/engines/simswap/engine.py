@@ -73,9 +73,10 @@ class SimSwapEngine:
         folder = cards.models_dir(settings.models_dir)
         found = cards.cards_for(cls.name)
         by_file = {c.file: c for c in found}
-        generator = models.require_one([by_file["simswap_512.pth"], by_file["simswap_224.pth"]], folder)
-        options = [by_file["simswap_arcface.safetensors"], by_file["simswap_arcface.onnx"]]
-        return cls(generator, models.require_one(options, folder), settings)
+        generators = [by_file["simswap_512.pth"], by_file["simswap_224.pth"]]
+        arcfaces = [by_file["simswap_arcface.safetensors"], by_file["simswap_arcface.onnx"]]
+        generator, arcface = models.require_all([generators, arcfaces], folder)
+        return cls(generator, arcface, settings)
 
     def params(self) -> dict[str, object]:
         return dict(self._files)
