@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from rtswap.cli.notes import latency_line
 from rtswap.cli.options import add_swap, swap_config
 from rtswap.config import SwapConfig
 
 if TYPE_CHECKING:  # the command's --help imports this module, and must not import torch
-    import numpy as np
-
     from rtswap.frame import Frame
     from rtswap.pipeline import RunReport
 
@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         help="swap Grace Hopper onto a generated astronaut clip (no camera, no downloads)",
         description="Swap Grace Hopper's face (matplotlib's sample photo) onto a generated "
         "1280x720 30 fps clip of the astronaut turning, nodding, talking and "
-        "blinking. Writes DIR/demo.mp4 and DIR/preview.png (source | target | result).",
+        "blinking. Writes DIR/demo.mp4 and DIR/preview.png (source | target | result, around the faces).",
     )
     demo.add_argument(
         "--out",
@@ -75,6 +75,7 @@ def run_demo(
     from rtswap.capture.synthetic import SyntheticSource
     from rtswap.capture.synthetic_heads import SyntheticClip
     from rtswap.media.image import read_image, write_image
+    from rtswap.media.label import stamp
     from rtswap.media.samples import grace_hopper_path
     from rtswap.pipeline import Pipeline, PipelineConfig
     from rtswap.swapper import Swapper
@@ -98,21 +99,22 @@ def run_demo(
         run = Pipeline.open(
             swapper.face_swap, source, [str(out_dir / "demo.mp4")], pipeline_config, keep_preview
         ).run()
-    write_image(out_dir / "preview.png", preview(source_image, clip.frame(kept_index[0]), kept[0]))
+        target = clip.frame(kept_index[0])
+        boxes = [swapper.analyzer.analyze(image, 1)[0].box for image in (source_image, target)]
+    panels = [around(source_image, boxes[0]), around(target, boxes[1]), around(kept[0], boxes[1])]
+    side_by_side = np.concatenate(panels, axis=1)
+    write_image(out_dir / "preview.png", stamp(side_by_side) if label else side_by_side)
     return DemoReport(out_dir / "demo.mp4", out_dir / "preview.png", len(clip), run)
 
 
-def preview(*images: np.ndarray) -> np.ndarray:
-    """Images side by side at a common height."""
+def around(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """A square of ``image`` around a face's box (x0, y0, x1, y1), twice the face's size where the
+    image allows, at ``PREVIEW_HEIGHT`` px: big enough to judge the swap by."""
     import cv2
-    import numpy as np
 
-    scaled = [
-        cv2.resize(
-            im,
-            (round(im.shape[1] * PREVIEW_HEIGHT / im.shape[0]), PREVIEW_HEIGHT),
-            interpolation=cv2.INTER_AREA,
-        )
-        for im in images
-    ]
-    return np.concatenate(scaled, axis=1)
+    height, width = image.shape[:2]
+    side = min(height, width, round(2 * max(box[2] - box[0], box[3] - box[1])))
+    x0 = int(np.clip((box[0] + box[2] - side) / 2, 0, width - side))
+    y0 = int(np.clip((box[1] + box[3] - side) / 2, 0, height - side))
+    square = image[y0 : y0 + side, x0 : x0 + side]
+    return cv2.resize(square, (PREVIEW_HEIGHT, PREVIEW_HEIGHT), interpolation=cv2.INTER_AREA)

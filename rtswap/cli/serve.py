@@ -57,8 +57,9 @@ def _add_cluster(serve: argparse.ArgumentParser) -> None:
         "--ray",
         default=None,
         metavar="ADDRESS",
-        help="serve from the Ray cluster at ADDRESS, or 'auto': the one this machine has joined "
-        "(ray start --head / ray start --address ...)",
+        help="serve from a Ray cluster: 'local' starts one on this machine for as long as rtswap runs "
+        "(nothing else to set up); 'auto' uses the one this machine has joined (ray start --head / ray "
+        "start --address ...); or the ADDRESS of a cluster's head",
     )
     cluster.add_argument(
         "--min-replicas",

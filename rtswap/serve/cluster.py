@@ -253,16 +253,22 @@ def run(
     port: int,
     token: str,
 ) -> None:
-    """Connect to the Ray cluster at ``address`` (``auto``: the one this machine is part of, else
-    a new local one) and serve until interrupted."""
+    """Serve until interrupted from the Ray cluster at ``address``: ``auto``, the one this machine
+    has joined (``ray start``); ``local``, a single-machine Ray started for this process and
+    stopped with it; or a cluster's address."""
     try:
-        ray.init(address=address)
+        ray.init(address=None if address == "local" else address, include_dashboard=address != "local")
     except ConnectionError as exc:
-        raise OutputError(f"no Ray cluster at {address}: start one with 'ray start --head' ({exc})") from None
-    serve.start(http_options={"host": host, "port": port})
-    serve.run(application(source, swap, config, token), name=APP, route_prefix="/")
-    print(f"rtswap serve --ray: open http://{host}:{port}/#token={token}", flush=True)
+        raise OutputError(
+            f"no Ray cluster at {address}: start one with 'ray start --head', or use --ray local ({exc})"
+        ) from None
     try:
+        serve.start(http_options={"host": host, "port": port})
+        serve.run(application(source, swap, config, token), name=APP, route_prefix="/")
+        print(f"rtswap serve --ray: open http://{host}:{port}/#token={token}", flush=True)
         threading.Event().wait()  # until Ctrl-C
     except KeyboardInterrupt:
         serve.shutdown()
+    finally:
+        if address == "local":
+            ray.shutdown()
