@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from typing import TYPE_CHECKING
 
 import rtswap
-from rtswap.cli.notes import latency_line, note_neural_on_cpu
+from rtswap.cli.notes import StatusLine, latency_line, note_neural_on_cpu
 from rtswap.cli.options import add_latency_budget, add_resolution, add_sources, add_swap, sources, swap_config
 from rtswap.errors import OutputError
 
@@ -97,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
 
     last_status = 0.0
     first_frame_s: float | None = None
+    line = StatusLine()
+    handlers = logging.getLogger().handlers
+    for handler in handlers:
+        handler.addFilter(line)
 
     def status(frame: Frame, image: np.ndarray) -> None:
         nonlocal last_status, first_frame_s
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             first_frame_s = time.monotonic() - rtswap.IMPORTED_S
         if not args.quiet and "window" not in outputs and time.monotonic() - last_status >= 1.0:
             last_status = time.monotonic()
-            print(f"\r{overlay_text(pipeline.stats)}", end="", file=sys.stderr, flush=True)
+            line.show(overlay_text(pipeline.stats))
 
     with Swapper(source_faces, config, maps=maps) as swapper:
         note_neural_on_cpu(swapper)
@@ -128,8 +131,9 @@ def run(args: argparse.Namespace) -> int:
         stop = "q in the window or Ctrl-C" if "window" in outputs else "Ctrl-C"
         log.info("swapping %s -> %s; %s to stop", args.input, ", ".join(outputs), stop)
         report = pipeline.run(seconds=args.seconds)
-    if not args.quiet and "window" not in outputs:
-        print(file=sys.stderr)
+    line.end()
+    for handler in handlers:
+        handler.removeFilter(line)
     print(f"{len(report.stats)} frames swapped: {latency_line(report.stats.summary(), report.dropped)}")
     for sink in pipeline.sinks:
         if isinstance(sink, VideoFileSink):

@@ -4,6 +4,7 @@ engine on the CPU."""
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -11,6 +12,29 @@ if TYPE_CHECKING:
     from rtswap.swapper import Swapper
 
 log = logging.getLogger("rtswap")
+
+
+class StatusLine(logging.Filter):
+    """A status line on stderr, rewritten in place once a second. A log message (the governor's
+    notes) first ends it, so the two never share a line: install it as a filter on the handlers
+    that write to stderr."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._showing = False
+
+    def show(self, text: str) -> None:
+        print(f"\r{text}", end="", file=sys.stderr, flush=True)
+        self._showing = True
+
+    def end(self) -> None:
+        if self._showing:
+            print(file=sys.stderr, flush=True)
+            self._showing = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.end()
+        return True
 
 
 def latency_line(summary: Summary, dropped: int) -> str:

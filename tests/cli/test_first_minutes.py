@@ -92,3 +92,17 @@ def test_a_live_recording_says_what_it_wrote(tmp_path: Path, capsys: pytest.Capt
     with av.open(str(out)) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert f"wrote {out} ({frames} frames" in printed
+
+
+def test_the_live_status_line_and_log_notes_never_share_a_line() -> None:
+    """The status line is rewritten in place on stderr; the governor's notes (forced here by a
+    1 ms budget) start lines of their own."""
+    argv = ["live", "--source", GRACE, "--input", "synthetic", "--resolution", "320x240", "--output", "null"]
+    argv += ["--seconds", "6", "--latency-budget", "1", "--no-occluders"]
+    command = [sys.executable, "-m", "rtswap", *argv]
+    done = subprocess.run(command, capture_output=True, timeout=120)  # bytes: text mode drops the \r
+    assert done.returncode == 0
+    lines = done.stderr.decode().split("\n")
+    notes = [line for line in lines if "governor: quality down" in line]
+    assert notes and all(line.startswith("rtswap: governor") for line in notes)
+    assert any(line.startswith("\r") and "fps | latency" in line for line in lines)
