@@ -13,6 +13,10 @@ class InputError(RtswapError, ValueError):
     """An input file or argument cannot be used (missing, unreadable, wrong kind)."""
 
 
+class TooLargeError(InputError):
+    """An input larger than rtswap reads (an image's pixels, a body's bytes)."""
+
+
 class NoFaceError(RtswapError, ValueError):
     """No face was found where one is required (usually the source)."""
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import tempfile
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,3 +173,15 @@ def count_collects(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(views, "collect", counted)
     return calls
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG file that declares ``width`` x ``height`` pixels in a few dozen bytes (its pixel data
+    cut short): what a decompression bomb looks like to a reader of its header."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")

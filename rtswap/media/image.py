@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from rtswap.errors import InputError, OutputError
+from rtswap.errors import InputError, OutputError, TooLargeError
 from rtswap.media.label import METADATA
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
@@ -18,15 +20,43 @@ def is_image_path(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
+MAX_SIDE = 8192
+"""Images wider or taller than this many pixels are refused..."""
+MAX_PIXELS = 40_000_000
+"""...and so are those of more pixels than this: a small file can declare billions (a decoder
+then takes gigabytes, or crashes the process)."""
+_LIMITS = f"{MAX_SIDE} px a side, {MAX_PIXELS // 1_000_000} MP"
+
+
 def read_image(path: str | Path) -> np.ndarray:
-    """HxWx3 uint8 RGB. Raises InputError for a missing, unreadable or non-image file."""
+    """HxWx3 uint8 RGB. Raises InputError for a missing, unreadable or non-image file, and
+    TooLargeError (an InputError) for one past :data:`MAX_SIDE` or :data:`MAX_PIXELS`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    return decode_image(path.read_bytes(), str(path))
+
+
+def decode_image(data: bytes, name: str) -> np.ndarray:
+    """HxWx3 uint8 RGB from an encoded image (any format OpenCV reads, EXIF orientation applied,
+    16-bit scaled to 8), for the CLI and the server alike. Its size is read from the header and
+    checked before anything is decoded. ``name``: what the messages call it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # ours is the check below
+            with Image.open(io.BytesIO(data)) as header:
+                width, height = header.size
+    except Image.DecompressionBombError:  # Pillow's own bound, far past ours
+        raise TooLargeError(f"{name}: larger than rtswap reads ({_LIMITS}); scale it") from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise InputError(f"{name}: not a readable image (corrupt, empty or not an image format)") from None
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        raise TooLargeError(f"{name}: {width}x{height} is larger than rtswap reads ({_LIMITS}); scale it")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise InputError(f"{path}: not a readable image (corrupt, empty or not an image format)")
+        raise InputError(f"{name}: not a readable image (corrupt, empty or not an image format)")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

@@ -209,7 +209,9 @@ class Ingress:
             if upload is None
             else upload.encode()
         )
-        session, image, face = source_of(form.get("session"), data, form.get("face"))
+        session, image, face = source_of(
+            form.get("session"), data, form.get("face")
+        )  # decoded on the replica
         placed = self.placed.get(session)
         if placed is None:
             raise ApiError(404, f"unknown session {session!r} (the 'session' from /offer's answer)")

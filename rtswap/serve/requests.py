@@ -4,11 +4,12 @@ messages: the single-machine aiohttp server and the Ray cluster's ingress."""
 from __future__ import annotations
 
 import hmac
-import io
 
 import numpy as np
 from aiortc import RTCSessionDescription
-from PIL import Image, UnidentifiedImageError
+
+from rtswap.errors import InputError, TooLargeError
+from rtswap.media.image import decode_image
 
 
 class ApiError(Exception):
@@ -37,9 +38,10 @@ def offer_of(params: object) -> RTCSessionDescription:
     return description
 
 
-def source_of(session: object, image: bytes | bytearray | None, face: object) -> tuple[str, np.ndarray, int]:
-    """``/source``'s multipart fields -> (session id, RGB image, face: 0 for every face, N for the
-    N-th from the left)."""
+def source_of(session: object, image: bytes | bytearray | None, face: object) -> tuple[str, bytes, int]:
+    """``/source``'s multipart fields -> (session id, the image as sent, face: 0 for every face, N
+    for the N-th from the left). The image is decoded by :func:`decode_upload` once the session is
+    known."""
     if session is None or image is None:
         missing = "'session'" if session is None else "'image'"
         raise ApiError(400, f"multipart form needs 'session' (from /offer's answer) and 'image' ({missing})")
@@ -49,8 +51,15 @@ def source_of(session: object, image: bytes | bytearray | None, face: object) ->
         raise ApiError(
             400, "'face' must be a number: 0 for every face, N for the N-th from the left"
         ) from None
+    return str(session), bytes(image), number
+
+
+def decode_upload(data: bytes) -> np.ndarray:
+    """An uploaded image as HxWx3 uint8 RGB, read as the CLI reads files: 413 past the size
+    rtswap reads (checked from the header, before decoding), 400 if it is not an image."""
     try:
-        pixels = np.array(Image.open(io.BytesIO(image)).convert("RGB"))  # writable, for torch
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ApiError(400, f"not a readable image ({exc})") from None
-    return str(session), pixels, number
+        return decode_image(data, "the uploaded image")
+    except TooLargeError as exc:
+        raise ApiError(413, str(exc)) from None
+    except InputError as exc:
+        raise ApiError(400, str(exc)) from None

@@ -23,7 +23,7 @@ from rtswap.errors import InputError, NoFaceError
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.identity import views
 from rtswap.pipeline import Pipeline, PipelineConfig
-from rtswap.serve.requests import ApiError
+from rtswap.serve.requests import ApiError, decode_upload
 from rtswap.serve.tracks import SwappedTrack, TrackSink, TrackSource
 
 log = logging.getLogger("rtswap")
@@ -113,6 +113,8 @@ class Sessions:
         self.latency_budget_ms = latency_budget_ms
         self.sessions: dict[str, Session] = {}
         self._prepare_lock = threading.Lock()
+        self._decoding = asyncio.Semaphore(2)
+        """Uploaded images decoded at once, at most."""
         self._analyzer: FaceAnalyzer | None = None
 
     async def open(self, description: RTCSessionDescription) -> Session:
@@ -155,12 +157,16 @@ class Sessions:
         self.sessions.pop(session.id, None)
         await session.close()
 
-    async def set_source(self, session_id: str, image: np.ndarray, face: int) -> dict[str, object]:
-        """Session ``session_id`` swaps ``image``'s face from the next frame: on every face
-        (``face`` 0) or on the N-th from the left. ApiError 404, 422 or 400 if it cannot."""
+    async def set_source(self, session_id: str, data: bytes, face: int) -> dict[str, object]:
+        """Session ``session_id`` swaps the face in image ``data`` (as uploaded) from the next
+        frame: on every face (``face`` 0) or on the N-th from the left. ApiError 404, 413, 422 or
+        400 if it cannot. The session is looked up before anything is decoded, and images are
+        decoded off the event loop, a few at a time, so an upload never stalls the sessions."""
         session = self.sessions.get(session_id)
         if session is None:
             raise ApiError(404, f"unknown session {session_id!r} (the 'session' from /offer's answer)")
+        async with self._decoding:
+            image = await asyncio.to_thread(decode_upload, data)
         try:
             identity = await asyncio.to_thread(self._prepare, image)
         except NoFaceError:

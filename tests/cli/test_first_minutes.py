@@ -14,6 +14,7 @@ import pytest
 from rtswap.cli import main
 from rtswap.media.image import write_image
 from rtswap.media.samples import grace_hopper_path
+from tests.conftest import png_header
 
 GRACE = str(grace_hopper_path())
 
@@ -106,3 +107,17 @@ def test_the_live_status_line_and_log_notes_never_share_a_line() -> None:
     notes = [line for line in lines if "governor: quality down" in line]
     assert notes and all(line.startswith("rtswap: governor") for line in notes)
     assert any(line.startswith("\r") and "fps | latency" in line for line in lines)
+
+
+@pytest.mark.parametrize("side", [13000, 30000])
+def test_an_image_past_the_size_rtswap_reads_is_one_line(
+    side: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A few dozen bytes can declare 900 megapixels: refused from the header, before a decoder
+    takes gigabytes or crashes the process."""
+    (tmp_path / "bomb.png").write_bytes(png_header(side, side))
+    write_image(tmp_path / "in.png", np.full((64, 64, 3), 100, np.uint8))
+    paths = [str(tmp_path / name) for name in ("bomb.png", "in.png", "o.png")]
+    assert main(["-q", "swap", "--source", *paths]) == 1
+    assert "larger than rtswap reads (8192 px a side, 40 MP)" in _error_line(capsys)
+    assert not (tmp_path / "o.png").exists()

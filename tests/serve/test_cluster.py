@@ -116,7 +116,7 @@ def test_auth_and_bad_input_are_answered_as_on_one_machine(cluster: str) -> None
     unknown = requests.post(
         f"{cluster}/source", data={"session": "nobody"}, files=files, headers=AUTH, timeout=10
     )
-    assert unknown.status_code == 400  # the image is checked first, as on one machine
+    assert unknown.status_code == 404  # the session is looked up first, as on one machine
     assert _health(cluster)["sessions"] == 0
 
 

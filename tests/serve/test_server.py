@@ -26,6 +26,7 @@ from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead  # noqa:
 from rtswap.serve.app import Server  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
 from tests.conftest import SERVER_TOKEN as TOKEN  # noqa: E402
+from tests.conftest import png_header  # noqa: E402
 from tests.serve.loopback_peer import BLOCK, MarkedFaces  # noqa: E402
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -171,10 +172,13 @@ def test_a_session_can_change_its_source_face(
     def form(session: str, image: np.ndarray, face: int = 0) -> FormData:
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, format="PNG")
+        return encoded(session, buffer.getvalue(), face)
+
+    def encoded(session: str, image: bytes, face: int = 0) -> FormData:
         data = FormData()
         data.add_field("session", session)
         data.add_field("face", str(face))
-        data.add_field("image", buffer.getvalue(), filename="face.png", content_type="image/png")
+        data.add_field("image", image, filename="face.png", content_type="image/png")
         return data
 
     async def scenario(client: TestClient, server: Server) -> tuple[int, int, int, int, str, bool]:
@@ -189,6 +193,11 @@ def test_a_session_can_change_its_source_face(
         replaced = (
             session.face_swap.identities[0] is not before and server.core.face_swap.identities[0] is before
         )
+        huge = await client.post("/source", data=encoded(session.id, png_header(13000, 13000)), headers=AUTH)
+        bad = await client.post("/source", data=encoded(session.id, b"not an image"), headers=AUTH)
+        ghost = await client.post("/source", data=encoded("nobody", png_header(30000, 30000)), headers=AUTH)
+        assert (huge.status, bad.status, ghost.status) == (413, 400, 404)
+        assert "13000x13000 is larger than rtswap reads" in (await huge.json())["error"]
         second = await client.post("/source", data=form(session.id, astro, face=2), headers=AUTH)
         too_far = await client.post("/source", data=form(session.id, astro, face=5), headers=AUTH)
         replaced = (
