@@ -1,6 +1,8 @@
 """Reading ONNX files as data: graphs, initializers and input shapes, with one-line errors.
 
 The ``onnx`` package only parses the protobuf: nothing in a file is executed when it is read.
+Weights a file keeps in external data files are read only from regular files in the model's own
+folder, in the sizes their tensors declare (``onnx.load`` itself follows any path and symlink).
 """
 
 from __future__ import annotations
@@ -29,14 +31,45 @@ def load(path: Path) -> Any:
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such file")
     try:
-        model = onnx.load(str(path))
+        model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf's DecodeError and friends
         raise ModelLoadError(
             f"{path}: not a readable ONNX file (truncated or another format: {type(exc).__name__})"
         ) from None
     if not model.graph.node:
         raise ModelLoadError(f"{path}: not a readable ONNX file (no graph; truncated or another format)")
+    for tensor in model.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            _read_external(tensor, path)
     return model
+
+
+def _read_external(tensor: Any, path: Path) -> None:
+    """Fill ``tensor`` from its external data file, which must be a regular file (not a link) in
+    ``path``'s folder holding exactly the bytes its shape and type declare."""
+    onnx = onnx_module()
+    info = {entry.key: entry.value for entry in tensor.external_data}
+    folder = path.parent.resolve()
+    location = path.parent / info.get("location", "")
+    size = (
+        int(np.prod(tensor.dims)) * np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)).itemsize
+    )
+    offset, length = int(info.get("offset", 0)), int(info.get("length", size))
+    if location.is_symlink() or not location.is_file() or location.resolve().parent != folder:
+        raise ModelLoadError(
+            f"{path}: its weights {tensor.name!r} point at {info.get('location')!r}, which is not a file "
+            "beside the model (rtswap reads external data only from its own folder, not through links)"
+        )
+    if length != size or offset + length > location.stat().st_size:
+        raise ModelLoadError(
+            f"{path}: its weights {tensor.name!r} declare {length} bytes at {offset} of "
+            f"{location.name}, not the {size} their shape needs within the file"
+        )
+    with open(location, "rb") as data:
+        data.seek(offset)
+        tensor.raw_data = data.read(length)
+    tensor.data_location = onnx.TensorProto.DEFAULT
+    del tensor.external_data[:]
 
 
 @dataclass(frozen=True)
