@@ -38,6 +38,16 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     )
     add_latency_budget(serve)
     serve.add_argument(
+        "--ice-server",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a STUN (stun:HOST[:PORT]) or TURN (turn:USER:PASSWORD@HOST[:PORT]) server, for peers "
+        "that cannot reach this machine directly (behind NAT, another network); repeatable. By "
+        "default none: browsers on this machine or its network connect without one, and no "
+        "packet goes to a third party",
+    )
+    serve.add_argument(
         "--source",
         default=None,
         metavar="SRC",
@@ -100,8 +110,11 @@ def run(args: argparse.Namespace) -> int:
             f"rtswap serve needs aiohttp and aiortc: pip install -e '.[serve]' ({exc})"
         ) from None
     from rtswap.media.samples import grace_hopper_path
+    from rtswap.serve.sessions import ice_server
     from rtswap.swapper import Swapper
 
+    for url in args.ice_server:  # a malformed one is one line now, not at the first session
+        ice_server(url)
     source = args.source or grace_hopper_path()
     config = swap_config(args)
     if args.ray is not None:
@@ -116,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             args.max_sessions,
             args.label,
             args.latency_budget,
+            args.ice_server,
         )
     return 0
 
@@ -146,6 +160,7 @@ def _run_on_ray(args: argparse.Namespace, source: str | Path, config: SwapConfig
         gpus_per_replica=args.gpus_per_replica,
         label=args.label,
         latency_budget_ms=args.latency_budget,
+        ice_servers=tuple(args.ice_server),
     )
     cluster.run(args.ray, image, config, cluster_config, args.host, args.port, args.token or new_token())
     return 0

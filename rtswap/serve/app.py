@@ -7,7 +7,7 @@ One process: the HTTP API in aiohttp, the sessions (:mod:`rtswap.serve.sessions`
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -27,11 +27,12 @@ class Server:
         max_sessions: int = 4,
         label: bool = True,
         latency_budget_ms: float | None = None,
+        ice_servers: Sequence[str] = (),
     ) -> None:
-        """``face_swap``: the engine every session uses and the source it starts with;
-        ``latency_budget_ms``: each session's governor (see :class:`PipelineConfig`)."""
+        """``face_swap``: the engine every session uses and the source it starts with; the rest as
+        :class:`~rtswap.serve.sessions.Sessions` takes them."""
         self.token = token
-        self.core = Sessions(face_swap, max_sessions, label, latency_budget_ms)
+        self.core = Sessions(face_swap, max_sessions, label, latency_budget_ms, ice_servers)
 
     @property
     def sessions(self) -> dict[str, Session]:
@@ -107,8 +108,9 @@ def run(
     max_sessions: int,
     label: bool,
     latency_budget_ms: float | None = None,
+    ice_servers: Sequence[str] = (),
 ) -> None:
-    server = Server(face_swap, token, max_sessions, label, latency_budget_ms)
+    server = Server(face_swap, token, max_sessions, label, latency_budget_ms, ice_servers)
     print(f"rtswap serve: open http://{host}:{port}/#token={token}", flush=True)
     # on SIGTERM or Ctrl-C: wait at most 1 s for open HTTP connections (a page keeps one alive),
     # then close every session

@@ -81,6 +81,8 @@ class ClusterConfig:
     gpus_per_replica: float = 0.0
     label: bool = True
     latency_budget_ms: float | None = None
+    ice_servers: tuple[str, ...] = ()
+    """STUN or TURN servers (see :func:`~rtswap.serve.sessions.ice_server`); none by default."""
 
 
 class SwapSession:
@@ -95,7 +97,9 @@ class SwapSession:
 
         self._swapper = Swapper(source, swap, progress=False)
         face_swap = self._swapper.face_swap
-        self.sessions = Sessions(face_swap, config.max_sessions, config.label, config.latency_budget_ms)
+        self.sessions = Sessions(
+            face_swap, config.max_sessions, config.label, config.latency_budget_ms, config.ice_servers
+        )
         self.where = {
             "replica": serve.get_replica_context().replica_id.unique_id,
             "node": ray.util.get_node_ip_address(),

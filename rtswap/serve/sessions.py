@@ -12,10 +12,18 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines.base import Identity
@@ -99,6 +107,20 @@ class Session:
         await self.pc.close()
 
 
+def ice_server(url: str) -> RTCIceServer:
+    """``stun:HOST[:PORT]``, or ``turn:USER:PASSWORD@HOST[:PORT]`` (``turns:`` for TLS)."""
+    scheme, _, rest = url.partition(":")
+    if scheme not in ("stun", "turn", "turns") or not rest:
+        raise InputError(f"--ice-server {url!r}: expected stun:HOST[:PORT] or turn:USER:PASSWORD@HOST[:PORT]")
+    if scheme == "stun":
+        return RTCIceServer(urls=url)
+    credentials, at, where = rest.rpartition("@")
+    username, colon, password = credentials.partition(":")
+    if not (at and colon and username and where):
+        raise InputError(f"--ice-server {url!r}: a TURN server needs turn:USER:PASSWORD@HOST[:PORT]")
+    return RTCIceServer(urls=f"{scheme}:{where}", username=username, credential=password)
+
+
 class Sessions:
     def __init__(
         self,
@@ -106,11 +128,15 @@ class Sessions:
         max_sessions: int = 4,
         label: bool = True,
         latency_budget_ms: float | None = None,
+        ice_servers: Sequence[str] = (),
     ) -> None:
         """``face_swap``: the engine every session uses and the source it starts with;
-        ``latency_budget_ms``: each session's governor (see :class:`PipelineConfig`)."""
+        ``latency_budget_ms``: each session's governor (see :class:`PipelineConfig`);
+        ``ice_servers``: STUN or TURN servers for peers behind NAT (:func:`ice_server`); none by
+        default: host candidates only, and no packet to anyone but the peer."""
         self.face_swap, self.max_sessions, self.label = face_swap, max_sessions, label
         self.latency_budget_ms = latency_budget_ms
+        self._ice = RTCConfiguration(iceServers=[ice_server(url) for url in ice_servers])
         self.sessions: dict[str, Session] = {}
         self._prepare_lock = threading.Lock()
         self._decoding = asyncio.Semaphore(2)
@@ -129,7 +155,7 @@ class Sessions:
             landmarks=self.face_swap.landmarks,
             shape=self.face_swap.shape,
         )
-        session = Session(uuid.uuid4().hex, RTCPeerConnection(), own, SwappedTrack())
+        session = Session(uuid.uuid4().hex, RTCPeerConnection(self._ice), own, SwappedTrack())
         self.sessions[session.id] = session
         session.pc.on("track", lambda track: self._on_track(session, track))
         session.pc.on("datachannel", session.report_to)

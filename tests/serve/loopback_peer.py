@@ -19,7 +19,13 @@ from typing import cast
 import aiohttp
 import av
 import numpy as np
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
 
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
 
@@ -71,7 +77,7 @@ async def run(url: str, token: str, seconds: float | None, out: Path, size: str 
     width, height = (int(v) for v in size.split("x"))
     frames = clip(width, height)
     track = MarkedFaces(frames)
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no third party: a peer on this machine
     pc.addTrack(track)
     received: list[tuple[float, av.VideoFrame]] = []
 

@@ -182,7 +182,7 @@ def test_a_sessions_uploads_go_to_its_own_replica(cluster: str, astro: np.ndarra
     import asyncio
     import io
 
-    from aiortc import RTCPeerConnection
+    from aiortc import RTCConfiguration, RTCPeerConnection
     from PIL import Image
 
     from tests.serve.loopback_peer import MarkedFaces, clip
@@ -201,7 +201,7 @@ def test_a_sessions_uploads_go_to_its_own_replica(cluster: str, astro: np.ndarra
         )
 
     async def call() -> tuple[str, list[requests.Response]]:
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no third party: a peer on this machine
         pc.addTrack(MarkedFaces(clip(320, 240)))
         await pc.setLocalDescription(await pc.createOffer())
         body = {"sdp": pc.localDescription.sdp, "type": "offer"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -20,10 +21,18 @@ import pytest
 pytest.importorskip("aiortc")
 import av  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack  # noqa: E402
+from aiortc import (  # noqa: E402
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
 
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead  # noqa: E402
+from rtswap.errors import InputError  # noqa: E402
 from rtswap.serve.app import Server  # noqa: E402
+from rtswap.serve.sessions import ice_server  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
 from tests.conftest import SERVER_TOKEN as TOKEN  # noqa: E402
 from tests.conftest import png_header  # noqa: E402
@@ -60,7 +69,7 @@ async def connect(
 ) -> RTCPeerConnection:
     """A peer that sends ``track`` and hands each frame back to ``on_frame``; with ``on_stats``,
     it opens the page's "stats" data channel and hands each message to it."""
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no third party: a peer on this machine
     pc.addTrack(track)
     if on_stats is not None:
         channel = pc.createDataChannel("stats")
@@ -111,7 +120,7 @@ def _post_offer(client: TestClient, body: Any, headers: dict[str, str] | None = 
 
 def test_auth_and_bad_offers_are_refused(grace_swapper: Swapper) -> None:
     async def scenario(client: TestClient, server: Server) -> list[int]:
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no third party: a peer on this machine
         pc.addTransceiver("video")
         await pc.setLocalDescription(await pc.createOffer())
         good = {"sdp": pc.localDescription.sdp, "type": "offer"}
@@ -233,3 +242,35 @@ def test_the_server_reports_its_pipeline_figures_over_the_stats_channel(
     assert set(last) == {"fps_in", "fps_out", "latency_p50_ms", "latency_p95_ms", "faces", "quality"}
     assert last["fps_in"] > 0 and last["fps_out"] > 0 and last["faces"] == 1
     assert 0 < last["latency_p50_ms"] <= last["latency_p95_ms"] and last["quality"]
+
+
+def test_sessions_ask_no_third_party_for_addresses(
+    grace_swapper: Swapper, clip_frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiortc's default configuration sends every session's first packets to a public STUN server
+    (a DNS lookup, the server's address disclosed, a stall where there is no network); sessions
+    gather host candidates only unless --ice-server names one."""
+    asked: list[str] = []
+    real = socket.gethostbyname
+
+    def recorded(host: str) -> str:
+        asked.append(host)
+        return real(host)
+
+    monkeypatch.setattr(socket, "gethostbyname", recorded)  # how aioice finds a STUN server
+
+    async def scenario(client: TestClient, server: Server) -> None:
+        pc = await connect(client, MarkedFaces(clip_frames), lambda f: None)
+        await pc.close()
+
+    serve(grace_swapper, scenario)
+    assert not [host for host in asked if "stun" in str(host)]
+
+
+def test_ice_servers_are_stun_or_turn_with_credentials() -> None:
+    assert ice_server("stun:stun.example.org:3478").urls == "stun:stun.example.org:3478"
+    turn = ice_server("turn:ann:s3cret@turn.example.org:3478")
+    assert (turn.urls, turn.username, turn.credential) == ("turn:turn.example.org:3478", "ann", "s3cret")
+    for bad in ("http://example.org", "turn:turn.example.org", "stun:"):
+        with pytest.raises(InputError, match="--ice-server"):
+            ice_server(bad)
