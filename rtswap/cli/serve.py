@@ -4,6 +4,7 @@ machine or on a Ray cluster."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from rtswap.cli import argtypes
@@ -27,7 +28,13 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=argtypes.positive_int, default=8080, help="port (default: 8080)")
     serve.add_argument(
-        "--token", default=None, help="access token clients must send (default: a new random one)"
+        "--token",
+        default=None,
+        help="access token clients must send (default: --token-file, else $RTSWAP_TOKEN, else a new "
+        "random one); visible to anyone who lists processes: prefer --token-file or $RTSWAP_TOKEN",
+    )
+    serve.add_argument(
+        "--token-file", type=Path, default=None, metavar="FILE", help="read the access token from FILE"
     )
     serve.add_argument(
         "--max-sessions",
@@ -101,6 +108,17 @@ def _add_cluster(serve: argparse.ArgumentParser) -> None:
     )
 
 
+def token_of(args: argparse.Namespace) -> str | None:
+    """The access token from --token-file, --token or $RTSWAP_TOKEN, in that order (None: make
+    one)."""
+    if args.token_file is not None:
+        try:
+            return args.token_file.read_text().strip() or None
+        except OSError as exc:
+            raise InputError(f"--token-file {args.token_file}: {exc.strerror}") from None
+    return args.token or os.environ.get("RTSWAP_TOKEN") or None
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         from rtswap.serve.app import new_token
@@ -125,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             swapper.face_swap,
             args.host,
             args.port,
-            args.token or new_token(),
+            token_of(args) or new_token(),
             args.max_sessions,
             args.label,
             args.latency_budget,
@@ -162,5 +180,5 @@ def _run_on_ray(args: argparse.Namespace, source: str | Path, config: SwapConfig
         latency_budget_ms=args.latency_budget,
         ice_servers=tuple(args.ice_server),
     )
-    cluster.run(args.ray, image, config, cluster_config, args.host, args.port, args.token or new_token())
+    cluster.run(args.ray, image, config, cluster_config, args.host, args.port, token_of(args) or new_token())
     return 0

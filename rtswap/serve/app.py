@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from rtswap.generate.face_swap import FaceSwap
-from rtswap.serve.requests import ApiError, check_token, offer_of, source_of
+from rtswap.serve.requests import ApiError, check_token, offer_of, page_url, source_of
 from rtswap.serve.sessions import Session, Sessions
 
 PAGE = Path(__file__).with_name("page.html")
@@ -111,7 +111,7 @@ def run(
     ice_servers: Sequence[str] = (),
 ) -> None:
     server = Server(face_swap, token, max_sessions, label, latency_budget_ms, ice_servers)
-    print(f"rtswap serve: open http://{host}:{port}/#token={token}", flush=True)
+    print(f"rtswap serve: open {page_url(host, port, token)}", flush=True)
     # on SIGTERM or Ctrl-C: wait at most 1 s for open HTTP connections (a page keeps one alive),
     # then close every session
     web.run_app(server.app(), host=host, port=port, print=None, shutdown_timeout=1.0)

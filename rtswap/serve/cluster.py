@@ -44,7 +44,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from rtswap.config import SwapConfig
 from rtswap.errors import OutputError
-from rtswap.serve.requests import ApiError, check_token, offer_of, source_of
+from rtswap.serve.requests import ApiError, check_token, offer_of, page_url, source_of
 
 log = logging.getLogger("rtswap")
 APP = "rtswap"
@@ -271,7 +271,7 @@ def run(
     try:
         serve.start(http_options={"host": host, "port": port})
         serve.run(application(source, swap, config, token), name=APP, route_prefix="/")
-        print(f"rtswap serve --ray: open http://{host}:{port}/#token={token}", flush=True)
+        print(f"rtswap serve --ray: open {page_url(host, port, token)}", flush=True)
         threading.Event().wait()  # until Ctrl-C
     except KeyboardInterrupt:
         serve.shutdown()

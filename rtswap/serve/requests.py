@@ -4,6 +4,7 @@ messages: the single-machine aiohttp server and the Ray cluster's ingress."""
 from __future__ import annotations
 
 import hmac
+from urllib.parse import quote
 
 import numpy as np
 from aiortc import RTCSessionDescription
@@ -21,9 +22,17 @@ class ApiError(Exception):
 
 
 def check_token(header: str, token: str) -> None:
-    """``header``: the request's Authorization header."""
-    if not (header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode())):
+    """``header``: the request's Authorization header (bytes that are not UTF-8 are a wrong token,
+    not a server error)."""
+    given = header[7:].encode("utf-8", "surrogateescape")
+    if not (header.startswith("Bearer ") and hmac.compare_digest(given, token.encode())):
         raise ApiError(401, "missing or wrong token (Authorization: Bearer <token>)")
+
+
+def page_url(host: str, port: int, token: str) -> str:
+    """The address to open: the page, with the token in the fragment (never sent to a server,
+    and the page removes it from the address bar), URL-encoded."""
+    return f"http://{host}:{port}/#token={quote(token, safe='')}"
 
 
 def offer_of(params: object) -> RTCSessionDescription:

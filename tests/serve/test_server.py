@@ -5,6 +5,7 @@ peer's codecs and the server's pipeline would share a GIL, which a deployment do
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import socket
@@ -30,8 +31,10 @@ from aiortc import (  # noqa: E402
 )
 
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead  # noqa: E402
+from rtswap.cli.serve import add_parser, token_of  # noqa: E402
 from rtswap.errors import InputError  # noqa: E402
 from rtswap.serve.app import Server  # noqa: E402
+from rtswap.serve.requests import ApiError, check_token, page_url  # noqa: E402
 from rtswap.serve.sessions import ice_server  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
 from tests.conftest import SERVER_TOKEN as TOKEN  # noqa: E402
@@ -274,3 +277,20 @@ def test_ice_servers_are_stun_or_turn_with_credentials() -> None:
     for bad in ("http://example.org", "turn:turn.example.org", "stun:"):
         with pytest.raises(InputError, match="--ice-server"):
             ice_server(bad)
+
+
+def test_tokens_never_crash_the_server_nor_show_where_they_need_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ApiError) as refused:
+        check_token("Bearer \udcff\udcfe", "t")  # bytes that are not UTF-8, as a header can carry
+    assert refused.value.status == 401
+    assert page_url("127.0.0.1", 8080, "a+b/c d") == "http://127.0.0.1:8080/#token=a%2Bb%2Fc%20d"
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"), [])
+    (tmp_path / "token").write_text("from-file\n")
+    monkeypatch.setenv("RTSWAP_TOKEN", "from-env")
+    assert token_of(parser.parse_args(["serve", "--token-file", str(tmp_path / "token")])) == "from-file"
+    assert token_of(parser.parse_args(["serve"])) == "from-env"
+    monkeypatch.delenv("RTSWAP_TOKEN")
+    assert token_of(parser.parse_args(["serve"])) is None  # a new random one
