@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rtswap.frame import Frame
+    from rtswap.output.base import Sink
+    from rtswap.pipeline import RunReport
 
 log = logging.getLogger("rtswap")
 
@@ -89,7 +91,6 @@ def run(args: argparse.Namespace) -> int:
     config = swap_config(args)
     source_faces, maps = sources(args)
     from rtswap.capture.open import open_source
-    from rtswap.output.file import VideoFileSink
     from rtswap.output.window import overlay_text
     from rtswap.pipeline import Pipeline, PipelineConfig
     from rtswap.swapper import Swapper
@@ -97,9 +98,6 @@ def run(args: argparse.Namespace) -> int:
     last_status = 0.0
     first_frame_s: float | None = None
     line = StatusLine()
-    handlers = logging.getLogger().handlers
-    for handler in handlers:
-        handler.addFilter(line)
 
     def status(frame: Frame, image: np.ndarray) -> None:
         nonlocal last_status, first_frame_s
@@ -109,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             last_status = time.monotonic()
             line.show(overlay_text(pipeline.stats))
 
-    with Swapper(source_faces, config, maps=maps) as swapper:
+    with line, Swapper(source_faces, config, maps=maps) as swapper:
         note_neural_on_cpu(swapper)
         source = open_source(
             args.input,
@@ -131,11 +129,16 @@ def run(args: argparse.Namespace) -> int:
         stop = "q in the window or Ctrl-C" if "window" in outputs else "Ctrl-C"
         log.info("swapping %s -> %s; %s to stop", args.input, ", ".join(outputs), stop)
         report = pipeline.run(seconds=args.seconds)
-    line.end()
-    for handler in handlers:
-        handler.removeFilter(line)
+    _summarise(report, pipeline.sinks, first_frame_s)
+    return 0
+
+
+def _summarise(report: RunReport, sinks: list[Sink], first_frame_s: float | None) -> None:
+    """What the run did: its figures, the files it wrote, when its first frame came out."""
+    from rtswap.output.file import VideoFileSink
+
     print(f"{len(report.stats)} frames swapped: {latency_line(report.stats.summary(), report.dropped)}")
-    for sink in pipeline.sinks:
+    for sink in sinks:
         if isinstance(sink, VideoFileSink):
             repeats = sink.frames - len(report.stats)
             note = (
@@ -144,4 +147,3 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {sink.path} ({sink.frames} frames{note})")
     if first_frame_s is not None:
         print(f"first frame out {first_frame_s:.2f} s after start")
-    return 0

@@ -16,8 +16,8 @@ log = logging.getLogger("rtswap")
 
 class StatusLine(logging.Filter):
     """A status line on stderr, rewritten in place once a second. A log message (the governor's
-    notes) first ends it, so the two never share a line: install it as a filter on the handlers
-    that write to stderr."""
+    notes) first ends it, so the two never share a line: while it is entered, it filters the
+    logging handlers."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -35,6 +35,16 @@ class StatusLine(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         self.end()
         return True
+
+    def __enter__(self) -> StatusLine:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.end()
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(self)
 
 
 def latency_line(summary: Summary, dropped: int) -> str:
