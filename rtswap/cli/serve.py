@@ -12,6 +12,7 @@ from rtswap.cli.notes import note_neural_on_cpu
 from rtswap.cli.options import SOURCE_HELP, add_latency_budget, add_swap, swap_config
 from rtswap.config import SwapConfig
 from rtswap.errors import InputError, OutputError
+from rtswap.serve.timeouts import Timeouts
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -44,6 +45,19 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         help="sessions at once (default: 4)",
     )
     add_latency_budget(serve)
+    _add_sessions(serve)
+    serve.add_argument(
+        "--source",
+        default=None,
+        metavar="SRC",
+        help=SOURCE_HELP + " (default: the sample photo of Grace Hopper; with --ray, an image)",
+    )
+    _add_cluster(serve)
+    add_swap(serve)
+
+
+def _add_sessions(serve: argparse.ArgumentParser) -> None:
+    """How sessions reach the server, and when one that holds a slot without using it ends."""
     serve.add_argument(
         "--ice-server",
         action="append",
@@ -55,13 +69,19 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         "packet goes to a third party",
     )
     serve.add_argument(
-        "--source",
-        default=None,
-        metavar="SRC",
-        help=SOURCE_HELP + " (default: the sample photo of Grace Hopper; with --ray, an image)",
+        "--connect-timeout",
+        type=argtypes.positive_float,
+        default=Timeouts.connect_s,
+        metavar="S",
+        help="end a session not connected S seconds after its answer (default: %(default)g)",
     )
-    _add_cluster(serve)
-    add_swap(serve)
+    serve.add_argument(
+        "--frame-timeout",
+        type=argtypes.positive_float,
+        default=Timeouts.frames_s,
+        metavar="S",
+        help="end a session whose video delivers no frame for S seconds (default: %(default)g)",
+    )
 
 
 def _add_cluster(serve: argparse.ArgumentParser) -> None:
@@ -148,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
             args.label,
             args.latency_budget,
             args.ice_server,
+            Timeouts(args.connect_timeout, args.frame_timeout),
         )
     return 0
 
@@ -179,6 +200,7 @@ def _run_on_ray(args: argparse.Namespace, source: str | Path, config: SwapConfig
         label=args.label,
         latency_budget_ms=args.latency_budget,
         ice_servers=tuple(args.ice_server),
+        timeouts=Timeouts(args.connect_timeout, args.frame_timeout),
     )
     cluster.run(args.ray, image, config, cluster_config, args.host, args.port, token_of(args) or new_token())
     return 0

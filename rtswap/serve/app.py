@@ -15,6 +15,7 @@ from aiohttp import web
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.serve.requests import ApiError, check_token, offer_of, page_url, source_of
 from rtswap.serve.sessions import Session, Sessions
+from rtswap.serve.timeouts import DEFAULT, Timeouts
 
 PAGE = Path(__file__).with_name("page.html")
 
@@ -28,11 +29,12 @@ class Server:
         label: bool = True,
         latency_budget_ms: float | None = None,
         ice_servers: Sequence[str] = (),
+        timeouts: Timeouts = DEFAULT,
     ) -> None:
         """``face_swap``: the engine every session uses and the source it starts with; the rest as
         :class:`~rtswap.serve.sessions.Sessions` takes them."""
         self.token = token
-        self.core = Sessions(face_swap, max_sessions, label, latency_budget_ms, ice_servers)
+        self.core = Sessions(face_swap, max_sessions, label, latency_budget_ms, ice_servers, timeouts)
 
     @property
     def sessions(self) -> dict[str, Session]:
@@ -109,8 +111,9 @@ def run(
     label: bool,
     latency_budget_ms: float | None = None,
     ice_servers: Sequence[str] = (),
+    timeouts: Timeouts = DEFAULT,
 ) -> None:
-    server = Server(face_swap, token, max_sessions, label, latency_budget_ms, ice_servers)
+    server = Server(face_swap, token, max_sessions, label, latency_budget_ms, ice_servers, timeouts)
     print(f"rtswap serve: open {page_url(host, port, token)}", flush=True)
     # on SIGTERM or Ctrl-C: wait at most 1 s for open HTTP connections (a page keeps one alive),
     # then close every session

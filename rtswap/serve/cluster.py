@@ -45,6 +45,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from rtswap.config import SwapConfig
 from rtswap.errors import OutputError
 from rtswap.serve.requests import ApiError, check_token, offer_of, page_url, source_of
+from rtswap.serve.timeouts import Timeouts
 
 log = logging.getLogger("rtswap")
 APP = "rtswap"
@@ -83,6 +84,7 @@ class ClusterConfig:
     latency_budget_ms: float | None = None
     ice_servers: tuple[str, ...] = ()
     """STUN or TURN servers (see :func:`~rtswap.serve.sessions.ice_server`); none by default."""
+    timeouts: Timeouts = Timeouts()
 
 
 class SwapSession:
@@ -98,7 +100,12 @@ class SwapSession:
         self._swapper = Swapper(source, swap, progress=False)
         face_swap = self._swapper.face_swap
         self.sessions = Sessions(
-            face_swap, config.max_sessions, config.label, config.latency_budget_ms, config.ice_servers
+            face_swap,
+            config.max_sessions,
+            config.label,
+            config.latency_budget_ms,
+            config.ice_servers,
+            config.timeouts,
         )
         self.where = {
             "replica": serve.get_replica_context().replica_id.unique_id,

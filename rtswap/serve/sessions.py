@@ -32,6 +32,7 @@ from rtswap.generate.face_swap import FaceSwap
 from rtswap.identity import views
 from rtswap.pipeline import Pipeline, PipelineConfig
 from rtswap.serve.requests import ApiError, decode_upload
+from rtswap.serve.timeouts import DEFAULT, Timeouts
 from rtswap.serve.tracks import SwappedTrack, TrackSink, TrackSource
 
 log = logging.getLogger("rtswap")
@@ -49,6 +50,7 @@ class Session:
     runner: threading.Thread | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     reporter: asyncio.Task[None] | None = None
+    watchdog: asyncio.Future[None] | None = None
 
     def report_to(self, channel: RTCDataChannel) -> None:
         """Send the session's pipeline figures over ``channel`` (the page's "stats") once a second."""
@@ -99,6 +101,8 @@ class Session:
         self.closed.set()
         if self.reporter is not None:
             self.reporter.cancel()
+        if self.watchdog is not None and self.watchdog is not asyncio.current_task():
+            self.watchdog.cancel()
         if self.pipeline is not None:
             self.pipeline.stop()
         if self.runner is not None:
@@ -129,14 +133,17 @@ class Sessions:
         label: bool = True,
         latency_budget_ms: float | None = None,
         ice_servers: Sequence[str] = (),
+        timeouts: Timeouts = DEFAULT,
     ) -> None:
         """``face_swap``: the engine every session uses and the source it starts with;
         ``latency_budget_ms``: each session's governor (see :class:`PipelineConfig`);
         ``ice_servers``: STUN or TURN servers for peers behind NAT (:func:`ice_server`); none by
-        default: host candidates only, and no packet to anyone but the peer."""
+        default: host candidates only, and no packet to anyone but the peer; ``timeouts``: when a
+        session that does not connect, or sends no video, is ended."""
         self.face_swap, self.max_sessions, self.label = face_swap, max_sessions, label
         self.latency_budget_ms = latency_budget_ms
         self._ice = RTCConfiguration(iceServers=[ice_server(url) for url in ice_servers])
+        self.timeouts = timeouts
         self.sessions: dict[str, Session] = {}
         self._prepare_lock = threading.Lock()
         self._decoding = asyncio.Semaphore(2)
@@ -168,7 +175,25 @@ class Sessions:
         except Exception as exc:  # aiortc raises several types for bad SDP
             await self.end(session)
             raise ApiError(400, f"cannot use this offer: {exc}") from None
+        session.watchdog = asyncio.ensure_future(self._watch(session))
         return session
+
+    async def _watch(self, session: Session) -> None:
+        """End ``session`` if it is not connected ``timeouts.connect_s`` after its answer (a peer
+        whose addresses cannot be reached), or once its video delivers no frame for
+        ``timeouts.frames_s`` (a peer that went quiet): either would hold a slot for ever."""
+        await asyncio.sleep(self.timeouts.connect_s)
+        if session.pc.connectionState != "connected":
+            reason = f"not connected {self.timeouts.connect_s:g} s after its answer"
+        else:
+            seen = -1
+            while session.pipeline is not None and session.pipeline.captured > seen:
+                seen = session.pipeline.captured
+                await asyncio.sleep(self.timeouts.frames_s)
+            reason = f"no video frame for {self.timeouts.frames_s:g} s"
+        if session.id in self.sessions:
+            log.info("session %s ended: %s", session.id[:8], reason)
+            await self.end(session)
 
     def _on_track(self, session: Session, track: MediaStreamTrack) -> None:
         if track.kind == "video" and session.pipeline is None:

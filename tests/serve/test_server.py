@@ -36,6 +36,7 @@ from rtswap.errors import InputError  # noqa: E402
 from rtswap.serve.app import Server  # noqa: E402
 from rtswap.serve.requests import ApiError, check_token, page_url  # noqa: E402
 from rtswap.serve.sessions import ice_server  # noqa: E402
+from rtswap.serve.timeouts import DEFAULT, Timeouts  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
 from tests.conftest import SERVER_TOKEN as TOKEN  # noqa: E402
 from tests.conftest import png_header  # noqa: E402
@@ -50,10 +51,13 @@ def clip_frames(head: SyntheticHead) -> list[np.ndarray]:
 
 
 def serve(
-    swapper: Swapper, scenario: Callable[[TestClient, Server], Awaitable[Any]], max_sessions: int = 4
+    swapper: Swapper,
+    scenario: Callable[[TestClient, Server], Awaitable[Any]],
+    max_sessions: int = 4,
+    timeouts: Timeouts = DEFAULT,
 ) -> Any:
     async def main() -> Any:
-        server = Server(swapper.face_swap, TOKEN, max_sessions)
+        server = Server(swapper.face_swap, TOKEN, max_sessions, timeouts=timeouts)
         client = TestClient(TestServer(server.app()))
         await client.start_server()
         try:
@@ -294,3 +298,39 @@ def test_tokens_never_crash_the_server_nor_show_where_they_need_not(
     assert token_of(parser.parse_args(["serve"])) == "from-env"
     monkeypatch.delenv("RTSWAP_TOKEN")
     assert token_of(parser.parse_args(["serve"])) is None  # a new random one
+
+
+class Silent(VideoStreamTrack):
+    """A camera that never delivers a frame."""
+
+    async def recv(self) -> av.VideoFrame:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+def test_sessions_that_never_connect_or_go_quiet_are_ended(
+    grace_swapper: Swapper, clip_frames: list[np.ndarray], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An offer whose peer never completes the connection, and a peer that connects but sends no
+    frame, each hold a slot only until their timeout; a peer that sends video keeps its own."""
+
+    async def scenario(client: TestClient, server: Server) -> tuple[int, int]:
+        never = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        never.addTrack(Silent())
+        await never.setLocalDescription(await never.createOffer())
+        body = {"sdp": never.localDescription.sdp, "type": "offer"}
+        assert (await client.post("/offer", json=body, headers=AUTH)).status == 200  # answer never used
+        quiet = await connect(client, Silent(), lambda frame: None)
+        talking = await connect(client, MarkedFaces(clip_frames * 10), lambda frame: None)
+        at_first = len(server.sessions)
+        await asyncio.sleep(4.0)
+        left = len(server.sessions)
+        for pc in (never, quiet, talking):
+            await pc.close()
+        return at_first, left
+
+    with caplog.at_level("INFO", logger="rtswap"):
+        assert serve(grace_swapper, scenario, timeouts=Timeouts(connect_s=1.5, frames_s=1.0)) == (3, 1)
+    reasons = [r.getMessage() for r in caplog.records if "ended:" in r.getMessage()]
+    assert any("not connected 1.5 s after its answer" in r for r in reasons)
+    assert any("no video frame for 1 s" in r for r in reasons)
