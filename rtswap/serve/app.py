@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from rtswap.generate.face_swap import FaceSwap
-from rtswap.serve.requests import ApiError, check_token, offer_of, page_url, source_of
+from rtswap.serve.requests import MAX_BODY, ApiError, check_token, offer_of, page_url, source_of
 from rtswap.serve.sessions import Session, Sessions
 from rtswap.serve.timeouts import DEFAULT, Timeouts
 
@@ -41,7 +41,7 @@ class Server:
         return self.core.sessions
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=16 * 2**20, middlewares=[_api_errors])
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[_api_errors])
         app.router.add_get("/", self.page)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_post("/offer", self.offer)

@@ -44,13 +44,28 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from rtswap.config import SwapConfig
 from rtswap.errors import OutputError
-from rtswap.serve.requests import ApiError, check_token, offer_of, page_url, source_of
+from rtswap.serve.requests import MAX_BODY, ApiError, check_token, offer_of, page_url, source_of
 from rtswap.serve.timeouts import Timeouts
 
 log = logging.getLogger("rtswap")
 APP = "rtswap"
 SOURCE_TIMEOUT_S = 30.0
 """A source upload is prepared on the session's replica (a face analysis): this long at most."""
+
+
+async def _read_limited(request: Request) -> None:
+    """Read a request's body, refusing it (413) once past :data:`MAX_BODY`, before reading more;
+    Starlette's ``json()`` and ``form()`` then parse what was read."""
+    too_large = ApiError(413, f"request body over {MAX_BODY // 2**20} MiB")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise too_large
+    request._body = bytes(body)  # what Starlette's json() and form() read
 
 
 class SessionRouter(RequestRouter):
@@ -159,17 +174,24 @@ class Ingress:
             if route == ("GET", "/"):
                 return HTMLResponse(self.page)
             if route == ("GET", "/healthz"):
-                return JSONResponse(self.health())
+                return JSONResponse(self.health(request.headers.get("Authorization", "")))
             if route == ("POST", "/offer"):
+                await _read_limited(request)
                 return JSONResponse(await self.offer(request))
             if route == ("POST", "/source"):
+                await _read_limited(request)
                 return JSONResponse(await self.source(request))
         except ApiError as error:
             return JSONResponse({"error": error.message}, status_code=error.status)
         return JSONResponse({"error": f"no {request.method} {request.url.path}"}, status_code=404)
 
-    def health(self) -> dict[str, Any]:
-        """Sessions in all, per replica (by Serve's replica id) and per node (by its address)."""
+    def health(self, authorization: str) -> dict[str, Any]:
+        """Sessions in all; with the token, also per replica (by Serve's replica id) and per node
+        (by its address), which are no one else's business."""
+        try:
+            check_token(authorization, self.token)
+        except ApiError:
+            return {"sessions": len(self.placed)}
         return {
             "sessions": len(self.placed),
             "replicas": self._per_replica(),

@@ -12,6 +12,10 @@ from aiortc import RTCSessionDescription
 from rtswap.errors import InputError, TooLargeError
 from rtswap.media.image import decode_image
 
+MAX_BODY = 16 * 2**20
+"""Bytes a request body may have (an offer's SDP, an uploaded image): more is refused, 413,
+before it is read."""
+
 
 class ApiError(Exception):
     """A request that is refused: its HTTP status and a one-line message for the JSON body."""

@@ -58,7 +58,7 @@ def cluster() -> Iterator[str]:
 
 
 def _health(url: str) -> dict[str, Any]:
-    reply = requests.get(f"{url}/healthz", timeout=10)
+    reply = requests.get(f"{url}/healthz", headers=AUTH, timeout=10)
     assert reply.status_code == 200
     answer: dict[str, Any] = reply.json()
     return answer
@@ -117,6 +117,10 @@ def test_auth_and_bad_input_are_answered_as_on_one_machine(cluster: str) -> None
         f"{cluster}/source", data={"session": "nobody"}, files=files, headers=AUTH, timeout=10
     )
     assert unknown.status_code == 404  # the session is looked up first, as on one machine
+    huge = b"x" * (17 * 2**20)  # past the 16 MiB both front ends take
+    assert requests.post(f"{cluster}/offer", data=huge, headers=AUTH, timeout=30).status_code == 413
+    assert requests.post(f"{cluster}/source", data=huge, headers=AUTH, timeout=30).status_code == 413
+    assert requests.get(f"{cluster}/healthz", timeout=10).json() == {"sessions": 0}  # no token: counts
     assert _health(cluster)["sessions"] == 0
 
 
