@@ -129,3 +129,29 @@ def test_preparing_a_source_never_moves_the_running_generator(
     monkeypatch.setattr(type(generator), "to", lambda self, *args, **kwargs: moved.append(args))
     styles = engine.prepare([view])["styles"]
     assert moved == [] and styles.device.type == "cpu" and styles.dtype == torch.float32
+
+
+class _Exec:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return exec, ("open(__import__('os').environ['PWNED'], 'w').close()",)
+
+
+class _System:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return os.system, ('touch "$PWNED"',)
+
+
+@pytest.mark.parametrize("payload", [_Exec, _System], ids=["builtins.exec", "os.system"])
+def test_trusting_a_pickle_lets_through_only_a_networks_parts(
+    payload: type, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--trust-pickle runs what SimSwap's ArcFace needs (PyTorch's modules, tensors, containers),
+    not whatever a file names: a pickle that would run code is refused, and runs nothing."""
+    pwned = tmp_path / "pwned"
+    monkeypatch.setenv("PWNED", str(pwned))
+    torch.save({"model": payload()}, tmp_path / "arcface_checkpoint.tar")
+    argv = ["engines", "convert", "--trust-pickle", "--models", str(tmp_path / "models")]
+    assert main([*argv, str(tmp_path / "arcface_checkpoint.tar")]) == 1
+    assert "arcface_checkpoint.tar" in _error(capsys) and not pwned.exists()

@@ -24,16 +24,43 @@ class _StandIn(nn.Module):
     ``nn.Module``'s parameters and submodules into it, which is all a state dict needs."""
 
 
-_REAL = {"torch", "collections", "builtins", "__builtin__", "copyreg", "copy_reg", "_codecs", "numpy"}
-"""Modules whose classes a pickled PyTorch network legitimately refers to; any other class (the
-network's own) becomes a stand-in."""
+_PLAIN = {
+    ("collections", "OrderedDict"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "object"),
+    ("__builtin__", "set"),
+    ("copyreg", "_reconstructor"),
+    ("copy_reg", "_reconstructor"),
+    ("_codecs", "encode"),
+}
+"""The few plain-Python callables a pickled network needs (containers, object reconstruction)."""
+_LIBRARIES = {"torch", "collections", "builtins", "__builtin__", "copyreg", "copy_reg", "_codecs", "numpy"}
 
 
 class _Unpickler(pickle.Unpickler):
+    """Lets through only what a pickled PyTorch network is made of: PyTorch's modules,
+    parameters, storages and tensor rebuilders, and :data:`_PLAIN`. Any other class of a library
+    (``builtins.exec``, ``os.system`` through a reducer) is refused; a class of the network's own
+    code becomes a stand-in."""
+
     def find_class(self, module: str, name: str) -> Any:
-        if module.split(".")[0] in _REAL:
+        if (module, name) in _PLAIN:
             return super().find_class(module, name)
-        return type(name, (_StandIn,), {})
+        if module.split(".")[0] not in _LIBRARIES:
+            return type(name, (_StandIn,), {})
+        found = super().find_class(module, name) if module.split(".")[0] == "torch" else None
+        if _network_part(module, name, found):
+            return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a network's weights")
+
+
+def _network_part(module: str, name: str, found: Any) -> bool:
+    if isinstance(found, type):
+        return issubclass(found, (nn.Module, nn.Parameter, torch.Size, torch.device)) or name.endswith(
+            "Storage"
+        )
+    return module in ("torch._utils", "torch._tensor") and name.startswith("_rebuild_")
 
 
 class _PickleModule:
@@ -46,9 +73,15 @@ class _PickleModule:
 
 def state_dict_from_pickle(path: Path) -> dict[str, torch.Tensor]:
     """The weights of a pickled whole network (unwrapping ``{'model': ...}`` and DataParallel's
-    ``.module``). Runs the pickle: only for files the user has said they trust."""
-    # torch types pickle_module as a module; a class with the same attributes serves
-    data = torch.load(path, map_location="cpu", weights_only=False, pickle_module=_PickleModule)  # type: ignore[arg-type]  # see above
+    ``.module``). Runs the pickle, as far as :class:`_Unpickler` lets it: only for files the user
+    has said they trust."""
+    try:
+        # torch types pickle_module as a module; a class with the same attributes serves
+        data = torch.load(path, map_location="cpu", weights_only=False, pickle_module=_PickleModule)  # type: ignore[arg-type]  # see above
+    except pickle.UnpicklingError as exc:
+        raise ModelLoadError(f"{path}: refused even with --trust-pickle: {exc}") from None
+    except Exception as exc:  # a pickle of something else: its reducers fail on the stand-ins
+        raise ModelLoadError(f"{path}: not a pickled network ({type(exc).__name__}: {exc})") from None
     if isinstance(data, dict) and "model" in data:
         data = data["model"]
     while hasattr(data, "module") and isinstance(data.module, nn.Module):
