@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     )
     add_models(adding)
     adding.add_argument(
+        "--force", action="store_true", help="replace a file of the same name already installed"
+    )
+    adding.add_argument(
         "--engine",
         default=None,
         type=argtypes.engine,
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         return _convert(args, folder)
     if args.action == "add":
         for path in args.files:
-            found = models.add(path, folder, args.engine)
+            found = models.add(path, folder, args.engine, args.force)
             note = (
                 "verified"
                 if found.state == "verified"

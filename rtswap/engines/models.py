@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -138,15 +139,24 @@ def identify(path: Path, engine: str | None = None) -> tuple[ModelCard, bool]:
     raise ModelLoadError(f"{path}: not a model file rtswap can use ({found}); it uses: {known}")
 
 
-def add(path: Path, folder: Path, engine: str | None = None) -> FileStatus:
-    """Copy a user's file into ``folder`` under its card's name (atomically)."""
+def add(path: Path, folder: Path, engine: str | None = None, force: bool = False) -> FileStatus:
+    """Copy a user's file into ``folder`` under its card's name (atomically, through a temporary
+    file of an unpredictable name); another file already there is replaced only with ``force``."""
     card, _ = identify(path, engine)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / card.file
-    if path.resolve() != target.resolve():
-        tmp = folder / f".tmp-{os.getpid()}-{card.file}"
+    if path.resolve() == target.resolve():
+        return status(card, folder)
+    if target.exists() and not force:
+        installed = status(card, folder).state
+        raise InputError(f"{target} is already installed ({installed}); add --force to replace it")
+    descriptor, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=f"-{card.file}")
+    os.close(descriptor)
+    try:
         shutil.copyfile(path, tmp)
         os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return status(card, folder)
 
 

@@ -64,8 +64,16 @@ def all_cards() -> list[ModelCard]:
 
 
 def read_card(text: str) -> ModelCard:
-    """A card from its TOML text; a card that lacks a field is one line naming it."""
-    data = tomllib.loads(text)
+    """A card from its TOML text; a card that lacks a field, or names a file anywhere but in the
+    models folder itself, is one line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"model card is not TOML ({exc})") from None
+    swapper = data.get("swapper", {})
+    for named in (data.get("file"), swapper.get("identity"), swapper.get("converter")):
+        if isinstance(named, str) and named and (Path(named).name != named or named in (".", "..")):
+            raise InputError(f"model card names {named!r}: a file name in the models folder, not a path")
     try:
         hashes = {h["value"]: h["label"] for h in data.get("sha256", [])}
         return ModelCard(
@@ -76,7 +84,7 @@ def read_card(text: str) -> ModelCard:
             data.get("format", "onnx"),
             hashes,
             data["get"],
-            data.get("swapper", {}),
+            swapper,
         )
     except KeyError as exc:
         raise InputError(f"model card without {exc.args[0]!r}") from None

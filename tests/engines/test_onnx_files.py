@@ -10,9 +10,11 @@ import numpy as np
 import onnx
 import pytest
 
-from rtswap.errors import ModelLoadError
+from rtswap.engines.models import add
+from rtswap.errors import InputError, ModelLoadError
 from rtswap.testing.replicas import write_arcface
 from rtswap.weights import onnx_io
+from rtswap.weights.cards import read_card
 
 
 def _external(folder: Path) -> Path:
@@ -47,3 +49,23 @@ def test_external_data_through_a_link_or_of_the_wrong_size_is_refused(tmp_path: 
     weights.write_bytes(secret.read_bytes()[:100])  # cut short
     with pytest.raises(ModelLoadError, match="declare"):
         onnx_io.load(path)
+
+
+def test_a_card_names_files_in_the_models_folder_only() -> None:
+    card = 'engine = "onnx:x"\nrole = "swapper"\nlayout = "card"\nget = "here"\nfile = "{}"\n'
+    for escape in ("../outside.onnx", "/etc/passwd", "sub/x.onnx", ".."):
+        with pytest.raises(InputError, match="a file name in the models folder, not a path"):
+            read_card(card.format(escape))
+    assert read_card(card.format("x.onnx")).file == "x.onnx"
+
+
+def test_an_installed_file_is_replaced_only_with_force(tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    first, second = write_arcface(tmp_path / "a.onnx"), write_arcface(tmp_path / "b.onnx", seed=1)
+    add(first, folder, "inswapper")
+    with pytest.raises(InputError, match="already installed .*--force"):
+        add(second, folder, "inswapper")
+    assert (folder / "w600k_r50.onnx").read_bytes() == first.read_bytes()
+    add(second, folder, "inswapper", force=True)
+    assert (folder / "w600k_r50.onnx").read_bytes() == second.read_bytes()
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".tmp")) == []
