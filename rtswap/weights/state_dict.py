@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pickle
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             return load_file(path)
         except Exception as exc:  # safetensors raises its own error types
             raise ModelLoadError(f"{path}: not a readable safetensors file ({exc})") from None
+    _check_archive(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -43,6 +45,22 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not tensors:
         raise ModelLoadError(f"{path}: not a state dict (a mapping of names to tensors)")
     return tensors
+
+
+def _check_archive(path: Path) -> None:
+    """A ``torch.save`` archive stores its tensors uncompressed, so they are as large as the file
+    says: one whose entries are compressed could inflate a small file into gigabytes, and is
+    refused before anything is read."""
+    if not zipfile.is_zipfile(path):
+        return
+    with zipfile.ZipFile(path) as archive:
+        entries = archive.infolist()
+    declared = sum(entry.file_size for entry in entries)
+    if any(entry.compress_type != zipfile.ZIP_STORED for entry in entries) or declared > path.stat().st_size:
+        raise ModelLoadError(
+            f"{path}: not a checkpoint torch.save wrote: it declares {declared / 2**20:.0f} MiB in "
+            f"{path.stat().st_size / 2**20:.1f} MiB of compressed entries"
+        )
 
 
 def _flat(data: Mapping[str, object], prefix: str = "") -> dict[str, torch.Tensor]:

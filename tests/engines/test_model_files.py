@@ -1,20 +1,24 @@
-"""ONNX files as data: weights kept in external data files are read only from the model's own
-folder, in the sizes their tensors declare."""
+"""Model files as data: ONNX weights kept in external data files are read only from the model's
+own folder, in the sizes their tensors declare; checkpoints that would inflate are refused; cards
+name files in the models folder only; an installed file is replaced only when asked."""
 
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
+import torch
 
 from rtswap.engines.models import add
 from rtswap.errors import InputError, ModelLoadError
 from rtswap.testing.replicas import write_arcface
 from rtswap.weights import onnx_io
 from rtswap.weights.cards import read_card
+from rtswap.weights.state_dict import read_state_dict
 
 
 def _external(folder: Path) -> Path:
@@ -69,3 +73,19 @@ def test_an_installed_file_is_replaced_only_with_force(tmp_path: Path) -> None:
     add(second, folder, "inswapper", force=True)
     assert (folder / "w600k_r50.onnx").read_bytes() == second.read_bytes()
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".tmp")) == []
+
+
+def test_a_checkpoint_that_would_inflate_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """torch.save stores tensors as they are; a small archive of compressed entries declaring
+    hundreds of megabytes is not one, and is refused from its directory."""
+    saved = tmp_path / "saved.pth"
+    torch.save({"w": torch.zeros(1000)}, saved)
+    assert read_state_dict(saved)["w"].shape == (1000,)
+    bomb = tmp_path / "bomb.pth"
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            target.writestr(entry.filename, source.read(entry))
+        target.writestr("bomb/data/1", b"\\0" * (64 * 2**20))
+    assert bomb.stat().st_size < 2**20
+    with pytest.raises(ModelLoadError, match="not a checkpoint torch.save wrote"):
+        read_state_dict(bomb)
