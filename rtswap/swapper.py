@@ -65,7 +65,7 @@ class Swapper:
 
             matcher = FaceMatcher([ref for ref, _ in maps], self.analyzer, settings.models_dir)
         identities = [
-            prepare_source(s, swap_engine, lambda: self.analyzer, cache_root, progress)
+            prepare_source(s, swap_engine, lambda: self.analyzer, cache_root, progress, self.landmarks)
             for s in [*sources, *(src for _, src in maps or [])]
         ]
         assignment = SourceAssignment(len(sources), matcher)

@@ -147,11 +147,16 @@ class IdentityCache:
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
     def read_manifest(self, entry: Path) -> Manifest:
+        """The entry's manifest; StaleEntryError for one that cannot be trusted: unreadable, of
+        another shape, or in a folder another user owns (a shared cache folder could be seeded)."""
+        path = entry / "manifest.json"
         try:
-            return Manifest.from_json((entry / "manifest.json").read_text())
+            if entry.stat().st_uid != os.getuid() or path.stat().st_uid != os.getuid():
+                raise StaleEntryError(f"{entry}: owned by another user")
+            return Manifest.from_json(path.read_text())
         except FileNotFoundError:
             raise
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StaleEntryError(f"{entry}: unreadable manifest ({exc})") from exc
 
     def load_tensors(self, entry: Path, engine: EngineEntry) -> dict[str, torch.Tensor]:
@@ -174,19 +179,23 @@ class IdentityCache:
         entry_data: EngineEntry,
         tensors: dict[str, torch.Tensor],
     ) -> None:
-        """Store ``tensors`` for ``engine`` and point the manifest at them, atomically."""
-        _private_dir(entry)
-        tmp = _temporary(entry, ".safetensors")
+        """Store ``tensors`` for ``engine`` and point the manifest at them, atomically: on a full
+        disk or an unwritable folder (OSError) nothing is left behind."""
         from safetensors.torch import save_file
 
-        save_file({k: v.contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-        entry_data.sha256 = sha256_file(tmp)
-        entry_data.file = f"{engine}-{entry_data.sha256[:16]}.safetensors"
-        os.replace(tmp, entry / entry_data.file)
-        manifest.engines[engine] = entry_data
-        tmp = _temporary(entry, ".json")
-        tmp.write_text(manifest.to_json())
-        os.replace(tmp, entry / "manifest.json")
+        _private_dir(entry)
+        tensor_file, manifest_file = _temporary(entry, ".safetensors"), _temporary(entry, ".json")
+        try:
+            save_file({k: v.contiguous().cpu() for k, v in tensors.items()}, str(tensor_file))
+            entry_data.sha256 = sha256_file(tensor_file)
+            entry_data.file = f"{engine}-{entry_data.sha256[:16]}.safetensors"
+            os.replace(tensor_file, entry / entry_data.file)
+            manifest.engines[engine] = entry_data
+            manifest_file.write_text(manifest.to_json())
+            os.replace(manifest_file, entry / "manifest.json")
+        finally:
+            tensor_file.unlink(missing_ok=True)
+            manifest_file.unlink(missing_ok=True)
         keep = {e.file for e in manifest.engines.values()} | {"manifest.json"}
         for old in entry.iterdir():  # tensor files no manifest points to any more
             if old.name not in keep and not old.name.startswith(".tmp"):

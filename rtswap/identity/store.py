@@ -37,6 +37,9 @@ class IdentityStore:
     analyzer: Callable[[], FaceAnalyzer]
     """Called only when a source has to be prepared (a cached one needs no face analysis)."""
     progress: bool = True
+    landmarks: str = "mediapipe"
+    """The face analysis that prepares sources (its landmarks differ a little by backend): part of
+    what cached artifacts depend on."""
 
     def source(self, source: str | Path) -> Identity:
         """A source file (cached by content hash) or the name of a stored identity."""
@@ -72,7 +75,7 @@ class IdentityStore:
         if (
             stored is None
             or stored.version != self.engine.artifact_version
-            or stored.params != self.engine.params()
+            or stored.params != self._params()
         ):
             return self._rebuild(entry, name, files, f"no {self.engine.name} artifacts for these settings")
         try:
@@ -113,10 +116,18 @@ class IdentityStore:
             "pitch": [round(float(poses[:, 1].min()), 1), round(float(poses[:, 1].max()), 1)],
         }
         stored = EngineEntry(
-            version=self.engine.artifact_version, file="", sha256="", params=self.engine.params(), info=info
+            version=self.engine.artifact_version, file="", sha256="", params=self._params(), info=info
         )
-        self.cache.write(entry, manifest, self.engine.name, stored, tensors)
+        try:
+            self.cache.write(entry, manifest, self.engine.name, stored, tensors)
+        except OSError as exc:  # a full disk, an unwritable cache: the swap goes on, uncached
+            log.warning(
+                "could not store the prepared source in %s (%s); it is prepared again next time", entry, exc
+            )
         return self.engine.load(tensors)
+
+    def _params(self) -> dict[str, object]:
+        return {**self.engine.params(), "landmarks": self.landmarks}
 
 
 def _is_name(text: str) -> bool:
@@ -133,10 +144,11 @@ def prepare_source(
     analyzer: Callable[[], FaceAnalyzer],
     cache_root: Path | None = None,
     progress: bool = True,
+    landmarks: str = "mediapipe",
 ) -> Identity:
     """Everything ``engine`` needs from the source, computed once: an image array is prepared
     directly; a file (image or video) or a stored identity's name goes through the identity
     cache, so a source used before loads instead of being prepared again."""
     if isinstance(source, np.ndarray):
         return views.prepare_image(source, analyzer(), engine)
-    return IdentityStore(IdentityCache(cache_root), engine, analyzer, progress).source(source)
+    return IdentityStore(IdentityCache(cache_root), engine, analyzer, progress, landmarks).source(source)

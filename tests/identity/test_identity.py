@@ -195,3 +195,59 @@ def test_a_turned_target_takes_its_texture_from_the_view_turned_its_way(
     to_right = np.abs(results["both"] - results["right"]).mean()
     to_left = np.abs(results["both"] - results["left"]).mean()
     assert to_right < 0.35 * to_left  # ...and the swapped pixels show it
+
+
+@pytest.mark.parametrize("manifest", ["[]", '{"format": 1, "engines": {"warp": "x"}}', '{"format": 1}'])
+def test_a_manifest_of_another_shape_is_rebuilt_not_a_crash(
+    manifest: str,
+    tmp_path: Path,
+    store_parts: tuple[FaceAnalyzer, WarpEngine],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    analyzer, engine = store_parts
+    store = IdentityStore(IdentityCache(tmp_path), engine, lambda: analyzer, progress=False)
+    store.source(grace_hopper_path())
+    (next((tmp_path / "by-hash").iterdir()) / "manifest.json").write_text(manifest)
+    calls = count_collects(monkeypatch)
+    store.source(grace_hopper_path())
+    assert len(calls) == 1 and "preparing again" in caplog.text
+
+
+def test_an_entry_another_user_owns_is_not_trusted(
+    tmp_path: Path,
+    store_parts: tuple[FaceAnalyzer, WarpEngine],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    analyzer, engine = store_parts
+    store = IdentityStore(IdentityCache(tmp_path), engine, lambda: analyzer, progress=False)
+    store.source(grace_hopper_path())
+    entry = next((tmp_path / "by-hash").iterdir())
+    os.chown(entry / "manifest.json", os.getuid() + 1, -1)  # as a seeded shared folder would be
+    calls = count_collects(monkeypatch)
+    store.source(grace_hopper_path())
+    assert len(calls) == 1 and "owned by another user" in caplog.text
+
+
+def test_the_face_analysis_is_part_of_what_a_cached_source_depends_on(
+    tmp_path: Path, store_parts: tuple[FaceAnalyzer, WarpEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analyzer, engine = store_parts
+    calls = count_collects(monkeypatch)
+    for landmarks in ("mediapipe", "mediapipe", "torch"):
+        IdentityStore(IdentityCache(tmp_path), engine, lambda: analyzer, False, landmarks).source(
+            grace_hopper_path()
+        )
+    assert len(calls) == 2  # prepared, loaded, prepared again for the other analysis
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_swap_working(
+    tmp_path: Path, store_parts: tuple[FaceAnalyzer, WarpEngine], caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    analyzer, engine = store_parts
+    identity = IdentityStore(IdentityCache(tmp_path / "cache"), engine, lambda: analyzer, False).source(
+        grace_hopper_path()
+    )
+    assert identity.views == 1 and "could not store the prepared source" in caplog.text
