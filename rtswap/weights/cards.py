@@ -64,30 +64,33 @@ def all_cards() -> list[ModelCard]:
 
 
 def read_card(text: str) -> ModelCard:
-    """A card from its TOML text; a card that lacks a field, or names a file anywhere but in the
-    models folder itself, is one line."""
+    """A card from its TOML text; a card that is not TOML, lacks a field, has one of another kind,
+    or names a file anywhere but in the models folder itself, is one line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"model card is not TOML ({exc})") from None
-    swapper = data.get("swapper", {})
-    for named in (data.get("file"), swapper.get("identity"), swapper.get("converter")):
+    texts = {key: data.get(key) for key in ("engine", "role", "file", "layout", "get")}
+    missing = next((key for key, value in texts.items() if value is None), None)
+    if missing is not None:
+        raise InputError(f"model card without {missing!r}")
+    swapper, hashes, format = data.get("swapper", {}), data.get("sha256", []), data.get("format", "onnx")
+    if (
+        not all(isinstance(value, str) and value for value in [*texts.values(), format])
+        or not isinstance(swapper, dict)
+        or not isinstance(hashes, list)
+        or not all(isinstance(h, dict) and isinstance(h.get("value"), str) for h in hashes)
+    ):
+        raise InputError(
+            "model card fields of the wrong kind: engine, role, file, layout, get and format are "
+            "text, [swapper] a table, [[sha256]] tables of value and label"
+        )
+    for named in (texts["file"], swapper.get("identity"), swapper.get("converter")):
         if isinstance(named, str) and named and (Path(named).name != named or named in (".", "..")):
             raise InputError(f"model card names {named!r}: a file name in the models folder, not a path")
-    try:
-        hashes = {h["value"]: h["label"] for h in data.get("sha256", [])}
-        return ModelCard(
-            data["engine"],
-            data["role"],
-            data["file"],
-            data["layout"],
-            data.get("format", "onnx"),
-            hashes,
-            data["get"],
-            swapper,
-        )
-    except KeyError as exc:
-        raise InputError(f"model card without {exc.args[0]!r}") from None
+    engine, role, file, layout, get = (str(texts[key]) for key in texts)
+    known = {h["value"]: str(h.get("label", "")) for h in hashes}
+    return ModelCard(engine, role, file, layout, str(format), known, get, swapper)
 
 
 def cards_for(engine: str, cards: list[ModelCard] | None = None) -> list[ModelCard]:

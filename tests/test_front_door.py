@@ -1,0 +1,95 @@
+"""Whatever comes through the front door (an uploaded image, a model card, a cache manifest, an
+offer, a form, a token) gets a value or one clear error of rtswap's, never another exception."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rtswap.errors import InputError
+from rtswap.identity.cache import IdentityCache, StaleEntryError
+from rtswap.media.image import decode_image
+from rtswap.weights.cards import read_card
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@FUZZ
+@given(st.binary(max_size=300).map(lambda tail: PNG + tail) | st.binary(max_size=300))
+def test_any_bytes_are_an_image_or_one_line(data: bytes) -> None:
+    try:
+        image = decode_image(data, "upload")
+    except InputError:
+        return
+    assert image.ndim == 3 and image.shape[2] == 3
+
+
+CARD_KEYS = st.sampled_from(["engine", "role", "file", "layout", "get", "format", "sha256", "swapper"])
+
+
+@FUZZ
+@given(st.dictionaries(CARD_KEYS, JSON, max_size=8) | st.text(max_size=200))
+def test_any_card_is_a_card_or_one_line(content: dict[str, object] | str) -> None:
+    text = content if isinstance(content, str) else _toml(content)
+    try:
+        card = read_card(text)
+    except InputError:
+        return
+    assert all(isinstance(v, str) for v in (card.engine, card.role, card.file, card.layout, card.get))
+
+
+@FUZZ
+@given(JSON)
+def test_any_manifest_is_a_manifest_or_an_entry_to_rebuild(tmp_path: Path, content: object) -> None:
+    cache = IdentityCache(tmp_path)
+    entry = cache.entry("fuzz")
+    entry.mkdir(parents=True, exist_ok=True)
+    (entry / "manifest.json").write_text(json.dumps(content))
+    try:
+        cache.read_manifest(entry)
+    except StaleEntryError:
+        pass
+
+
+def _toml(table: dict[str, object]) -> str:
+    """A TOML rendering of simple values (what cannot be rendered is left out)."""
+    lines = []
+    for key, value in table.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {str(value).lower()}")
+        elif isinstance(value, (int, float, str)):
+            lines.append(f"{key} = {json.dumps(value)}")
+    return "\n".join(lines)
+
+
+@pytest.fixture()
+def server_checks() -> object:
+    return pytest.importorskip("rtswap.serve.requests")
+
+
+@FUZZ
+@given(body=JSON, header=st.text(max_size=40), face=JSON, session=JSON)
+def test_any_request_is_served_or_refused_with_a_status(
+    server_checks: object, body: object, header: str, face: object, session: object
+) -> None:
+    from rtswap.serve.requests import ApiError, check_token, offer_of, source_of
+
+    for check in (
+        lambda: offer_of(body),
+        lambda: check_token(header, "t0k3n"),
+        lambda: source_of(session, b"x", face),
+    ):
+        try:
+            check()
+        except ApiError as error:
+            assert 400 <= error.status < 500 and error.message
