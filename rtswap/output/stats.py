@@ -43,11 +43,19 @@ class Summary:
     """Per stage, time spent processing a frame (not waiting for it) p50/p95/p99."""
 
 
-class PipelineStats:
-    """Timestamps of every frame that reached the output. Thread-safe: the output stage records,
-    the overlay and the caller read."""
+KEEP = 36_000
+"""Frames whose times a stream keeps: 20 minutes at 30 fps. A session or a live run of hours
+keeps its latest, in bounded memory."""
 
-    def __init__(self) -> None:
+
+class PipelineStats:
+    """Timestamps of the frames that reached the output, the latest ``keep`` of them (summaries
+    cover those). Thread-safe: the output stage records, the overlay and the caller read."""
+
+    def __init__(self, keep: int = KEEP) -> None:
+        self.keep = keep
+        self.recorded = 0
+        """Frames output in all."""
         self._lock = threading.Lock()
         self._output_ns = array("q")
         self._latency_ns = array("q")
@@ -73,9 +81,15 @@ class PipelineStats:
             for name, (start, end) in frame.stamps.items():
                 self._stage_ns.setdefault(name, array("q")).append(on_device.get(name, end - start))
             self.faces = len(frame.faces)
+            self.recorded += 1
+            if len(self._output_ns) > self.keep:  # the oldest tenth goes, in one step
+                drop = max(1, self.keep // 10)
+                for times in [self._output_ns, self._latency_ns, self._index, *self._stage_ns.values()]:
+                    del times[:drop]
 
     def __len__(self) -> int:
-        return len(self._output_ns)
+        """Frames output in all (the summaries cover the latest ``keep``)."""
+        return self.recorded
 
     def summary(self, since_ns: int | None = None, until_ns: int | None = None) -> Summary:
         """fps_out, latency_ms and per-stage times of the frames output in [since_ns, until_ns).

@@ -37,6 +37,8 @@ from rtswap.serve.tracks import SwappedTrack, TrackSink, TrackSource
 
 log = logging.getLogger("rtswap")
 STATS_INTERVAL_S = 1.0
+MAX_SOURCES = 4
+"""Sources a session may hold (the page offers four): each upload of a new face index adds one."""
 
 
 @dataclass
@@ -216,6 +218,8 @@ class Sessions:
         session = self.sessions.get(session_id)
         if session is None:
             raise ApiError(404, f"unknown session {session_id!r} (the 'session' from /offer's answer)")
+        if face > len(session.face_swap.identities) >= MAX_SOURCES:
+            raise ApiError(400, f"a session has at most {MAX_SOURCES} sources: 'face' 0 to {MAX_SOURCES}")
         async with self._decoding:
             image = await asyncio.to_thread(decode_upload, data)
         try:

@@ -64,3 +64,16 @@ def test_a_stage_with_device_events_is_timed_by_them_not_by_the_host() -> None:
     stages = stats.summary().stages
     assert stages["swap"]["p50"] == pytest.approx(7.5)
     assert stages["output"]["p50"] == pytest.approx(2.0)
+
+
+def test_a_long_stream_keeps_its_latest_frames_in_bounded_memory() -> None:
+    """A session of hours keeps the times of its latest frames only: the summaries cover those,
+    and the count is of every frame output."""
+    stats = PipelineStats(keep=100)
+    for i in range(1000):
+        capture = i * 33 * MS
+        latency = 20 if i < 900 else 40  # the last hundred frames are slower
+        stats.record(_frame(i, capture, {"swap": (capture, capture + MS)}), output_ns=capture + latency * MS)
+    summary = stats.summary()
+    assert len(stats) == 1000 and 90 <= summary.frames <= 100
+    assert summary.latency_ms["p50"] == pytest.approx(40.0)

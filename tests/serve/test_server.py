@@ -219,6 +219,11 @@ def test_a_session_can_change_its_source_face(
         replaced = (
             replaced and (await second.json())["sources"] == 2 and len(session.face_swap.identities) == 2
         )
+        for face in (3, 4):
+            added = await client.post("/source", data=form(session.id, astro, face=face), headers=AUTH)
+            assert added.status == 200
+        fifth = await client.post("/source", data=form(session.id, astro, face=5), headers=AUTH)
+        assert fifth.status == 400 and "at most 4 sources" in (await fifth.json())["error"]
         await pc.close()
         message = (await unknown.json())["error"]
         assert "sources are numbered 1 to 3" in (await too_far.json())["error"]
