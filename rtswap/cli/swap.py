@@ -55,7 +55,14 @@ def run(args: argparse.Namespace) -> int:
     check_swap_paths(args.input, args.output)  # every check before torch is imported
     config = swap_config(args)
     source, maps = sources(args)
+    from rtswap.media.image import is_image_path
+    from rtswap.media.video import VideoReader
     from rtswap.swapper import Swapper
+
+    if not is_image_path(args.input):
+        VideoReader(
+            args.input
+        ).close()  # a video rtswap cannot take is one line before the source is prepared
 
     with Swapper(source, config, maps=maps) as swapper:
         report = swap_file(

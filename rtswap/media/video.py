@@ -19,8 +19,14 @@ import numpy as np
 import torch
 
 from rtswap.errors import InputError, MediaError
-from rtswap.media.image import check_output_path, temporary_sibling
+from rtswap.media.image import MAX_PIXELS, MAX_SIDE, check_output_path, temporary_sibling
 from rtswap.media.label import METADATA
+
+MIN_SIDE = 16
+"""Frames narrower or lower than this hold no face rtswap can find..."""
+MAX_FPS = 1000
+"""...and no camera or file delivers more frames a second than this (a declared 1e9 made an odd
+file)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,10 @@ class VideoReader:
             frames=stream.frames,
             has_audio=bool(self._container.streams.audio),
         )
+        problem = _unreadable(self.info)
+        if problem:
+            self._container.close()
+            raise InputError(f"{self.path}: {problem}")
 
     def close(self) -> None:
         self._container.close()
@@ -95,6 +105,18 @@ class VideoReader:
             ) from exc
         if self.info.frames and decoded < self.info.frames:
             raise MediaError(f"{self.path}: truncated, decoded {decoded} of {self.info.frames} frames")
+
+
+def _unreadable(info: VideoInfo) -> str | None:
+    """Why a video of ``info``'s size and rate is not one rtswap takes (None if it is)."""
+    width, height = info.width, info.height
+    if min(width, height) < MIN_SIDE:
+        return f"its frames are {width}x{height}: too small to hold a face (at least {MIN_SIDE} px a side)"
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        return f"its frames are {width}x{height}: larger than rtswap reads ({MAX_SIDE} px a side)"
+    if not 0 < info.rate <= MAX_FPS:
+        return f"it declares {float(info.rate):g} frames a second (rtswap reads up to {MAX_FPS})"
+    return None
 
 
 class VideoWriter:

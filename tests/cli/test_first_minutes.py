@@ -121,3 +121,20 @@ def test_an_image_past_the_size_rtswap_reads_is_one_line(
     assert main(["-q", "swap", "--source", *paths]) == 1
     assert "larger than rtswap reads (8192 px a side, 40 MP)" in _error_line(capsys)
     assert not (tmp_path / "o.png").exists()
+
+
+def test_a_video_too_small_for_a_face_is_one_line_before_the_source_is_prepared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny = tmp_path / "tiny.avi"
+    with av.open(str(tiny), "w") as container:
+        stream = container.add_stream("rawvideo", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 8, 8, "yuv420p"
+        for _ in range(3):
+            container.mux(
+                stream.encode(av.VideoFrame.from_ndarray(np.zeros((8, 8, 3), np.uint8), format="rgb24"))
+            )
+        container.mux(stream.encode())
+    assert main(["swap", "--source", GRACE, str(tiny), str(tmp_path / "out.avi")]) == 1
+    assert "its frames are 8x8: too small to hold a face" in _error_line(capsys)
+    assert not (tmp_path / "out.avi").exists()
