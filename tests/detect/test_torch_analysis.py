@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -42,13 +44,15 @@ def test_the_pipeline_tracks_and_swaps_with_the_ports(head: SyntheticHead) -> No
 
 
 def test_auto_is_mediapipe_on_the_cpu_and_torch_there_says_it_is_slower(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    with caplog.at_level("WARNING", logger="rtswap"):
-        with Swapper(grace_hopper_path(), SwapConfig(device="cpu"), progress=False) as swapper:
+    with caplog.at_level("WARNING", logger="rtswap"):  # a cache of its own: no other test's entries
+        config = SwapConfig(device="cpu")
+        with Swapper(grace_hopper_path(), config, cache_root=tmp_path, progress=False) as swapper:
             assert swapper.face_swap.landmarks == "mediapipe"
         assert not caplog.text
-        with Swapper(grace_hopper_path(), SwapConfig(device="cpu", landmarks="torch"), progress=False):
+        config = SwapConfig(device="cpu", landmarks="torch")
+        with Swapper(grace_hopper_path(), config, cache_root=tmp_path, progress=False):
             assert "slower than mediapipe" in caplog.text
 
 
