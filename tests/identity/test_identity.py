@@ -1,6 +1,6 @@
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -197,6 +197,22 @@ def test_a_turned_target_takes_its_texture_from_the_view_turned_its_way(
     assert to_right < 0.35 * to_left  # ...and the swapped pixels show it
 
 
+def _prepared_after(
+    spoil: Callable[[Path], None],
+    root: Path,
+    store_parts: tuple[FaceAnalyzer, WarpEngine],
+    monkeypatch: pytest.MonkeyPatch,
+) -> int:
+    """How often the source is prepared again after ``spoil`` did something to its cache entry."""
+    analyzer, engine = store_parts
+    store = IdentityStore(IdentityCache(root), engine, lambda: analyzer, progress=False)
+    store.source(grace_hopper_path())
+    spoil(next((root / "by-hash").iterdir()))
+    calls = count_collects(monkeypatch)
+    store.source(grace_hopper_path())
+    return len(calls)
+
+
 @pytest.mark.parametrize("manifest", ["[]", '{"format": 1, "engines": {"warp": "x"}}', '{"format": 1}'])
 def test_a_manifest_of_another_shape_is_rebuilt_not_a_crash(
     manifest: str,
@@ -205,13 +221,11 @@ def test_a_manifest_of_another_shape_is_rebuilt_not_a_crash(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    analyzer, engine = store_parts
-    store = IdentityStore(IdentityCache(tmp_path), engine, lambda: analyzer, progress=False)
-    store.source(grace_hopper_path())
-    (next((tmp_path / "by-hash").iterdir()) / "manifest.json").write_text(manifest)
-    calls = count_collects(monkeypatch)
-    store.source(grace_hopper_path())
-    assert len(calls) == 1 and "preparing again" in caplog.text
+    def rewrite(entry: Path) -> None:
+        (entry / "manifest.json").write_text(manifest)
+
+    assert _prepared_after(rewrite, tmp_path, store_parts, monkeypatch) == 1
+    assert "preparing again" in caplog.text
 
 
 def test_an_entry_another_user_owns_is_not_trusted(
@@ -220,14 +234,11 @@ def test_an_entry_another_user_owns_is_not_trusted(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    analyzer, engine = store_parts
-    store = IdentityStore(IdentityCache(tmp_path), engine, lambda: analyzer, progress=False)
-    store.source(grace_hopper_path())
-    entry = next((tmp_path / "by-hash").iterdir())
-    os.chown(entry / "manifest.json", os.getuid() + 1, -1)  # as a seeded shared folder would be
-    calls = count_collects(monkeypatch)
-    store.source(grace_hopper_path())
-    assert len(calls) == 1 and "owned by another user" in caplog.text
+    def give_away(entry: Path) -> None:  # as a seeded shared folder would be
+        os.chown(entry / "manifest.json", os.getuid() + 1, -1)
+
+    assert _prepared_after(give_away, tmp_path, store_parts, monkeypatch) == 1
+    assert "owned by another user" in caplog.text
 
 
 def test_the_face_analysis_is_part_of_what_a_cached_source_depends_on(
