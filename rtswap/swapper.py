@@ -54,7 +54,8 @@ class Swapper:
         self.landmarks = landmark_backend(config.landmarks, settings.device)
         if self.landmarks == "torch" and settings.device.type == "cpu":
             log.warning(
-                "--landmarks torch on the CPU is slower than mediapipe's own (docs/speed.md); it is meant for CUDA"
+                "--landmarks torch on the CPU is slower than mediapipe's own (docs/speed.md); it is meant "
+                "for CUDA"
             )
         self._analysis_device = settings.device  # the analyzer may be needed before face_swap exists
         swap_engine = create_engine(settings)
