@@ -143,6 +143,11 @@ def add(path: Path, folder: Path, engine: str | None = None, force: bool = False
     """Copy a user's file into ``folder`` under its card's name (atomically, through a temporary
     file of an unpredictable name); another file already there is replaced only with ``force``."""
     card, _ = identify(path, engine)
+    if card.format == "onnx" and (external := onnx_io.external_files(path)):
+        raise InputError(
+            f"{path}: keeps its weights in {', '.join(external)} beside it; rtswap installs single-file "
+            "models: save it as one file (onnx.save_model(model, path, save_as_external_data=False))"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / card.file
     if path.resolve() == target.resolve():

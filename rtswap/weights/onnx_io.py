@@ -44,6 +44,24 @@ def load(path: Path) -> Any:
     return model
 
 
+def external_files(path: Path) -> list[str]:
+    """The external data files an ONNX file's weights are kept in (none for a single file)."""
+    onnx = onnx_module()
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # not an ONNX file: it has none
+        return []
+    return sorted(
+        {
+            entry.value
+            for tensor in model.graph.initializer
+            if tensor.data_location == onnx.TensorProto.EXTERNAL
+            for entry in tensor.external_data
+            if entry.key == "location"
+        }
+    )
+
+
 def _read_external(tensor: Any, path: Path) -> None:
     """Fill ``tensor`` from its external data file, which must be a regular file (not a link) in
     ``path``'s folder holding exactly the bytes its shape and type declare."""

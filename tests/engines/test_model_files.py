@@ -89,3 +89,12 @@ def test_a_checkpoint_that_would_inflate_is_refused_before_it_is_read(tmp_path: 
     assert bomb.stat().st_size < 2**20
     with pytest.raises(ModelLoadError, match="not a checkpoint torch.save wrote"):
         read_state_dict(bomb)
+
+
+def test_engines_add_takes_single_file_models_only(tmp_path: Path) -> None:
+    """A model whose weights sit in files beside it would be installed without them: refused in
+    one line that says how to make it one file."""
+    path = _external(tmp_path / "downloads")
+    with pytest.raises(InputError, match="keeps its weights in weights.bin beside it"):
+        add(path, tmp_path / "models", "inswapper")
+    assert not (tmp_path / "models" / "w600k_r50.onnx").exists()
