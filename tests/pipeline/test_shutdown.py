@@ -68,7 +68,7 @@ def test_sigterm_ends_serve_with_a_peer_streaming(tmp_path: Path) -> None:
         peer_command = [
             sys.executable,
             "-m",
-            "tests.serve.loopback_peer",
+            "rtswap.testing.peer",
             url,
             "t",
             "20",

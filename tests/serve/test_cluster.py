@@ -78,7 +78,7 @@ def _wait_for(url: str, sessions: int, timeout_s: float) -> tuple[dict[str, Any]
 def _peer(url: str, out: Path) -> subprocess.Popen[bytes]:
     """A peer in its own process, in its call until its stdin is closed (a fixed length would
     make the sessions' overlap depend on how fast this machine sets calls up)."""
-    command = [sys.executable, "-m", "tests.serve.loopback_peer", url, TOKEN, "-", str(out), PEER_SIZE]
+    command = [sys.executable, "-m", "rtswap.testing.peer", url, TOKEN, "-", str(out), PEER_SIZE]
     return subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
 
@@ -189,7 +189,7 @@ def test_a_sessions_uploads_go_to_its_own_replica(cluster: str, astro: np.ndarra
     from aiortc import RTCConfiguration, RTCPeerConnection
     from PIL import Image
 
-    from tests.serve.loopback_peer import MarkedFaces, clip
+    from rtswap.testing.peer import MarkedFaces, clip
 
     deadline = time.monotonic() + 90  # after the kill above, Serve brings a second replica back
     while serve.status().applications[APP].deployments["SwapSession"].replica_states.get("RUNNING", 0) < 2:

@@ -38,9 +38,9 @@ from rtswap.serve.requests import ApiError, check_token, page_url  # noqa: E402
 from rtswap.serve.sessions import ice_server  # noqa: E402
 from rtswap.serve.timeouts import DEFAULT, Timeouts  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
+from rtswap.testing.peer import BLOCK, MarkedFaces  # noqa: E402
 from tests.conftest import SERVER_TOKEN as TOKEN  # noqa: E402
 from tests.conftest import png_header  # noqa: E402
-from tests.serve.loopback_peer import BLOCK, MarkedFaces  # noqa: E402
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -106,7 +106,7 @@ def test_loopback_peer_gets_swapped_frames_back_in_order(server_url: str, tmp_pa
     one twice. How fast is the benchmark's question (README), not the test's: a slower machine
     must pass."""
     out = tmp_path / "peer.npz"
-    command = [sys.executable, "-m", "tests.serve.loopback_peer", server_url, TOKEN, "6", str(out)]
+    command = [sys.executable, "-m", "rtswap.testing.peer", server_url, TOKEN, "6", str(out)]
     subprocess.run(command, check=True, timeout=120, cwd=Path(__file__).parent.parent.parent)
     result = np.load(out)
     times, latency_ms, numbers = result["times"], result["latency_ms"], result["numbers"]

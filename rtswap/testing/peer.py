@@ -1,8 +1,9 @@
-"""A WebRTC peer for the loopback test of ``rtswap serve``, run as its own process (as a real
-client would be): it sends the moving astronaut at 640x480, 30 fps, each frame numbered in a
-corner, reads the numbers back from the frames that return, and writes what it measured.
+"""A WebRTC peer for the loopback tests and the soak benchmark of ``rtswap serve``, run as its own
+process (as a real client would be): it sends the moving astronaut at 640x480, 30 fps, each frame
+numbered in a corner, reads the numbers back from the frames that return, and writes what it
+measured.
 
-    python -m tests.serve.loopback_peer URL TOKEN SECONDS OUT.npz [WIDTHxHEIGHT]
+    python -m rtswap.testing.peer URL TOKEN SECONDS OUT.npz [WIDTHxHEIGHT]
 
 SECONDS ``-`` keeps the call until the peer's stdin closes, so a test ends it when it chooses.
 The peer prints ``receiving`` once it has measured frames for ``ANNOUNCE_S``.
