@@ -137,9 +137,10 @@ def server_url(grace_swapper: Swapper) -> Iterator[str]:
     from aiohttp import web
 
     from rtswap.serve.app import Server
+    from rtswap.serve.sessions import Sessions
 
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(Server(grace_swapper.face_swap, SERVER_TOKEN).app())
+    runner = web.AppRunner(Server(Sessions(grace_swapper.face_swap), SERVER_TOKEN).app())
     started = threading.Event()
     port: list[int] = []
 

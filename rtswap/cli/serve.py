@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
             f"rtswap serve needs aiohttp and aiortc: pip install -e '.[serve]' ({exc})"
         ) from None
     from rtswap.media.samples import grace_hopper_path
-    from rtswap.serve.sessions import ice_server
+    from rtswap.serve.sessions import Sessions, ice_server
     from rtswap.swapper import Swapper
 
     for url in args.ice_server:  # a malformed one is one line now, not at the first session
@@ -159,17 +159,11 @@ def run(args: argparse.Namespace) -> int:
         return _run_on_ray(args, source, config)
     with Swapper(source, config) as swapper:
         note_neural_on_cpu(swapper)
-        run_app(
-            swapper.face_swap,
-            args.host,
-            args.port,
-            token_of(args) or new_token(),
-            args.max_sessions,
-            args.label,
-            args.latency_budget,
-            args.ice_server,
-            Timeouts(args.connect_timeout, args.frame_timeout),
+        timeouts = Timeouts(args.connect_timeout, args.frame_timeout)
+        core = Sessions(
+            swapper.face_swap, args.max_sessions, args.label, args.latency_budget, args.ice_server, timeouts
         )
+        run_app(core, args.host, args.port, token_of(args) or new_token())
     return 0
 
 

@@ -7,34 +7,21 @@ One process: the HTTP API in aiohttp, the sessions (:mod:`rtswap.serve.sessions`
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
 
-from rtswap.generate.face_swap import FaceSwap
 from rtswap.serve.requests import MAX_BODY, ApiError, check_token, offer_of, page_url, source_of
 from rtswap.serve.sessions import Session, Sessions
-from rtswap.serve.timeouts import DEFAULT, Timeouts
 
 PAGE = Path(__file__).with_name("page.html")
 
 
 class Server:
-    def __init__(
-        self,
-        face_swap: FaceSwap,
-        token: str,
-        max_sessions: int = 4,
-        label: bool = True,
-        latency_budget_ms: float | None = None,
-        ice_servers: Sequence[str] = (),
-        timeouts: Timeouts = DEFAULT,
-    ) -> None:
-        """``face_swap``: the engine every session uses and the source it starts with; the rest as
-        :class:`~rtswap.serve.sessions.Sessions` takes them."""
-        self.token = token
-        self.core = Sessions(face_swap, max_sessions, label, latency_budget_ms, ice_servers, timeouts)
+    def __init__(self, core: Sessions, token: str) -> None:
+        """``core``: the sessions this front end serves; ``token``: what clients must send."""
+        self.token, self.core = token, core
 
     @property
     def sessions(self) -> dict[str, Session]:
@@ -102,18 +89,8 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def run(
-    face_swap: FaceSwap,
-    host: str,
-    port: int,
-    token: str,
-    max_sessions: int,
-    label: bool,
-    latency_budget_ms: float | None = None,
-    ice_servers: Sequence[str] = (),
-    timeouts: Timeouts = DEFAULT,
-) -> None:
-    server = Server(face_swap, token, max_sessions, label, latency_budget_ms, ice_servers, timeouts)
+def run(core: Sessions, host: str, port: int, token: str) -> None:
+    server = Server(core, token)
     print(f"rtswap serve: open {page_url(host, port, token)}", flush=True)
     # on SIGTERM or Ctrl-C: wait at most 1 s for open HTTP connections (a page keeps one alive),
     # then close every session

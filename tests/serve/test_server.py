@@ -35,7 +35,7 @@ from rtswap.cli.serve import add_parser, token_of  # noqa: E402
 from rtswap.errors import InputError  # noqa: E402
 from rtswap.serve.app import Server  # noqa: E402
 from rtswap.serve.requests import ApiError, check_token, page_url  # noqa: E402
-from rtswap.serve.sessions import ice_server  # noqa: E402
+from rtswap.serve.sessions import Sessions, ice_server  # noqa: E402
 from rtswap.serve.timeouts import DEFAULT, Timeouts  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
 from rtswap.testing.peer import BLOCK, MarkedFaces  # noqa: E402
@@ -57,7 +57,7 @@ def serve(
     timeouts: Timeouts = DEFAULT,
 ) -> Any:
     async def main() -> Any:
-        server = Server(swapper.face_swap, TOKEN, max_sessions, timeouts=timeouts)
+        server = Server(Sessions(swapper.face_swap, max_sessions, timeouts=timeouts), TOKEN)
         client = TestClient(TestServer(server.app()))
         await client.start_server()
         try:
