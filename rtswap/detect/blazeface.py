@@ -16,6 +16,7 @@ import torch
 
 from rtswap.detect.tflite_graph import TfliteGraph
 from rtswap.geometry.align import warp_affine
+from rtswap.geometry.mediapipe_files import mediapipe_file
 
 INPUT_PX = 192
 _GRID = 48
@@ -27,9 +28,7 @@ _NMS_IOU = 0.3
 
 
 def model_path() -> Path:
-    import mediapipe
-
-    return Path(mediapipe.__file__).parent / "modules/face_detection/face_detection_full_range_sparse.tflite"
+    return mediapipe_file("modules/face_detection/face_detection_full_range_sparse.tflite")
 
 
 class BlazeFace(torch.nn.Module):

@@ -20,6 +20,7 @@ import torch
 from rtswap.detect.tflite_graph import TfliteGraph
 from rtswap.geometry.align import warp_affine
 from rtswap.geometry.landmarks import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
+from rtswap.geometry.mediapipe_files import mediapipe_file
 
 INPUT_PX = 192
 _ROI_SCALE = 1.5
@@ -29,9 +30,7 @@ their mean."""
 
 
 def model_path() -> Path:
-    import mediapipe
-
-    return Path(mediapipe.__file__).parent / "modules/face_landmark/face_landmark_with_attention.tflite"
+    return mediapipe_file("modules/face_landmark/face_landmark_with_attention.tflite")
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from mediapipe.python.solutions import face_mesh_connections as fmc
 
 from rtswap.geometry.align import pixel_grid
 from rtswap.geometry.landmarks import MOUTH_LEFT, MOUTH_RIGHT, NUM_LANDMARKS
+from rtswap.geometry.mediapipe_files import face_mesh_connections
 from rtswap.geometry.raster import interpolate, rasterize
 from rtswap.geometry.topology import FACE_OVAL, MOUTH_HOLE, TRIANGLES
+
+fmc = face_mesh_connections()
 
 _EYES = [
     sorted({v for edge in fmc.FACEMESH_LEFT_EYE | fmc.FACEMESH_LEFT_IRIS for v in edge} | {468}),

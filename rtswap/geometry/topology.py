@@ -11,7 +11,6 @@ from collections import Counter, deque
 from collections.abc import Iterable
 
 import numpy as np
-from mediapipe.python.solutions import face_mesh_connections as fmc
 
 from rtswap.geometry.landmarks import (
     LEFT_EYE_OUTER,
@@ -22,6 +21,9 @@ from rtswap.geometry.landmarks import (
     RIGHT_IRIS,
     UPPER_LIP_INNER,
 )
+from rtswap.geometry.mediapipe_files import face_mesh_connections
+
+fmc = face_mesh_connections()
 
 
 def _edges(connections: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:

@@ -22,10 +22,12 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 import torch
-from mediapipe.python.solutions import face_mesh_connections as fmc
 
 from rtswap.geometry.landmarks import LEFT_IRIS, NOSE_TIP, RIGHT_IRIS
+from rtswap.geometry.mediapipe_files import face_mesh_connections
 from rtswap.geometry.topology import LEFT_EYE_HOLE, RIGHT_EYE_HOLE
+
+fmc = face_mesh_connections()
 
 _EYES = ((LEFT_EYE_HOLE, LEFT_IRIS), (RIGHT_EYE_HOLE, RIGHT_IRIS))
 _MIDLINE_BETWEEN_EYES = 168

@@ -32,11 +32,13 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mediapipe.python.solutions import face_mesh_connections as fmc
 
 from rtswap.blend.mask import blur, dilate, erode
 from rtswap.geometry.landmarks import CHIN
+from rtswap.geometry.mediapipe_files import face_mesh_connections
 from rtswap.geometry.topology import FACE_OVAL
+
+fmc = face_mesh_connections()
 
 _RGB_TO_YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 _SKIN_SAMPLES = [36, 50, 101, 187, 205] + [266, 280, 330, 411, 425] + [9]
