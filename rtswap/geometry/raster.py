@@ -7,6 +7,9 @@ the work is about the covered area, not triangles x image. Runs unchanged on CPU
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import torch
 
 _GROUP_BUDGET = 1 << 21
@@ -43,73 +46,107 @@ def _rasterize(
     triangles: torch.Tensor, count: int, batch: int, height: int, width: int, depth: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`rasterize` of ``batch`` images' triangles, ``count`` each, one image after another
-    in ``triangles``: (batch, H, W) indices into all of them, and weights."""
+    in ``triangles``: (batch, H, W) indices into all of them, and weights.
+
+    Fixed-shape tensor work after one read of the triangles' box sizes (the groups' shapes): on
+    CUDA the host waits for the device once per call, not once per group or list of pixels."""
     tri = triangles.to(torch.float32)
     lo = tri.amin(dim=1).ceil()
     extent = (tri.amax(dim=1).floor() - lo + 1).clamp(min=0)
     planes = _barycentric_planes(tri - lo[:, None])
-    hits = [_rasterize_group(group, planes, lo, extent, count, height, width) for group in _groups(extent)]
-    tri_ids, flat, weights = (torch.cat(parts) for parts in zip(*hits, strict=True))
-    # A pixel on a shared edge (or under overlapping triangles) is hit several times: exactly one
-    # hit wins, so its triangle and weights agree: the nearest with depth, else (and among equally
-    # near) the highest-numbered triangle, whatever order the groups found them in. The hits are
-    # put in that order, the winner last.
-    order = torch.argsort(tri_ids, stable=True)
-    if depth is not None:
-        nearness = (weights * depth.to(tri)[tri_ids]).sum(dim=1)[order]
-        order = order[torch.argsort(nearness, descending=True, stable=True)]
-    tri_ids, flat, weights = tri_ids[order], flat[order], weights[order]
+    depth = None if depth is None else depth.to(tri)
     pixels = batch * height * width
-    hit = torch.full((pixels,), -1, dtype=torch.int64, device=tri.device)
-    hit.scatter_reduce_(0, flat, torch.arange(len(flat), device=tri.device), "amax")
-    covered = (hit >= 0).nonzero(as_tuple=True)[0]
-    index = torch.full((pixels,), -1, dtype=torch.int64, device=tri.device)
-    bary = torch.zeros((pixels, 3), dtype=torch.float32, device=tri.device)
-    index[covered] = tri_ids[hit[covered]]
-    bary[covered] = weights[hit[covered]]
-    return index.view(batch, height, width), bary.view(batch, height, width, 3)
+    hits = [
+        _group_hits(group, box, planes, lo, depth, height, width, count) for group, box in _groups(extent)
+    ]
+    # A pixel on a shared edge (or under overlapping triangles) is hit several times: exactly one
+    # triangle wins it, the nearest with depth, else (and among equally near) the highest-numbered
+    # one. Hits outside the images all land in one extra slot, at ``pixels``.
+    winner = torch.full((pixels + 1,), -1, dtype=torch.int64, device=tri.device)
+    if depth is None:
+        for ids, flat, _ in hits:
+            winner.scatter_reduce_(0, flat.flatten(), ids.expand_as(flat).flatten(), "amax")
+    else:
+        nears = [near for _, _, near in hits if near is not None]
+        nearest = tri.new_full((pixels + 1,), torch.inf)
+        for (_, flat, _), near in zip(hits, nears, strict=True):
+            nearest.scatter_reduce_(0, flat.flatten(), near.flatten(), "amin")
+        for (ids, flat, _), near in zip(hits, nears, strict=True):
+            candidate = torch.where(near == nearest[flat], ids, -1)
+            winner.scatter_reduce_(0, flat.flatten(), candidate.flatten(), "amax")
+    index = winner[:pixels].view(batch, height, width)
+    return index, _weights_at(planes, lo, index) * (index >= 0)[..., None]
 
 
-def _groups(extent: torch.Tensor) -> list[torch.Tensor]:
+def _groups(extent: torch.Tensor) -> list[tuple[torch.Tensor, tuple[int, int]]]:
     """Triangle ids grouped by power-of-two box area (so padding wastes less than half of a
-    group's work), groups cut further to stay within the candidate budget."""
+    group's work), groups cut further to stay within the candidate budget, each with the
+    (width, height) of a box that holds any member's. Reads the box sizes to the host."""
     area = extent.amax(dim=1).clamp(min=1) ** 2
     bucket = torch.ceil(torch.log2(area)).to(torch.int64)
-    order = torch.argsort(bucket)
-    buckets, counts = torch.unique_consecutive(bucket[order], return_counts=True)
+    order = torch.argsort(bucket, stable=True)
+    host = torch.cat([bucket[:, None], extent.to(torch.int64)], dim=1).cpu().numpy()
+    host_order = np.argsort(host[:, 0], kind="stable")  # the same order as ``order``
     groups = []
-    for b, ids in zip(buckets.tolist(), order.split(counts.tolist()), strict=True):
-        groups.extend(ids.split(max(1, _GROUP_BUDGET >> b)))
+    for start, stop in _runs(host[host_order, 0]):
+        step = max(1, _GROUP_BUDGET >> int(host[host_order[start], 0]))
+        for at in range(start, stop, step):
+            members = host[host_order[at : min(at + step, stop)]]
+            groups.append(
+                (order[at : at + len(members)], (int(members[:, 1].max()), int(members[:, 2].max())))
+            )
     return groups
 
 
-def _rasterize_group(
+def _runs(values: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of equal values in ``values``."""
+    edges = [0, *(np.flatnonzero(np.diff(values)) + 1).tolist(), len(values)]
+    return list(itertools.pairwise(edges))
+
+
+def _group_hits(
     group: torch.Tensor,
+    box: tuple[int, int],
     planes: torch.Tensor,
     lo: torch.Tensor,
-    extent: torch.Tensor,
-    count: int,
+    depth: torch.Tensor | None,
     height: int,
     width: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Hits of the triangles ``group`` (of images of ``count`` triangles each): (triangle ids,
-    flat pixel indices into the images one after another, weights (N, 3))."""
-    planes, lo, extent = planes[group], lo[group], extent[group]
-    box_w, box_h = int(extent[:, 0].max().item()), int(extent[:, 1].max().item())
-    dx = torch.arange(box_w, device=planes.device, dtype=torch.float32)
-    dy = torch.arange(box_h, device=planes.device, dtype=torch.float32)
-    weights = torch.addcmul(
-        torch.addcmul(planes[:, None, None, 2], dx[None, None, :, None], planes[:, None, None, 0]),
-        dy[None, :, None, None],
-        planes[:, None, None, 1],
-    )  # (T, h, w, 3)
-    px, py = lo[:, 0, None] + dx, lo[:, 1, None] + dy  # (T, w), (T, h)
+    count: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """The triangles ``group`` (of images of ``count`` triangles each), each tested at the pixels
+    of a (width, height) ``box`` from its own box's corner. Returns their ids (T, 1, 1); for each
+    (T, h, w) candidate pixel, its flat index into the images one after another, or the extra slot
+    past them where the triangle does not cover it; and with ``depth``, the depth there."""
+    dx = torch.arange(box[0], device=planes.device, dtype=torch.float32)
+    dy = torch.arange(box[1], device=planes.device, dtype=torch.float32)
+    weights = _weights(planes[group, None, None], dx[None, None, :, None], dy[None, :, None, None])
+    px, py = lo[group, 0, None] + dx, lo[group, 1, None] + dy  # (T, w), (T, h)
     inside = weights.amin(dim=-1) >= -1e-5
     inside &= ((px >= 0) & (px < width))[:, None, :] & ((py >= 0) & (py < height))[:, :, None]
-    t, y, x = inside.nonzero(as_tuple=True)
-    ids = group[t]
-    flat = (ids // count) * (height * width) + (py[t, y] * width + px[t, x]).to(torch.int64)
-    return ids, flat, weights[t, y, x]
+    image = (group // count)[:, None, None]
+    flat = image * (height * width) + (py[:, :, None] * width + px[:, None, :]).to(torch.int64)
+    flat = torch.where(inside, flat, (len(planes) // count) * height * width)
+    near = None if depth is None else (weights * depth[group, None, None]).sum(dim=-1)
+    return group[:, None, None], flat, near
+
+
+def _weights(planes: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Barycentric weights (..., 3) at box coordinates ``x``, ``y`` of triangles' ``planes``
+    (..., 3, 3), broadcast: the one formula for testing pixels and for the winners' weights."""
+    return torch.addcmul(torch.addcmul(planes[..., 2, :], x, planes[..., 0, :]), y, planes[..., 1, :])
+
+
+def _weights_at(planes: torch.Tensor, lo: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 3): the weights of triangle ``index`` (B, H, W; into all images' triangles, -1
+    for none) at each pixel."""
+    height, width = index.shape[1:]
+    which = index.clamp(min=0).flatten()
+    corner = lo.index_select(0, which).view(*index.shape, 2)
+    xs = torch.arange(width, device=index.device, dtype=torch.float32)[None, None, :, None]
+    ys = torch.arange(height, device=index.device, dtype=torch.float32)[None, :, None, None]
+    chosen = planes.flatten(1).index_select(0, which).view(*index.shape, 3, 3)
+    return _weights(chosen, xs - corner[..., :1], ys - corner[..., 1:])
 
 
 def _barycentric_planes(tri: torch.Tensor) -> torch.Tensor:
@@ -123,7 +160,8 @@ def _barycentric_planes(tri: torch.Tensor) -> torch.Tensor:
     area = planes[:, 2].sum(dim=1)
     degenerate = area.abs() < 1e-9
     planes = planes / torch.where(degenerate, torch.ones_like(area), area)[:, None, None]
-    planes[degenerate] = torch.tensor([[0.0] * 3, [0.0] * 3, [-1.0] * 3], device=tri.device)
+    planes = planes.masked_fill(degenerate[:, None, None], 0.0)
+    planes[:, 2] -= degenerate[:, None].to(planes.dtype)  # (fixed-shape: no mask read back)
     return planes
 
 
