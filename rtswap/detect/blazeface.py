@@ -33,8 +33,12 @@ def model_path() -> Path:
 
 class BlazeFace(torch.nn.Module):
     """Faces in images. ``forward`` takes a list of (H, W, 3) uint8 RGB tensors (any sizes, on the
-    module's device), runs them as one batch, and returns for each an (N, 5) float tensor of face
-    boxes x0, y0, x1, y1 in its pixels and their scores, best first."""
+    module's device), runs them as one batch, and returns for each an (N, 5) float32 array of face
+    boxes x0, y0, x1, y1 in its pixels and their scores, best first.
+
+    The network and the boxes' decoding run on the device; the suppression, a greedy loop over a
+    few candidates, runs on the host after one read of every image's candidates (a loop on the
+    device would make the host wait for it once per candidate)."""
 
     def __init__(self, min_score: float = 0.5) -> None:
         super().__init__()
@@ -45,7 +49,7 @@ class BlazeFace(torch.nn.Module):
         self.anchors: torch.Tensor
         self.register_buffer("anchors", torch.stack([x.flatten(), y.flatten()], dim=1))  # centres, size 1
 
-    def forward(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
+    def forward(self, images: list[torch.Tensor]) -> list[np.ndarray]:
         squares = [_square(image) for image in images]
         batch = torch.cat(
             [
@@ -53,21 +57,21 @@ class BlazeFace(torch.nn.Module):
                 for image, (to_image, _) in zip(images, squares, strict=True)
             ]
         )
-        boxes, scores = self.network(batch.round() / 127.5 - 1.0)  # mediapipe resamples 8-bit pixels
+        raw, logits = self.network(batch.round() / 127.5 - 1.0)  # mediapipe resamples 8-bit pixels
+        candidates = self._decoded(raw, logits).cpu().numpy()  # (B, anchors, 5)
         found = [
-            _suppressed(*self._decoded(b, s), side) + torch.tensor([*origin, *origin, 0.0], device=b.device)
-            for b, s, (_, (origin, side)) in zip(boxes, scores, squares, strict=True)
+            _suppressed(c[c[:, 4] >= _CANDIDATE_SCORE], side) + np.array([*origin, *origin, 0.0], np.float32)
+            for c, (_, (origin, side)) in zip(candidates, squares, strict=True)
         ]
         return [faces[faces[:, 4] >= self.min_score] for faces in found]
 
-    def _decoded(self, raw: torch.Tensor, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Boxes (N, 4) x0, y0, x1, y1 in [0, 1] of the square input and scores (N,) of the
-        candidates."""
-        score = torch.sigmoid(logits[:, 0].clamp(-_SCORE_CLIP, _SCORE_CLIP))
-        keep = score >= _CANDIDATE_SCORE
-        raw, anchors = raw[keep] / INPUT_PX, self.anchors[keep]
-        centre, size = raw[:, :2] + anchors, raw[:, 2:4]
-        return torch.cat([centre - size / 2, centre + size / 2], dim=1), score[keep]
+    def _decoded(self, raw: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """(B, anchors, 5): each anchor's box x0, y0, x1, y1 in [0, 1] of the square input, and
+        its score."""
+        score = torch.sigmoid(logits[..., 0].clamp(-_SCORE_CLIP, _SCORE_CLIP))
+        raw = raw / INPUT_PX
+        centre, size = raw[..., :2] + self.anchors, raw[..., 2:4]
+        return torch.cat([centre - size / 2, centre + size / 2, score[..., None]], dim=-1)
 
 
 def _square(image: torch.Tensor) -> tuple[np.ndarray, tuple[tuple[float, float], float]]:
@@ -83,29 +87,29 @@ def _square(image: torch.Tensor) -> tuple[np.ndarray, tuple[tuple[float, float],
     )
 
 
-def _suppressed(boxes: torch.Tensor, scores: torch.Tensor, side: float) -> torch.Tensor:
+def _suppressed(candidates: np.ndarray, side: float) -> np.ndarray:
     """mediapipe's weighted NMS: the best remaining box and every box overlapping it by more
-    than the threshold become one, their score-weighted mean with the best's score. (N, 5) in
-    pixels of the square of ``side``."""
-    order = torch.argsort(scores, descending=True)
-    boxes, scores = boxes[order], scores[order]
+    than the threshold become one, their score-weighted mean with the best's score. ``candidates``
+    (N, 5) boxes in [0, 1] and scores; returns (M, 5) in pixels of the square of ``side``."""
+    candidates = candidates[np.argsort(-candidates[:, 4], kind="stable")]
+    boxes, scores = candidates[:, :4], candidates[:, 4]
     merged = []
-    remaining = torch.ones(len(boxes), dtype=torch.bool, device=boxes.device)
+    remaining = np.ones(len(boxes), dtype=bool)
     for i in range(len(boxes)):
         if not remaining[i]:
             continue
         group = remaining & (_iou(boxes[i], boxes) > _NMS_IOU)
         group[i] = True
         weights = scores[group][:, None]
-        box = (boxes[group] * weights).sum(dim=0) / weights.sum()
-        merged.append(torch.cat([box * side, scores[i : i + 1]]))
+        box = (boxes[group] * weights).sum(axis=0) / weights.sum()
+        merged.append([*(box * side), scores[i]])
         remaining &= ~group
-    return torch.stack(merged) if merged else boxes.new_zeros(0, 5)
+    return np.array(merged, np.float32).reshape(-1, 5)
 
 
-def _iou(box: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
-    top_left = torch.maximum(box[:2], boxes[:, :2])
-    bottom_right = torch.minimum(box[2:], boxes[:, 2:])
-    inter = (bottom_right - top_left).clamp(min=0).prod(dim=1)
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    top_left = np.maximum(box[:2], boxes[:, :2])
+    bottom_right = np.minimum(box[2:], boxes[:, 2:])
+    inter = (bottom_right - top_left).clip(min=0).prod(axis=1)
     area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
-    return inter / (area(box) + area(boxes) - inter).clamp(min=1e-12)
+    return inter / np.maximum(area(box) + area(boxes) - inter, 1e-12)

@@ -45,7 +45,7 @@ class TorchFaceDetector:
         detections = [
             Detection(box=face[:4].astype(np.float64) + [x0, y0, x0, y0], score=float(face[4]))
             for (x0, y0, _, _), faces in zip(regions, found, strict=True)
-            for face in faces.cpu().numpy()
+            for face in faces
         ]
         return merged(detections)
 
