@@ -5,11 +5,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-_RGB_TO_XYZ = torch.tensor(
+from rtswap.device import Constant
+
+_RGB_TO_XYZ = Constant(
     [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]]
 )
-_XYZ_TO_RGB = torch.linalg.inv(_RGB_TO_XYZ)
-_WHITE = torch.tensor([0.950456, 1.0, 1.088754])
+_XYZ_TO_RGB = Constant(torch.linalg.inv(_RGB_TO_XYZ.cpu))
+_WHITE = Constant([0.950456, 1.0, 1.088754])
 _EPS = 6.0 / 29.0
 STATS_STRIDE = 4
 SPREAD_LIMITS = (0.5, 2.0)
@@ -19,7 +21,7 @@ SPREAD_LIMITS = (0.5, 2.0)
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) sRGB in [0, 1] -> Lab (L in [0, 100])."""
     linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-    xyz = torch.einsum("ij,bjhw->bihw", _RGB_TO_XYZ.to(rgb), linear) / _WHITE.to(rgb)[None, :, None, None]
+    xyz = torch.einsum("ij,bjhw->bihw", _RGB_TO_XYZ.like(rgb), linear) / _WHITE.like(rgb)[None, :, None, None]
     f = torch.where(xyz > _EPS**3, xyz.clamp(min=1e-12) ** (1 / 3), xyz / (3 * _EPS**2) + 4 / 29)
     return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], dim=1)
 
@@ -28,8 +30,8 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     """Inverse of :func:`rgb_to_lab`; result clamped to [0, 1]."""
     fy = (lab[:, 0] + 16) / 116
     f = torch.stack([fy + lab[:, 1] / 500, fy, fy - lab[:, 2] / 200], dim=1)
-    xyz = torch.where(f > _EPS, f**3, 3 * _EPS**2 * (f - 4 / 29)) * _WHITE.to(lab)[None, :, None, None]
-    linear = torch.einsum("ij,bjhw->bihw", _XYZ_TO_RGB.to(lab), xyz).clamp(0, 1)
+    xyz = torch.where(f > _EPS, f**3, 3 * _EPS**2 * (f - 4 / 29)) * _WHITE.like(lab)[None, :, None, None]
+    linear = torch.einsum("ij,bjhw->bihw", _XYZ_TO_RGB.like(lab), xyz).clamp(0, 1)
     return torch.where(
         linear > 0.0031308, 1.055 * linear.clamp(min=1e-12) ** (1 / 2.4) - 0.055, 12.92 * linear
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from rtswap.device import Constant
 from rtswap.geometry.raster import rasterize
 from rtswap.geometry.topology import TRIANGLES
 
+_TRIANGLES = Constant(TRIANGLES)
 _STRIDE = 2
 """Rasterised at half the crop's resolution, then upsampled: the mask's edge is feathered by the
 composite anyway."""
@@ -19,6 +21,6 @@ def mesh_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
     landmarks: (B, 478, 2) target landmarks in crop pixels."""
     low = size // _STRIDE
     scale = low / size
-    triangles = torch.as_tensor(TRIANGLES, device=landmarks.device)
+    triangles = _TRIANGLES.on(landmarks.device)
     covered = (rasterize(((landmarks + 0.5) * scale - 0.5)[:, triangles], low, low)[0] >= 0).to(torch.float32)
     return F.interpolate(covered[:, None], size=(size, size), mode="bilinear")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-_KERNEL_1D = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+from rtswap.device import Constant
+
+_KERNEL_1D = Constant([1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16])
 """The 5-tap binomial filter, close to a Gaussian."""
 
 
@@ -14,7 +16,7 @@ def _down(x: torch.Tensor) -> torch.Tensor:
     the kept pixels. Channels are folded into the batch, so each pass is a plain single-channel
     strided convolution: several times faster on CPU than a depthwise one."""
     b, c, h, w = x.shape
-    k = _KERNEL_1D.to(x)
+    k = _KERNEL_1D.like(x)
     y = x.reshape(b * c, 1, h, w)
     y = F.conv2d(F.pad(y, (2, 2, 0, 0), mode="replicate"), k.view(1, 1, 1, 5), stride=(1, 2))
     y = F.conv2d(F.pad(y, (0, 0, 2, 2), mode="replicate"), k.view(1, 1, 5, 1), stride=(2, 1))

@@ -13,6 +13,7 @@ import torch
 
 from rtswap.blend.compositor import Compositor
 from rtswap.blend.occluders.hands import silhouettes
+from rtswap.device import upload
 from rtswap.engines.base import FaceBatch, Identity, ShapedIdentity, SwapEngine
 from rtswap.errors import InputError
 from rtswap.frame import Face, SwapWork
@@ -121,12 +122,8 @@ class FaceSwap:
             return None
         regions = FaceRegions(frame, [m for m, _ in pairs], size)
         crops = regions.crop()
-        landmarks = torch.as_tensor(
-            np.stack([apply_affine(m, face.landmarks) for m, face in pairs]), dtype=torch.float32
-        ).to(self.device)
-        depth = torch.as_tensor(
-            np.stack([depth_in_crop(m, face.landmarks) for m, face in pairs]), dtype=torch.float32
-        ).to(self.device)
+        landmarks = upload(np.stack([apply_affine(m, face.landmarks) for m, face in pairs]), self.device)
+        depth = upload(np.stack([depth_in_crop(m, face.landmarks) for m, face in pairs]), self.device)
         moved = None
         if self.shape == "source":
             crops, landmarks, moved = self._reshaped(crops, landmarks, depth, chosen)
@@ -139,7 +136,7 @@ class FaceSwap:
         covering = None
         if hands and self.keep_occluders:
             drawn = silhouettes(hands, [m for m, _ in pairs], size)
-            covering = torch.from_numpy(drawn)[:, None].to(self.device)
+            covering = upload(drawn, self.device)[:, None]
         return SwapWork(regions, crops, swapped, mask, landmarks, track_ids, moved, covering)
 
     def _reshaped(
@@ -151,9 +148,7 @@ class FaceSwap:
         for k, source in enumerate(sources):
             target = torch.cat([landmarks[k], depth[k, :, None]], dim=1).cpu().numpy()
             identity = cast(ShapedIdentity, self.identities[source])
-            after.append(
-                torch.as_tensor(reshaped(target, identity.shape), dtype=torch.float32, device=crops.device)
-            )
+            after.append(upload(reshaped(target, identity.shape), crops.device))
             maps.append(background_map(landmarks[k], after[-1], crops.shape[-1]))
         moved = sample(crops, torch.stack(maps))
         return moved, torch.stack(after), moved - crops

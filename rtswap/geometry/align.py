@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rtswap.device import upload
 from rtswap.geometry.landmarks import five_points
 
 # 5-point templates (left eye, right eye, nose tip, left mouth corner, right mouth corner).
@@ -144,8 +145,8 @@ def pixel_grid(height: int, width: int, device: torch.device, x0: int = 0, y0: i
 
 def to_sampling_grid(coords: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Pixel coordinates (..., 2) in an HxW image -> grid_sample's [-1, 1] (align_corners=False)."""
-    scale = torch.tensor([2.0 / width, 2.0 / height], device=coords.device)
-    return (coords + 0.5) * scale - 1.0
+    x, y = coords.unbind(dim=-1)
+    return torch.stack([(x + 0.5) * (2.0 / width), (y + 0.5) * (2.0 / height)], dim=-1) - 1.0
 
 
 def sample(image: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
@@ -166,9 +167,7 @@ def warp_affine(image: torch.Tensor, matrix: np.ndarray, height: int, width: int
     to_input = np.array([[2 / in_w, 0.0, 1 / in_w - 1], [0.0, 2 / in_h, 1 / in_h - 1]])
     from_output = np.array([[width / 2, 0.0, width / 2 - 0.5], [0.0, height / 2, height / 2 - 0.5]])
     matrices = np.asarray(matrix).reshape(-1, 2, 3)
-    theta = torch.as_tensor(
-        np.stack([compose(to_input, compose(m, from_output)) for m in matrices]), dtype=torch.float32
-    ).to(image.device)
+    theta = upload(np.stack([compose(to_input, compose(m, from_output)) for m in matrices]), image.device)
     batch = max(len(image), len(theta))
     grid = F.affine_grid(
         theta.expand(batch, -1, -1), [batch, image.shape[1], height, width], align_corners=False

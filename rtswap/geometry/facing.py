@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import torch
 
+from rtswap.device import Constant
 from rtswap.geometry.topology import TRIANGLES
 
+_TRIANGLES = Constant(TRIANGLES)
 FADE_FROM, FADE_TO = 0.1, 0.35
 """A vertex whose surface turns this far from the camera (the cosine of its normal's angle to
 the line of sight) is fully hidden, and fully visible from the second on."""
@@ -20,7 +22,7 @@ the line of sight) is fully hidden, and fully visible from the second on."""
 def facing(landmarks: torch.Tensor) -> torch.Tensor:
     """(..., 478, 3) landmarks -> (..., T) cosine between each triangle's normal and the line of
     sight: 1 square to the camera, 0 edge-on, < 0 turned away (the far side of a fold)."""
-    corners = landmarks[..., torch.as_tensor(TRIANGLES, device=landmarks.device), :]  # (..., T, 3, 3)
+    corners = landmarks[..., _TRIANGLES.on(landmarks.device), :]  # (..., T, 3, 3)
     normals = torch.linalg.cross(
         corners[..., 1, :] - corners[..., 0, :], corners[..., 2, :] - corners[..., 0, :]
     )
@@ -34,7 +36,7 @@ def visibility(landmarks: torch.Tensor) -> torch.Tensor:
     """(..., 478, 3) landmarks -> (..., 478) in [0, 1]: each vertex's triangles' mean facing,
     faded from 0 at :data:`FADE_FROM` to 1 at :data:`FADE_TO`. Vertices outside the triangles
     (the iris rings) get 1."""
-    triangles = torch.as_tensor(TRIANGLES, device=landmarks.device).flatten()
+    triangles = _TRIANGLES.on(landmarks.device).flatten()
     per_corner = facing(landmarks).repeat_interleave(3, dim=-1)  # (..., 3T), in the order of triangles
     shape = (*landmarks.shape[:-1],)
     total = landmarks.new_zeros(shape).index_add_(-1, triangles, per_corner)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rtswap.device import Constant
 from rtswap.geometry.align import pixel_grid
 from rtswap.geometry.landmarks import MOUTH_LEFT, MOUTH_RIGHT, NUM_LANDMARKS
 from rtswap.geometry.mediapipe_files import face_mesh_connections
@@ -59,6 +60,7 @@ _RING = np.array(
 )
 """Triangles between the outline and the ring: ring vertex k (numbered after the landmarks) is
 outline vertex ``FACE_OVAL[k]`` pushed outwards."""
+_RESHAPE_TRIANGLES = Constant(np.concatenate([_SURFACE, _RING]))
 
 
 def reshaped(target: np.ndarray, source: np.ndarray) -> np.ndarray:
@@ -106,7 +108,7 @@ def background_map(before: torch.Tensor, after: torch.Tensor, size: int) -> torc
     moved = torch.cat([after, ring])
     origin = torch.cat([before, ring])
     low = size // 2
-    triangles = torch.as_tensor(np.concatenate([_SURFACE, _RING]), device=before.device)
+    triangles = _RESHAPE_TRIANGLES.on(before.device)
     index, bary = rasterize(((moved + 0.5) * (low / size) - 0.5)[triangles], low, low)
     shift = interpolate(index, bary, origin - moved, triangles)  # zero off the mesh and ring
     shift = torch.nn.functional.interpolate(shift.permute(2, 0, 1)[None], size=(size, size), mode="bilinear")

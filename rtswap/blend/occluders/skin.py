@@ -29,20 +29,23 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from rtswap.blend.mask import blur, dilate, erode
+from rtswap.device import Constant
+from rtswap.geometry.align import to_sampling_grid
 from rtswap.geometry.landmarks import CHIN
 from rtswap.geometry.mediapipe_files import face_mesh_connections
 from rtswap.geometry.topology import FACE_OVAL
 
 fmc = face_mesh_connections()
 
-_RGB_TO_YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
-_SKIN_SAMPLES = [36, 50, 101, 187, 205] + [266, 280, 330, 411, 425] + [9]
+_RGB_TO_YCC = Constant([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+_SKIN_SAMPLES = Constant([36, 50, 101, 187, 205] + [266, 280, 330, 411, 425] + [9])
 """Both cheeks and the bottom of the forehead, between the brows."""
+_AROUND = Constant([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], torch.float32)
+"""Each sample's 3x3 neighbourhood."""
 _CHROMA_LIMIT = 6.0
 """Chroma more than this many deviations from the skin's is not skin..."""
 _BRIGHT_CHROMA_LIMIT = 12.0
@@ -58,8 +61,8 @@ _RAMP = 0.25
 """A score goes from 0 at a limit to 1 this far beyond it (relative)."""
 
 
-def _edges(*connections: Iterable[tuple[int, int]]) -> np.ndarray:
-    return np.array(sorted(set(itertools.chain(*connections))))
+def _edges(*connections: Iterable[tuple[int, int]]) -> Constant:
+    return Constant(sorted(set(itertools.chain(*connections))))
 
 
 _NEVER = _edges(
@@ -72,7 +75,7 @@ _LIPS = _edges(fmc.FACEMESH_LIPS)
 _BROWS = _edges(fmc.FACEMESH_LEFT_EYEBROW, fmc.FACEMESH_RIGHT_EYEBROW)
 _OUTLINE = _edges(fmc.FACEMESH_FACE_OVAL)
 _JAW_VERTICES = [FACE_OVAL[(FACE_OVAL.index(CHIN) + k) % len(FACE_OVAL)] for k in range(-8, 9)]
-_JAW = np.array(list(zip(_JAW_VERTICES[:-1], _JAW_VERTICES[1:], strict=True)))
+_JAW = Constant(list(zip(_JAW_VERTICES[:-1], _JAW_VERTICES[1:], strict=True)))
 """The outline from one corner of the jaw round the chin to the other."""
 
 
@@ -84,7 +87,7 @@ def occluders(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) 
     """
     size = crops.shape[-1] // 2
     half = (crops[..., ::2, ::2] + crops[..., 1::2, ::2] + crops[..., ::2, 1::2] + crops[..., 1::2, 1::2]) / 4
-    ycc = torch.einsum("ij,bjhw->bihw", _RGB_TO_YCC.to(half), half)
+    ycc = torch.einsum("ij,bjhw->bihw", _RGB_TO_YCC.like(half), half)
     points = landmarks / 2
     skin_luma, chroma_centre, chroma_spread = _skin_model(ycc, points)
     chroma = ((ycc[:, 1:] - chroma_centre) / chroma_spread).pow(2).sum(dim=1, keepdim=True).sqrt()
@@ -108,26 +111,34 @@ def occluders(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) 
 def _skin_model(ycc: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Skin luma as a plane over the face (B, 1, h, w), chroma centre and spread (B, 2, 1, 1),
     from the skin landmarks' 3x3 neighbourhoods."""
-    offsets = torch.tensor([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=points.dtype)
-    where = (points[:, _SKIN_SAMPLES, None, :] + offsets.to(points)).flatten(1, 2)  # (B, N, 2)
+    where = points[:, _SKIN_SAMPLES.on(points.device), None, :] + _AROUND.like(points)
+    where = where.flatten(1, 2)  # (B, N, 2)
     h, w = ycc.shape[-2:]
-    grid = (where + 0.5) / torch.tensor([w, h], dtype=points.dtype, device=points.device) * 2 - 1
+    grid = to_sampling_grid(where, h, w)
     samples = F.grid_sample(ycc, grid[:, None], mode="nearest", align_corners=False)[:, :, 0]  # (B, 3, N)
     chroma_centre = samples[:, 1:].median(dim=2).values
     chroma_spread = (samples[:, 1:] - chroma_centre[..., None]).abs().median(dim=2).values * 1.4826
     chroma_spread = chroma_spread.clamp(min=_MIN_CHROMA_SPREAD)
     design = torch.cat([torch.ones_like(where[..., :1]), where / w], dim=-1)  # (B, N, 3)
     luma = samples[:, 0, :, None]
-    coeffs = torch.linalg.lstsq(design, luma).solution
+    coeffs = _least_squares(design, luma)
     residual = (design @ coeffs - luma).abs()
     keep = residual <= 2.5 * 1.4826 * residual.median(dim=1, keepdim=True).values
-    coeffs = torch.linalg.lstsq(design * keep, luma * keep).solution  # (B, 3, 1)
+    coeffs = _least_squares(design * keep, luma * keep)  # (B, 3, 1)
     xs = torch.arange(w, dtype=ycc.dtype, device=ycc.device) / w
     ys = torch.arange(h, dtype=ycc.dtype, device=ycc.device)[:, None] / w
     skin_luma = (
         coeffs[:, 0, :, None, None] + coeffs[:, 1, :, None, None] * xs + coeffs[:, 2, :, None, None] * ys
     )
     return skin_luma, chroma_centre[..., None, None], chroma_spread[..., None, None]
+
+
+def _least_squares(design: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """The (B, 3, 1) plane coefficients that best fit ``values`` (B, N, 1) over ``design``
+    (B, N, 3), by the normal equations: a 3x3 solve that never makes the host wait for the device
+    (``linalg.lstsq`` and ``linalg.solve`` check their result on the host)."""
+    normal = design.mT @ design + 1e-6 * torch.eye(3, dtype=design.dtype, device=design.device)
+    return torch.linalg.solve_ex(normal, design.mT @ values).result
 
 
 def _reached_from_outline(score: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
@@ -142,21 +153,22 @@ def _reached_from_outline(score: torch.Tensor, points: torch.Tensor) -> torch.Te
     return F.interpolate(reach, scale_factor=4, mode="nearest")
 
 
-def _coarse_bands(points: torch.Tensor, polylines: list[np.ndarray], size: int, radius: int) -> torch.Tensor:
+def _coarse_bands(points: torch.Tensor, polylines: list[Constant], size: int, radius: int) -> torch.Tensor:
     """:func:`_bands`, drawn at half of ``size`` and doubled (zones need no finer edge)."""
     half = _bands(points / 2, polylines, size // 2, max(1, radius // 2))
     return F.interpolate(half, scale_factor=2, mode="nearest")
 
 
-def _bands(points: torch.Tensor, polylines: list[np.ndarray], size: int, radius: int) -> torch.Tensor:
+def _bands(points: torch.Tensor, polylines: list[Constant], size: int, radius: int) -> torch.Tensor:
     """(B, K, size, size): channel k is 1 within ``radius`` pixels of ``polylines[k]``, edges as
     landmark index pairs, each edge drawn as five points."""
-    zones = points.new_zeros(len(points), len(polylines), size * size)
+    zones = points.new_zeros(len(points), len(polylines), size * size + 1)  # + 1: off the image
     steps = torch.linspace(0.0, 1.0, 5, device=points.device, dtype=points.dtype)[None, None, :, None]
     for k, edges in enumerate(polylines):
-        index = torch.as_tensor(edges, device=points.device)
+        index = edges.on(points.device)
         a, b = points[:, index[:, 0]], points[:, index[:, 1]]  # (B, E, 2)
         along = (a[:, :, None] + steps * (b - a)[:, :, None]).flatten(1, 2).round().long()  # (B, E*5, 2)
-        batch, at = ((along >= 0) & (along < size)).all(dim=-1).nonzero(as_tuple=True)
-        zones[batch, k, along[batch, at, 1] * size + along[batch, at, 0]] = 1.0
-    return dilate(zones.view(len(points), len(polylines), size, size), radius)
+        inside = ((along >= 0) & (along < size)).all(dim=-1)
+        flat = torch.where(inside, along[..., 1] * size + along[..., 0], size * size)
+        zones[:, k].scatter_(1, flat, 1.0)
+    return dilate(zones[..., :-1].reshape(len(points), len(polylines), size, size), radius)

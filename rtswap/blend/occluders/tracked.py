@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import torch
 
+from rtswap.device import upload
+
 
 class TrackedMaps:
     """Maps of what covers the tracked faces of one stream (``find(crops, landmarks, face)``:
@@ -28,7 +30,13 @@ class TrackedMaps:
     ) -> torch.Tensor:
         size = crops.shape[-1]
         due = [k for k, t in enumerate(track_ids) if not self._reusable(t, size)]
-        fresh = dict(zip(due, self.find(crops[due], landmarks[due], face[due]), strict=True)) if due else {}
+        fresh = {}
+        if due:
+            rows = upload(due, crops.device, torch.int64)  # (a list index would be copied blocking)
+            found = self.find(
+                crops.index_select(0, rows), landmarks.index_select(0, rows), face.index_select(0, rows)
+            )
+            fresh = dict(zip(due, found, strict=True))
         entries = [
             (0, fresh[k]) if k in fresh else (self._maps[t][0] + 1, self._maps[t][1])
             for k, t in enumerate(track_ids)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from rtswap.blend.face_mask import mesh_mask
 from rtswap.blend.occluders.rims import rim_maps
 from rtswap.blend.occluders.skin import occluders
+from rtswap.device import upload
 from rtswap.engines.base import AlignedView, FaceBatch
 from rtswap.engines.warp.appearance import AppearanceMap
 from rtswap.geometry.align import Template, ffhq_template, sample
@@ -198,8 +199,8 @@ class WarpEngine:
         up = F.interpolate(torch.stack(maps).permute(0, 3, 1, 2), size=(size, size), mode="bilinear")
         covered = up[:, 3:4]
         coords = up[:, :2] / covered.clamp(min=1e-6)
-        sampled = sample(identity.textures[views], coords.permute(0, 2, 3, 1))
-        w = torch.tensor(view_weights, device=up.device)[:, None, None, None]
+        sampled = sample(identity.textures[upload(views, up.device, torch.int64)], coords.permute(0, 2, 3, 1))
+        w = upload(view_weights, up.device)[:, None, None, None]
         per_view = torch.cat([sampled, up[:, 2:3] * sampled[:, 3:], covered], dim=1) * w
         rgb, valid, coverage, hit = _per_face(per_view, targets, batch).split([3, 1, 1, 1], dim=1)
         swapped = rgb / valid.clamp(min=1e-3)  # the premultiplied views' RGB, unpremultiplied
@@ -211,5 +212,5 @@ def _per_face(values: torch.Tensor, targets: list[int], batch: int) -> torch.Ten
     """The views' weighted values summed per face; with one view per face, the values."""
     if targets == list(range(batch)):
         return values
-    index = torch.tensor(targets, device=values.device)
+    index = upload(targets, values.device, torch.int64)
     return values.new_zeros(batch, *values.shape[1:]).index_add_(0, index, values)
