@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rtswap.device import download
 from rtswap.frame import Frame, now_ns
 from rtswap.media.label import stamp
 from rtswap.output.base import Sink
@@ -36,7 +37,7 @@ class Output:
         if frame.work is not None:
             assert frame.work.changes is not None
             frame.work.regions.paste(frame.image, frame.work.changes)
-        image: np.ndarray = frame.image.cpu().numpy()
+        image = download(frame.image)
         if self.label:
             stamp(image)
         for sink in self.sinks:

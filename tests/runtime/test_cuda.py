@@ -13,6 +13,7 @@ import torch
 
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.device import download
 from rtswap.engines import create_engine
 from rtswap.engines.base import EngineSettings, FaceBatch
 from rtswap.errors import DependencyError
@@ -122,3 +123,14 @@ def test_two_sessions_on_one_engine_each_get_their_own_face(
             thread.join()
     assert not np.array_equal(expected[0], expected[1])
     assert all(np.array_equal(r, expected[k]) for k in range(2) for r in results[k])
+
+
+def test_frames_come_to_the_host_whole_while_the_device_goes_on() -> None:
+    """The output stage's copy through pinned memory: each array keeps its own frame's pixels
+    although the device overwrites the frame for the next one straight after."""
+    frame = torch.zeros(480, 640, 3, dtype=torch.uint8, device=CUDA)
+    arrays = []
+    for value in range(1, 6):
+        frame.fill_(value)
+        arrays.append(download(frame))
+    assert [int(a.min()) for a in arrays] == [int(a.max()) for a in arrays] == [1, 2, 3, 4, 5]
