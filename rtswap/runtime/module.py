@@ -88,7 +88,7 @@ def _runner(
         if backend == "onnxruntime":
             from rtswap.runtime.onnxruntime import OnnxRuntimeRunner
 
-            return OnnxRuntimeRunner(onnx.path, device, onnx.inputs, onnx.outputs)
+            return OnnxRuntimeRunner(onnx.path, device, onnx.inputs, onnx.outputs, example)
         from rtswap.runtime.tensorrt import MAX_BATCH, TensorRTRunner
 
         return TensorRTRunner(

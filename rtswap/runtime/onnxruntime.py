@@ -2,7 +2,8 @@
 
 On CPU, tensors go in and out as numpy arrays. On CUDA (with ``onnxruntime-gpu`` installed) the
 inputs and output stay on the device: io_binding hands onnxruntime the torch tensors' device
-pointers. A model with a fixed batch of 1 (insightface's files) is run once per item.
+pointers; onnxruntime runs on its own stream, so a call waits once for PyTorch's queued work
+before it. A model with a fixed batch of 1 (insightface's files) is run once per item.
 """
 
 from __future__ import annotations
@@ -59,11 +60,12 @@ class OnnxRuntimeRunner:
         device: torch.device,
         inputs: Sequence[str] | None = None,
         outputs: Sequence[str] | None = None,
+        example: Sequence[torch.Tensor] = (),
     ) -> None:
         """``inputs``: the graph inputs the call's tensors go to, in order (default: the file's
         order); ``outputs``: the outputs returned (default: the first), several joined along
-        the channel axis."""
-        self.device = device
+        the channel axis; ``example``: one set of inputs, a batch of one, for :meth:`warmup`."""
+        self.device, self.example = device, example
         self.session = session(path, device)
         declared = {i.name: i for i in self.session.get_inputs()}
         self.input_names = list(inputs or declared)
@@ -79,6 +81,8 @@ class OnnxRuntimeRunner:
         shared = [
             x[None] if x.ndim < rank else x for x, rank in zip(shared, self.input_ranks[1:], strict=True)
         ]
+        if self.device.type == "cuda":
+            torch.cuda.current_stream(self.device).synchronize()  # the inputs are written
         if self.per_item:
             return torch.cat([self._run(batch[i : i + 1], shared) for i in range(len(batch))])
         return self._run(batch, shared)
@@ -111,8 +115,7 @@ class OnnxRuntimeRunner:
             else:  # a symbolic dimension: onnxruntime allocates the output, read back below
                 binding.bind_output(output.name, "cuda", index)
                 results.append(None)
-        torch.cuda.current_stream(self.device).synchronize()  # onnxruntime runs on its own stream
-        self.session.run_with_iobinding(binding)
+        self.session.run_with_iobinding(binding)  # returns once its stream is done
         host = binding.copy_outputs_to_cpu() if None in results else []  # every output, in order
         return [
             out if out is not None else torch.from_numpy(np.asarray(host[k])).to(self.device)
@@ -120,4 +123,9 @@ class OnnxRuntimeRunner:
         ]
 
     def warmup(self, batch_sizes: Sequence[int]) -> None:
-        """Nothing to build: the session was created with the runner."""
+        """Run once at each batch size: onnxruntime allocates its buffers, and on CUDA cuDNN
+        searches its convolution algorithms, on the first run of a shape, not on a live frame."""
+        assert self.example, "warming up needs an example"
+        first, *shared = self.example
+        for size in sorted({1} if self.per_item else set(batch_sizes)):
+            self(first.expand(size, *first.shape[1:]).contiguous(), *shared)

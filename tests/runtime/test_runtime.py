@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -19,7 +20,7 @@ from rtswap.runtime.base import check_precision
 from rtswap.runtime.eager import EagerRunner
 from rtswap.runtime.inductor import BUCKETS, InductorRunner, bucket
 from rtswap.runtime.module import Serialised
-from rtswap.runtime.onnxruntime import session
+from rtswap.runtime.onnxruntime import OnnxRuntimeRunner, session
 from rtswap.testing.replicas import write_arcface
 
 CPU = torch.device("cpu")
@@ -130,3 +131,26 @@ def test_onnxruntime_that_would_fall_back_to_the_cpu_says_so(
         warnings.simplefilter("ignore")  # onnxruntime's own warning about the provider
         with pytest.raises(DependencyError, match="CUDA provider did not load"):
             session(path, torch.device("cuda"))
+
+
+def test_onnxruntime_warms_up_at_every_batch_size_a_frame_can_bring(tmp_path: Path) -> None:
+    """Its first run of a shape is slow (buffers; on CUDA, cuDNN's algorithm search): the warm-up
+    makes it, at each bucket, instead of a live frame."""
+    pytest.importorskip("onnxruntime")
+    runner = OnnxRuntimeRunner(
+        write_arcface(tmp_path / "arcface.onnx"), torch.device("cpu"), example=[torch.rand(1, 3, 112, 112)]
+    )
+    ran: list[int] = []
+    session = runner.session
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            return getattr(session, name)
+
+        def run(self, names: object, feed: dict[str, np.ndarray]) -> object:
+            ran.append(len(next(iter(feed.values()))))
+            return session.run(names, feed)
+
+    runner.session = Counting()
+    runner.warmup(BUCKETS)
+    assert ran == sorted(BUCKETS)

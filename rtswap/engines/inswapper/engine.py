@@ -124,8 +124,9 @@ def _runner(
     itself (onnxruntime), or a TensorRT plan built from the target path's ONNX."""
     example = (torch.zeros(1, 3, SIZE, SIZE), torch.zeros(len(weights.style_convs), 2 * weights.widths[-1]))
     build = cards.models_dir(settings.models_dir) / "build"
-    if backend == "onnxruntime":
+    if backend == "onnxruntime":  # the user's file: it takes the source's latent
         onnx = OnnxFile(swapper.path, swapper.sha256, build)
+        example = (example[0], torch.zeros(weights.emap.shape[1]))
     else:
         onnx = OnnxFile(
             build / f"inswapper-target-{swapper.sha256[:16]}.onnx",
