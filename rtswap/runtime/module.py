@@ -110,4 +110,4 @@ def _runner(
         return InductorRunner(module(), example, device, dtype)
     from rtswap.runtime.eager import EagerRunner
 
-    return EagerRunner(module(), device, dtype)
+    return EagerRunner(module(), device, dtype, example)

@@ -126,6 +126,6 @@ class OnnxRuntimeRunner:
         """Run once at each batch size: onnxruntime allocates its buffers, and on CUDA cuDNN
         searches its convolution algorithms, on the first run of a shape, not on a live frame."""
         assert self.example, "warming up needs an example"
-        first, *shared = self.example
+        first, *shared = (x.to(self.device) for x in self.example)
         for size in sorted({1} if self.per_item else set(batch_sizes)):
             self(first.expand(size, *first.shape[1:]).contiguous(), *shared)

@@ -23,7 +23,7 @@ from rtswap.media.image import read_image
 from rtswap.media.samples import grace_hopper_path
 from rtswap.runtime import Precision
 from rtswap.runtime.base import DTYPES
-from rtswap.runtime.onnxruntime import session
+from rtswap.runtime.onnxruntime import OnnxRuntimeRunner, session
 from rtswap.swapper import Swapper
 from rtswap.testing.replicas import write_arcface, write_models, write_simswap
 
@@ -71,6 +71,12 @@ def test_onnxruntime_on_cuda_runs_there_or_says_why(tmp_path: Path) -> None:
         except DependencyError as exc:
             pytest.skip(f"onnxruntime has no working CUDA provider here: {exc}")
     assert created.get_providers()[0] == "CUDAExecutionProvider"
+    example = [torch.rand(1, 3, 112, 112)]
+    on_cuda = OnnxRuntimeRunner(path, CUDA, example=example)
+    on_cuda.warmup([1, 2, 4])  # inputs bound by their device pointers: the example moves first
+    batch = torch.rand(3, 3, 112, 112)
+    expected = OnnxRuntimeRunner(path, torch.device("cpu"))(batch)
+    torch.testing.assert_close(on_cuda(batch.to(CUDA)).cpu(), expected, atol=1e-3, rtol=1e-3)
 
 
 def test_one_frame_syncs_the_host_a_known_number_of_times(astro: np.ndarray, analyzer: FaceAnalyzer) -> None:
