@@ -43,7 +43,7 @@ class Compositor:
     def __call__(self, work: SwapWork, blend_levels_fewer: int = 0) -> None:
         """Blend the swapped crops into their targets, what covers the faces staying on top:
         sets ``work.changes``."""
-        mask = work.mask
+        mask, covered = work.mask, None
         if self.keep_occluders:
             covered = torch.maximum(
                 self._occluders(work.crops, work.landmarks, mask, work.track_ids),
@@ -53,7 +53,9 @@ class Compositor:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
         work.changes = composite(work.crops, work.swapped, mask, blend_levels_fewer)
-        if work.moved is not None:
+        if covered is not None:  # on top: the blend's feather and low bands do not reach into them
+            work.changes = work.changes * (1 - covered)
+        if work.moved is not None:  # (what covers the face moves with it)
             work.changes = work.changes + work.moved
 
 

@@ -157,3 +157,101 @@ def forehead_rows(before: np.ndarray, after: np.ndarray, landmarks: np.ndarray) 
     y0, y1 = round(landmarks[FOREHEAD, 1]), round(landmarks[BROW_TOPS, 1].min()) - 3
     weights = np.array([0.299, 0.587, 0.114]) / 255
     return (after[y0:y1, x0:x1] @ weights).mean(axis=1) - (before[y0:y1, x0:x1] @ weights).mean(axis=1)
+
+
+MASK_COLOURS = {
+    "white": (232, 236, 240),
+    "blue": (118, 172, 214),
+    "black": (34, 34, 38),
+    "green": (96, 168, 138),
+}
+"""Surgical and cloth masks as they come."""
+_NOSE_BRIDGE = 197
+_LOWER_OVAL = [323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93]
+"""The face's outline from the right cheek, level with the nose, round the chin to the left."""
+
+
+def with_face_mask(
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    colour: tuple[int, int, int] = MASK_COLOURS["blue"],
+    texture: str = "flat",
+    size: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with a mask worn over the nose, mouth and chin, and its mask: its top
+    edge curved over the bridge of the nose, a little proud of the face's outline, shaded as a
+    curved surface. ``texture``: ``flat``, ``pleated`` (three folds across) or ``patterned``
+    (dots); ``size`` scales it about the mouth."""
+    top = _quadratic(landmarks[93, :2], landmarks[_NOSE_BRIDGE, :2], landmarks[323, :2])
+    outline = np.concatenate([top, landmarks[_LOWER_OVAL, :2]])
+    mouth = (landmarks[MOUTH_LEFT, :2] + landmarks[MOUTH_RIGHT, :2]) / 2
+    outline = mouth + (outline - mouth) * 1.06 * size
+    return _worn(image, outline, colour, texture, landmarks)
+
+
+def with_scarf(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with a knitted red scarf wrapped up to just under the nose, and its
+    mask: wider than the face, down past the chin."""
+    nose_base = landmarks[2, :2]
+    left, right = landmarks[132, :2], landmarks[361, :2]
+    top = _quadratic(
+        left + (left - nose_base) * 0.25, nose_base + (0.0, 4.0), right + (right - nose_base) * 0.25
+    )
+    chin = landmarks[CHIN, :2]
+    width = float(np.linalg.norm(right - left))
+    bottom = np.array(
+        [right + (width * 0.3, width * 0.6), chin + (0.0, width * 0.5), left + (-width * 0.3, width * 0.6)]
+    )
+    return _worn(image, np.concatenate([top, bottom]), (150, 40, 45), "knitted", landmarks)
+
+
+def with_microphone(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with a hand-held microphone in front of the mouth (a dark rounded head,
+    its handle down past the chin), and its mask."""
+    mouth = (landmarks[MOUTH_LEFT, :2] + landmarks[MOUTH_RIGHT, :2]) / 2
+    width = float(np.linalg.norm(landmarks[MOUTH_RIGHT, :2] - landmarks[MOUTH_LEFT, :2]))
+    mask = np.zeros(image.shape[:2], np.uint8)
+    head_w, head_h = round(width * 0.45), round(width * 0.6)
+    centre = (round(mouth[0]), round(mouth[1] + width * 0.1))
+    cv2.ellipse(mask, centre, (head_w, head_h), 0, 0, 360, (255,), -1)
+    handle_end = (centre[0] + round(width * 0.3), image.shape[0])
+    cv2.line(mask, centre, handle_end, (255,), round(width * 0.35))
+    out = image.copy()
+    inside = mask > 0
+    grille = ((np.indices(mask.shape).sum(axis=0) // 3) % 2)[inside, None]
+    out[inside] = np.array((28, 28, 30)) + 10 * grille
+    return out, inside
+
+
+def _quadratic(start: np.ndarray, middle: np.ndarray, end: np.ndarray, points: int = 24) -> np.ndarray:
+    """(points, 2) along the parabola from ``start`` through ``middle`` to ``end``."""
+    t = np.linspace(0.0, 1.0, points)[:, None]
+    control = 2 * middle - (start + end) / 2  # the control point that puts t = 0.5 on ``middle``
+    return (1 - t) ** 2 * start + 2 * t * (1 - t) * control + t**2 * end
+
+
+def _worn(
+    image: np.ndarray, outline: np.ndarray, colour: tuple[int, int, int], texture: str, landmarks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` with the cloth inside ``outline`` (N, 2), shaded darker towards its sides as a
+    surface round the face, and the cloth's mask."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], (255,))
+    inside = mask > 0
+    ys, xs = np.nonzero(inside)
+    centre_x = float(landmarks[_NOSE_BRIDGE, 0])
+    half_width = max(1.0, float(np.abs(outline[:, 0] - centre_x).max()))
+    shade = 1.0 - 0.25 * ((xs - centre_x) / half_width) ** 2
+    height = max(1.0, float(outline[:, 1].max() - outline[:, 1].min()))
+    along = (ys - outline[:, 1].min()) / height
+    if texture == "pleated":
+        shade *= 1.0 - 0.18 * (np.abs(((along * 3) % 1.0) - 0.5) < 0.06)
+    elif texture == "knitted":
+        shade *= 0.88 + 0.12 * np.sin(xs * 1.3) * np.sin(ys * 0.9)
+    cloth = np.array(colour, np.float64) * shade[:, None]
+    if texture == "patterned":
+        dots = ((xs // 7 + ys // 7) % 3 == 0) & (xs % 7 > 2) & (ys % 7 > 2)
+        cloth[dots] = (250, 220, 60)
+    out = image.copy()
+    out[inside] = np.round(cloth).clip(0, 255).astype(np.uint8)
+    return out, inside

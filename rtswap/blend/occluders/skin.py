@@ -1,27 +1,37 @@
-"""Pixels that cover a face: hair over the forehead, glasses frames, a hand, a microphone.
+"""Pixels that cover a face: hair over the forehead, glasses frames, a hand, a mask, a scarf, a
+microphone.
 
 Peers find them with face-parsing networks (XSeg, BiSeNet); no such model ships with what we
 depend on, so this is classical: a skin model fitted per face and frame, and what is not skin and
 comes into the face from outside it is an occluder. On the target, occluders stay on top of the
 swap; on a source, they are left out of the texture.
 
-The skin model, on YCbCr of the gamma-encoded crop at half resolution, sampled on the cheeks
-(below a glasses rim, inside the jaw and the hair, away from a hand over the mouth) and between
-the brows: chroma is a median and a median absolute deviation; luma, which follows the light, is
-a plane over the face fitted to the samples (refitted without outliers). A pixel is not skin
-where its chroma is more than ``_CHROMA_LIMIT`` deviations away (twice that if it is brighter
-than the skin: a highlight is pale) or its luma below ``_DARK_RATIO`` of the plane's.
-Exceptions, by landmarks: the eyes and nostrils are never occluders; on the lips only darkness
-counts (a hand, not lipstick); in the eyebrows only what is far darker than a brow (a frame's
-bar); along the jaw only what is wide (a hand, not the shadow under the chin). Last, only what is
-connected to the face's outline counts: hair, a frame's arms and a hand come in from outside; a
-shadow or a mole inside does not.
+The skin model, on YCbCr of the gamma-encoded crop at half resolution, sampled all over the face
+(both cheeks from under the eyes to the jaw, between the brows, down the nose) so that no one
+occluder covers most of the samples; only samples of a skin-like colour count (a mask, a scarf of
+a cool colour, a black or white cloth never teach the model what skin is), and of those the ones
+around the densest spot of their chroma (not a patterned cloth's skin-like colours): chroma is a
+median and a median absolute deviation; luma, which follows the light, is a plane over the face
+fitted to the samples (refitted without outliers). A pixel is not skin where its chroma is more
+than ``_CHROMA_LIMIT`` deviations away (twice that if it is brighter than the skin and its
+surroundings are skin-coloured: a highlight is pale, and small) or its luma below ``_DARK_RATIO``
+of the plane's.
+Exceptions, by landmarks: the eyes are never occluders; on the lips only darkness counts (a hand,
+not lipstick), and in the nostrils only colour; in the eyebrows only what is far darker than a
+brow (a frame's bar); along the jaw only what is wide (a hand, not the shadow under the chin).
+When most of the face below the nose is not skin, a mask or a scarf covers it whole: the lips and
+nostrils under it are covered, and so is all of the lower face that has the cover's colour (its
+side in shadow too) and the spots of a pattern on it. Last, only what is connected to the face's
+outline counts: hair, a frame's arms, a hand and a mask come in from outside; a shadow or a mole
+inside does not.
 
 How it fails: an occluder of the face's own colour and brightness is not found (a hand of the
-same skin is found by shape, :mod:`rtswap.detect.hands`); glasses without visible arms are
-missed where nothing else reaches the outline; frames of a skin-like tint are missed (their rims
-are found by shape, :mod:`rtswap.blend.occluders.rims`); a hand over the eyes is missed there; deep
-shadow reaching the outline under hard side light is taken for an occluder.
+same skin is found by shape, :mod:`rtswap.detect.hands`); a cover of a skin-like colour over the
+mouth is found only where it is darker than skin; glasses without visible arms are missed where
+nothing else reaches the outline; frames of a skin-like tint are missed (their rims are found by
+shape, :mod:`rtswap.blend.occluders.rims`); a hand over the eyes is missed there; deep shadow
+reaching the outline under hard side light is taken for an occluder; a face lit in one strong
+colour has no skin-like samples, and the model then takes all of them.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from collections.abc import Iterable
 import torch
 import torch.nn.functional as F
 
-from rtswap.blend.mask import blur, dilate, erode
+from rtswap.blend.mask import blur, close_small_gaps, dilate, erode
 from rtswap.device import Constant
 from rtswap.geometry.align import to_sampling_grid
 from rtswap.geometry.landmarks import CHIN
@@ -42,8 +52,21 @@ from rtswap.geometry.topology import FACE_OVAL
 fmc = face_mesh_connections()
 
 _RGB_TO_YCC = Constant([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
-_SKIN_SAMPLES = Constant([36, 50, 101, 187, 205] + [266, 280, 330, 411, 425] + [9])
-"""Both cheeks and the bottom of the forehead, between the brows."""
+_SKIN_SAMPLES = Constant(
+    [36, 50, 101, 117, 187, 205] + [266, 280, 330, 346, 411, 425] + [9, 8, 168, 6, 195, 5]
+)
+"""Spread over the face, so that no one occluder covers most of them: both cheeks, from under the
+eyes down to the jaw; between the brows, and down the nose. (Not higher on the forehead, which a
+fringe covers as often as not, nor on the chin, whose shadow misleads the model of the light.)"""
+_SKIN_LOCUS = ((0.02, 0.25), (-0.22, -0.01), 0.15)
+"""Samples that can be skin: Cr and Cb within these ranges, and luma at least this (YCbCr of
+[0, 1] values). Every skin tone under white or warm light is inside; a mask, a scarf of a cool colour,
+a black or white cloth, a microphone are not, so they never teach the model what skin is."""
+_CLUSTER_RADIUS = 0.03
+"""The skin is the densest spot of the samples' chroma: the sample with the most others within
+this distance, and those within twice it."""
+_MIN_SKIN_SAMPLES = 18
+"""With fewer skin-like samples (a face lit in one strong colour), the model takes them all."""
 _AROUND = Constant([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], torch.float32)
 """Each sample's 3x3 neighbourhood."""
 _CHROMA_LIMIT = 6.0
@@ -65,12 +88,17 @@ def _edges(*connections: Iterable[tuple[int, int]]) -> Constant:
     return Constant(sorted(set(itertools.chain(*connections))))
 
 
-_NEVER = _edges(
-    fmc.FACEMESH_LEFT_EYE,
-    fmc.FACEMESH_RIGHT_EYE,
-    fmc.FACEMESH_IRISES,
-    [(2, 97), (97, 98), (98, 64), (2, 326), (326, 327), (327, 294), (99, 240), (328, 460)],  # nostrils
-)
+_EYES = _edges(fmc.FACEMESH_LEFT_EYE, fmc.FACEMESH_RIGHT_EYE, fmc.FACEMESH_IRISES)
+_NOSTRILS = _edges([(2, 97), (97, 98), (98, 64), (2, 326), (326, 327), (327, 294), (99, 240), (328, 460)])
+_NOSE_BOTTOM = 2
+_COVERED_BELOW_NOSE = 0.5
+"""When more than this share of the face below the nose is not skin, something covers it whole
+(a mask, a scarf): the lips and nostrils under it are covered too, and so is whatever below
+the nose has the cover's colour (its side in shadow, as dark as skin in shadow)..."""
+_COVER_DEVIATIONS = 3.0
+"""...within this many robust deviations of the cover's median colour, in every channel..."""
+_MIN_COVER_SPREAD = 0.02
+"""...the deviation taken as at least this (an evenly coloured cloth)."""
 _LIPS = _edges(fmc.FACEMESH_LIPS)
 _BROWS = _edges(fmc.FACEMESH_LEFT_EYEBROW, fmc.FACEMESH_RIGHT_EYEBROW)
 _OUTLINE = _edges(fmc.FACEMESH_FACE_OVAL)
@@ -93,19 +121,55 @@ def occluders(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) 
     chroma = ((ycc[:, 1:] - chroma_centre) / chroma_spread).pow(2).sum(dim=1, keepdim=True).sqrt()
     darker = 1 - ycc[:, :1] / (_DARK_RATIO * skin_luma)
     blacker = 1 - ycc[:, :1] / (_BLACK_RATIO * skin_luma)
-    # a specular highlight is pale, so far from the skin's chroma, but brighter than the skin
-    chroma_limit = torch.where(ycc[:, :1] > skin_luma, _BRIGHT_CHROMA_LIMIT, _CHROMA_LIMIT)
+    # a specular highlight is pale, so far from the skin's chroma, but brighter than the skin; and
+    # small: where the region around is off the skin's chroma too, the brightness is a white cloth's
+    highlight = (ycc[:, :1] > skin_luma) & (blur(chroma, max(1, size // 16)) < _CHROMA_LIMIT)
+    chroma_limit = torch.where(highlight, _BRIGHT_CHROMA_LIMIT, _CHROMA_LIMIT)
     beyond = torch.maximum(chroma / chroma_limit - 1, darker)  # > 0: not skin
     fine = max(1, size // 64)
-    lips, never = _coarse_bands(points, [_LIPS, _NEVER], size, fine).unbind(1)
+    lips, eyes, nostrils = _coarse_bands(points, [_LIPS, _EYES, _NOSTRILS], size, fine).unbind(1)
     brows, jaw = _coarse_bands(points, [_BROWS, _JAW], size, max(2, size // 32)).unbind(1)
-    beyond = torch.where(lips[:, None] > 0, darker, beyond)
+    lower = _below_nose(face[..., ::2, ::2], points)
+    covered = _covered(beyond > 0, lower)  # (B, 1, 1, 1)
+    # covered whole: what looks like the cover, all over the lower face, is the cover (its shaded
+    # side, where it is as dark as skin in shadow, too)
+    like_cover = _like(ycc, (beyond > 0) & (lower > 0))
+    beyond = torch.where(covered & (lower > 0) & like_cover, beyond.clamp(min=_RAMP), beyond)
+    beyond = torch.where((lips[:, None] > 0) & ~covered, darker, beyond)
+    beyond = torch.where((nostrils[:, None] > 0) & ~covered, chroma / chroma_limit - 1, beyond)
+    never = eyes
     beyond = torch.where(brows[:, None] > 0, blacker, beyond)
     score = (beyond * (1 - never[:, None]) / _RAMP).clamp(0, 1)
     opened = dilate(erode(score * face[..., ::2, ::2], fine), fine)
     score = torch.where(jaw[:, None] > 0, opened, score)
+    # a covered face's cover is whole: the spots of a pattern on it are the cover too
+    whole = close_small_gaps(score, gap_px=2 * max(1, size // 32)) * lower
+    score = torch.where(covered, torch.maximum(score, whole), score)
     score = score * _reached_from_outline(score, points)
     return F.interpolate(blur(dilate(score, 1), 1), scale_factor=2, mode="bilinear", align_corners=False)
+
+
+def _below_nose(face: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """(B, 1, h, w): each face's region below its nose (the crop is upright, so "below" is
+    further down its rows)."""
+    rows = torch.arange(face.shape[-2], device=face.device, dtype=face.dtype)[:, None]
+    return face * (rows > points[:, _NOSE_BOTTOM, 1, None, None, None])
+
+
+def _covered(not_skin: torch.Tensor, lower: torch.Tensor) -> torch.Tensor:
+    """(B, 1, 1, 1): whether most of each face's ``lower`` region is not skin."""
+    share = (not_skin * lower).sum(dim=(1, 2, 3)) / lower.sum(dim=(1, 2, 3)).clamp(min=1)
+    return (share > _COVERED_BELOW_NOSE)[:, None, None, None]
+
+
+def _like(ycc: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """(B, 1, h, w): pixels whose colour is within ``_COVER_DEVIATIONS`` robust deviations of the
+    colour of ``region`` (B, 1, h, w), in every channel."""
+    values = ycc.flatten(2).masked_fill(~region.flatten(2), torch.nan)  # (B, 3, h*w)
+    centre = values.nanmedian(dim=2).values[..., None, None]
+    spread = (ycc.flatten(2) - centre[..., 0]).abs().masked_fill(~region.flatten(2), torch.nan)
+    spread = (spread.nanmedian(dim=2).values * 1.4826).clamp(min=_MIN_COVER_SPREAD)[..., None, None]
+    return ((ycc - centre).abs() <= _COVER_DEVIATIONS * spread).all(dim=1, keepdim=True)
 
 
 def _skin_model(ycc: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -116,14 +180,20 @@ def _skin_model(ycc: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, 
     h, w = ycc.shape[-2:]
     grid = to_sampling_grid(where, h, w)
     samples = F.grid_sample(ycc, grid[:, None], mode="nearest", align_corners=False)[:, :, 0]  # (B, 3, N)
-    chroma_centre = samples[:, 1:].median(dim=2).values
-    chroma_spread = (samples[:, 1:] - chroma_centre[..., None]).abs().median(dim=2).values * 1.4826
+    (min_cr, max_cr), (min_cb, max_cb), min_luma = _SKIN_LOCUS
+    cb, cr = samples[:, 1], samples[:, 2]
+    skin = (cr >= min_cr) & (cr <= max_cr) & (cb >= min_cb) & (cb <= max_cb) & (samples[:, 0] >= min_luma)
+    skin |= skin.sum(dim=1, keepdim=True) < _MIN_SKIN_SAMPLES
+    skin &= _densest(samples[:, 1:], skin)
+    chroma = samples[:, 1:].masked_fill(~skin[:, None], torch.nan)
+    chroma_centre = chroma.nanmedian(dim=2).values
+    chroma_spread = (chroma - chroma_centre[..., None]).abs().nanmedian(dim=2).values * 1.4826
     chroma_spread = chroma_spread.clamp(min=_MIN_CHROMA_SPREAD)
     design = torch.cat([torch.ones_like(where[..., :1]), where / w], dim=-1)  # (B, N, 3)
-    luma = samples[:, 0, :, None]
-    coeffs = _least_squares(design, luma)
-    residual = (design @ coeffs - luma).abs()
-    keep = residual <= 2.5 * 1.4826 * residual.median(dim=1, keepdim=True).values
+    luma, weight = samples[:, 0, :, None], skin[..., None].to(samples.dtype)
+    coeffs = _least_squares(design * weight, luma * weight)
+    residual = (design @ coeffs - luma).abs().masked_fill(~skin[..., None], torch.nan)
+    keep = weight * (residual <= 2.5 * 1.4826 * residual.nanmedian(dim=1, keepdim=True).values)
     coeffs = _least_squares(design * keep, luma * keep)  # (B, 3, 1)
     xs = torch.arange(w, dtype=ycc.dtype, device=ycc.device) / w
     ys = torch.arange(h, dtype=ycc.dtype, device=ycc.device)[:, None] / w
@@ -131,6 +201,16 @@ def _skin_model(ycc: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, 
         coeffs[:, 0, :, None, None] + coeffs[:, 1, :, None, None] * xs + coeffs[:, 2, :, None, None] * ys
     )
     return skin_luma, chroma_centre[..., None, None], chroma_spread[..., None, None]
+
+
+def _densest(chroma: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """(B, N): the ``candidates`` (B, N) among the samples' ``chroma`` (B, 2, N) that lie near the
+    densest spot of them: the skin, not a patterned cloth's colours that also look like skin."""
+    apart = torch.cdist(chroma.mT, chroma.mT)  # (B, N, N)
+    near = apart <= _CLUSTER_RADIUS
+    neighbours = (near & candidates[:, None, :]).sum(dim=2).masked_fill(~candidates, -1)
+    centre = neighbours.argmax(dim=1)  # (B,)
+    return apart.gather(1, centre[:, None, None].expand(-1, 1, apart.shape[2]))[:, 0] <= 2 * _CLUSTER_RADIUS
 
 
 def _least_squares(design: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
