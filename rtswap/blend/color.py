@@ -16,6 +16,10 @@ _EPS = 6.0 / 29.0
 STATS_STRIDE = 4
 SPREAD_LIMITS = (0.5, 2.0)
 """The target's spread over the source's, per channel, is clamped to this range."""
+MIN_VISIBLE = 0.03
+"""Below this share of the crop under the weight (a face almost all covered: a mask, glasses and a
+hand), the target's colour is trusted less and less: the swap keeps more of the source's colour
+(a and b), with the target's lightness."""
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
@@ -49,11 +53,15 @@ def transfer_color(source: torch.Tensor, target: torch.Tensor, weight: torch.Ten
     """Give ``source`` the Lab mean and spread of ``target`` over ``weight`` (both images aligned).
 
     source, target: (B, 3, H, W) RGB [0, 1]; weight: (B, 1, H, W) in [0, 1], the skin to compare.
-    The spread ratio is limited to [0.5, 2] so a flat region cannot amplify noise. Statistics are
-    taken at a quarter of the resolution: they barely change and it saves a full-size conversion.
+    The spread ratio is limited to [0.5, 2] so a flat region cannot amplify noise; the colour (a, b)
+    is moved less where little is visible (:data:`MIN_VISIBLE`). Statistics are taken at a quarter
+    of the resolution: they barely change and it saves a full-size conversion.
     """
     small_weight = F.avg_pool2d(weight, STATS_STRIDE)
     src_mean, src_std = masked_stats(rgb_to_lab(F.avg_pool2d(source, STATS_STRIDE)), small_weight)
     tgt_mean, tgt_std = masked_stats(rgb_to_lab(F.avg_pool2d(target, STATS_STRIDE)), small_weight)
     ratio = (tgt_std / src_std.clamp(min=1e-3)).clamp(*SPREAD_LIMITS)
+    trust = (small_weight.mean(dim=(2, 3), keepdim=True) / MIN_VISIBLE).clamp(max=1)  # (B, 1, 1, 1)
+    trust = torch.cat([torch.ones_like(trust), trust, trust], dim=1)  # the lightness always moves
+    ratio, tgt_mean = 1 + (ratio - 1) * trust, src_mean + (tgt_mean - src_mean) * trust
     return lab_to_rgb((rgb_to_lab(source) - src_mean) * ratio + tgt_mean)

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from rtswap.blend.color import SPREAD_LIMITS, STATS_STRIDE
+from rtswap.blend.color import MIN_VISIBLE, SPREAD_LIMITS, STATS_STRIDE
 from rtswap.blend.sizes import BlendSizes
 
 
@@ -49,7 +49,8 @@ def _composite_one(
 
 
 def _transfer_color(source: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """:func:`~rtswap.blend.color.transfer_color` (Lab mean and spread over ``weight``)."""
+    """:func:`~rtswap.blend.color.transfer_color` (Lab mean and spread over ``weight``, the colour
+    moved less where little is visible)."""
     size = weight.shape[0]
     small = (size // STATS_STRIDE, size // STATS_STRIDE)
     small_weight = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
@@ -60,6 +61,8 @@ def _transfer_color(source: np.ndarray, target: np.ndarray, weight: np.ndarray) 
         _lab(cv2.resize(target, small, interpolation=cv2.INTER_AREA)), small_weight
     )
     ratio = np.clip(tgt_std / np.maximum(src_std, 1e-3), *SPREAD_LIMITS)
+    trust = np.array([1.0, *[min(1.0, float(small_weight.mean()) / MIN_VISIBLE)] * 2])
+    ratio, tgt_mean = 1 + (ratio - 1) * trust, src_mean + (tgt_mean - src_mean) * trust
     moved = np.hstack([np.diag(ratio), (tgt_mean - ratio * src_mean)[:, None]]).astype(np.float32)
     return np.clip(cv2.cvtColor(cv2.transform(_lab(source), moved), cv2.COLOR_Lab2RGB), 0.0, 1.0)
 

@@ -31,6 +31,20 @@ def test_colour_transfer_moves_mean_skin_colour_to_the_target() -> None:
     assert after < 0.01
 
 
+def test_a_face_almost_all_covered_keeps_the_source_colour_with_the_target_lightness() -> None:
+    """A few pixels of a blue-lit face visible: the swap does not turn blue, its lightness follows."""
+    source = torch.tensor([0.85, 0.65, 0.55])[None, :, None, None].expand(1, 3, 64, 64)
+    target = torch.tensor([0.30, 0.35, 0.60])[None, :, None, None].expand(1, 3, 64, 64)
+    weight = torch.zeros(1, 1, 64, 64)
+    weight[..., 30:34, 30:34] = 1.0  # 0.4% of the crop
+    out = transfer_color(source, target, weight)
+    source_lab, target_lab, out_lab = (rgb_to_lab(x)[0, :, 32, 32] for x in (source, target, out))
+    assert (out_lab[1:] - source_lab[1:]).abs().max() < 0.2 * (target_lab[1:] - source_lab[1:]).abs().max()
+    assert (out_lab[0] - target_lab[0]).abs() < 1.0
+    weight[..., 8:56, 8:56] = 1.0  # a face in view: the target's colour, as before
+    assert (rgb_to_lab(transfer_color(source, target, weight))[0, :, 32, 32] - target_lab).abs().max() < 1.0
+
+
 def test_soft_erosion_is_one_inside_and_fades_to_zero_at_the_edge() -> None:
     mask = torch.zeros(1, 1, 64, 64)
     mask[..., 8:56, 8:56] = 1.0
@@ -76,4 +90,8 @@ def test_the_opencv_composite_matches_the_tensor_one() -> None:
     expected = composite_tensor(target, swapped, coverage)
     got = composite_cpu(target, swapped, coverage)
     assert got.shape == expected.shape and expected.abs().max() > 0.2
+    assert (got - expected).abs().max() < 2 / 255
+    speck = torch.zeros_like(coverage)
+    speck[..., 90:102, 90:102] = 1.0  # too little visible to trust the target's colour
+    expected, got = composite_tensor(target, swapped, speck), composite_cpu(target, swapped, speck)
     assert (got - expected).abs().max() < 2 / 255
