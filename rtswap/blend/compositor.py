@@ -1,15 +1,19 @@
-"""``Compositor``: blends each swapped face into its target crop, what covers the face staying on
-top (:mod:`rtswap.blend.occluders`)."""
+"""``Compositor``: blends each swapped face into its target crop, as soft and grainy as the
+camera's (:mod:`rtswap.blend.camera`), what covers the face staying on top
+(:mod:`rtswap.blend.occluders`)."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 
+from rtswap.blend.camera import LOOK_EVERY, Look, camera_look, match_camera
 from rtswap.blend.composite import composite
 from rtswap.blend.mask import blur, dilate
 from rtswap.blend.occluders.rims import rim_maps
 from rtswap.blend.occluders.skin import occluders
-from rtswap.blend.occluders.tracked import TrackedMaps
+from rtswap.blend.tracked import TrackedLooks, rows
 from rtswap.frame import SwapWork
 
 _OCCLUDERS_EVERY = 3
@@ -32,8 +36,11 @@ class Compositor:
     def new_stream(self) -> None:
         """Forget what was kept from the frames of another stream (its track ids mean nothing
         here): called when a pipeline starts."""
-        self._occluders = TrackedMaps(occluders, _OCCLUDERS_EVERY)
-        self._glasses = TrackedMaps(_rims_widened, _GLASSES_EVERY)
+        self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(_OCCLUDERS_EVERY)
+        self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(_GLASSES_EVERY)
+        self._camera: TrackedLooks[Look] = TrackedLooks(LOOK_EVERY)
+        self._grain: torch.Generator | None = None
+        """Makes the grain: seeded per stream, so a run's output is the same every time."""
 
     def warmup(self, size: int, device: torch.device) -> None:
         """What is slow on its first call (OpenCV builds its colour tables on first use)."""
@@ -44,17 +51,23 @@ class Compositor:
         """Blend the swapped crops into their targets, what covers the faces staying on top:
         sets ``work.changes``."""
         mask, covered = work.mask, None
+        ids, size, looked_at = work.track_ids, work.crops.shape[-1], (work.crops, work.landmarks, work.mask)
         if self.keep_occluders:
             covered = torch.maximum(
-                self._occluders(work.crops, work.landmarks, mask, work.track_ids),
-                self._glasses(work.crops, work.landmarks, mask, work.track_ids),
+                torch.stack(self._occluders(ids, size, lambda due: occluders(*rows(due, *looked_at)))),
+                torch.stack(self._glasses(ids, size, lambda due: _rims_widened(*rows(due, *looked_at)))),
             )
             if work.hands is not None:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
-        work.changes = composite(work.crops, work.swapped, mask, blend_levels_fewer)
+        looks = self._camera(ids, size, lambda due: _camera_looks(work, due))
+        if self._grain is None or self._grain.device != work.crops.device:
+            self._grain = torch.Generator(work.crops.device).manual_seed(0)
+        changes = composite(work.crops, work.swapped, mask, blend_levels_fewer)
         if covered is not None:  # on top: the blend's feather and low bands do not reach into them
-            work.changes = work.changes * (1 - covered)
+            changes = changes * (1 - covered)
+        # as soft as the camera, the seams with what covers the face too
+        work.changes = match_camera(changes, mask, looks, self._grain)
         if work.moved is not None:  # (what covers the face moves with it)
             work.changes = work.changes + work.moved
 
@@ -63,3 +76,11 @@ def _rims_widened(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tens
     """Glasses' rims in the target crops, widened by a pixel per 128 of the crop: between looks, a
     talking mouth moves the alignment a little."""
     return rim_maps(crops, landmarks, widen=max(1, crops.shape[-1] // 128))
+
+
+def _camera_looks(work: SwapWork, due: list[int]) -> list[Look]:
+    """:func:`camera_look` of the faces at positions ``due``, each with its box in the frame."""
+    crops, swapped, mask = rows(due, work.crops, work.swapped, work.mask)
+    frames = [work.regions.in_frame(k) for k in due]
+    magnified = [math.hypot(*work.regions.matrices[k][0, :2]) for k in due]
+    return camera_look(crops, swapped, mask, frames, magnified)

@@ -100,6 +100,15 @@ class FaceRegions:
     def __len__(self) -> int:
         return len(self.boxes)
 
+    def in_frame(self, k: int) -> torch.Tensor:
+        """(1, 3, h, w) float [0, 1]: face ``k``'s box as it is in the frame."""
+        if self.opencv:
+            return self.pixels[k].permute(2, 0, 1)[None]
+        box, outer = self.boxes[k], self.outer
+        return self.pixels[0][
+            ..., box.y0 - outer.y0 : box.y1 - outer.y0, box.x0 - outer.x0 : box.x1 - outer.x0
+        ]
+
     def crop(self) -> torch.Tensor:
         """(B, 3, S, S) float [0, 1] aligned crops, black outside the frame."""
         if self.opencv:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -56,15 +57,15 @@ def write_swapper(
     path: Path, size: int = 64, mask: bool = True, target: str = "target", seed: int = 0
 ) -> Path:
     """A small identity-conditioned swapper of the generic kind: ``target`` [1,3,S,S] in [-1, 1]
-    and ``source`` [1,512] in; ``output`` [1,3,S,S] in [-1, 1] (a texture of its own, scaled per
-    channel by the source, over a trace of the target) and, with ``mask``, ``mask`` [1,1,S,S] in
-    [0, 1] out."""
+    and ``source`` [1,512] in; ``output`` [1,3,S,S] in [-1, 1] (a smooth texture of its own, as a
+    face is, scaled per channel by the source, over a trace of the target) and, with ``mask``,
+    ``mask`` [1,1,S,S] in [0, 1] out."""
     rng = np.random.default_rng(seed)
     weights = [
         numpy_helper.from_array(rng.normal(0, 0.05, (3, 3, 3, 3)).astype(np.float32), "conv_w"),
         numpy_helper.from_array(rng.normal(0, 3.0, (512, 3)).astype(np.float32), "id_w"),
         numpy_helper.from_array(np.array([1, 3, 1, 1], np.int64), "shape"),
-        numpy_helper.from_array(rng.normal(0, 1.0, (1, 3, size, size)).astype(np.float32), "texture"),
+        numpy_helper.from_array(_smoothed(rng.normal(0, 1.0, (1, 3, size, size))), "texture"),
         numpy_helper.from_array(rng.normal(0, 0.3, (1, 3, 1, 1)).astype(np.float32), "mask_w"),
     ]
     nodes = [
@@ -91,6 +92,13 @@ def write_swapper(
     model.ir_version = 8
     onnx.save(model, str(path))
     return path
+
+
+def _smoothed(noise: np.ndarray) -> np.ndarray:
+    """(1, 3, S, S) white ``noise`` blurred to blobs of about an eighth of S, at unit spread."""
+    size = noise.shape[-1]
+    blobs = np.stack([cv2.GaussianBlur(channel, (0, 0), size / 16) for channel in noise[0]])[None]
+    return (blobs / blobs.std()).astype(np.float32)
 
 
 def write_converter(path: Path, seed: int = 0) -> Path:

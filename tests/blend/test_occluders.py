@@ -264,35 +264,3 @@ def test_a_clear_face_has_no_occluders(astro: np.ndarray, analyzer: FaceAnalyzer
     """Between the eyes and the chin the astronaut's face is uncovered: nothing is kept there."""
     found, lower_face = _occluders_in_crop(astro, analyzer)
     assert float(found[lower_face].mean()) < 0.02
-
-
-def test_tracked_maps_are_reused_within_a_track_and_found_again_only_for_the_faces_due() -> None:
-    from rtswap.blend.occluders.skin import occluders
-    from rtswap.blend.occluders.tracked import TrackedMaps
-
-    calls: list[int] = []
-
-    def counted(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
-        calls.append(len(crops))
-        return occluders(crops, landmarks, face)
-
-    crop = torch.rand(1, 3, 64, 64)
-    points = torch.rand(1, 478, 2) * 64
-    face = torch.ones(1, 1, 64, 64)
-    maps = TrackedMaps(counted, every=3)
-    first = maps(crop, points, face, [7])
-    assert torch.equal(maps(crop * 0, points, face, [7]), first)  # reused: the crop is not looked at
-    maps(crop, points, face, [7])
-    assert len(calls) == 1
-    maps(crop, points, face, [7])  # the third frame since: looked for again
-    maps(crop, points, face, [8])  # a new track
-    maps(crop, points, face, [-1])  # a still
-    maps(crop, points, face, [-1])
-    assert len(calls) == 5
-    calls.clear()
-    staggered = TrackedMaps(counted, every=3)
-    staggered(crop, points, face, [1])  # track 1 begins
-    pair = (crop.repeat(2, 1, 1, 1), points.repeat(2, 1, 1), face.repeat(2, 1, 1, 1))
-    for _ in range(4):  # track 2 begins a frame later; each is looked at on its own frames
-        assert staggered(*pair, [1, 2]).shape == (2, 1, 64, 64)
-    assert calls == [1, 1, 1, 1]  # frames 0 (track 1), 1 (track 2), 3 (track 1), 4 (track 2)

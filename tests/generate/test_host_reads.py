@@ -53,7 +53,7 @@ def _counting(patch: pytest.MonkeyPatch) -> collections.Counter[str]:
     return counts
 
 
-def test_a_frame_reads_the_device_once_and_a_glasses_look_twice_more(
+def test_a_frame_reads_the_device_once_a_camera_look_once_more_a_glasses_look_twice(
     grace_swapper: Swapper, astro: np.ndarray, analyzer: FaceAnalyzer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(face_swap, "FaceRegions", functools.partial(FaceRegions, opencv=False))
@@ -73,6 +73,9 @@ def test_a_frame_reads_the_device_once_and_a_glasses_look_twice_more(
                 swap.apply(frame, faces)
             per_frame.append(dict(counts))
     # the rasteriser reads its triangles' box sizes, once a frame; a glasses look reads the crops
-    # and their landmarks (OpenCV finds the rims, on the host)
-    assert per_frame[0] == {"cpu": 3, "numpy": 3}
-    assert all(counts == {"cpu": 1, "numpy": 1} for counts in per_frame[1:])
+    # and their landmarks (OpenCV finds the rims, on the host); a camera look, every 6th frame,
+    # reads its measures at once
+    assert per_frame[0] == {"cpu": 3, "numpy": 3, "tolist": 1}
+    camera_looks = {6, 12, 18, 24}
+    assert all(per_frame[k] == {"cpu": 1, "numpy": 1, "tolist": 1} for k in camera_looks)
+    assert all(per_frame[k] == {"cpu": 1, "numpy": 1} for k in set(range(1, 30)) - camera_looks)

@@ -1,0 +1,227 @@
+"""Matching the camera: the swapped face as soft and as grainy as the target face it replaces.
+
+A generated face comes from a sharp source photo; a webcam's frame is often softer (focus, a moving
+head) and noisier (a dim room). Pasted as it is, a crisp, clean face reads as a sticker on a soft,
+grainy head. Per face, from the target crop and the swapped crop over the face's region:
+
+- **Blur.** The gradient energy along each axis of the crop (the face's own axes: the crop is
+  aligned) in the target, less what its noise contributes, against the swap blurred by a ladder of
+  Gaussians along that axis: the swap gets the blur that brings its energy down to the target's.
+  One axis at a time, so a head moving sideways gets a sideways blur. Never sharpened.
+- **Grain.** The noise level of each, from the median absolute residual of each pixel against
+  its four neighbours over the face (robust to the face's own edges). Where the target is
+  noisier, fresh Gaussian noise makes up the difference (variances add), new on every frame as a
+  sensor's is; a clean camera gets none.
+
+Looked at on every ``LOOK_EVERY``-th frame of a track (a camera's focus and light change slowly),
+applied on every frame.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+import torch.nn.functional as F
+
+from rtswap.blend.mask import erode
+from rtswap.device import Constant
+
+LOOK_EVERY = 6
+_LADDER = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
+"""Blurs tried, in pixels of the face as large as it is in the frame."""
+_MIN_BLUR_PX = 0.4
+"""A blur below this (crop pixels) is not applied: no visible difference."""
+_MIN_NOISE = 1.5 / 255
+"""A target whose noise is below this is a clean camera: no grain is added."""
+_NOISE_MARGIN = 1.2
+"""Grain is added only where the target is this much noisier than the swap."""
+_NOISE_BLOCK = 6
+_SMOOTHEST = 0.2
+"""The noise is measured in the smoothest fifth of the face's 6x6 pixel blocks."""
+_LUMA = Constant([0.299, 0.587, 0.114])
+
+
+Look = tuple[float, float, float]
+"""What a camera look finds for a face: the blur along x and y (crop pixels), and the grain to
+add (a standard deviation of [0, 1] values per crop pixel)."""
+
+
+def camera_look(
+    crops: torch.Tensor,
+    swapped: torch.Tensor,
+    face: torch.Tensor,
+    frames: list[torch.Tensor],
+    magnification: list[float],
+) -> list[Look]:
+    """Per face, what to give the swapped face so it matches the target's camera.
+
+    crops, swapped: (B, 3, S, S) RGB [0, 1]; face: (B, 1, S, S) the face's region; frames: each
+    face's box in the frame ((1, 3, h, w) [0, 1]); magnification: crop pixels per frame pixel.
+    The blur is judged with both faces as large as the face is in the frame (a crop that enlarges a
+    face softens it, and would pass for a soft camera). The target's noise is measured in the frame,
+    in the middle of the face's box (the crop's resampling smooths it); the grain added to the
+    crop is what, once pasted back into the frame, gives the face the frame's noise."""
+    weights = _LUMA.like(crops)[None, :, None, None]
+    target, swap = ((x * weights).sum(dim=1, keepdim=True) for x in (crops, swapped))
+    inside = erode((face > 0.5).to(crops.dtype), max(1, crops.shape[-1] // 32))
+    looks = []
+    for k, (frame, magnified) in enumerate(zip(frames, magnification, strict=True)):
+        height, width = frame.shape[-2:]
+        middle = frame[..., height // 4 : 3 * height // 4, width // 4 : 3 * width // 4]
+        middle = (middle * weights).sum(dim=1, keepdim=True)
+        scale = 1 / max(magnified, 1.0)
+        target_k, swap_k, inside_k = (_resized(x[k : k + 1], scale) for x in (target, swap, inside))
+        inside_k = (inside_k > 0.99).to(crops.dtype)
+        measured = torch.cat(  # every number the look needs, read to the host at once
+            [
+                _noise_power(middle, torch.ones_like(middle)),
+                _noise_power(swap[k : k + 1], inside[k : k + 1]),
+                _noise_power(target_k, inside_k),
+                *(_energies(target_k, swap_k, inside_k, dim) for dim in (3, 2)),
+            ]
+        ).tolist()
+        target_noise, swap_noise, noise_here = (_level(power) for power in measured[:3])
+        out_of_crop = _noise_left(crops.shape[-1], round(magnified, 2), str(crops.device))
+        swap_noise *= out_of_crop  # once pasted
+        rungs = 2 + 2 * len(_LADDER)
+        blur_x, blur_y = (
+            _matching_blur(measured[start : start + rungs], noise_here) / scale for start in (3, 3 + rungs)
+        )
+        clean = target_noise <= max(_MIN_NOISE, _NOISE_MARGIN * swap_noise)
+        grain = 0.0 if clean else (target_noise**2 - swap_noise**2) ** 0.5 / out_of_crop
+        looks.append((blur_x, blur_y, grain))
+    return looks
+
+
+def match_camera(
+    changes: torch.Tensor, shown: torch.Tensor, looks: list[Look], generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """The composite's ``changes`` (B, 3, S, S) blurred and grained as :func:`camera_look` says.
+    The change is blurred, not the swapped face alone: its seams with the target's pixels (the
+    face's edge, a mouth, holes in a texture) soften with it, as the camera would have them.
+    The grain goes where the swapped face is ``shown`` ((B, 1, S, S) in [0, 1]); it is drawn after
+    the blur, as a sensor's is. Faces that need neither come back as they are."""
+    if all(max(blur_x, blur_y) < _MIN_BLUR_PX and grain == 0 for blur_x, blur_y, grain in looks):
+        return changes
+    out = []
+    for change, where, (blur_x, blur_y, grain) in zip(changes, shown, looks, strict=True):
+        change = _gaussian(_gaussian(change[None], blur_x, dim=3), blur_y, dim=2)
+        if grain > 0:
+            noise = torch.randn(change.shape, generator=generator, device=change.device, dtype=change.dtype)
+            change = change + grain * noise * where
+        out.append(change)
+    return torch.cat(out)
+
+
+@functools.cache
+def _noise_left(size: int, magnified: float, device: str) -> float:
+    """The share of white noise in a crop of ``size`` that resampling it into a frame it
+    magnifies ``magnified`` times leaves, as :func:`_noise_power` sees it."""
+    generator = torch.Generator(device).manual_seed(0)
+    noise = torch.randn((1, 1, size, size), generator=generator, device=device)
+    frame_size = max(8, round(size / magnified))
+    pasted = F.interpolate(noise, size=(frame_size, frame_size), mode="bilinear", align_corners=False)
+    return _level(float(_noise_power(pasted, torch.ones_like(pasted))))
+
+
+def _resized(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """``x`` (1, C, S, S) at ``scale`` (<= 1), each pixel the mean of those it covers."""
+    if scale >= 1:
+        return x
+    size = max(8, round(x.shape[-1] * scale))
+    return F.interpolate(x, size=(size, size), mode="area")
+
+
+def _noise_power(luma: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+    """(1,): the mean square of the residual against the four neighbours' mean in the smoothest
+    of the 6x6 pixel blocks of ``luma`` (1, 1, H, W) inside ``inside``: wrinkles, brows and edges
+    raise the other blocks, noise all of them (NaN if no block is inside)."""
+    p = F.pad(luma, (1, 1, 1, 1), mode="replicate")
+    around = (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) / 4
+    blocks = F.avg_pool2d((luma - around) ** 2, _NOISE_BLOCK)
+    blocks = blocks.masked_fill(F.avg_pool2d(inside, _NOISE_BLOCK) <= 0.99, torch.nan)
+    return blocks.flatten().nanquantile(_SMOOTHEST)[None]
+
+
+def _level(power: float) -> float:
+    """The standard deviation of white noise whose residual has mean square ``power`` (its
+    variance is 1.25 s^2); 0 for none measured."""
+    return 0.0 if math.isnan(power) else (power / 1.25) ** 0.5
+
+
+def _energies(target: torch.Tensor, swap: torch.Tensor, inside: torch.Tensor, dim: int) -> torch.Tensor:
+    """The gradient energies along ``dim`` that :func:`_matching_blur` compares: the target's as
+    it is and blurred by one pixel, then the swap's at each rung and at each rung and a pixel."""
+    blurs = [*_LADDER, *(_and_a_pixel(rung) for rung in _LADDER)]
+    return torch.cat(
+        [_energy(target, inside, dim), _energy(_gaussian(target, 1.0, dim), inside, dim)]
+        + [_energy(_gaussian(swap, sigma, dim), inside, dim) for sigma in blurs]
+    )
+
+
+def _and_a_pixel(sigma: float) -> float:
+    return (sigma**2 + 1) ** 0.5
+
+
+def _matching_blur(energies: list[float], target_noise: float) -> float:
+    """The Gaussian blur (pixels) along an axis that makes the swap as soft as the target, from
+    :func:`_energies` along it, interpolated on the ladder; 0 if the target is as sharp as the
+    swap or sharper.
+
+    Softness is the share of the gradient energy that survives a further blur of one pixel: close
+    to 0 for a crisp picture, close to 1 for a blurred one, whatever the face's own texture
+    (wrinkles have more energy, not a different share). The target's noise, whose energy follows
+    from its level, is taken out of both of its energies first."""
+    energy = max(energies[0] - target_noise**2 / 2, 1e-12)
+    blurred = max(energies[1] - target_noise**2 * _BLURRED_NOISE_ENERGY, 0.0)
+    wanted = min(blurred / energy, 1.0)
+    rungs = len(_LADDER)
+    swap, swap_and_a_pixel = energies[2 : 2 + rungs], energies[2 + rungs :]
+    softness = [after / max(before, 1e-12) for before, after in zip(swap, swap_and_a_pixel, strict=True)]
+    if softness[0] >= wanted:
+        return 0.0
+    for k in range(1, rungs):  # softness grows with the blur: interpolate between rungs
+        if softness[k] >= wanted:
+            share = (wanted - softness[k - 1]) / max(softness[k] - softness[k - 1], 1e-12)
+            return _LADDER[k - 1] + share * (_LADDER[k] - _LADDER[k - 1])
+    return _LADDER[-1]
+
+
+def _energy(luma: torch.Tensor, inside: torch.Tensor, dim: int) -> torch.Tensor:
+    """(B,): the mean squared central difference along ``dim`` over ``inside``."""
+    ahead, behind = luma.narrow(dim, 2, luma.shape[dim] - 2), luma.narrow(dim, 0, luma.shape[dim] - 2)
+    where = inside.narrow(dim, 1, luma.shape[dim] - 2)
+    squared = ((ahead - behind) / 2) ** 2 * where
+    return squared.sum(dim=(1, 2, 3)) / where.sum(dim=(1, 2, 3)).clamp(min=1)
+
+
+def _gaussian(x: torch.Tensor, sigma: float, dim: int) -> torch.Tensor:
+    """``x`` (B, C, H, W) blurred along ``dim`` (2: rows, 3: columns) by a Gaussian of ``sigma``
+    pixels, edges replicated; unchanged below :data:`_MIN_BLUR_PX`."""
+    if sigma < _MIN_BLUR_PX:
+        return x
+    kernel = _kernel(sigma, x.dtype, x.device)
+    radius = len(kernel) // 2
+    b, c, h, w = x.shape
+    flat = x.reshape(b * c, 1, h, w)
+    if dim == 3:
+        flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+    else:
+        flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
+    return flat.reshape(b, c, h, w)
+
+
+def _kernel(sigma: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The normalised 1D Gaussian of ``sigma`` pixels, out to three sigmas."""
+    radius = max(1, round(3 * sigma))
+    taps = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
+    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
+    return kernel / kernel.sum()
+
+
+_UNIT = _kernel(1.0, torch.float64, torch.device("cpu"))
+_BLURRED_NOISE_ENERGY = float((((_UNIT[2:] - _UNIT[:-2]) / 2) ** 2).sum())
+"""The mean square central difference of white noise of sigma 1 blurred by one pixel (as it is:
+1 / 2)."""
