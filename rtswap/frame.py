@@ -36,6 +36,9 @@ class Face:
     """Detector confidence in [0, 1]."""
     track_id: int = -1
     """Stable across the frames of one stream while the face stays in view; -1 for stills."""
+    held: bool = False
+    """Not found in this frame: held where its track was heading (a frame too dark or blurred for
+    the face mesh), for a few frames at most, so the swap does not flicker back to the real face."""
 
     @property
     def height(self) -> float:
@@ -100,6 +103,10 @@ class Frame:
     detections: list[Detection] | None = None
     """Face boxes the detect stage found in this frame (it scans only part of most frames)."""
     faces: list[Face] = field(default_factory=list)
+    analysed: np.ndarray | torch.Tensor | None = None
+    """What the face analysis looks at (:func:`~rtswap.detect.low_light.for_analysis`): the
+    frame itself, or a brightened copy of a dark one; made by the detect stage, reused by the
+    track stage."""
     hands: list[np.ndarray] = field(default_factory=list)
     """(21, 2) landmarks of each hand in view, frame pixels (looked for only with occluders kept,
     on some frames; see :class:`~rtswap.detect.hands.HandWatch`)."""

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from rtswap.detect.base import Detector, Mesh, face_from_landmarks
+from rtswap.detect.low_light import for_analysis
 from rtswap.detect.mediapipe_graphs import FaceDetector, FaceMesh
 from rtswap.errors import InputError
 from rtswap.frame import Face
@@ -63,7 +64,9 @@ class FaceAnalyzer:
         self.close()
 
     def analyze(self, image: np.ndarray, max_faces: int | None = None) -> list[Face]:
-        """All faces with landmarks, largest first, at most ``max_faces``."""
+        """All faces with landmarks, largest first, at most ``max_faces`` (in a dark image, as
+        found in a brightened copy: :mod:`rtswap.detect.low_light`)."""
+        image = for_analysis(image)
         faces = []
         for det in self.detector.detect(image):
             landmarks = self.mesh.landmarks(image, det.box)

@@ -9,6 +9,7 @@ import torch
 from rtswap.detect.analyzer import make_detector
 from rtswap.detect.base import Region
 from rtswap.detect.hands import HandWatch
+from rtswap.detect.low_light import analysis_image
 from rtswap.frame import Frame
 
 
@@ -50,7 +51,7 @@ class Detect:
 
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
-        image = frame.image if self._on_device else frame.host_image()
+        image = analysis_image(frame, self._on_device)
         regions = self._detector.regions(image)
         if self._tracking():
             regions = _sweep(regions, frame.index, self.detect_every * self._slower())

@@ -62,7 +62,9 @@ class PipelineStats:
         self._index = array("q")
         self._stage_ns: dict[str, array[int]] = {}
         self.faces = 0
-        """Faces in the latest output frame."""
+        """Faces in the latest output frame..."""
+        self.held = 0
+        """...of which held where they were heading, not found in it (:attr:`Face.held`)."""
         self.level = ""
         """The governor's level at the latest output frame ("" without a governor)."""
 
@@ -81,6 +83,7 @@ class PipelineStats:
             for name, (start, end) in frame.stamps.items():
                 self._stage_ns.setdefault(name, array("q")).append(on_device.get(name, end - start))
             self.faces = len(frame.faces)
+            self.held = sum(face.held for face in frame.faces)
             self.recorded += 1
             if len(self._output_ns) > self.keep:  # the oldest tenth goes, in one step
                 drop = max(1, self.keep // 10)

@@ -18,7 +18,8 @@ TITLE = "rtswap (q to quit)"
 
 def overlay_text(stats: PipelineStats) -> str:
     fps, p50, p95 = stats.recent()
-    text = f"{fps:4.1f} fps | latency p50 {p50:3.0f} ms p95 {p95:3.0f} ms | faces {stats.faces}"
+    held = f" ({stats.held} held)" if stats.held else ""
+    text = f"{fps:4.1f} fps | latency p50 {p50:3.0f} ms p95 {p95:3.0f} ms | faces {stats.faces}{held}"
     return f"{text} | quality: {stats.level}" if stats.level else text
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from rtswap.detect.analyzer import make_mesh
+from rtswap.detect.low_light import analysis_image
 from rtswap.frame import Frame
 from rtswap.track.tracker import FaceTracker
 
@@ -30,7 +31,7 @@ class Track:
 
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
-        image = frame.image if self._on_device else frame.host_image()
+        image = analysis_image(frame, self._on_device)  # made by the detect stage
         frame.faces = self._tracker.update(image, frame.time_s, frame.detections)
         self.tracking = len(frame.faces)
         return frame

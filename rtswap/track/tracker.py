@@ -2,8 +2,10 @@
 
 The detector is slow (whole frame plus tiles); the face mesh on one face's crop is fast. So the
 detector runs only every few frames, and in between each tracked face's landmarks are found in a
-box predicted from its previous box and speed. A track ends when the mesh finds no face there or
-finds one that is not where the track was heading (it jumped to a neighbour).
+box predicted from its previous box and speed. When the mesh finds no face there, or finds one
+that is not where the track was heading (it jumped to a neighbour), the face is held where it was
+heading for up to ``HOLD_FRAMES`` frames (a dark or blurred frame, a hand passing); the track
+ends if it is not found again by then.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from rtswap.track.smooth import OneEuroFilter
 _SAME_FACE_IOU = 0.5
 """Two tracks whose landmark boxes overlap this much are on the same face: the younger one ends."""
 _FOLLOW_MIN_IOU = 0.3
-"""A followed face must overlap its predicted box this much, or the track is lost."""
+"""A followed face must overlap its predicted box this much, or it is not found."""
+HOLD_FRAMES = 5
+"""A face not found is held for up to this many frames (170 ms at 30 fps) before its track ends."""
 
 
 @dataclass
@@ -30,6 +34,8 @@ class _Track:
     velocity: np.ndarray
     """(2,) box-centre motion in pixels per frame."""
     smoother: OneEuroFilter
+    missed: int = 0
+    """Frames in a row the face was not found (held where it was heading)."""
 
 
 class FaceTracker:
@@ -69,6 +75,9 @@ class FaceTracker:
         kept: list[_Track] = []
         for track, box, landmarks in zip(self._tracks, predicted, found, strict=True):  # oldest first
             face = self._followed(track, box, landmarks)  # so the older track wins a shared face
+            track.missed = 0 if face is not None else track.missed + 1
+            if face is None and track.missed <= HOLD_FRAMES:
+                face = _held(track.face, track.velocity)
             if face is None or any(iou(face.box, other.face.box) > _SAME_FACE_IOU for other in kept):
                 self.mesh.forget(track.id)
                 continue
@@ -102,7 +111,16 @@ class FaceTracker:
     def _smoothed(self, track: _Track, time_s: float) -> Face:
         face = track.face
         landmarks = track.smoother(face.landmarks, time_s, scale=max(face.height, 1.0))
-        return face_from_landmarks(landmarks.astype(np.float32), face.score, track.id)
+        smoothed = face_from_landmarks(landmarks.astype(np.float32), face.score, track.id)
+        smoothed.held = track.missed > 0
+        return smoothed
+
+
+def _held(face: Face, velocity: np.ndarray) -> Face:
+    """``face`` moved on by ``velocity`` (pixels per frame): where it was heading."""
+    landmarks = face.landmarks.copy()
+    landmarks[:, :2] += velocity
+    return face_from_landmarks(landmarks, face.score, face.track_id)
 
 
 def _centre(box: np.ndarray) -> np.ndarray:

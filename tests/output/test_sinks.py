@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rtswap.errors import OutputError
-from rtswap.frame import Frame
+from rtswap.frame import Face, Frame
 from rtswap.media.video import VideoInfo
 from rtswap.output import checks, window
 from rtswap.output.stats import PipelineStats
@@ -66,9 +66,10 @@ def test_overlay_shows_fps_latency_and_faces() -> None:
     image = np.zeros((2, 2, 3), np.uint8)
     for i in range(31):
         frame = Frame(index=i, capture_ns=i * 33_000_000, host=image, image=torch.from_numpy(image))
-        frame.faces = [None, None]  # type: ignore[list-item]  # only counted
+        face = Face(box=np.zeros(4), landmarks=np.zeros((478, 3), np.float32), score=1.0)
+        frame.faces = [face, Face(face.box, face.landmarks, 1.0, held=i == 30)]
         stats.record(frame, output_ns=i * 33_000_000 + 25_000_000)
-    assert window.overlay_text(stats) == "30.3 fps | latency p50  25 ms p95  25 ms | faces 2"
+    assert window.overlay_text(stats) == "30.3 fps | latency p50  25 ms p95  25 ms | faces 2 (1 held)"
 
 
 def test_a_live_recording_runs_at_a_constant_rate_repeating_dropped_frames(tmp_path: Path) -> None:

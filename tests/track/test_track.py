@@ -6,7 +6,7 @@ import pytest
 
 from rtswap.capture.synthetic_heads import Motion, SyntheticHead
 from rtswap.detect.mediapipe_graphs import FaceDetector, FaceMesh
-from rtswap.track.tracker import FaceTracker
+from rtswap.track.tracker import HOLD_FRAMES, FaceTracker
 
 SIDE = 400
 WIDTH = 1280
@@ -54,15 +54,20 @@ def test_track_ids_stay_with_faces_that_move_and_cross(
         assert (steps > 0).all() or (steps < 0).all()  # ...and keeps going its own way
 
 
-def test_a_face_that_leaves_ends_its_track(head: SyntheticHead, parts: tuple[FaceDetector, FaceMesh]) -> None:
+def test_a_face_that_leaves_is_held_a_few_frames_then_its_track_ends(
+    head: SyntheticHead, parts: tuple[FaceDetector, FaceMesh]
+) -> None:
     detector, mesh = parts
     tracker = FaceTracker(mesh)
     frame = _crossing_frames(head, 2)[0]
     faces = tracker.update(frame, 0.0, detector.detect(frame))
     bottom = next(f.track_id for f in faces if f.box[1] > SIDE)
     assert len(faces) == 2
-    frame[:SIDE] = 90  # the top face walks out
-    assert [f.track_id for f in tracker.update(frame, 1 / 30)] == [bottom]
+    frame[:SIDE] = 90  # the top face walks out: held where it was heading for a few frames...
+    for k in range(1, HOLD_FRAMES + 1):
+        faces = tracker.update(frame, k / 30)
+        assert sorted((f.track_id == bottom, f.held) for f in faces) == [(False, True), (True, False)]
+    assert [f.track_id for f in tracker.update(frame, 1.0)] == [bottom]  # ...then its track ends
 
 
 def test_smoothing_steadies_a_still_face(head: SyntheticHead, parts: tuple[FaceDetector, FaceMesh]) -> None:
