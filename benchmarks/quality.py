@@ -28,8 +28,11 @@ swapped on; the far cheek's roughness over the near cheek's
 (``rtswap.capture.synthetic_heads.cheek_roughness``) in the target and in the swap. A tear on the
 far cheek makes the swap's ratio the larger.
 
-Last, what the judges read on known changes: the synthetic head pitched, turned, its mouth
+Then what the judges read on known changes: the synthetic head pitched, turned, its mouth
 opened; and drawn glasses frames (dlib's distance to the same face without them).
+
+Last, a cheap webcam's picture (``benchmarks/degraded.py``): motion blur, a dim room with noise, a
+dark room; found or not, sharpness and grain of the swap over the target's, identity kept.
 
     python benchmarks/quality.py [--json results.json] [--clip-frames 6] [--shape source]
 """
@@ -47,6 +50,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from degraded import DegradedRow, degraded_rows, degraded_table
 from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
@@ -400,6 +404,17 @@ def judge_table(rows: list[JudgeRow]) -> str:
     return "\n".join([head, *lines])
 
 
+def camera_rows() -> list[DegradedRow]:
+    grace, astro = read_image(grace_hopper_path()), astronaut()
+    with (
+        FaceAnalyzer() as analyzer,
+        Swapper(grace, SwapConfig()) as to_grace,
+        Swapper(astro, SwapConfig()) as to_astro,
+    ):
+        pairs = [("astronaut", astro, grace, to_grace), ("Grace Hopper", grace, astro, to_astro)]
+        return degraded_rows(Judge(), analyzer, pairs)
+
+
 def table(rows: list[Row]) -> str:
     head = (
         "| pair | d(target,source) | d(swap,source) | d(swap,target) | Δyaw° | Δpitch° | Δroll° "
@@ -424,13 +439,20 @@ def main() -> None:
         "--shape", choices=("target", "source"), default="target", help="the pairs' --shape (default target)"
     )
     args = parser.parse_args()
-    rows, occluded, turned, judged = (
+    rows, occluded, turned, judged, degraded = (
         run(args.clip_frames, args.shape),
         occluder_rows(),
         turn_rows(),
         judge_rows(),
+        camera_rows(),
     )
-    tables = [table(rows), occluder_table(occluded), turn_table(turned), judge_table(judged)]
+    tables = [
+        table(rows),
+        occluder_table(occluded),
+        turn_table(turned),
+        judge_table(judged),
+        degraded_table(degraded),
+    ]
     print("\n\n".join(tables))
     if args.json:
         result = {
@@ -438,6 +460,7 @@ def main() -> None:
             "occluders": [asdict(r) for r in occluded],
             "turning": [asdict(r) for r in turned],
             "judges": [asdict(r) for r in judged],
+            "degraded": [asdict(r) for r in degraded],
         }
         args.json.write_text(json.dumps(result, indent=2))
     worst_pose = max(max(r.yaw_diff, r.pitch_diff, r.roll_diff) for r in rows)

@@ -33,10 +33,15 @@ _LADDER = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
 """Blurs tried, in pixels of the face as large as it is in the frame."""
 _MIN_BLUR_PX = 0.4
 """A blur below this (crop pixels) is not applied: no visible difference."""
+_SHARP_ENOUGH_PX = 0.9
+"""A target softer than the swap by less than this blur (frame pixels) is taken as sharp: a
+photo's own softness and the crop's resampling are within it, and matching them would cost the
+face detail for no visible gain."""
 _MIN_NOISE = 1.5 / 255
 """A target whose noise is below this is a clean camera: no grain is added."""
 _NOISE_MARGIN = 1.2
 """Grain is added only where the target is this much noisier than the swap."""
+_SHOWN = 0.95
 _NOISE_BLOCK = 6
 _SMOOTHEST = 0.2
 """The noise is measured in the smoothest fifth of the face's 6x6 pixel blocks."""
@@ -86,9 +91,10 @@ def camera_look(
         out_of_crop = _noise_left(crops.shape[-1], round(magnified, 2), str(crops.device))
         swap_noise *= out_of_crop  # once pasted
         rungs = 2 + 2 * len(_LADDER)
-        blur_x, blur_y = (
-            _matching_blur(measured[start : start + rungs], noise_here) / scale for start in (3, 3 + rungs)
+        blur_x, blur_y = (  # in frame pixels, then crop pixels
+            _matching_blur(measured[start : start + rungs], noise_here) for start in (3, 3 + rungs)
         )
+        blur_x, blur_y = (blur / scale if blur >= _SHARP_ENOUGH_PX else 0.0 for blur in (blur_x, blur_y))
         clean = target_noise <= max(_MIN_NOISE, _NOISE_MARGIN * swap_noise)
         grain = 0.0 if clean else (target_noise**2 - swap_noise**2) ** 0.5 / out_of_crop
         looks.append((blur_x, blur_y, grain))
@@ -101,8 +107,9 @@ def match_camera(
     """The composite's ``changes`` (B, 3, S, S) blurred and grained as :func:`camera_look` says.
     The change is blurred, not the swapped face alone: its seams with the target's pixels (the
     face's edge, a mouth, holes in a texture) soften with it, as the camera would have them.
-    The grain goes where the swapped face is ``shown`` ((B, 1, S, S) in [0, 1]); it is drawn after
-    the blur, as a sensor's is. Faces that need neither come back as they are."""
+    The grain goes where the swapped face is ``shown`` ((B, 1, S, S) in [0, 1]) all but whole
+    (not along the feathered edges of what covers the face); it is drawn after the blur, as a
+    sensor's is. Faces that need neither come back as they are."""
     if all(max(blur_x, blur_y) < _MIN_BLUR_PX and grain == 0 for blur_x, blur_y, grain in looks):
         return changes
     out = []
@@ -110,7 +117,7 @@ def match_camera(
         change = _gaussian(_gaussian(change[None], blur_x, dim=3), blur_y, dim=2)
         if grain > 0:
             noise = torch.randn(change.shape, generator=generator, device=change.device, dtype=change.dtype)
-            change = change + grain * noise * where
+            change = change + grain * noise * (where > _SHOWN)
         out.append(change)
     return torch.cat(out)
 
