@@ -29,6 +29,8 @@ from rtswap.blend.mask import erode
 from rtswap.device import Constant
 
 LOOK_EVERY = 6
+_LOOK_PX = 128
+"""A look works on the face at most this many pixels wide (or as large as in the frame, if smaller)."""
 _LADDER = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
 """Blurs tried, in pixels of the face as large as it is in the frame."""
 _MIN_BLUR_PX = 0.4
@@ -65,9 +67,10 @@ def camera_look(
     crops, swapped: (B, 3, S, S) RGB [0, 1]; face: (B, 1, S, S) the face's region; frames: each
     face's box in the frame ((1, 3, h, w) [0, 1]); magnification: crop pixels per frame pixel.
     The blur is judged with both faces as large as the face is in the frame (a crop that enlarges a
-    face softens it, and would pass for a soft camera). The target's noise is measured in the frame,
-    in the middle of the face's box (the crop's resampling smooths it); the grain added to the
-    crop is what, once pasted back into the frame, gives the face the frame's noise."""
+    face softens it, and would pass for a soft camera), or at :data:`_LOOK_PX` if that is smaller.
+    The target's noise is measured in the frame, in the middle of the face's box (the crop's
+    resampling smooths it); the grain added to the crop is what, once pasted back into the frame,
+    gives the face the frame's noise."""
     weights = _LUMA.like(crops)[None, :, None, None]
     target, swap = ((x * weights).sum(dim=1, keepdim=True) for x in (crops, swapped))
     inside = erode((face > 0.5).to(crops.dtype), max(1, crops.shape[-1] // 32))
@@ -76,7 +79,7 @@ def camera_look(
         height, width = frame.shape[-2:]
         middle = frame[..., height // 4 : 3 * height // 4, width // 4 : 3 * width // 4]
         middle = (middle * weights).sum(dim=1, keepdim=True)
-        scale = 1 / max(magnified, 1.0)
+        scale = min(1 / max(magnified, 1.0), _LOOK_PX / crops.shape[-1])
         target_k, swap_k, inside_k = (_resized(x[k : k + 1], scale) for x in (target, swap, inside))
         inside_k = (inside_k > 0.99).to(crops.dtype)
         measured = torch.cat(  # every number the look needs, read to the host at once
@@ -91,10 +94,10 @@ def camera_look(
         out_of_crop = _noise_left(crops.shape[-1], round(magnified, 2), str(crops.device))
         swap_noise *= out_of_crop  # once pasted
         rungs = 2 + 2 * len(_LADDER)
-        blur_x, blur_y = (  # in frame pixels, then crop pixels
-            _matching_blur(measured[start : start + rungs], noise_here) for start in (3, 3 + rungs)
+        blur_x, blur_y = (  # in crop pixels
+            _matching_blur(measured[start : start + rungs], noise_here) / scale for start in (3, 3 + rungs)
         )
-        blur_x, blur_y = (blur / scale if blur >= _SHARP_ENOUGH_PX else 0.0 for blur in (blur_x, blur_y))
+        blur_x, blur_y = (blur if blur / magnified >= _SHARP_ENOUGH_PX else 0.0 for blur in (blur_x, blur_y))
         clean = target_noise <= max(_MIN_NOISE, _NOISE_MARGIN * swap_noise)
         grain = 0.0 if clean else (target_noise**2 - swap_noise**2) ** 0.5 / out_of_crop
         looks.append((blur_x, blur_y, grain))
@@ -160,16 +163,19 @@ def _level(power: float) -> float:
 
 def _energies(target: torch.Tensor, swap: torch.Tensor, inside: torch.Tensor, dim: int) -> torch.Tensor:
     """The gradient energies along ``dim`` that :func:`_matching_blur` compares: the target's as
-    it is and blurred by one pixel, then the swap's at each rung and at each rung and a pixel."""
-    blurs = [*_LADDER, *(_and_a_pixel(rung) for rung in _LADDER)]
+    it is and blurred by one pixel, then the swap's at each rung, then at each rung and a pixel.
+    Each rung blurs the one before it by what is missing (Gaussians add in variance), so no
+    kernel is wide."""
+    rungs, previous, blurred = [], 0.0, swap
+    for sigma in _LADDER:
+        blurred = _gaussian(blurred, (sigma**2 - previous**2) ** 0.5, dim)
+        rungs.append(blurred)
+        previous = sigma
     return torch.cat(
         [_energy(target, inside, dim), _energy(_gaussian(target, 1.0, dim), inside, dim)]
-        + [_energy(_gaussian(swap, sigma, dim), inside, dim) for sigma in blurs]
+        + [_energy(rung, inside, dim) for rung in rungs]
+        + [_energy(_gaussian(rung, 1.0, dim), inside, dim) for rung in rungs]
     )
-
-
-def _and_a_pixel(sigma: float) -> float:
-    return (sigma**2 + 1) ** 0.5
 
 
 def _matching_blur(energies: list[float], target_noise: float) -> float:
