@@ -8,6 +8,7 @@ import math
 
 import torch
 
+from rtswap.blend.background import Background
 from rtswap.blend.camera import LOOK_EVERY, Look, camera_look, match_camera
 from rtswap.blend.composite import composite
 from rtswap.blend.mask import blur, dilate
@@ -31,16 +32,32 @@ class Compositor:
         """``keep_occluders``: what covers a target face (hair, glasses frames, a hand) stays on
         top of the swap."""
         self.keep_occluders = keep_occluders
+        self._background: Background | None = None
         self.new_stream()
 
-    def new_stream(self) -> None:
+    def new_stream(self, background: torch.device | None = None) -> None:
         """Forget what was kept from the frames of another stream (its track ids mean nothing
-        here): called when a pipeline starts."""
-        self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(_OCCLUDERS_EVERY)
-        self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(_GLASSES_EVERY)
-        self._camera: TrackedLooks[Look] = TrackedLooks(LOOK_EVERY)
+        here): called when a pipeline starts. With ``background`` (live input, on that device),
+        the looks' refreshes run off the frame path (:mod:`rtswap.blend.background`) until
+        :meth:`end_stream`; without, every frame's output is the same on every run."""
+        self.end_stream()
+        self._background = None if background is None else Background(background)
+        self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(_OCCLUDERS_EVERY, self._background)
+        self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(_GLASSES_EVERY, self._background)
+        self._camera: TrackedLooks[Look] = TrackedLooks(LOOK_EVERY, self._background)
         self._grain: torch.Generator | None = None
         """Makes the grain: seeded per stream, so a run's output is the same every time."""
+
+    def end_stream(self) -> None:
+        """End the background thread of a live stream, if there is one."""
+        if self._background is not None:
+            self._background.close()
+            self._background = None
+
+    @property
+    def background_costs_ms(self) -> list[float]:
+        """How long the latest background looks took (none without a background)."""
+        return [] if self._background is None else list(self._background.costs_ms)
 
     def warmup(self, size: int, device: torch.device) -> None:
         """What is slow on its first call (OpenCV builds its colour tables on first use)."""

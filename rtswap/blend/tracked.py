@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 import torch
 
+from rtswap.blend.background import Background
 from rtswap.device import upload
 
 Found = TypeVar("Found")
@@ -17,32 +19,69 @@ class TrackedLooks(Generic[Found]):
     glasses' rims; its camera's blur and grain), found on every ``every``-th frame of each track
     and reused in between: in the aligned crop, hair and glasses keep their place as the head
     moves, a hand two frames late is hardly seen at 30 fps, and a camera's focus and noise change
-    slowly. Only the faces due are looked at (tracks that began on different frames are due on
-    different frames); faces without a track (stills) always are, and so are faces whose crop size
-    changed. Used by one thread (the pipeline's composite stage)."""
+    slowly. Tracks that began on different frames are due on different frames. A face is looked
+    at at once when it has no look yet: a new track, a still (no track), a crop size that changed.
 
-    def __init__(self, every: int) -> None:
-        self.every = every
+    With a ``background``, a due refresh runs there instead (its result is used from the frame it
+    is ready on; the previous one until then), so that no frame waits for it. Used by one stream's
+    thread (the pipeline's composite stage) and its background."""
+
+    def __init__(self, every: int, background: Background | None = None) -> None:
+        self.every, self.background = every, background
         self._kept: dict[int, tuple[int, int, Found]] = {}
         """track id -> (frames since found, the crop size it was found at, what was found)."""
+        self._pending: set[int] = set()
+        """Tracks whose refresh is running in the background."""
+        self._lock = threading.Lock()
 
     def __call__(
         self, track_ids: list[int], size: int, find: Callable[[list[int]], Iterable[Found]]
     ) -> list[Found]:
         """One found thing per face, in batch order: kept, or for the faces due (their positions
         in the batch), what ``find`` finds. ``size``: the crop size of this frame's faces."""
-        due = [k for k, t in enumerate(track_ids) if not self._reusable(t, size)]
-        fresh = dict(zip(due, find(due), strict=True)) if due else {}
-        entries = [
-            (0, size, fresh[k]) if k in fresh else (self._kept[t][0] + 1, size, self._kept[t][2])
-            for k, t in enumerate(track_ids)
-        ]
-        self._kept = {t: entry for t, entry in zip(track_ids, entries, strict=True) if t >= 0}
-        return [found for _, _, found in entries]
+        with self._lock:
+            now = [k for k, t in enumerate(track_ids) if not self._usable(t, size)]
+            due = [k for k, t in enumerate(track_ids) if k not in now and self._due(t)]
+        found = dict(zip(now, find(now), strict=True)) if now else {}
+        if due and self.background is None:
+            found.update(zip(due, find(due), strict=True))
+        elif due:
+            self._refresh_later([track_ids[k] for k in due], size, lambda: find(due))
+        with self._lock:
+            entries = [
+                (0, size, found[k]) if k in found else (self._kept[t][0] + 1, size, self._kept[t][2])
+                for k, t in enumerate(track_ids)
+            ]
+            self._kept = {t: entry for t, entry in zip(track_ids, entries, strict=True) if t >= 0}
+        return [look for _, _, look in entries]
 
-    def _reusable(self, track_id: int, size: int) -> bool:
+    def _usable(self, track_id: int, size: int) -> bool:
         kept = self._kept.get(track_id)
-        return kept is not None and kept[0] < self.every - 1 and kept[1] == size
+        return kept is not None and kept[1] == size
+
+    def _due(self, track_id: int) -> bool:
+        return self._kept[track_id][0] >= self.every - 1 and track_id not in self._pending
+
+    def _refresh_later(self, tracks: list[int], size: int, find: Callable[[], Iterable[Found]]) -> None:
+        assert self.background is not None
+
+        def refresh() -> None:
+            try:
+                found = list(find())
+            finally:
+                with self._lock:
+                    self._pending.difference_update(tracks)
+            with self._lock:
+                for track, look in zip(tracks, found, strict=True):
+                    kept = self._kept.get(track)
+                    if kept is not None and kept[1] == size:  # the track goes on at this size
+                        self._kept[track] = (0, size, look)
+
+        with self._lock:
+            self._pending.update(tracks)
+        if not self.background.submit(refresh):
+            with self._lock:
+                self._pending.difference_update(tracks)
 
 
 def rows(positions: list[int], *tensors: torch.Tensor) -> list[torch.Tensor]:

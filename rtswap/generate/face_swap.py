@@ -77,10 +77,15 @@ class FaceSwap:
             identities[index] = identity
             self.identities = identities
 
-    def new_stream(self) -> None:
+    def new_stream(self, live: bool = False) -> None:
         """Forget what was kept from the frames of another stream (its track ids mean nothing
-        here): called when a pipeline starts."""
-        self.compositor.new_stream()
+        here): called when a pipeline starts. ``live``: the composite's periodic looks run off
+        the frame path until :meth:`end_stream`."""
+        self.compositor.new_stream(self.device if live else None)
+
+    def end_stream(self) -> None:
+        """Called when a pipeline ends."""
+        self.compositor.end_stream()
 
     def warmup(self) -> None:
         """Everything slow on its first call, done before the first frame: the engine's compiled

@@ -165,6 +165,7 @@ class Pipeline:
                 stage.join(_JOIN_TIMEOUT_S)
             for part in analysis:
                 part.close()
+            self.face_swap.end_stream()
             self.source.close()
             failed = next((s for s in stages if s.error is not None), None)
             # a live recording keeps what it has when the camera goes; a file job's output is
@@ -192,13 +193,14 @@ class Pipeline:
         finally:
             for part in analysis:
                 part.close()
+            self.face_swap.end_stream()
             self.source.close()
             self._close_sinks(keep=True, report=True)
         return self._report(capture, [])
 
     def _build(self) -> tuple[Capture, tuple[Detect, Track], list[Stage]]:
         self.face_swap.warmup()
-        self.face_swap.new_stream()
+        self.face_swap.new_stream(live=self.config.live)
         device = self.face_swap.device
         capture = self._capture = Capture(self.source, device)
         track = Track(self.config.max_faces, self.face_swap.landmarks, device)

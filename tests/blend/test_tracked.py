@@ -1,5 +1,9 @@
+import threading
+import time
+
 import torch
 
+from rtswap.blend.background import Background
 from rtswap.blend.occluders.skin import occluders
 from rtswap.blend.tracked import TrackedLooks, rows
 
@@ -38,3 +42,38 @@ def test_looks_are_reused_within_a_track_and_made_again_only_for_the_faces_due()
     for _ in range(4):  # track 2 begins a frame later; each is looked at on its own frames
         assert [m.shape for m in looking(staggered, [1, 2], *pair)] == [(1, 64, 64)] * 2
     assert calls == [1, 1, 1, 1]  # frames 0 (track 1), 1 (track 2), 3 (track 1), 4 (track 2)
+
+
+def test_with_a_background_a_refresh_runs_off_the_frame_path_and_is_used_once_ready() -> None:
+    """The first look of a face is made at once; its refreshes run on the background thread
+    while the frames go on with the previous look."""
+    threads: list[str] = []
+    release = threading.Event()
+
+    def find(due: list[int]) -> list[int]:
+        threads.append(threading.current_thread().name)
+        if len(threads) > 1:
+            release.wait(10)  # a slow look
+        return [len(threads)] * len(due)
+
+    background = Background(torch.device("cpu"))
+    try:
+        looks: TrackedLooks[int] = TrackedLooks(every=2, background=background)
+        assert looks([5], 64, find) == [1]  # found at once, in this thread
+        assert looks([5], 64, find) == [1]  # due: the refresh starts in the background...
+        assert looks([5], 64, find) == [1]  # ...and the frames go on without waiting for it
+        deadline = time.monotonic() + 10
+        while len(threads) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        assert threads == [threading.current_thread().name, "rtswap-looks"]
+        assert looks([5], 64, find) == [1]  # still running
+        release.set()
+        while looks([5], 64, find) != [2]:  # used from the frame it is ready on
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        assert len(threads) == 2  # not asked again while it ran
+        assert looks([6], 64, find) == [3]  # a new face: at once
+    finally:
+        background.close()
+    assert not any(t.name == "rtswap-looks" for t in threading.enumerate())

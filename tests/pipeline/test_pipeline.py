@@ -1,16 +1,22 @@
 import threading
 import time
 
+import cv2
 import numpy as np
 import pytest
 
 from rtswap.capture.synthetic import SyntheticSource
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
+from rtswap.config import SwapConfig
+from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.errors import MediaError
+from rtswap.frame import Frame
 from rtswap.pipeline import Pipeline, PipelineConfig, StageError
 from rtswap.pipeline.pipeline import STAGES
 from rtswap.swapper import Swapper
 from rtswap.testing.doubles import CollectSink, ListSource
+from rtswap.testing.occluders import with_hand
+from tests.conftest import face_hull
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +108,29 @@ def test_stop_from_another_thread_ends_a_live_run(grace_swapper: Swapper, clip: 
     assert time.monotonic() - start < 3.0
     assert sink.frames and sink.closed and not sink.aborted
     assert not _stage_threads()
+
+
+def test_live_input_refreshes_the_looks_in_the_background_and_ends_it(
+    astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer
+) -> None:
+    """Live, the occluder and camera looks are refreshed off the frame path: a hand over the mouth
+    stays on top on every frame all the same, and the background thread ends with the run."""
+    face = analyzer.analyze(grace)[0]
+    target, drawn = with_hand(grace, face.landmarks)
+    hand = cv2.erode(drawn.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    hand &= face_hull(face, grace.shape)
+    seen: list[bool] = []
+
+    class Watching(CollectSink):
+        def write(self, image: np.ndarray, frame: Frame) -> None:
+            seen.append(any(t.name == "rtswap-looks" for t in threading.enumerate()))
+            super().write(image, frame)
+
+    sink = Watching()
+    with Swapper(astro, SwapConfig(device="cpu"), progress=False) as swapper:
+        Pipeline(swapper.face_swap, ListSource([target] * 20), [sink], PipelineConfig(live=True)).run()
+    assert sink.images and all(seen)
+    for image in sink.images:
+        assert np.abs(image[hand].astype(int) - target[hand]).mean() < 5  # the hand, on top
+        assert np.abs(image.astype(int) - target).max() > 30  # the face, swapped
+    assert "rtswap-looks" not in _stage_threads()
