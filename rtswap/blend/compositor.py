@@ -5,10 +5,11 @@ camera's (:mod:`rtswap.blend.camera`), what covers the face staying on top
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import torch
 
-from rtswap.blend.background import Background
+from rtswap.background import Background
 from rtswap.blend.camera import LOOK_EVERY, Look, camera_look, match_camera
 from rtswap.blend.composite import composite
 from rtswap.blend.mask import blur, dilate
@@ -38,10 +39,12 @@ class Compositor:
     def new_stream(self, background: torch.device | None = None) -> None:
         """Forget what was kept from the frames of another stream (its track ids mean nothing
         here): called when a pipeline starts. With ``background`` (live input, on that device),
-        the looks' refreshes run off the frame path (:mod:`rtswap.blend.background`) until
+        the looks' refreshes run off the frame path (:mod:`rtswap.background`) until
         :meth:`end_stream`; without, every frame's output is the same on every run."""
         self.end_stream()
-        self._background = None if background is None else Background(background)
+        self.background_costs_ms: deque[float] = deque(maxlen=1024)
+        """How long this stream's latest background looks took (kept after it ends)."""
+        self._background = None if background is None else Background(background, self.background_costs_ms)
         self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(_OCCLUDERS_EVERY, self._background)
         self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(_GLASSES_EVERY, self._background)
         self._camera: TrackedLooks[Look] = TrackedLooks(LOOK_EVERY, self._background)
@@ -53,11 +56,6 @@ class Compositor:
         if self._background is not None:
             self._background.close()
             self._background = None
-
-    @property
-    def background_costs_ms(self) -> list[float]:
-        """How long the latest background looks took (none without a background)."""
-        return [] if self._background is None else list(self._background.costs_ms)
 
     def warmup(self, size: int, device: torch.device) -> None:
         """What is slow on its first call (OpenCV builds its colour tables on first use)."""

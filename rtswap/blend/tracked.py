@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 import torch
 
-from rtswap.blend.background import Background
+from rtswap.background import Background
 from rtswap.device import upload
 
 Found = TypeVar("Found")

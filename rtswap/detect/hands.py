@@ -18,6 +18,9 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+import torch
+
+from rtswap.background import Background
 
 HANDS_EVERY = 6
 """A stream looks for hands on every this many frames (200 ms at 30 fps); a look costs the same
@@ -59,16 +62,20 @@ class HandFinder:
 class HandWatch:
     """:class:`HandFinder` on a stream's frames: looks on every ``every``-th frame it is given
     (counted here: a live stream's stages see gaps in the frame numbers), and gives the hands it
-    last found in between."""
+    last found in between. With ``background`` (live input), the looks run on a thread of their
+    own and their hands are given from the frame they are ready on: no frame waits for a look."""
 
-    def __init__(self, every: int = HANDS_EVERY) -> None:
+    def __init__(self, every: int = HANDS_EVERY, background: bool = False) -> None:
         self.every = every
         self._finder = HandFinder()
         self._hands: list[np.ndarray] = []
         self._due = 0
         """Frames to go before the next look."""
+        self._background = Background(torch.device("cpu")) if background else None
 
     def close(self) -> None:
+        if self._background is not None:
+            self._background.close()  # before the finder it uses
         self._finder.close()
 
     def __call__(self, host_image: Callable[[], np.ndarray], slower: int = 1) -> list[np.ndarray]:
@@ -77,7 +84,11 @@ class HandWatch:
         device is copied for it). ``slower``: the next look comes that many times later (the
         governor's ``detect_slower``)."""
         if self._due == 0:
-            self._hands = self._finder.find(host_image())
+            if self._background is None:
+                self._hands = self._finder.find(host_image())
+            else:
+                image = host_image()
+                self._background.submit(lambda: setattr(self, "_hands", self._finder.find(image)))
             self._due = self.every * slower
         self._due -= 1
         return self._hands

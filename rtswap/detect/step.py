@@ -34,15 +34,17 @@ class Detect:
         landmarks: str,
         device: torch.device,
         hands: bool,
+        live: bool = False,
     ) -> None:
         """``tracking``: how many faces the track step followed in its latest frame (read on
         another thread); ``slower``: how many times further the governor spreads the sweep now;
         ``landmarks``: the analysis backend, ``mediapipe`` or ``torch`` (on ``device``);
-        ``hands``: look for hands too (in mediapipe's CPU graph, on the host image)."""
+        ``hands``: look for hands too (in mediapipe's CPU graph, on the host image); ``live``:
+        those looks run off the frame path."""
         self.detect_every, self._tracking, self._slower = detect_every, tracking, slower
         self._detector = make_detector(landmarks, device)
         self._on_device = landmarks == "torch"
-        self._hands = HandWatch() if hands else None
+        self._hands = HandWatch(background=live) if hands else None
 
     def close(self) -> None:
         self._detector.close()

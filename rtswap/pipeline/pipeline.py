@@ -211,6 +211,7 @@ class Pipeline:
             self.face_swap.landmarks,
             device,
             hands=self.face_swap.keep_occluders,
+            live=self.config.live,
         )
         steps: list[Step] = [
             capture,

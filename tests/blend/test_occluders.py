@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -228,6 +230,31 @@ def test_hands_are_looked_for_on_every_nth_frame_kept_between_and_less_when_the_
         watch.close()
     assert seen == [0, 0, 0, 0, 4, 4, 4, 4, 8]
     assert looked == [0, 4, 8, 12, 20]
+
+
+def test_live_hand_looks_run_off_the_frame_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a background, a slow look for hands does not hold up the frames: they get the hands
+    last found until it is done."""
+    release, threads = threading.Event(), []
+
+    def find(self: HandFinder, image: np.ndarray) -> list[np.ndarray]:
+        threads.append(threading.current_thread().name)
+        release.wait(10)
+        return [np.full((21, 2), image[0, 0, 0], np.float32)]
+
+    monkeypatch.setattr(HandFinder, "find", find)
+    watch = HandWatch(every=100, background=True)  # one look in this test
+    try:
+        assert watch(partial(np.full, (8, 8, 3), 7, np.uint8)) == []  # the look starts...
+        assert watch(partial(np.full, (8, 8, 3), 8, np.uint8)) == []  # ...and the frames go on
+        release.set()
+        deadline = time.monotonic() + 10
+        while not (hands := watch(partial(np.full, (8, 8, 3), 9, np.uint8))):
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        assert float(hands[0][0, 0]) == 7 and set(threads) == {"rtswap-looks"}
+    finally:
+        watch.close()
 
 
 def test_no_band_on_the_forehead_from_a_source_fringe(

@@ -3,7 +3,7 @@ import time
 
 import torch
 
-from rtswap.blend.background import Background
+from rtswap.background import Background
 from rtswap.blend.occluders.skin import occluders
 from rtswap.blend.tracked import TrackedLooks, rows
 

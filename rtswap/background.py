@@ -1,10 +1,11 @@
 """Periodic looks off the frame path: a thread that runs them while the frames go on.
 
-On live input a refreshed occluder map, glasses look or camera look (a few to tens of
-milliseconds, on some frames) would otherwise land on the frame that happens to be due and make a
-spike in its latency. Given to :class:`~rtswap.blend.tracked.TrackedLooks`, this runs the refresh
-instead, on the frame's tensors as they were; the frames go on with the previous look until the
-new one is ready (a frame or two later). A face's first look is never deferred.
+On live input a refreshed occluder map, glasses look or camera look (composite stage), or a look
+for hands (detect stage) - a few to tens of milliseconds, on some frames - would otherwise land on
+the frame that happens to be due and make a spike in its latency. Given to
+:class:`~rtswap.blend.tracked.TrackedLooks` or :class:`~rtswap.detect.hands.HandWatch`, this
+runs the look instead, on the frame's data as it was; the frames go on with the previous look
+until the new one is ready (a frame or two later). A face's first look is never deferred.
 """
 
 from __future__ import annotations
@@ -27,14 +28,13 @@ MAX_WAITING = 4
 class Background:
     """One daemon thread running jobs in turn. Not for more than one stream."""
 
-    def __init__(self, device: torch.device) -> None:
-        """``device``: where the looks' tensors are."""
+    def __init__(self, device: torch.device, costs_ms: deque[float] | None = None) -> None:
+        """``device``: where the looks' tensors are; ``costs_ms``: where each job's time goes."""
         self.device = device
+        self.costs_ms = deque(maxlen=256) if costs_ms is None else costs_ms
         self._jobs: queue.Queue[tuple[Callable[[], None], torch.cuda.Event | None] | None] = queue.Queue(
             MAX_WAITING
         )
-        self.costs_ms: deque[float] = deque(maxlen=256)
-        """How long the latest jobs took."""
         self._thread = threading.Thread(target=self._run, name="rtswap-looks", daemon=True)
         self._thread.start()
 
