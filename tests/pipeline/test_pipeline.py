@@ -134,3 +134,20 @@ def test_live_input_refreshes_the_looks_in_the_background_and_ends_it(
         assert np.abs(image[hand].astype(int) - target[hand]).mean() < 5  # the hand, on top
         assert np.abs(image.astype(int) - target).max() > 30  # the face, swapped
     assert "rtswap-looks" not in _stage_threads()
+
+
+def test_a_hand_that_comes_over_the_face_is_on_top_within_three_frames(
+    astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer
+) -> None:
+    """The looks' cadence: a hand raised over the mouth of a tracked face at frame 10 is kept on
+    top from frame 12 on (and painted over for at most the two frames before it)."""
+    face = analyzer.analyze(grace)[0]
+    target, drawn = with_hand(grace, face.landmarks)
+    hand = cv2.erode(drawn.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    hand &= face_hull(face, grace.shape)
+    frames = [grace] * 10 + [target] * 10
+    sink = CollectSink()
+    with Swapper(astro, SwapConfig(device="cpu"), progress=False) as swapper:
+        Pipeline(swapper.face_swap, ListSource(frames), [sink], PipelineConfig(live=False)).run()
+    kept = [np.abs(image[hand].astype(int) - target[hand]).mean() < 5 for image in sink.images[10:]]
+    assert all(kept[2:]), kept
