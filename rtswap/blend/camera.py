@@ -212,29 +212,30 @@ def _energy(luma: torch.Tensor, inside: torch.Tensor, dim: int) -> torch.Tensor:
 
 def _gaussian(x: torch.Tensor, sigma: float, dim: int) -> torch.Tensor:
     """``x`` (B, C, H, W) blurred along ``dim`` (2: rows, 3: columns) by a Gaussian of ``sigma``
-    pixels, edges replicated; unchanged below :data:`_MIN_BLUR_PX`."""
+    pixels, edges replicated; unchanged below :data:`_MIN_BLUR_PX`. A weighted sum of shifted
+    views, as the masks' filters are: no convolution, whose first call for each kernel size costs
+    oneDNN's code generation on the CPU (2.6 s for a look's ladder, on the first frame)."""
     if sigma < _MIN_BLUR_PX:
         return x
-    kernel = _kernel(sigma, x.dtype, x.device)
-    radius = len(kernel) // 2
-    b, c, h, w = x.shape
-    flat = x.reshape(b * c, 1, h, w)
-    if dim == 3:
-        flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
-    else:
-        flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
-    return flat.reshape(b, c, h, w)
+    taps = _taps(sigma)
+    radius, length = len(taps) // 2, x.shape[dim]
+    padded = F.pad(x, (radius, radius, 0, 0) if dim == 3 else (0, 0, radius, radius), mode="replicate")
+    out = padded.narrow(dim, 0, length) * taps[0]
+    for k in range(1, len(taps)):
+        out.add_(padded.narrow(dim, k, length), alpha=taps[k])
+    return out
 
 
-def _kernel(sigma: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def _taps(sigma: float) -> list[float]:
     """The normalised 1D Gaussian of ``sigma`` pixels, out to three sigmas."""
     radius = max(1, round(3 * sigma))
-    taps = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
-    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
-    return kernel / kernel.sum()
+    weights = [math.exp(-(k * k) / (2 * sigma * sigma)) for k in range(-radius, radius + 1)]
+    return [w / sum(weights) for w in weights]
 
 
-_UNIT = _kernel(1.0, torch.float64, torch.device("cpu"))
-_BLURRED_NOISE_ENERGY = float((((_UNIT[2:] - _UNIT[:-2]) / 2) ** 2).sum())
+_UNIT = _taps(1.0)
+_BLURRED_NOISE_ENERGY = sum(
+    ((after - before) / 2) ** 2 for before, after in zip(_UNIT, _UNIT[2:], strict=False)
+)
 """The mean square central difference of white noise of sigma 1 blurred by one pixel (as it is:
 1 / 2)."""

@@ -58,9 +58,13 @@ class Compositor:
             self._background = None
 
     def warmup(self, size: int, device: torch.device) -> None:
-        """What is slow on its first call (OpenCV builds its colour tables on first use)."""
+        """What is slow on its first call (OpenCV builds its colour tables on first use; the
+        camera look's and match's operations their kernels)."""
         crop = torch.zeros(1, 3, size, size, device=device)
-        composite(crop, crop, torch.ones(1, 1, size, size, device=device))
+        face = torch.ones(1, 1, size, size, device=device)
+        change = composite(crop, crop, face)
+        looks = camera_look(crop, crop, face, [crop], [1.0])
+        match_camera(change, face, [(1.0, 1.0, 1 / 255)] + looks[1:])
 
     def __call__(self, work: SwapWork, blend_levels_fewer: int = 0) -> None:
         """Blend the swapped crops into their targets, what covers the faces staying on top:
