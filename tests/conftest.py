@@ -62,6 +62,13 @@ def grace_swapper() -> Iterator[Swapper]:
 
 
 @pytest.fixture(scope="session")
+def astro_swapper(astro: np.ndarray) -> Iterator[Swapper]:
+    """The astronaut as the source (her fringe covers much of her forehead)."""
+    with Swapper(astro, SwapConfig(device="cpu"), progress=False) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
 def head() -> SyntheticHead:
     return SyntheticHead.astronaut()
 

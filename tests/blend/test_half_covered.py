@@ -3,7 +3,7 @@ on top, the visible upper face is swapped, and the cover's colour does not tint 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from rtswap.cli import main
-from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.frame import Face
 from rtswap.geometry.landmarks import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
@@ -42,12 +41,6 @@ COVERS: dict[str, Cover] = {
     "scarf": with_scarf,
     "microphone": with_microphone,
 }
-
-
-@pytest.fixture(scope="module")
-def astro_swapper(astro: np.ndarray) -> Iterator[Swapper]:
-    with Swapper(astro, SwapConfig(device="cpu"), progress=False) as s:
-        yield s
 
 
 def _turned(image: np.ndarray) -> np.ndarray:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -35,13 +34,6 @@ from rtswap.testing.occluders import (
     with_open_hand,
 )
 from tests.conftest import face_change, face_hull, write_video
-
-
-@pytest.fixture(scope="module")
-def astro_swapper(astro: np.ndarray) -> Iterator[Swapper]:
-    """The astronaut as the source: her fringe covers much of her forehead."""
-    with Swapper(astro, SwapConfig(device="cpu"), progress=False) as s:
-        yield s
 
 
 def _mean_change(before: np.ndarray, after: np.ndarray, where: np.ndarray) -> float:

@@ -7,7 +7,6 @@ import pytest
 
 from rtswap.capture.synthetic import SyntheticSource
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
-from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.errors import MediaError
 from rtswap.frame import Frame
@@ -111,7 +110,7 @@ def test_stop_from_another_thread_ends_a_live_run(grace_swapper: Swapper, clip: 
 
 
 def test_live_input_refreshes_the_looks_in_the_background_and_ends_it(
-    astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer
+    astro_swapper: Swapper, grace: np.ndarray, analyzer: FaceAnalyzer
 ) -> None:
     """Live, the occluder and camera looks are refreshed off the frame path: a hand over the mouth
     stays on top on every frame all the same, and the background thread ends with the run."""
@@ -127,8 +126,7 @@ def test_live_input_refreshes_the_looks_in_the_background_and_ends_it(
             super().write(image, frame)
 
     sink = Watching()
-    with Swapper(astro, SwapConfig(device="cpu"), progress=False) as swapper:
-        Pipeline(swapper.face_swap, ListSource([target] * 20), [sink], PipelineConfig(live=True)).run()
+    Pipeline(astro_swapper.face_swap, ListSource([target] * 20), [sink], PipelineConfig(live=True)).run()
     assert sink.images and all(seen)
     for image in sink.images:
         assert np.abs(image[hand].astype(int) - target[hand]).mean() < 5  # the hand, on top
@@ -137,7 +135,7 @@ def test_live_input_refreshes_the_looks_in_the_background_and_ends_it(
 
 
 def test_a_hand_that_comes_over_the_face_is_on_top_within_three_frames(
-    astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer
+    astro_swapper: Swapper, grace: np.ndarray, analyzer: FaceAnalyzer
 ) -> None:
     """The looks' cadence: a hand raised over the mouth of a tracked face at frame 10 is kept on
     top from frame 12 on (and painted over for at most the two frames before it)."""
@@ -147,7 +145,6 @@ def test_a_hand_that_comes_over_the_face_is_on_top_within_three_frames(
     hand &= face_hull(face, grace.shape)
     frames = [grace] * 10 + [target] * 10
     sink = CollectSink()
-    with Swapper(astro, SwapConfig(device="cpu"), progress=False) as swapper:
-        Pipeline(swapper.face_swap, ListSource(frames), [sink], PipelineConfig(live=False)).run()
+    Pipeline(astro_swapper.face_swap, ListSource(frames), [sink], PipelineConfig(live=False)).run()
     kept = [np.abs(image[hand].astype(int) - target[hand]).mean() < 5 for image in sink.images[10:]]
     assert all(kept[2:]), kept
