@@ -28,17 +28,17 @@ import torch.nn.functional as F
 from rtswap.blend.mask import erode
 from rtswap.device import Constant
 
-LOOK_EVERY = 6
+LOOK_EVERY = 15
 _LOOK_PX = 128
 """A look works on the face at most this many pixels wide (or as large as in the frame, if smaller)."""
 _LADDER = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
 """Blurs tried, in pixels of the face as large as it is in the frame."""
 _MIN_BLUR_PX = 0.4
 """A blur below this (crop pixels) is not applied: no visible difference."""
-_SHARP_ENOUGH_PX = 0.9
+_SHARP_ENOUGH_PX = 1.5
 """A target softer than the swap by less than this blur (frame pixels) is taken as sharp: a
-photo's own softness and the crop's resampling are within it, and matching them would cost the
-face detail for no visible gain."""
+photo's own softness, a rendered face's and the crop's resampling are within it, and matching
+them would cost the face detail (and a few ms a frame) for no visible gain."""
 _MIN_NOISE = 1.5 / 255
 """A target whose noise is below this is a clean camera: no grain is added."""
 _NOISE_MARGIN = 1.2
