@@ -25,8 +25,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from rtswap.blend.color import LUMA
 from rtswap.blend.mask import erode
-from rtswap.device import Constant
 
 LOOK_EVERY = 15
 _LOOK_PX = 128
@@ -47,7 +47,6 @@ _SHOWN = 0.95
 _NOISE_BLOCK = 6
 _SMOOTHEST = 0.2
 """The noise is measured in the smoothest fifth of the face's 6x6 pixel blocks."""
-_LUMA = Constant([0.299, 0.587, 0.114])
 
 
 Look = tuple[float, float, float]
@@ -71,7 +70,7 @@ def camera_look(
     The target's noise is measured in the frame, in the middle of the face's box (the crop's
     resampling smooths it); the grain added to the crop is what, once pasted back into the frame,
     gives the face the frame's noise."""
-    weights = _LUMA.like(crops)[None, :, None, None]
+    weights = LUMA.like(crops)[None, :, None, None]
     target, swap = ((x * weights).sum(dim=1, keepdim=True) for x in (crops, swapped))
     inside = erode((face > 0.5).to(crops.dtype), max(1, crops.shape[-1] // 32))
     looks = []

@@ -12,6 +12,8 @@ _RGB_TO_XYZ = Constant(
 )
 _XYZ_TO_RGB = Constant(torch.linalg.inv(_RGB_TO_XYZ.cpu))
 _WHITE = Constant([0.950456, 1.0, 1.088754])
+LUMA = Constant([0.299, 0.587, 0.114])
+"""Rec. 601 luma weights of R, G, B (gamma-encoded): brightness for the looks' measures."""
 _EPS = 6.0 / 29.0
 STATS_STRIDE = 4
 SPREAD_LIMITS = (0.5, 2.0)

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rtswap.blend.color import LUMA
 from rtswap.blend.mask import blur
-from rtswap.device import Constant
 from rtswap.frame import Frame
 
 Image = TypeVar("Image", np.ndarray, torch.Tensor)
@@ -30,7 +30,6 @@ _GREY = 0.45
 _SMOOTH_PX = 2.0
 _SMOOTH_RADIUS = 2
 """Two box blurs of this radius: a Gaussian of about ``_SMOOTH_PX``."""
-_LUMA = Constant([0.299, 0.587, 0.114])
 _LOOK_PX = 64
 """A frame's brightness is judged on a copy this many pixels wide."""
 
@@ -64,7 +63,7 @@ def _brightened_array(image: np.ndarray) -> np.ndarray:
 
 def _brightened_tensor(image: torch.Tensor) -> torch.Tensor:
     pixels = image.permute(2, 0, 1)[None].to(torch.float32)
-    weights = _LUMA.on(image.device)[None, :, None, None]
+    weights = LUMA.on(image.device)[None, :, None, None]
     mean = float((F.adaptive_avg_pool2d(pixels, 1) * weights).sum()) / 255  # one read a frame
     if mean >= DARK:
         return image
