@@ -78,6 +78,9 @@ class HandWatch:
             self._background.close()  # before the finder it uses
         self._finder.close()
 
+    def _look(self, image: np.ndarray) -> None:
+        self._hands = self._finder.find(image)
+
     def __call__(self, host_image: Callable[[], np.ndarray], slower: int = 1) -> list[np.ndarray]:
         """The hands in a frame, or in the latest frame looked at. ``host_image`` gives the
         frame's pixels on the host, and is called only when the frame is looked at (a frame on the
@@ -85,10 +88,10 @@ class HandWatch:
         governor's ``detect_slower``)."""
         if self._due == 0:
             if self._background is None:
-                self._hands = self._finder.find(host_image())
+                self._look(host_image())
             else:
                 image = host_image()
-                self._background.submit(lambda: setattr(self, "_hands", self._finder.find(image)))
+                self._background.submit(lambda: self._look(image))
             self._due = self.every * slower
         self._due -= 1
         return self._hands
