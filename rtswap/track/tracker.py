@@ -22,6 +22,11 @@ _SAME_FACE_IOU = 0.5
 """Two tracks whose landmark boxes overlap this much are on the same face: the younger one ends."""
 _FOLLOW_MIN_IOU = 0.3
 """A followed face must overlap its predicted box this much, or it is not found."""
+_STILL = 0.03
+"""A face whose predicted box is within this fraction of its side of the last crop's is looked for
+in the same crop."""
+_SETTLE_RUNS = 6
+"""A new face's landmarks are the mean of this many runs of the mesh on its first frame."""
 HOLD_FRAMES = 5
 """A face not found is held for up to this many frames (170 ms at 30 fps) before its track ends."""
 
@@ -34,6 +39,8 @@ class _Track:
     velocity: np.ndarray
     """(2,) box-centre motion in pixels per frame."""
     smoother: OneEuroFilter
+    crop_box: np.ndarray
+    """Where the mesh looks for the face: kept while the face stays within ``_STILL`` of it."""
     missed: int = 0
     """Frames in a row the face was not found (held where it was heading)."""
 
@@ -68,7 +75,7 @@ class FaceTracker:
 
     def _follow(self, image: Pixels) -> None:
         """Every tracked face's landmarks, all in one call to the mesh."""
-        predicted = [track.face.box + np.tile(track.velocity, 2) for track in self._tracks]
+        predicted = [_crop_box(track) for track in self._tracks]
         found = self.mesh.landmarks_many(
             image, [(box, t.id) for box, t in zip(predicted, self._tracks, strict=True)]
         )
@@ -82,7 +89,7 @@ class FaceTracker:
                 self.mesh.forget(track.id)
                 continue
             track.velocity = _centre(face.box) - _centre(track.face.box)
-            track.face = face
+            track.face, track.crop_box = face, box
             kept.append(track)
         self._tracks = kept
 
@@ -98,15 +105,31 @@ class FaceTracker:
                 return
             if any(_contains(track.face.box, _centre(det.box)) for track in self._tracks):
                 continue
-            landmarks = self.mesh.landmarks(image, det.box)
+            landmarks = self._first_landmarks(image, det.box, self._next_id)
             if landmarks is None:
+                self.mesh.forget(self._next_id)
                 continue
             face = face_from_landmarks(landmarks, det.score, self._next_id)
             if any(iou(face.box, t.face.box) > _SAME_FACE_IOU for t in self._tracks):
+                self.mesh.forget(self._next_id)
                 continue
             smoother = OneEuroFilter(self.min_cutoff_hz, self.beta)
-            self._tracks.append(_Track(self._next_id, face, np.zeros(2), smoother))
+            self._tracks.append(_Track(self._next_id, face, np.zeros(2), smoother, face.box))
             self._next_id += 1
+
+    def _first_landmarks(self, image: Pixels, box: np.ndarray, key: int) -> np.ndarray | None:
+        """A new face's landmarks: found in the detector's box, then ``_SETTLE_RUNS`` times more,
+        each time in the box of the last, and those runs averaged. The mesh's crop settles on the
+        face, and the smoothing starts from where the face's landmarks sit on average rather than
+        from one run's jitter, which it would otherwise drift away from over the first frames (a
+        crawl)."""
+        landmarks = self.mesh.landmarks(image, box, key)
+        runs: list[np.ndarray] = []
+        while landmarks is not None and len(runs) < _SETTLE_RUNS:
+            landmarks = self.mesh.landmarks(image, face_from_landmarks(landmarks, 0).box, key)
+            if landmarks is not None:
+                runs.append(landmarks)
+        return None if landmarks is None else np.mean(runs, axis=0).astype(np.float32)
 
     def _smoothed(self, track: _Track, time_s: float) -> Face:
         face = track.face
@@ -114,6 +137,15 @@ class FaceTracker:
         smoothed = face_from_landmarks(landmarks.astype(np.float32), face.score, track.id)
         smoothed.held = track.missed > 0
         return smoothed
+
+
+def _crop_box(track: _Track) -> np.ndarray:
+    """Where to look for the track's face next: its box moved on by its velocity, or the box the
+    mesh looked in last when that is within ``_STILL`` of it (a face that keeps still is looked
+    for in the same crop, so sensor noise does not move the crop and the crop the landmarks)."""
+    predicted = track.face.box + np.tile(track.velocity, 2)
+    side = max(track.face.box[2] - track.face.box[0], track.face.box[3] - track.face.box[1])
+    return track.crop_box if np.abs(predicted - track.crop_box).max() <= _STILL * side else predicted
 
 
 def _held(face: Face, velocity: np.ndarray) -> Face:
