@@ -78,10 +78,22 @@ class SwapWork:
     """(B, 1, S, S) 1 where a hand covers each crop; None if no hand is in view."""
     changes: torch.Tensor | None = None
     """(B, 3, S, S) what the composite adds to each target crop, weighted by its paste mask."""
+    grain: torch.Tensor | None = None
+    """(B, 1, S, S) the camera's grain to add with the changes: a standard deviation per frame
+    pixel, drawn in the frame when they are pasted; None for none."""
 
     def tensors(self) -> list[torch.Tensor]:
         """Every tensor this work holds (for :meth:`~rtswap.frame.Frame.record_stream`)."""
-        held = [self.crops, self.swapped, self.mask, self.landmarks, self.moved, self.hands, self.changes]
+        held = [
+            self.crops,
+            self.swapped,
+            self.mask,
+            self.landmarks,
+            self.moved,
+            self.hands,
+            self.changes,
+            self.grain,
+        ]
         return [t for t in held if t is not None] + self.regions.pixels
 
 

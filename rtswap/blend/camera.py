@@ -8,27 +8,38 @@ grainy head. Per face, from the target crop and the swapped crop over the face's
   aligned) in the target, less what its noise contributes, against the swap blurred by a ladder of
   Gaussians along that axis: the swap gets the blur that brings its energy down to the target's.
   One axis at a time, so a head moving sideways gets a sideways blur. Never sharpened.
-- **Grain.** The noise level of each, from the median absolute residual of each pixel against
-  its four neighbours over the face (robust to the face's own edges). Where the target is
-  noisier, fresh Gaussian noise makes up the difference (variances add), new on every frame as a
-  sensor's is; a clean camera gets none.
+- **Grain.** The noise level of each, from the residual of each pixel against its four
+  neighbours in the smoothest blocks of the face (robust to the face's own edges). Where the target
+  is noisier, fresh Gaussian noise makes up the difference (variances add), drawn in the frame on
+  every frame as a sensor's is, the same in the three channels (the levels are the luma's;
+  independent channels would add two thirds of it to the luma); a clean camera gets none. A face's
+  own fine texture (wrinkles, stubble, a print's grain) reads as noise too, but stays still from
+  frame to frame while a sensor's changes: so in a stream the level is capped by what changed
+  since the frame before, in the aligned crop (the same residual, of the two crops' difference,
+  scaled back to the frame), and the swap's own texture, which keeps still too, takes nothing off
+  it. Fresh grain at the texture's level would make the face boil while the scene around it keeps
+  still.
 
-Looked at on every ``LOOK_EVERY``-th frame of a track (a camera's focus and light change slowly),
-applied on every frame.
+Looked at on a track's first frame, again two frames later (so the grain is checked against the
+frames' change early), then on every ``LOOK_EVERY``-th frame (a camera's focus and light change
+slowly); applied on every frame.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 
 from rtswap.blend.color import LUMA
 from rtswap.blend.mask import erode
+from rtswap.device import upload
 
 LOOK_EVERY = 15
+LOOK_AGAIN_AFTER = 2
 _LOOK_PX = 128
 """A look works on the face at most this many pixels wide (or as large as in the frame, if smaller)."""
 _LADDER = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
@@ -49,9 +60,14 @@ _SMOOTHEST = 0.2
 """The noise is measured in the smoothest fifth of the face's 6x6 pixel blocks."""
 
 
-Look = tuple[float, float, float]
-"""What a camera look finds for a face: the blur along x and y (crop pixels), and the grain to
-add (a standard deviation of [0, 1] values per crop pixel)."""
+class Look(NamedTuple):
+    """What a camera look finds for a face."""
+
+    blur_x: float
+    blur_y: float
+    """The blur to give the swap along x and y (crop pixels)."""
+    grain: float
+    """The grain to add (a standard deviation of [0, 1] values per frame pixel)."""
 
 
 def camera_look(
@@ -60,79 +76,113 @@ def camera_look(
     face: torch.Tensor,
     frames: list[torch.Tensor],
     magnification: list[float],
+    before: list[torch.Tensor | None] | None = None,
 ) -> list[Look]:
     """Per face, what to give the swapped face so it matches the target's camera.
 
     crops, swapped: (B, 3, S, S) RGB [0, 1]; face: (B, 1, S, S) the face's region; frames: each
-    face's box in the frame ((1, 3, h, w) [0, 1]); magnification: crop pixels per frame pixel.
+    face's box in the frame ((1, 3, h, w) [0, 1]); magnification: crop pixels per frame pixel;
+    before: each face's target crop in the frame before ((1, 3, S, S)), where there is one.
     The blur is judged with both faces as large as the face is in the frame (a crop that enlarges a
     face softens it, and would pass for a soft camera), or at :data:`_LOOK_PX` if that is smaller.
     The target's noise is measured in the frame, in the middle of the face's box (the crop's
-    resampling smooths it); the grain added to the crop is what, once pasted back into the frame,
-    gives the face the frame's noise."""
+    resampling smooths it), and capped by what changed since the frame before; the grain is what,
+    added in the frame, gives the face the frame's noise."""
     weights = LUMA.like(crops)[None, :, None, None]
     target, swap = ((x * weights).sum(dim=1, keepdim=True) for x in (crops, swapped))
     inside = erode((face > 0.5).to(crops.dtype), max(1, crops.shape[-1] // 32))
     looks = []
-    for k, (frame, magnified) in enumerate(zip(frames, magnification, strict=True)):
+    for k, (frame, magnified, previous) in enumerate(
+        zip(frames, magnification, before or [None] * len(frames), strict=True)
+    ):
         height, width = frame.shape[-2:]
         middle = frame[..., height // 4 : 3 * height // 4, width // 4 : 3 * width // 4]
         middle = (middle * weights).sum(dim=1, keepdim=True)
         scale = min(1 / max(magnified, 1.0), _LOOK_PX / crops.shape[-1])
         target_k, swap_k, inside_k = (_resized(x[k : k + 1], scale) for x in (target, swap, inside))
         inside_k = (inside_k > 0.99).to(crops.dtype)
+        changed = [] if previous is None else [_resized((previous * weights).sum(dim=1, keepdim=True), scale)]
         measured = torch.cat(  # every number the look needs, read to the host at once
             [
                 _noise_power(middle, torch.ones_like(middle)),
                 _noise_power(swap[k : k + 1], inside[k : k + 1]),
                 _noise_power(target_k, inside_k),
                 *(_energies(target_k, swap_k, inside_k, dim) for dim in (3, 2)),
+                *(_noise_power(target_k - luma, inside_k) for luma in changed),
             ]
         ).tolist()
         target_noise, swap_noise, noise_here = (_level(power) for power in measured[:3])
-        out_of_crop = _noise_left(crops.shape[-1], round(magnified, 2), str(crops.device))
-        swap_noise *= out_of_crop  # once pasted
         rungs = 2 + 2 * len(_LADDER)
         blur_x, blur_y = (  # in crop pixels
             _matching_blur(measured[start : start + rungs], noise_here) / scale for start in (3, 3 + rungs)
         )
         blur_x, blur_y = (blur if blur / magnified >= _SHARP_ENOUGH_PX else 0.0 for blur in (blur_x, blur_y))
-        clean = target_noise <= max(_MIN_NOISE, _NOISE_MARGIN * swap_noise)
-        grain = 0.0 if clean else (target_noise**2 - swap_noise**2) ** 0.5 / out_of_crop
-        looks.append((blur_x, blur_y, grain))
+        if changed:  # the sensor's share: a change's noise is two frames' (the swap's texture keeps still)
+            seen = _noise_seen(crops.shape[-1], round(magnified, 2), round(scale, 3))
+            sensor = min(target_noise, _level(measured[-1] / 2) / seen)
+            grain = sensor if sensor > _MIN_NOISE else 0.0
+        else:
+            swap_noise *= _noise_left(crops.shape[-1], round(magnified, 2))  # once pasted
+            clean = target_noise <= max(_MIN_NOISE, _NOISE_MARGIN * swap_noise)
+            grain = 0.0 if clean else (target_noise**2 - swap_noise**2) ** 0.5
+        looks.append(Look(blur_x, blur_y, grain))
     return looks
 
 
 def match_camera(
-    changes: torch.Tensor, shown: torch.Tensor, looks: list[Look], generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """The composite's ``changes`` (B, 3, S, S) blurred and grained as :func:`camera_look` says.
-    The change is blurred, not the swapped face alone: its seams with the target's pixels (the
-    face's edge, a mouth, holes in a texture) soften with it, as the camera would have them.
-    The grain goes where the swapped face is ``shown`` ((B, 1, S, S) in [0, 1]) all but whole
-    (not along the feathered edges of what covers the face); it is drawn after the blur, as a
-    sensor's is. Faces that need neither come back as they are."""
-    if all(max(blur_x, blur_y) < _MIN_BLUR_PX and grain == 0 for blur_x, blur_y, grain in looks):
-        return changes
-    out = []
-    for change, where, (blur_x, blur_y, grain) in zip(changes, shown, looks, strict=True):
-        change = _gaussian(_gaussian(change[None], blur_x, dim=3), blur_y, dim=2)
-        if grain > 0:
-            noise = torch.randn(change.shape, generator=generator, device=change.device, dtype=change.dtype)
-            change = change + grain * noise * (where > _SHOWN)
-        out.append(change)
-    return torch.cat(out)
+    changes: torch.Tensor, shown: torch.Tensor, looks: list[Look]
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The composite's ``changes`` (B, 3, S, S) blurred as :func:`camera_look` says, and the grain
+    to add where the swapped face is ``shown`` ((B, 1, S, S) in [0, 1]) all but whole (not along
+    the feathered edges of what covers the face): (B, 1, S, S) standard deviations per frame
+    pixel, or None if no face gets grain. The change is blurred, not the swapped face alone: its
+    seams with the target's pixels (the face's edge, a mouth, holes in a texture) soften with it,
+    as the camera would have them. The grain is drawn in the frame when the change is pasted
+    (:meth:`~rtswap.geometry.crops.FaceRegions.paste`), after the blur, one grain to a frame pixel,
+    as a sensor's is: noise drawn in a magnified crop would be coarser once pasted, and in a
+    shrunk one finer. Faces that need no blur come back as they are."""
+    if all(max(blur_x, blur_y) < _MIN_BLUR_PX for blur_x, blur_y, _ in looks):
+        blurred = changes
+    else:
+        blurred = torch.cat(
+            [
+                _gaussian(_gaussian(change[None], blur_x, dim=3), blur_y, dim=2)
+                for change, (blur_x, blur_y, _) in zip(changes, looks, strict=True)
+            ]
+        )
+    if all(grain == 0 for _, _, grain in looks):
+        return blurred, None
+    levels = upload([grain for _, _, grain in looks], changes.device)[:, None, None, None]
+    return blurred, levels * (shown > _SHOWN)
 
 
 @functools.cache
-def _noise_left(size: int, magnified: float, device: str) -> float:
+def _noise_left(size: int, magnified: float) -> float:
     """The share of white noise in a crop of ``size`` that resampling it into a frame it
     magnifies ``magnified`` times leaves, as :func:`_noise_power` sees it."""
-    generator = torch.Generator(device).manual_seed(0)
-    noise = torch.randn((1, 1, size, size), generator=generator, device=device)
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.randn(
+        (1, 1, size, size),
+        generator=generator,
+    )
     frame_size = max(8, round(size / magnified))
     pasted = F.interpolate(noise, size=(frame_size, frame_size), mode="bilinear", align_corners=False)
     return _level(float(_noise_power(pasted, torch.ones_like(pasted))))
+
+
+@functools.cache
+def _noise_seen(size: int, magnified: float, scale: float) -> float:
+    """The share of white noise in the frame that a look sees in the target crop (of ``size``,
+    magnifying the frame ``magnified`` times, resized by ``scale``), as :func:`_noise_power`
+    sees it."""
+    generator = torch.Generator().manual_seed(0)
+    frame_size = max(8, round(size / magnified))
+    noise = torch.randn(
+        (1, 1, frame_size, frame_size),
+        generator=generator,
+    )
+    crop = F.interpolate(noise, size=(size, size), mode="bilinear", align_corners=False)
+    return _level(float(_noise_power(_resized(crop, scale), torch.ones_like(_resized(crop, scale)))))
 
 
 def _resized(x: torch.Tensor, scale: float) -> torch.Tensor:

@@ -10,7 +10,7 @@ from collections import deque
 import torch
 
 from rtswap.background import Background
-from rtswap.blend.camera import LOOK_EVERY, Look, camera_look, match_camera
+from rtswap.blend.camera import LOOK_AGAIN_AFTER, LOOK_EVERY, Look, camera_look, match_camera
 from rtswap.blend.composite import composite
 from rtswap.blend.mask import blur, dilate
 from rtswap.blend.occluders.rims import rim_maps
@@ -47,9 +47,9 @@ class Compositor:
         self._background = None if background is None else Background(background, self.background_costs_ms)
         self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(_OCCLUDERS_EVERY, self._background)
         self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(_GLASSES_EVERY, self._background)
-        self._camera: TrackedLooks[Look] = TrackedLooks(LOOK_EVERY, self._background)
-        self._grain: torch.Generator | None = None
-        """Makes the grain: seeded per stream, so a run's output is the same every time."""
+        self._camera: TrackedLooks[Look] = TrackedLooks(LOOK_EVERY, self._background, LOOK_AGAIN_AFTER)
+        self._crops_before: dict[int, torch.Tensor] = {}
+        """Each track's target crop in the frame before (a camera look compares the two)."""
 
     def end_stream(self) -> None:
         """End the background thread of a live stream, if there is one."""
@@ -63,12 +63,12 @@ class Compositor:
         crop = torch.zeros(1, 3, size, size, device=device)
         face = torch.ones(1, 1, size, size, device=device)
         change = composite(crop, crop, face)
-        camera_look(crop, crop, face, [crop], [1.0])
-        match_camera(change, face, [(1.0, 1.0, 1 / 255)])  # a blur and grain, whatever the look found
+        camera_look(crop, crop, face, [crop], [1.0], [crop])
+        match_camera(change, face, [Look(1.0, 1.0, 1 / 255)])  # a blur and grain, whatever the look found
 
     def __call__(self, work: SwapWork, blend_levels_fewer: int = 0) -> None:
         """Blend the swapped crops into their targets, what covers the faces staying on top:
-        sets ``work.changes``."""
+        sets ``work.changes`` and ``work.grain``."""
         mask, covered = work.mask, None
         ids, size, looked_at = work.track_ids, work.crops.shape[-1], (work.crops, work.landmarks, work.mask)
         if self.keep_occluders:
@@ -79,14 +79,15 @@ class Compositor:
             if work.hands is not None:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
-        looks = self._camera(ids, size, lambda due: _camera_looks(work, due))
-        if self._grain is None or self._grain.device != work.crops.device:
-            self._grain = torch.Generator(work.crops.device).manual_seed(0)
+        before = [self._crops_before.get(t) for t in ids]
+        before = [crop if crop is not None and crop.shape[-1] == size else None for crop in before]
+        looks = self._camera(ids, size, lambda due: _camera_looks(work, due, before))
+        self._crops_before = {t: work.crops[k : k + 1] for k, t in enumerate(ids) if t >= 0}
         changes = composite(work.crops, work.swapped, mask, blend_levels_fewer)
         if covered is not None:  # on top: the blend's feather and low bands do not reach into them
             changes = changes * (1 - covered)
-        # as soft as the camera, the seams with what covers the face too
-        work.changes = match_camera(changes, mask, looks, self._grain)
+        # as soft and grainy as the camera, the seams with what covers the face soft too
+        work.changes, work.grain = match_camera(changes, mask, looks)
         if work.moved is not None:  # (what covers the face moves with it)
             work.changes = work.changes + work.moved
 
@@ -97,9 +98,11 @@ def _rims_widened(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tens
     return rim_maps(crops, landmarks, widen=max(1, crops.shape[-1] // 128))
 
 
-def _camera_looks(work: SwapWork, due: list[int]) -> list[Look]:
-    """:func:`camera_look` of the faces at positions ``due``, each with its box in the frame."""
+def _camera_looks(work: SwapWork, due: list[int], before: list[torch.Tensor | None]) -> list[Look]:
+    """:func:`camera_look` of the faces at positions ``due``, each with its box in the frame and
+    its crop in the frame before (``before``: every face's, in batch order; None for a new face or
+    one whose crop changed size)."""
     crops, swapped, mask = rows(due, work.crops, work.swapped, work.mask)
     frames = [work.regions.in_frame(k) for k in due]
     magnified = [math.hypot(*work.regions.matrices[k][0, :2]) for k in due]
-    return camera_look(crops, swapped, mask, frames, magnified)
+    return camera_look(crops, swapped, mask, frames, magnified, [before[k] for k in due])

@@ -22,14 +22,22 @@ class TrackedLooks(Generic[Found]):
     slowly. Tracks that began on different frames are due on different frames. A face is looked
     at at once when it has no look yet: a new track, a still (no track), a crop size that changed.
 
+    ``again_after``: a new track's second look comes this many frames after its first (a look that
+    checks the first early), then every ``every``.
+
     With a ``background``, a due refresh runs there instead (its result is used from the frame it
     is ready on; the previous one until then), so that no frame waits for it. Used by one stream's
     thread (the pipeline's composite stage) and its background."""
 
-    def __init__(self, every: int, background: Background | None = None) -> None:
+    def __init__(
+        self, every: int, background: Background | None = None, again_after: int | None = None
+    ) -> None:
         self.every, self.background = every, background
+        self.again_after = every if again_after is None else again_after
         self._kept: dict[int, tuple[int, int, Found]] = {}
         """track id -> (frames since found, the crop size it was found at, what was found)."""
+        self._looked: dict[int, int] = {}
+        """track id -> how many looks it has had."""
         self._pending: set[int] = set()
         """Tracks whose refresh is running in the background."""
         self._lock = threading.Lock()
@@ -53,6 +61,9 @@ class TrackedLooks(Generic[Found]):
                 for k, t in enumerate(track_ids)
             ]
             self._kept = {t: entry for t, entry in zip(track_ids, entries, strict=True) if t >= 0}
+            self._looked = {
+                t: self._looked.get(t, 0) + (k in found) for k, t in enumerate(track_ids) if t >= 0
+            }
         return [look for _, _, look in entries]
 
     def _usable(self, track_id: int, size: int) -> bool:
@@ -60,7 +71,8 @@ class TrackedLooks(Generic[Found]):
         return kept is not None and kept[1] == size
 
     def _due(self, track_id: int) -> bool:
-        return self._kept[track_id][0] >= self.every - 1 and track_id not in self._pending
+        every = self.again_after if self._looked.get(track_id, 0) == 1 else self.every
+        return self._kept[track_id][0] >= every - 1 and track_id not in self._pending
 
     def _refresh_later(self, tracks: list[int], size: int, find: Callable[[], Iterable[Found]]) -> None:
         assert self.background is not None
@@ -76,6 +88,7 @@ class TrackedLooks(Generic[Found]):
                     kept = self._kept.get(track)
                     if kept is not None and kept[1] == size:  # the track goes on at this size
                         self._kept[track] = (0, size, look)
+                        self._looked[track] += 1
 
         with self._lock:
             self._pending.update(tracks)

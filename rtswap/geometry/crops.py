@@ -120,15 +120,26 @@ class FaceRegions:
         to_outer = np.stack([_crop_to_box(m, self.outer) for m in self.matrices])
         return warp_affine(self.pixels[0], to_outer, self.size, self.size)
 
-    def paste(self, frame: torch.Tensor, changes: torch.Tensor) -> None:
+    def paste(
+        self,
+        frame: torch.Tensor,
+        changes: torch.Tensor,
+        grain: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         """Add crop-space changes (B, 3, S, S), already weighted by their alphas, into ``frame``
-        (H, W, 3) uint8 in place. Where the changes are zero the frame keeps its exact bytes."""
+        (H, W, 3) uint8 in place. Where the changes are zero the frame keeps its exact bytes.
+        ``grain`` (B, 1, S, S): standard deviations of fresh noise to add with them, drawn per frame
+        pixel (from ``generator``), the same in the three channels."""
+        if grain is not None:
+            changes = torch.cat([changes, grain], dim=1)
         if self.opencv:
             for m, box, pixels, change in zip(self.matrices, self.boxes, self.pixels, changes, strict=True):
                 warped = _cv_warp(
                     change.permute(1, 2, 0).contiguous().numpy(), _box_to_crop(m, box), box.height, box.width
                 )
-                _write(box.of(frame), pixels + torch.from_numpy(warped).reshape(box.height, box.width, 3))
+                moved = torch.from_numpy(warped).reshape(box.height, box.width, -1)
+                _write(box.of(frame), pixels + _grained(moved, generator))
             return
         # every change sampled into a box of one size around its face, inside the outer box
         height, width, outer = max(b.height for b in self.boxes), max(b.width for b in self.boxes), self.outer
@@ -137,13 +148,23 @@ class FaceRegions:
             for x0, y0 in ((min(b.x0, outer.x1 - width), min(b.y0, outer.y1 - height)) for b in self.boxes)
         ]
         to_crops = np.stack([_box_to_crop(m, box) for m, box in zip(self.matrices, placed, strict=True)])
-        moved = warp_affine(changes, to_crops, height, width).permute(0, 2, 3, 1)  # (B, h, w, 3)
+        moved = warp_affine(changes, to_crops, height, width).permute(0, 2, 3, 1)  # (B, h, w, 3 or 4)
         total = self.pixels[0][0].permute(1, 2, 0).clone()  # the outer box, (H, W, 3)
         for box, change in zip(placed, moved, strict=True):
             Box(box.x0 - outer.x0, box.y0 - outer.y0, box.x1 - outer.x0, box.y1 - outer.y0).of(total).add_(
-                change
+                _grained(change, generator)
             )
         _write(outer.of(frame), total)
+
+
+def _grained(change: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """(h, w, 3) the change, with its grain drawn if it has a fourth channel (the grain's
+    standard deviation per pixel)."""
+    if change.shape[-1] == 3:
+        return change
+    rgb, level = change.split([3, 1], dim=-1)
+    noise = torch.randn(level.shape, generator=generator, device=level.device, dtype=level.dtype)
+    return rgb + level * noise
 
 
 def _crop_to_box(matrix: np.ndarray, box: Box) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import torch
 
 from rtswap.device import download
 from rtswap.frame import Frame, now_ns
@@ -30,13 +31,17 @@ class Output:
         with each frame's output time once the stats have it (the governor)."""
         self.sinks, self.stats, self.label = sinks, stats, label
         self.on_output, self.observe = on_output, observe
+        self._grain: torch.Generator | None = None
+        """Draws the camera's grain: seeded per stream, so a run's output is the same every time."""
 
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
         start = now_ns()
         if frame.work is not None:
             assert frame.work.changes is not None
-            frame.work.regions.paste(frame.image, frame.work.changes)
+            if self._grain is None or self._grain.device != frame.image.device:
+                self._grain = torch.Generator(frame.image.device).manual_seed(0)
+            frame.work.regions.paste(frame.image, frame.work.changes, frame.work.grain, self._grain)
         image = download(frame.image)
         if self.label:
             stamp(image)
