@@ -93,6 +93,7 @@ class FaceMesh:
                 static_image_mode=static, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
             )
             graph.process(np.ascontiguousarray(astronaut()[:_MESH_CROP_PX, 100:356]))
+            graph.reset()  # a following graph's first face starts from nothing, not from this one
         return graph
 
     def close(self) -> None:
@@ -100,9 +101,12 @@ class FaceMesh:
             graph.close()
 
     def forget(self, key: int) -> None:
-        """The face followed as ``key`` is gone: its graph goes back to the pool."""
+        """The face followed as ``key`` is gone: its graph goes back to the pool, reset (else it
+        would begin the next face it is given where this one was, and a face's landmarks would
+        depend on which faces the pool saw before)."""
         graph = self._following.pop(key, None)
         if graph is not None:
+            graph.reset()
             self._idle.append(graph)
 
     def landmarks(self, image: Pixels, box: np.ndarray, key: int | None = None) -> np.ndarray | None:
