@@ -6,15 +6,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rtswap.detect.base import Detector, Mesh, face_from_landmarks, settled_landmarks
+from rtswap.detect.base import Detector, Mesh, face_from_landmarks
 from rtswap.detect.low_light import for_analysis
 from rtswap.detect.mediapipe_graphs import FaceDetector, FaceMesh
 from rtswap.errors import InputError
 from rtswap.frame import Face
 
 LANDMARKS = ("auto", "mediapipe", "torch")
-_STILL_KEY = -1
-"""The key a still image's face is followed by while its landmarks settle (tracks' are >= 0)."""
 
 
 def landmark_backend(landmarks: str, device: torch.device) -> str:
@@ -67,14 +65,11 @@ class FaceAnalyzer:
 
     def analyze(self, image: np.ndarray, max_faces: int | None = None) -> list[Face]:
         """All faces with landmarks, largest first, at most ``max_faces`` (in a dark image, as
-        found in a brightened copy: :mod:`rtswap.detect.low_light`). Each face's landmarks are
-        settled as a stream's new face's are (:func:`~rtswap.detect.base.settled_landmarks`), so
-        a still and a stream's first frame get the same."""
+        found in a brightened copy: :mod:`rtswap.detect.low_light`)."""
         image = for_analysis(image)
         faces = []
         for det in self.detector.detect(image):
-            landmarks = settled_landmarks(self.mesh, image, det.box, _STILL_KEY)
-            self.mesh.forget(_STILL_KEY)
+            landmarks = self.mesh.landmarks(image, det.box)
             if landmarks is not None:
                 faces.append(face_from_landmarks(landmarks, det.score))
         faces.sort(key=lambda f: f.area, reverse=True)

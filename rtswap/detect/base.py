@@ -63,26 +63,6 @@ def face_from_landmarks(landmarks: np.ndarray, score: float, track_id: int = -1)
     return Face(box=box, landmarks=landmarks, score=score, track_id=track_id)
 
 
-SETTLE_RUNS = 6
-"""A face's first landmarks are the mean of this many runs of the mesh."""
-
-
-def settled_landmarks(mesh: Mesh, image: Pixels, box: np.ndarray, key: int) -> np.ndarray | None:
-    """A face's first landmarks (a new track's, a still image's): found in ``box`` (the
-    detector's), then :data:`SETTLE_RUNS` times more, each in the box of the last, following it
-    as ``key``, and those runs averaged. The mesh's crop settles on the face, and a track's
-    smoothing starts from where the face's landmarks sit on average rather than from one run's
-    jitter, which it would otherwise drift away from over the first 10 frames (a crawl); a still
-    image gets the same landmarks as the first frame of a stream."""
-    landmarks = mesh.landmarks(image, box, key)
-    runs: list[np.ndarray] = []
-    while landmarks is not None and len(runs) < SETTLE_RUNS:
-        landmarks = mesh.landmarks(image, face_from_landmarks(landmarks, 0).box, key)
-        if landmarks is not None:
-            runs.append(landmarks)
-    return None if landmarks is None else np.mean(runs, axis=0).astype(np.float32)
-
-
 @contextmanager
 def quiet_stderr() -> Iterator[None]:
     sys.stderr.flush()

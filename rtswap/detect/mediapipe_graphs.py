@@ -93,7 +93,7 @@ class FaceMesh:
                 static_image_mode=static, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
             )
             graph.process(np.ascontiguousarray(astronaut()[:_MESH_CROP_PX, 100:356]))
-            graph.reset()  # a following graph's first face starts from nothing, not from this one
+        _lose_face(graph)  # a following graph's first face starts from nothing, not from this one
         return graph
 
     def close(self) -> None:
@@ -101,12 +101,12 @@ class FaceMesh:
             graph.close()
 
     def forget(self, key: int) -> None:
-        """The face followed as ``key`` is gone: its graph goes back to the pool, reset (else it
-        would begin the next face it is given where this one was, and a face's landmarks would
-        depend on which faces the pool saw before)."""
+        """The face followed as ``key`` is gone: its graph goes back to the pool, having lost it
+        (else it would begin the next face it is given where this one was, and a face's landmarks
+        would depend on which faces the pool saw before)."""
         graph = self._following.pop(key, None)
         if graph is not None:
-            graph.reset()
+            _lose_face(graph)
             self._idle.append(graph)
 
     def landmarks(self, image: Pixels, box: np.ndarray, key: int | None = None) -> np.ndarray | None:
@@ -151,3 +151,10 @@ class FaceMesh:
         if graph is None:
             graph = self._following[key] = self._idle.pop() if self._idle else self._new_graph(static=False)
         return graph
+
+
+def _lose_face(graph: Any) -> None:
+    """Make a following mesh graph lose the face it follows: shown an empty crop, it finds none,
+    and its next call looks for a face afresh. (``reset`` would too, but a restarted graph logs
+    its setup notices again, from its own threads, on its next call.)"""
+    graph.process(np.zeros((_MESH_CROP_PX, _MESH_CROP_PX, 3), np.uint8))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rtswap.detect.base import Mesh, Pixels, face_from_landmarks, iou, settled_landmarks
+from rtswap.detect.base import Mesh, Pixels, face_from_landmarks, iou
 from rtswap.frame import Detection, Face
 from rtswap.track.smooth import OneEuroFilter
 
@@ -25,6 +25,8 @@ _FOLLOW_MIN_IOU = 0.3
 _STILL = 0.03
 """A face whose predicted box is within this fraction of its side of the last crop's is looked for
 in the same crop."""
+_SETTLE_RUNS = 6
+"""A new face's landmarks are the mean of this many runs of the mesh on its first frame."""
 HOLD_FRAMES = 5
 """A face not found is held for up to this many frames (170 ms at 30 fps) before its track ends."""
 
@@ -103,7 +105,7 @@ class FaceTracker:
                 return
             if any(_contains(track.face.box, _centre(det.box)) for track in self._tracks):
                 continue
-            landmarks = settled_landmarks(self.mesh, image, det.box, self._next_id)
+            landmarks = self._first_landmarks(image, det.box, self._next_id)
             if landmarks is None:
                 self.mesh.forget(self._next_id)
                 continue
@@ -114,6 +116,23 @@ class FaceTracker:
             smoother = OneEuroFilter(self.min_cutoff_hz, self.beta)
             self._tracks.append(_Track(self._next_id, face, np.zeros(2), smoother, face.box))
             self._next_id += 1
+
+    def _first_landmarks(self, image: Pixels, box: np.ndarray, key: int) -> np.ndarray | None:
+        """A new face's landmarks: found in the detector's box, then ``_SETTLE_RUNS`` times more,
+        each time in the box of the last, and those runs averaged (as many as found it). The
+        mesh's crop settles on the face, and the smoothing starts from where the face's landmarks
+        sit on average rather than from one run's jitter, which it would otherwise drift away from
+        over the first frames (a crawl)."""
+        landmarks = self.mesh.landmarks(image, box, key)
+        if landmarks is None:
+            return None
+        runs = [landmarks]
+        while len(runs) <= _SETTLE_RUNS:
+            again = self.mesh.landmarks(image, face_from_landmarks(runs[-1], 0).box, key)
+            if again is None:  # (a face mostly covered can be lost in a box of its own landmarks)
+                break
+            runs.append(again)
+        return np.mean(runs[1:] or runs, axis=0).astype(np.float32)
 
     def _smoothed(self, track: _Track, time_s: float) -> Face:
         face = track.face

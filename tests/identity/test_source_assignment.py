@@ -71,14 +71,15 @@ def test_map_gives_each_reference_person_their_source(
     assert main([*argv, str(tmp_path / "out.png")]) == 0
     out = read_image(tmp_path / "out.png")
     split = grace_small.shape[1]
-    with (
-        Swapper(astro, SwapConfig(device="cpu")) as to_astro,
-        Swapper(grace, SwapConfig(device="cpu")) as to_grace,
-    ):
-        assert np.array_equal(
-            out[:, :split], to_astro.swap_image(scene)[:, :split]
-        )  # Grace became the astronaut
-        assert np.array_equal(out[:, split:], to_grace.swap_image(scene)[:, split:])  # and the reverse
+    for name in ("astro.png", "grace.png"):  # every face to one of them
+        one = ["-q", "swap", "--no-label", "--source", str(tmp_path / name), str(tmp_path / "scene.png")]
+        assert main([*one, str(tmp_path / f"all-{name}")]) == 0
+    assert np.array_equal(
+        out[:, :split], read_image(tmp_path / "all-astro.png")[:, :split]
+    )  # Grace became her
+    assert np.array_equal(
+        out[:, split:], read_image(tmp_path / "all-grace.png")[:, split:]
+    )  # and the reverse
 
     assert (
         main(
