@@ -29,7 +29,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from clips import write_clip  # noqa: E402
-from quality import Judge, face_region  # noqa: E402
 
 from rtswap.capture.synthetic_heads import FLAT_DEPTH, Motion, SyntheticHead  # noqa: E402
 from rtswap.config import SwapConfig
@@ -38,6 +37,7 @@ from rtswap.engines.warp.engine import WarpIdentity
 from rtswap.media.image import read_image  # noqa: E402
 from rtswap.media.samples import grace_hopper_path  # noqa: E402
 from rtswap.swapper import Swapper  # noqa: E402
+from rtswap.testing.judges import Judge, face_region  # noqa: E402
 
 SOURCE_YAWS = np.arange(-40, 41, 4)
 TARGET_YAWS = np.arange(-35, 36, 1)

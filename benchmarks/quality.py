@@ -40,19 +40,15 @@ dark room; found or not, sharpness and grain of the swap over the target's, iden
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 from degraded import DegradedRow, degraded_rows, degraded_table
-from scipy.optimize import least_squares
-from scipy.spatial.transform import Rotation
 
 from rtswap.capture.synthetic_heads import Motion, SyntheticClip, SyntheticHead, cheek_roughness
 from rtswap.config import SwapConfig
@@ -61,6 +57,7 @@ from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
 from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
+from rtswap.testing.judges import Judge, Row, face_region, measure
 from rtswap.testing.occluders import (
     FRAME_COLOUR,
     TINTED_FRAME_COLOUR,
@@ -71,151 +68,6 @@ from rtswap.testing.occluders import (
     with_hand,
     with_open_hand,
 )
-
-
-class Judge:
-    """dlib's detector, shape predictors and face descriptor."""
-
-    def __init__(self) -> None:
-        import dlib
-
-        spec = importlib.util.find_spec("face_recognition_models")
-        if spec is None or not spec.submodule_search_locations:
-            sys.exit("quality benchmark needs the extra: pip install -e .[quality]")
-        models = Path(spec.submodule_search_locations[0]) / "models"
-        self.detector = dlib.get_frontal_face_detector()
-        self.shape5 = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
-        self.shape68 = dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat"))
-        self.encoder = dlib.face_recognition_model_v1(
-            str(models / "dlib_face_recognition_resnet_model_v1.dat")
-        )
-
-    def face(self, image: np.ndarray) -> Any:
-        boxes = self.detector(image, 1)
-        return max(boxes, key=lambda r: r.area()) if boxes else None
-
-    def descriptor(self, image: np.ndarray) -> np.ndarray | None:
-        box = self.face(image)
-        if box is None:
-            return None
-        return np.array(self.encoder.compute_face_descriptor(image, self.shape5(image, box)))
-
-    def points68(self, image: np.ndarray) -> np.ndarray | None:
-        box = self.face(image)
-        if box is None:
-            return None
-        shape = self.shape68(image, box)
-        return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
-
-
-def mouth_opening(points: np.ndarray) -> float:
-    """Inner-lip gap (dlib 62-66) over face height (nose bridge 27 to chin 8)."""
-    return float(np.linalg.norm(points[66] - points[62]) / np.linalg.norm(points[8] - points[27]))
-
-
-_SHIFTS = [(0, 0), (6, 0), (0, 6), (-6, -6)]
-"""The landmark model's answer moves by up to ~2° when the same face shifts by a few pixels, so
-pose is compared at these shifts (the same for target and swap) and averaged."""
-
-
-def _shift(image: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
-    return np.roll(image, offset, axis=(1, 0))
-
-
-def _mesh(analyzer: FaceAnalyzer, image: np.ndarray) -> np.ndarray:
-    faces = analyzer.analyze(image, 1)
-    if not faces:
-        raise SystemExit("mediapipe found no face to measure pose on")
-    return faces[0].landmarks
-
-
-def relative_pose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """|yaw|, |pitch|, |roll| (degrees) of the rotation taking 3D landmarks ``a`` onto ``b``."""
-    pa, pb = (x[:468] - x[:468].mean(0) for x in (a.astype(np.float64), b.astype(np.float64)))
-    u, _, vt = np.linalg.svd(pb.T @ pa)
-    return _angles(u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt)
-
-
-def relative_pose_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """|yaw|, |pitch|, |roll| (degrees) of the rotation that, applied to 3D landmarks ``a`` and
-    projected (orthographic, scaled), lands nearest ``b``'s image positions. Only where ``b``'s
-    landmarks sit in the image counts, not the landmark model's depth for them, which follows the
-    face's look (brows of another shade read as a tilt)."""
-    pa = a[:468].astype(np.float64) - a[:468].mean(0)
-    pb = b[:468, :2].astype(np.float64) - b[:468, :2].mean(0)
-
-    def residual(p: np.ndarray) -> np.ndarray:
-        return ((pa @ Rotation.from_rotvec(p[:3]).as_matrix().T)[:, :2] * p[3] - pb).ravel()
-
-    fit = least_squares(residual, [0.0, 0.0, 0.0, 1.0])
-    return _angles(Rotation.from_rotvec(fit.x[:3]).as_matrix())
-
-
-def _angles(rotation: np.ndarray) -> np.ndarray:
-    yaw = math.degrees(math.asin(np.clip(-rotation[2, 0], -1, 1)))
-    pitch = math.degrees(math.atan2(rotation[2, 1], rotation[2, 2]))
-    roll = math.degrees(math.atan2(rotation[1, 0], rotation[0, 0]))
-    return np.abs([yaw, pitch, roll])
-
-
-def face_region(image: np.ndarray, analyzer: FaceAnalyzer) -> np.ndarray:
-    """Bool mask: union of every face's landmark hull, dilated by 10% of that face's height."""
-    mask = np.zeros(image.shape[:2], np.uint8)
-    for face in analyzer.analyze(image):
-        hull = cv2.convexHull(np.round(face.landmarks[:, :2]).astype(np.int32))
-        cv2.fillConvexPoly(mask, hull, (1,))
-        r = max(1, round(0.10 * face.height))
-        mask = np.maximum(
-            mask, cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-        )
-    return mask.astype(bool)
-
-
-@dataclass
-class Row:
-    pair: str
-    d_target_source: float
-    d_swap_source: float
-    d_swap_target: float
-    yaw_diff: float
-    pitch_diff: float
-    roll_diff: float
-    pitch_diff_2d: float
-    mouth_diff: float
-    outside_max: int
-
-
-def measure(
-    name: str,
-    judge: Judge,
-    analyzer: FaceAnalyzer,
-    source: np.ndarray,
-    target: np.ndarray,
-    swapped: np.ndarray,
-) -> Row:
-    d_src, d_tgt, d_swp = (judge.descriptor(x) for x in (source, target, swapped))
-    if d_src is None or d_tgt is None or d_swp is None:
-        raise SystemExit(f"{name}: dlib found no face in the source, target or swap")
-    p_tgt, p_swp = judge.points68(target), judge.points68(swapped)
-    if p_tgt is None or p_swp is None:
-        raise SystemExit(f"{name}: dlib found no landmarks on the target or the swap")
-    meshes = [(_mesh(analyzer, _shift(target, s)), _mesh(analyzer, _shift(swapped, s))) for s in _SHIFTS]
-    pose_diff = np.mean([relative_pose(t, w) for t, w in meshes], axis=0)
-    pose_diff_2d = np.mean([relative_pose_2d(t, w) for t, w in meshes], axis=0)
-    outside = ~face_region(target, analyzer)
-    change = np.abs(swapped.astype(np.int16) - target.astype(np.int16)).max(axis=-1)
-    return Row(
-        pair=name,
-        d_target_source=float(np.linalg.norm(d_tgt - d_src)),
-        d_swap_source=float(np.linalg.norm(d_swp - d_src)),
-        d_swap_target=float(np.linalg.norm(d_swp - d_tgt)),
-        yaw_diff=float(pose_diff[0]),
-        pitch_diff=float(pose_diff[1]),
-        roll_diff=float(pose_diff[2]),
-        pitch_diff_2d=float(pose_diff_2d[1]),
-        mouth_diff=abs(mouth_opening(p_swp) - mouth_opening(p_tgt)),
-        outside_max=int(change[outside].max()) if outside.any() else 0,
-    )
 
 
 def run(clip_frames: int, shape: str = "target") -> list[Row]:
