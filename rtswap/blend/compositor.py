@@ -45,9 +45,15 @@ class Compositor:
         self.background_costs_ms: deque[float] = deque(maxlen=1024)
         """How long this stream's latest background looks took (kept after it ends)."""
         self._background = None if background is None else Background(background, self.background_costs_ms)
-        self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(_OCCLUDERS_EVERY, self._background)
-        self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(_GLASSES_EVERY, self._background)
-        self._camera: TrackedLooks[Look] = TrackedLooks(LOOK_EVERY, self._background, LOOK_AGAIN_AFTER)
+        self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(
+            _OCCLUDERS_EVERY, self._background, merge=_covered_at_once_uncovered_slowly
+        )
+        self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(
+            _GLASSES_EVERY, self._background, merge=_covered_at_once_uncovered_slowly
+        )
+        self._camera: TrackedLooks[Look] = TrackedLooks(
+            LOOK_EVERY, self._background, LOOK_AGAIN_AFTER, merge=_blur_halfway
+        )
         self._crops_before: dict[int, torch.Tensor] = {}
         """Each track's target crop in the frame before (a camera look compares the two)."""
 
@@ -90,6 +96,20 @@ class Compositor:
         work.changes, work.grain = match_camera(changes, mask, looks)
         if work.moved is not None:  # (what covers the face moves with it)
             work.changes = work.changes + work.moved
+
+
+def _covered_at_once_uncovered_slowly(kept: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+    """A refreshed map of what covers a face: what a look finds covered is covered at once (a hand,
+    glasses stay on top), what it no longer finds fades over looks, half at each: a map switched
+    whole showed as a jump along its edges on a still face."""
+    return torch.maximum(new, kept * 0.5)
+
+
+def _blur_halfway(kept: Look, new: Look) -> Look:
+    """A refreshed camera look: the blur goes halfway to the new one at each look (a blur switched
+    at once is a jump; a camera's focus changes slowly), the grain is the new one (fresh noise
+    every frame: a new level is no jump)."""
+    return Look((kept.blur_x + new.blur_x) / 2, (kept.blur_y + new.blur_y) / 2, new.grain)
 
 
 def _rims_widened(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) -> torch.Tensor:

@@ -23,16 +23,22 @@ class TrackedLooks(Generic[Found]):
     at at once when it has no look yet: a new track, a still (no track), a crop size that changed.
 
     ``again_after``: a new track's second look comes this many frames after its first (a look that
-    checks the first early), then every ``every``.
+    checks the first early), then every ``every``. ``merge(kept, new)``: what a refresh keeps
+    (default: the new look; a look switched at once shows as a jump on a still face).
 
     With a ``background``, a due refresh runs there instead (its result is used from the frame it
     is ready on; the previous one until then), so that no frame waits for it. Used by one stream's
     thread (the pipeline's composite stage) and its background."""
 
     def __init__(
-        self, every: int, background: Background | None = None, again_after: int | None = None
+        self,
+        every: int,
+        background: Background | None = None,
+        again_after: int | None = None,
+        merge: Callable[[Found, Found], Found] | None = None,
     ) -> None:
         self.every, self.background = every, background
+        self.merge: Callable[[Found, Found], Found] = merge or (lambda _, new: new)
         self.again_after = every if again_after is None else again_after
         self._kept: dict[int, tuple[int, int, Found]] = {}
         """track id -> (frames since found, the crop size it was found at, what was found)."""
@@ -52,7 +58,11 @@ class TrackedLooks(Generic[Found]):
             due = [k for k, t in enumerate(track_ids) if k not in now and self._due(t)]
         found = dict(zip(now, find(now), strict=True)) if now else {}
         if due and self.background is None:
-            found.update(zip(due, find(due), strict=True))
+            with self._lock:
+                before = [self._kept[track_ids[k]][2] for k in due]
+            found.update(
+                (k, self.merge(old, new)) for k, old, new in zip(due, before, find(due), strict=True)
+            )
         elif due:
             self._refresh_later([track_ids[k] for k in due], size, lambda: find(due))
         with self._lock:
@@ -87,7 +97,7 @@ class TrackedLooks(Generic[Found]):
                 for track, look in zip(tracks, found, strict=True):
                     kept = self._kept.get(track)
                     if kept is not None and kept[1] == size:  # the track goes on at this size
-                        self._kept[track] = (0, size, look)
+                        self._kept[track] = (0, size, self.merge(kept[2], look))
                         self._looked[track] += 1
 
         with self._lock:

@@ -54,7 +54,7 @@ class FaceTracker:
     """
 
     def __init__(
-        self, mesh: Mesh, max_faces: int | None = None, min_cutoff_hz: float = 1.5, beta: float = 2.0
+        self, mesh: Mesh, max_faces: int | None = None, min_cutoff_hz: float = 1.0, beta: float = 2.0
     ) -> None:
         self.mesh, self.max_faces = mesh, max_faces
         self.min_cutoff_hz, self.beta = min_cutoff_hz, beta

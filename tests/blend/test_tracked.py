@@ -77,3 +77,14 @@ def test_with_a_background_a_refresh_runs_off_the_frame_path_and_is_used_once_re
     finally:
         background.close()
     assert not any(t.name == "rtswap-looks" for t in threading.enumerate())
+
+
+def test_a_refresh_covers_at_once_and_uncovers_over_looks() -> None:
+    """What covers a face shows on the frame its look finds it; what it no longer finds fades,
+    half at each look, instead of switching off at once (a jump along its edges)."""
+    from rtswap.blend.compositor import _covered_at_once_uncovered_slowly
+
+    maps: TrackedLooks[torch.Tensor] = TrackedLooks(every=1, merge=_covered_at_once_uncovered_slowly)
+    found = iter([torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), torch.tensor([0.0, 0.0])])
+    frames = [maps([5], 2, lambda due: [next(found)])[0].tolist() for _ in range(3)]
+    assert frames == [[1.0, 0.0], [0.5, 1.0], [0.25, 0.5]]

@@ -48,6 +48,6 @@ def test_a_still_face_swapped_changes_as_little_as_the_frame_from_its_first_fram
     hull = face_hull(analyzer.analyze(target)[0], target.shape)
     inside = cv2.erode(hull.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     swap, given = _changes(sink.images, inside), _changes(frames, inside)
-    assert swap[2:].mean() <= 1.5 * given[2:].mean()  # no boil (1.20 and 1.37 now)
+    assert swap[2:].mean() <= 1.5 * given[2:].mean()  # no boil (1.15 and 1.18 now)
     steady = np.median(swap[len(swap) // 2 :])
-    assert swap[2:].max() <= 1.5 * steady  # no crawl after a new face's first two frames (1.24, 1.36)
+    assert swap[2:].max() <= 1.5 * steady  # no crawl after a new face's first two frames (1.11, 1.21)
