@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 
@@ -25,15 +26,25 @@ MAX_WAITING = 4
 """Jobs waiting at most; a job offered beyond them is not taken (it is offered again later)."""
 
 
+@dataclass
+class LookTimes:
+    """A background thread's looks: how long each took, and how old its frame was when its result
+    was ready for the frames that follow (from the frame being handed to the look: its wait in
+    the queue and its run)."""
+
+    costs_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1024))
+    ages_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1024))
+
+
 class Background:
     """One daemon thread running jobs in turn. Not for more than one stream."""
 
-    def __init__(self, device: torch.device, costs_ms: deque[float] | None = None) -> None:
-        """``device``: where the looks' tensors are; ``costs_ms``: where each job's time goes."""
+    def __init__(self, device: torch.device) -> None:
+        """``device``: where the looks' tensors are."""
         self.device = device
-        self.costs_ms = deque(maxlen=256) if costs_ms is None else costs_ms
-        self._jobs: queue.Queue[tuple[Callable[[], None], torch.cuda.Event | None] | None] = queue.Queue(
-            MAX_WAITING
+        self.times = LookTimes()
+        self._jobs: queue.Queue[tuple[Callable[[], None], torch.cuda.Event | None, float] | None] = (
+            queue.Queue(MAX_WAITING)
         )
         self._thread = threading.Thread(target=self._run, name="rtswap-looks", daemon=True)
         self._thread.start()
@@ -46,7 +57,7 @@ class Background:
             ready = torch.cuda.Event()
             ready.record(torch.cuda.current_stream(self.device))
         try:
-            self._jobs.put_nowait((job, ready))
+            self._jobs.put_nowait((job, ready, time.perf_counter()))
         except queue.Full:
             return False
         return True
@@ -64,7 +75,7 @@ class Background:
     def _run(self) -> None:
         with torch.inference_mode():
             while (item := self._jobs.get()) is not None:
-                job, ready = item
+                job, ready, submitted = item
                 start = time.perf_counter()
                 try:
                     if ready is not None:
@@ -74,4 +85,6 @@ class Background:
                         torch.cuda.current_stream().synchronize()
                 except Exception:  # a look that fails leaves the previous one in use
                     log.exception("a background look failed; the previous one stays in use")
-                self.costs_ms.append((time.perf_counter() - start) * 1000)
+                done = time.perf_counter()
+                self.times.costs_ms.append((done - start) * 1000)
+                self.times.ages_ms.append((done - submitted) * 1000)

@@ -24,6 +24,11 @@ from rtswap.output.stats import PipelineStats
 from rtswap.pipeline import Pipeline, PipelineConfig, RunReport
 from rtswap.swapper import Swapper
 
+LOOKS = (("background_looks", "composite's"), ("background_hand_looks", "hands'"))
+"""The JSON keys of live runs' background looks (``<key>_ms``: cost, ``<key>_age_ms``: age when
+ready), and their names in the printed table: the composite's (occluders, glasses' rims, the
+camera) and the detect step's (hands)."""
+
 
 def machine() -> dict[str, object]:
     cpu = platform.processor() or platform.machine()
@@ -127,9 +132,11 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
                 ],
                 "seconds_at_level": governor.time_at_levels(start, time.monotonic_ns()),
             }
-        costs = list(swapper.face_swap.compositor.background_costs_ms)
-        if costs:  # live: the composite's periodic looks ran off the frame path
-            result["background_looks_ms"] = _percentiles(costs) | {"looks": len(costs)}
+        look_times = (swapper.face_swap.compositor.look_times, pipeline.hand_look_times)
+        for (name, _), times in zip(LOOKS, look_times, strict=True):
+            if times is not None and times.costs_ms:  # live: these periodic looks ran off the frame path
+                result[f"{name}_ms"] = _percentiles(list(times.costs_ms)) | {"looks": len(times.costs_ms)}
+                result[f"{name}_age_ms"] = _percentiles(list(times.ages_ms))
         if config.seconds >= 120:
             result["minutes"] = _minutes(pipeline.stats, memory.samples, start, config.seconds)
         if config.compare_sequential:
@@ -190,10 +197,14 @@ def format_table(result: dict[str, object]) -> str:
             "  time at each level: "
             + ", ".join(f"{name} {seconds:g} s" for name, seconds in governor["seconds_at_level"].items())
         )
-    if "background_looks_ms" in result:
-        looks = result["background_looks_ms"]
-        assert isinstance(looks, dict)
-        lines.append(_row("  looks (off the frame path)", looks))
+    looks = [(name, label) for name, label in LOOKS if f"{name}_ms" in result]
+    if looks:
+        lines.append(
+            f"{'looks off the frame path, ms':<32}" + "".join(f"{k:>8}" for k in ("p50", "p95", "p99"))
+        )
+    for name, label in looks:
+        lines.append(_row(f"  {label}: cost", result[f"{name}_ms"], 32))
+        lines.append(_row(f"  {label}: age when ready", result[f"{name}_age_ms"], 32))
     if "sequential" in result:
         sequential = result["sequential"]
         assert isinstance(sequential, dict)
@@ -208,6 +219,6 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": round(float(p50), 2), "p95": round(float(p95), 2), "p99": round(float(p99), 2)}
 
 
-def _row(name: str, values: object) -> str:
+def _row(name: str, values: object, width: int = 16) -> str:
     assert isinstance(values, dict)
-    return f"{name:<16}" + "".join(f"{values[k]:>8.1f}" for k in ("p50", "p95", "p99"))
+    return f"{name:<{width}}" + "".join(f"{values[k]:>8.1f}" for k in ("p50", "p95", "p99"))

@@ -5,7 +5,6 @@ camera's (:mod:`rtswap.blend.camera`), what covers the face staying on top
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import torch
 
@@ -42,9 +41,9 @@ class Compositor:
         the looks' refreshes run off the frame path (:mod:`rtswap.background`) until
         :meth:`end_stream`; without, every frame's output is the same on every run."""
         self.end_stream()
-        self.background_costs_ms: deque[float] = deque(maxlen=1024)
-        """How long this stream's latest background looks took (kept after it ends)."""
-        self._background = None if background is None else Background(background, self.background_costs_ms)
+        self._background = None if background is None else Background(background)
+        self.look_times = None if self._background is None else self._background.times
+        """This stream's background looks' costs and ages (kept after it ends); None offline."""
         self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(
             _OCCLUDERS_EVERY, self._background, merge=_covered_at_once_uncovered_slowly
         )

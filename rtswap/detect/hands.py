@@ -72,6 +72,8 @@ class HandWatch:
         self._due = 0
         """Frames to go before the next look."""
         self._background = Background(torch.device("cpu")) if background else None
+        self.look_times = None if self._background is None else self._background.times
+        """The background looks' costs and ages; None without a background."""
 
     def close(self) -> None:
         if self._background is not None:

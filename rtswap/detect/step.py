@@ -45,6 +45,8 @@ class Detect:
         self._detector = make_detector(landmarks, device)
         self._on_device = landmarks == "torch"
         self._hands = HandWatch(background=live) if hands else None
+        self.hand_look_times = None if self._hands is None else self._hands.look_times
+        """The background hand looks' costs and ages (live with hands); else None."""
 
     def close(self) -> None:
         self._detector.close()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from rtswap.background import LookTimes
 from rtswap.blend.step import Composite
 from rtswap.capture.base import Source
 from rtswap.capture.step import Capture
@@ -105,6 +106,8 @@ class Pipeline:
         if config.live and budget != 0:
             self.governor = Governor(budget or default_budget_ms(float(source.info.rate)))
         self._capture: Capture | None = None
+        self.hand_look_times: LookTimes | None = None
+        """Live with hands: the background hand looks' costs and ages (set when the stages are built)."""
 
     @property
     def captured(self) -> int:
@@ -230,6 +233,7 @@ class Pipeline:
             Stage(name, step, inbox, outbox, self._stop, device)
             for name, step, inbox, outbox in zip(STAGES, steps, inboxes, outboxes, strict=True)
         ]
+        self.hand_look_times = detect.hand_look_times
         return capture, (detect, track), stages
 
     def _level(self) -> Level:
