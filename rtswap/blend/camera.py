@@ -161,10 +161,7 @@ def _noise_left(size: int, magnified: float) -> float:
     """The share of white noise in a crop of ``size`` that resampling it into a frame it
     magnifies ``magnified`` times leaves, as :func:`_noise_power` sees it."""
     generator = torch.Generator().manual_seed(0)
-    noise = torch.randn(
-        (1, 1, size, size),
-        generator=generator,
-    )
+    noise = torch.randn((1, 1, size, size), generator=generator)
     frame_size = max(8, round(size / magnified))
     pasted = F.interpolate(noise, size=(frame_size, frame_size), mode="bilinear", align_corners=False)
     return _level(float(_noise_power(pasted, torch.ones_like(pasted))))
@@ -177,10 +174,7 @@ def _noise_seen(size: int, magnified: float, scale: float) -> float:
     sees it."""
     generator = torch.Generator().manual_seed(0)
     frame_size = max(8, round(size / magnified))
-    noise = torch.randn(
-        (1, 1, frame_size, frame_size),
-        generator=generator,
-    )
+    noise = torch.randn((1, 1, frame_size, frame_size), generator=generator)
     crop = F.interpolate(noise, size=(size, size), mode="bilinear", align_corners=False)
     return _level(float(_noise_power(_resized(crop, scale), torch.ones_like(_resized(crop, scale)))))
 
