@@ -101,14 +101,19 @@ def camera_look(
         scale = min(1 / max(magnified, 1.0), _LOOK_PX / crops.shape[-1])
         target_k, swap_k, inside_k = (_resized(x[k : k + 1], scale) for x in (target, swap, inside))
         inside_k = (inside_k > 0.99).to(crops.dtype)
-        changed = [] if previous is None else [_resized((previous * weights).sum(dim=1, keepdim=True), scale)]
+        # what changed since the frame before, where there is one
+        changes = (
+            []
+            if previous is None
+            else [target_k - _resized((previous * weights).sum(1, keepdim=True), scale)]
+        )
         measured = torch.cat(  # every number the look needs, read to the host at once
             [
                 _noise_power(middle, torch.ones_like(middle)),
                 _noise_power(swap[k : k + 1], inside[k : k + 1]),
                 _noise_power(target_k, inside_k),
                 *(_energies(target_k, swap_k, inside_k, dim) for dim in (3, 2)),
-                *(_noise_power(target_k - luma, inside_k) for luma in changed),
+                *(_noise_power(change, inside_k) for change in changes),
             ]
         ).tolist()
         target_noise, swap_noise, noise_here = (_level(power) for power in measured[:3])
@@ -117,7 +122,7 @@ def camera_look(
             _matching_blur(measured[start : start + rungs], noise_here) / scale for start in (3, 3 + rungs)
         )
         blur_x, blur_y = (blur if blur / magnified >= _SHARP_ENOUGH_PX else 0.0 for blur in (blur_x, blur_y))
-        if changed:  # the sensor's share: a change's noise is two frames' (the swap's texture keeps still)
+        if changes:  # the sensor's share: a change's noise is two frames' (the swap's texture keeps still)
             seen = _noise_seen(crops.shape[-1], round(magnified, 2), round(scale, 3))
             sensor = min(target_noise, _level(measured[-1] / 2) / seen)
             grain = sensor if sensor > _MIN_NOISE else 0.0
@@ -175,8 +180,8 @@ def _noise_seen(size: int, magnified: float, scale: float) -> float:
     generator = torch.Generator().manual_seed(0)
     frame_size = max(8, round(size / magnified))
     noise = torch.randn((1, 1, frame_size, frame_size), generator=generator)
-    crop = F.interpolate(noise, size=(size, size), mode="bilinear", align_corners=False)
-    return _level(float(_noise_power(_resized(crop, scale), torch.ones_like(_resized(crop, scale)))))
+    seen = _resized(F.interpolate(noise, size=(size, size), mode="bilinear", align_corners=False), scale)
+    return _level(float(_noise_power(seen, torch.ones_like(seen))))
 
 
 def _resized(x: torch.Tensor, scale: float) -> torch.Tensor:
