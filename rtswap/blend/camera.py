@@ -122,16 +122,26 @@ def camera_look(
             _matching_blur(measured[start : start + rungs], noise_here) / scale for start in (3, 3 + rungs)
         )
         blur_x, blur_y = (blur if blur / magnified >= _SHARP_ENOUGH_PX else 0.0 for blur in (blur_x, blur_y))
-        if changes:  # the sensor's share: a change's noise is two frames' (the swap's texture keeps still)
-            seen = _noise_seen(crops.shape[-1], round(magnified, 2), round(scale, 3))
-            sensor = min(target_noise, _level(measured[-1] / 2) / seen)
-            grain = sensor if sensor > _MIN_NOISE else 0.0
-        else:
-            swap_noise *= _noise_left(crops.shape[-1], round(magnified, 2))  # once pasted
-            clean = target_noise <= max(_MIN_NOISE, _NOISE_MARGIN * swap_noise)
-            grain = 0.0 if clean else (target_noise**2 - swap_noise**2) ** 0.5
+        changed = measured[-1] if changes else None
+        grain = _grain(target_noise, swap_noise, changed, crops.shape[-1], magnified, scale)
         looks.append(Look(blur_x, blur_y, grain))
     return looks
+
+
+def _grain(
+    target_noise: float, swap_noise: float, changed: float | None, size: int, magnified: float, scale: float
+) -> float:
+    """The grain a face needs (per frame pixel) from the target's noise in the frame, the swap's
+    in its crop of ``size``, and the noise power of what changed in the look's view of the target
+    crop since the frame before (None: no frame before)."""
+    if changed is not None:  # the sensor's share: a change's noise is two frames' (the swap's keeps still)
+        sensor = min(
+            target_noise, _level(changed / 2) / _noise_seen(size, round(magnified, 2), round(scale, 3))
+        )
+        return sensor if sensor > _MIN_NOISE else 0.0
+    swap_noise *= _noise_left(size, round(magnified, 2))  # once pasted
+    clean = target_noise <= max(_MIN_NOISE, _NOISE_MARGIN * swap_noise)
+    return 0.0 if clean else (target_noise**2 - swap_noise**2) ** 0.5
 
 
 def match_camera(
