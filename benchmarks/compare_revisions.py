@@ -18,13 +18,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from revision import ROOT, head, revision_tree
+
 from rtswap.bench.runner import machine
 
-_ROOT = Path(__file__).resolve().parent.parent
 _ONE_RUN = """
 import json, sys, cv2, torch
 from rtswap.media.samples import grace_hopper_path
@@ -92,27 +92,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=_ROOT, capture_output=True, text=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        old_tree = Path(tmp) / "old"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", "-q", str(old_tree), args.rev], cwd=_ROOT, check=True
-        )
-        try:
-            old, new = [], []
-            for round_ in range(args.rounds):
-                old.append(one_run(old_tree, args.seconds))
-                new.append(one_run(_ROOT, args.seconds))
-                fps = old[-1]["fps_out"], new[-1]["fps_out"]
-                print(f"round {round_ + 1}: {args.rev} {fps[0]} fps, this tree {fps[1]} fps")
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=_ROOT, check=True)
+    with revision_tree(args.rev) as old_tree:
+        old, new = [], []
+        for round_ in range(args.rounds):
+            old.append(one_run(old_tree, args.seconds))
+            new.append(one_run(ROOT, args.seconds))
+            fps = old[-1]["fps_out"], new[-1]["fps_out"]
+            print(f"round {round_ + 1}: {args.rev} {fps[0]} fps, this tree {fps[1]} fps")
     result = {
         "machine": machine(),
         "input": "synthetic 1280x720, 1 face, warp engine, sequential, unpaced, one intra-op thread",
         "seconds_per_run": args.seconds,
         "old": {"rev": args.rev, **summary(old)},
-        "new": {"rev": head.stdout.strip() + " (working tree)", **summary(new)},
+        "new": {"rev": head() + " (working tree)", **summary(new)},
     }
     result["speedup"] = round(result["old"]["ms_per_frame"] / result["new"]["ms_per_frame"], 2)
     print(json.dumps(result, indent=1))

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the command's --help imports this module, and must not impo
     from rtswap.frame import Frame
     from rtswap.pipeline import RunReport
 
+FPS = 30
 PREVIEW_HEIGHT = 360
 PREVIEW_FRAME_S = 1.0
 """The preview shows the frame at this time: the head is turned and the mouth opening."""
@@ -35,6 +36,10 @@ class DemoReport:
     frames: int
     """Frames in the clip."""
     run: RunReport
+
+    @property
+    def dropped_in_first_second(self) -> int:
+        return FPS - sum(index < FPS for index in self.run.stats.indices())
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -65,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
         f"the slots of dropped frames repeat the frame before) and {demo.preview}"
     )
     print(f"live pipeline: {latency_line(summary, demo.run.dropped)}")
+    print(
+        f"first second: {demo.dropped_in_first_second} of {FPS} frames dropped (a new face's first frame "
+        "pays for its detection, its settled landmarks and its first looks: docs/speed.md)"
+    )
     return 0
 
 
@@ -82,7 +91,7 @@ def run_demo(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     source_image = read_image(grace_hopper_path())
-    clip = SyntheticClip(width=1280, height=720, fps=30.0, seconds=seconds)
+    clip = SyntheticClip(width=1280, height=720, fps=FPS, seconds=seconds)
     preview_index = min(len(clip) - 1, round(PREVIEW_FRAME_S * clip.fps))
     kept: list[np.ndarray] = []
     kept_index: list[int] = []

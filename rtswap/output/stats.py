@@ -90,6 +90,11 @@ class PipelineStats:
                 for times in [self._output_ns, self._latency_ns, self._index, *self._stage_ns.values()]:
                     del times[:drop]
 
+    def indices(self) -> list[int]:
+        """The indices of the frames output, in output order (the latest ``keep``)."""
+        with self._lock:
+            return self._index.tolist()
+
     def __len__(self) -> int:
         """Frames output in all (the summaries cover the latest ``keep``)."""
         return self.recorded

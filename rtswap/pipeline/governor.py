@@ -41,6 +41,10 @@ class Governor:
     """Step up only when p95 is under this fraction of the budget."""
     min_delivered: float = 0.95
     """Step down when fewer than this fraction of the input's frames reach the output."""
+    settle_s: float = 1.0
+    """The first second of output is not judged: a stream's first frames (its faces found, their
+    landmarks settled, their first looks) cost the same at every level, and stepping down for them
+    lowered quality for the rest of the run."""
     retry_s: float = 8.0
     """How long a level that missed is not stepped up to (doubles with every miss, up to a minute)."""
     levels: tuple[Level, ...] = LEVELS
@@ -57,7 +61,7 @@ class Governor:
     def observe(self, stats: PipelineStats, now_ns: int) -> None:
         """Look at the last ``hold_s`` of output (called by the output stage after each frame)."""
         if self._since_ns is None:
-            self._since_ns = now_ns
+            self._since_ns = now_ns + int(self.settle_s * 1e9)
         if now_ns - self._since_ns < self.hold_s * 1e9:
             return
         window = stats.window(self._since_ns)

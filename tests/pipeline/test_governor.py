@@ -60,6 +60,26 @@ def test_dropped_frames_step_down_even_within_the_budget() -> None:
     assert governor.index >= 1 and "dropped" in governor.changes[0].reason
 
 
+def test_a_streams_first_frames_alone_do_not_step_down() -> None:
+    """A new face's first frames cost the same at every level (found, settled, first looks): the
+    spike at the start of a stream is not judged, the same spike later is."""
+    governor, stats = Governor(budget_ms=80.0), PipelineStats()
+    start = {0: 250.0, 4: 130.0, 5: 110.0, 6: 95.0, 7: 85.0}  # frames 1-3 dropped behind frame 0
+
+    def run(first: int, seconds: float) -> None:
+        for i in range(first, first + int(seconds * 30)):
+            if 0 < i - first < 4:
+                continue
+            output = i * FRAME_NS + int(start.get(i - first, 30.0) * MS)
+            stats.record(Frame(i, i * FRAME_NS, torch.zeros(1), np.zeros(1)), output)
+            governor.observe(stats, output)
+
+    run(0, 10)
+    assert governor.changes == []
+    run(300, 3)
+    assert [c.level for c in governor.changes] == [LEVELS[1].name]
+
+
 def test_no_change_inside_the_dead_band() -> None:
     governor, stats = Governor(budget_ms=80.0), PipelineStats()
     _simulate(governor, stats, 20, [60.0] * len(LEVELS))  # between 0.6 x budget and the budget
