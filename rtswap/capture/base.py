@@ -30,15 +30,22 @@ class Source(Protocol):
 
 
 class Pacer:
-    """Sleeps until each frame's media time has come on the wall clock, starting at the first call."""
+    """Sleeps until each frame's media time has come on the wall clock, starting at the first call.
+
+    A reader that comes back a frame interval late or more (a live pipeline primes its first
+    frame before it reads the next) goes on from then: the frames it missed are not delivered in
+    a burst, which the newest-frame-wins rings would drop, a stutter in every recording."""
 
     def __init__(self) -> None:
         self._origin_s: float | None = None
+        self._previous_s = 0.0
 
     def wait(self, media_time_s: float) -> None:
         now = time.monotonic()
-        if self._origin_s is None:
+        interval, self._previous_s = media_time_s - self._previous_s, media_time_s
+        if self._origin_s is None or now - (self._origin_s + media_time_s) > interval:
             self._origin_s = now - media_time_s
+            return
         delay = self._origin_s + media_time_s - now
         if delay > 0:
             time.sleep(delay)

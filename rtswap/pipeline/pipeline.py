@@ -152,6 +152,8 @@ class Pipeline:
         rings: list[Ring[Frame]] = [s.outbox for s in stages if s.outbox is not None]
         ok = False
         try:
+            if self.config.live:
+                self._prime(stages)
             for stage in stages:
                 stage.start()
             self._wait(stages, seconds)
@@ -200,6 +202,28 @@ class Pipeline:
             self.source.close()
             self._close_sinks(keep=True, report=True)
         return self._report(capture, [])
+
+    def _prime(self, stages: list[Stage]) -> None:
+        """Live input: the first frame goes through the stages up to the output here, before
+        their threads start, and waits in the output's ring. Its faces are found, their
+        landmarks settled and their first looks made while no later frame is captured: a new
+        face's first frame costs several frames' work, and with the stages running the frames
+        captured meanwhile were dropped, a stutter at the start of every run. Its latency counts
+        as any frame's; the next frame is captured when it is done (paced sources go on from
+        then: :class:`~rtswap.capture.base.Pacer`)."""
+        frame: Frame | None = None
+        with torch.inference_mode():  # as in the stage threads
+            for stage in stages[:-1]:
+                try:
+                    frame = stage.run_step(frame)
+                except Exception as exc:
+                    raise StageError(stage.name, exc) from exc
+                if frame is None:
+                    return  # no input, or a step skipped it
+        if self.face_swap.device.type == "cuda":  # the stage threads' streams start after it
+            torch.cuda.synchronize(self.face_swap.device)
+        assert stages[-1].inbox is not None
+        stages[-1].inbox.put(frame)
 
     def _build(self) -> tuple[Capture, tuple[Detect, Track], list[Stage]]:
         self.face_swap.warmup()

@@ -40,7 +40,8 @@ class Stage:
         self._thread.start()
 
     def join(self, timeout_s: float | None = None) -> None:
-        self._thread.join(timeout_s)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout_s)
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
