@@ -115,12 +115,13 @@ def main() -> None:
             for name, tree in trees.items():
                 sides[name].append(one_run(tree, Path(tmp) / f"{i}"))
                 print(f"{name}: {row(sides[name][-1])}", flush=True)
+    medians = {name: median_of(runs) for name, runs in sides.items()}
+    print(json.dumps(medians, indent=1))
     result = {
         "machine": machine(),
         "command": "rtswap demo (720p30, one face, warp, the recording encoded on the same cores)",
-        "sides": {name: {"runs": runs, "median": median_of(runs)} for name, runs in sides.items()},
+        "sides": {name: {"runs": runs, "median": medians[name]} for name, runs in sides.items()},
     }
-    print(json.dumps({name: side["median"] for name, side in result["sides"].items()}, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
 

@@ -32,9 +32,10 @@ class Source(Protocol):
 class Pacer:
     """Sleeps until each frame's media time has come on the wall clock, starting at the first call.
 
-    A reader that comes back a frame interval late or more (a live pipeline primes its first
-    frame before it reads the next) goes on from then: the frames it missed are not delivered in
-    a burst, which the newest-frame-wins rings would drop, a stutter in every recording."""
+    A reader that comes back a frame interval late or more (a live pipeline holds its second read
+    until the first frame is composited) goes on from then: the frames it missed are not
+    delivered in a burst, which the newest-frame-wins rings would drop, a stutter in every
+    recording."""
 
     def __init__(self) -> None:
         self._origin_s: float | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from rtswap.capture.base import Source
@@ -11,11 +13,20 @@ from rtswap.frame import Frame, now_ns
 class Capture:
     """Reads the source; each frame gets its index, capture time and a device copy."""
 
-    def __init__(self, source: Source, device: torch.device) -> None:
-        self.source, self.device = source, device
+    def __init__(
+        self, source: Source, device: torch.device, first_through: Callable[[], bool] | None = None
+    ) -> None:
+        """``first_through``: live input waits on it before reading the second frame (False: the
+        run stopped meanwhile). A new face's first frame costs several frames' work (found, its
+        landmarks settled, its first looks made); with the next frames captured meanwhile, the
+        rings dropped them, a stutter at the start of every run. Paced sources go on from when
+        they are read again (:class:`~rtswap.capture.base.Pacer`); a camera's newest frame wins."""
+        self.source, self.device, self._first_through = source, device, first_through
         self.count, self.first_ns, self.last_ns = 0, 0, 0
 
     def __call__(self, _: Frame | None) -> Frame | None:
+        if self.count == 1 and self._first_through is not None and not self._first_through():
+            return None
         decoded = self.source.read()
         if decoded is None:
             return None

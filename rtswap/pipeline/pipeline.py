@@ -31,6 +31,7 @@ from rtswap.track.step import Track
 
 STAGES = ("capture", "detect", "track", "swap", "composite", "output")
 _JOIN_TIMEOUT_S = 10.0
+_POLL_S = 0.05
 """A stage still running this long after stop is stuck (e.g. in a driver call); the threads are
 daemons, so it cannot keep the process alive."""
 
@@ -106,6 +107,7 @@ class Pipeline:
         if config.live and budget != 0:
             self.governor = Governor(budget or default_budget_ms(float(source.info.rate)))
         self._capture: Capture | None = None
+        self._first_composited = threading.Event()
         self.hand_look_times: LookTimes | None = None
         """Live with hands: the background hand looks' costs and ages (set when the stages are built)."""
 
@@ -152,8 +154,6 @@ class Pipeline:
         rings: list[Ring[Frame]] = [s.outbox for s in stages if s.outbox is not None]
         ok = False
         try:
-            if self.config.live:
-                self._prime(stages)
             for stage in stages:
                 stage.start()
             self._wait(stages, seconds)
@@ -203,33 +203,13 @@ class Pipeline:
             self._close_sinks(keep=True, report=True)
         return self._report(capture, [])
 
-    def _prime(self, stages: list[Stage]) -> None:
-        """Live input: the first frame goes through the stages up to the output here, before
-        their threads start, and waits in the output's ring. Its faces are found, their
-        landmarks settled and their first looks made while no later frame is captured: a new
-        face's first frame costs several frames' work, and with the stages running the frames
-        captured meanwhile were dropped, a stutter at the start of every run. Its latency counts
-        as any frame's; the next frame is captured when it is done (paced sources go on from
-        then: :class:`~rtswap.capture.base.Pacer`)."""
-        frame: Frame | None = None
-        with torch.inference_mode():  # as in the stage threads
-            for stage in stages[:-1]:
-                try:
-                    frame = stage.run_step(frame)
-                except Exception as exc:
-                    raise StageError(stage.name, exc) from exc
-                if frame is None:
-                    return  # no input, or a step skipped it
-        if self.face_swap.device.type == "cuda":  # the stage threads' streams start after it
-            torch.cuda.synchronize(self.face_swap.device)
-        assert stages[-1].inbox is not None
-        stages[-1].inbox.put(frame)
-
     def _build(self) -> tuple[Capture, tuple[Detect, Track], list[Stage]]:
         self.face_swap.warmup()
         self.face_swap.new_stream(live=self.config.live)
         device = self.face_swap.device
-        capture = self._capture = Capture(self.source, device)
+        self._first_composited.clear()
+        first_through = self._first_frame_through if self.config.live else None
+        capture = self._capture = Capture(self.source, device, first_through)
         track = Track(self.config.max_faces, self.face_swap.landmarks, device)
         detect = Detect(
             self.config.detect_every,
@@ -245,7 +225,7 @@ class Pipeline:
             detect,
             track,
             Generate(self.face_swap, self._level),
-            Composite(self.face_swap.compositor, self._level),
+            _signalling(Composite(self.face_swap.compositor, self._level), self._first_composited),
             Output(self.sinks, self.stats, self.config.label, self.on_output, self._observe),
         ]
         policy: Policy = "latest" if self.config.live else "block"
@@ -259,6 +239,13 @@ class Pipeline:
         ]
         self.hand_look_times = detect.hand_look_times
         return capture, (detect, track), stages
+
+    def _first_frame_through(self) -> bool:
+        """Wait until the first frame is composited; False if the run stops first."""
+        while not self._first_composited.wait(_POLL_S):
+            if self._stop.is_set():
+                return False
+        return True
 
     def _level(self) -> Level:
         return LEVELS[0] if self.governor is None else self.governor.level
@@ -297,3 +284,14 @@ class Pipeline:
             capture_s=(capture.last_ns - capture.first_ns) / 1e9,
             stats=self.stats,
         )
+
+
+def _signalling(step: Step, done: threading.Event) -> Step:
+    """``step``, setting ``done`` after each frame."""
+
+    def run(frame: Frame | None) -> Frame | None:
+        out = step(frame)
+        done.set()
+        return out
+
+    return run

@@ -40,8 +40,7 @@ class Stage:
         self._thread.start()
 
     def join(self, timeout_s: float | None = None) -> None:
-        if self._thread.ident is not None:  # started
-            self._thread.join(timeout_s)
+        self._thread.join(timeout_s)
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()

@@ -25,6 +25,35 @@ def test_live_file_plays_at_its_own_frame_rate(face_video: Path) -> None:
     assert min(gaps) > 0.5 / 24  # no bursts
 
 
+def test_a_paced_source_read_late_goes_on_from_then_without_a_burst(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader that comes back late (a live pipeline priming its first frame) gets the next frames
+    a frame interval apart from then, not the missed ones at once; a little lateness is caught up."""
+    from rtswap.capture import base
+
+    class Clock:
+        now = 100.0
+
+        def monotonic(self) -> float:
+            return self.now
+
+        def sleep(self, seconds: float) -> None:
+            self.now += seconds
+
+    clock = Clock()
+    monkeypatch.setattr(base, "time", clock)
+    pacer, delivered = base.Pacer(), []
+    for i in range(8):
+        pacer.wait(i / 30)
+        delivered.append(clock.now)
+        clock.now += 0.3 if i == 0 else 0.01  # the first frame held the reader for 9 intervals
+    gaps = [round(b - a, 3) for a, b in zip(delivered, delivered[1:], strict=False)]
+    assert gaps[0] == 0.3 and gaps[1:] == [round(1 / 30, 3)] * 6
+    clock.now += 0.02  # late by less than an interval: the schedule holds
+    pacer.wait(8 / 30)
+    pacer.wait(9 / 30)
+    assert clock.now == pytest.approx(delivered[1] + 8 / 30)
+
+
 def test_offline_file_is_read_as_fast_as_taken(face_video: Path) -> None:
     reads = _read_all(VideoFileSource(face_video, paced=False), 100)
     assert len(reads) == 12 and reads[-1][0] - reads[0][0] < 11 / 24 / 2

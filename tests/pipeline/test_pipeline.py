@@ -5,11 +5,12 @@ import cv2
 import numpy as np
 import pytest
 
+from rtswap.blend.compositor import Compositor
 from rtswap.capture.synthetic import SyntheticSource
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.errors import MediaError
-from rtswap.frame import Frame
+from rtswap.frame import Frame, SwapWork
 from rtswap.pipeline import Pipeline, PipelineConfig, StageError
 from rtswap.pipeline.pipeline import STAGES
 from rtswap.swapper import Swapper
@@ -91,6 +92,30 @@ def test_live_input_drops_stale_frames_instead_of_queueing(
     third = len(behind) // 3
     assert np.median(behind[-third:]) < 2 * np.median(behind[:third])
     assert slow.closed and not _stage_threads()
+
+
+def test_a_live_runs_first_frame_holds_up_no_frame_behind_it(
+    grace_swapper: Swapper, head: SyntheticHead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new face's first frame costs several frames' work (found, settled, its first looks; here
+    its composite slowed further): the next frame is captured once it is composited, and the
+    paced clip goes on from then, so no frame behind it is dropped."""
+    calls: list[int] = []
+
+    def slow_first(self: Compositor, work: SwapWork, blend_levels_fewer: int = 0) -> None:
+        if not calls:
+            time.sleep(0.3)  # 4.5 frame intervals at 15 fps
+        calls.append(len(calls))
+        composite(self, work, blend_levels_fewer)
+
+    composite = Compositor.__call__
+    monkeypatch.setattr(Compositor, "__call__", slow_first)
+    clip = SyntheticClip(width=480, height=360, fps=15, seconds=1.0, head=head)
+    sink = CollectSink()
+    source = SyntheticSource(clip, paced=True, loop=False)
+    Pipeline(grace_swapper.face_swap, source, [sink], PipelineConfig(live=True)).run()
+    assert [f.index for f in sink.frames][:8] == list(range(8))
+    assert all(len(f.faces) == 1 for f in sink.frames)
 
 
 def test_stop_from_another_thread_ends_a_live_run(grace_swapper: Swapper, clip: SyntheticClip) -> None:
