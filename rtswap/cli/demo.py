@@ -70,10 +70,7 @@ def run(args: argparse.Namespace) -> int:
         f"the slots of dropped frames repeat the frame before) and {demo.preview}"
     )
     print(f"live pipeline: {latency_line(summary, demo.run.dropped)}")
-    print(
-        f"first second: {demo.dropped_in_first_second} of {FPS} frames dropped (a new face's first frame "
-        "pays for its detection, its settled landmarks and its first looks: docs/speed.md)"
-    )
+    print(f"first second: {demo.dropped_in_first_second} of {FPS} frames dropped")
     return 0
 
 
