@@ -31,6 +31,7 @@ from rtswap.errors import InputError, NoFaceError
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.identity import views
 from rtswap.pipeline import Pipeline, PipelineConfig
+from rtswap.serve import jitter
 from rtswap.serve.requests import ApiError, decode_upload
 from rtswap.serve.timeouts import DEFAULT, Timeouts
 from rtswap.serve.tracks import SwappedTrack, TrackSink, TrackSource
@@ -151,6 +152,7 @@ class Sessions:
         self._decoding = asyncio.Semaphore(2)
         """Uploaded images decoded at once, at most."""
         self._analyzer: FaceAnalyzer | None = None
+        jitter.install()  # incoming frames decoded when whole, not a frame interval later
 
     async def open(self, description: RTCSessionDescription) -> Session:
         """A new session answering ``description``; ApiError 503 at capacity, 400 for an offer

@@ -88,9 +88,10 @@ async def run(url: str, token: str, seconds: float | None, out: Path, size: str 
             announced = False
             while True:
                 try:
-                    received.append((time.monotonic(), cast(av.VideoFrame, await incoming.recv())))
+                    frame = cast(av.VideoFrame, await incoming.recv())
                 except Exception:
                     return
+                received.append((time.monotonic(), frame))  # when it came, not when the wait began
                 if not announced and received[-1][0] > received[0][0] + WARMUP_S + ANNOUNCE_S:
                     print("receiving", flush=True)
                     announced = True
