@@ -24,10 +24,14 @@ from rtswap.output.stats import PipelineStats
 from rtswap.pipeline import Pipeline, PipelineConfig, RunReport
 from rtswap.swapper import Swapper
 
-LOOKS = (("background_looks", "composite's"), ("background_hand_looks", "hands'"))
+LOOKS = (
+    ("background_looks", "composite's"),
+    ("background_hand_looks", "hands'"),
+    ("background_scans", "detector's"),
+)
 """The JSON keys of live runs' background looks (``<key>_ms``: cost, ``<key>_age_ms``: age when
 ready), and their names in the printed table: the composite's (occluders, glasses' rims, the
-camera) and the detect step's (hands)."""
+camera) and the detect step's (hands, and the scans for new faces while faces are tracked)."""
 
 
 def machine() -> dict[str, object]:
@@ -132,7 +136,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
                 ],
                 "seconds_at_level": governor.time_at_levels(start, time.monotonic_ns()),
             }
-        look_times = (swapper.face_swap.compositor.look_times, pipeline.hand_look_times)
+        look_times = (swapper.face_swap.compositor.look_times, pipeline.hand_look_times, pipeline.scan_times)
         for (name, _), times in zip(LOOKS, look_times, strict=True):
             if times is not None and times.costs_ms:  # live: these periodic looks ran off the frame path
                 result[f"{name}_ms"] = _percentiles(list(times.costs_ms)) | {"looks": len(times.costs_ms)}

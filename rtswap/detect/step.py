@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 
 import torch
 
+from rtswap.background import Background
 from rtswap.detect.analyzer import make_detector
-from rtswap.detect.base import Region
+from rtswap.detect.base import Detection, Pixels, Region
 from rtswap.detect.hands import HandWatch
 from rtswap.detect.low_light import analysis_image
 from rtswap.frame import Frame
@@ -40,15 +43,24 @@ class Detect:
         another thread); ``slower``: how many times further the governor spreads the sweep now;
         ``landmarks``: the analysis backend, ``mediapipe`` or ``torch`` (on ``device``);
         ``hands``: look for hands too (in mediapipe's CPU graph, on the host image); ``live``:
-        those looks run off the frame path."""
+        those looks and the scans for new faces run off the frame path."""
         self.detect_every, self._tracking, self._slower = detect_every, tracking, slower
         self._detector = make_detector(landmarks, device)
+        self._detecting = threading.Lock()
+        """The detector runs on the frame path (no face tracked) and on the scans' thread."""
+        self._scans = Background(device) if live else None
+        self.scan_times = None if self._scans is None else self._scans.times
+        """The background scans' costs and ages (live); else None."""
+        self._found: queue.SimpleQueue[list[Detection]] = queue.SimpleQueue()
+        """What background scans found, for the next frame."""
         self._on_device = landmarks == "torch"
         self._hands = HandWatch(background=live) if hands else None
         self.hand_look_times = None if self._hands is None else self._hands.look_times
         """The background hand looks' costs and ages (live with hands); else None."""
 
     def close(self) -> None:
+        if self._scans is not None:
+            self._scans.close()  # before the detector it uses
         self._detector.close()
         if self._hands is not None:
             self._hands.close()
@@ -59,10 +71,30 @@ class Detect:
         regions = self._detector.regions(image)
         if self._tracking():
             regions = _sweep(regions, frame.index, self.detect_every * self._slower())
-        frame.detections = self._detector.detect(image, regions) if regions else None
+            if self._scans is not None:
+                if regions:
+                    self._scan_in_background(image, regions)
+                regions, frame.detections = [], self._found_so_far()
+        if regions:
+            frame.detections = self._detect(image, regions)
         if self._hands is not None:
             frame.hands = self._hands(frame.host_image, self._slower())
         return frame
+
+    def _detect(self, image: Pixels, regions: list[Region]) -> list[Detection]:
+        with self._detecting:
+            return self._detector.detect(image, regions)
+
+    def _scan_in_background(self, image: Pixels, regions: list[Region]) -> None:
+        assert self._scans is not None
+        self._scans.submit(lambda: self._found.put(self._detect(image, regions)))
+
+    def _found_so_far(self) -> list[Detection] | None:
+        """What the background scans have found since the last frame (None: nothing)."""
+        found: list[Detection] = []
+        while not self._found.empty():
+            found += self._found.get()
+        return found or None
 
 
 def _sweep(regions: list[Region], index: int, every: int) -> list[Region]:

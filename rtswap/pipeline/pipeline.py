@@ -110,6 +110,8 @@ class Pipeline:
         self._first_composited = threading.Event()
         self.hand_look_times: LookTimes | None = None
         """Live with hands: the background hand looks' costs and ages (set when the stages are built)."""
+        self.scan_times: LookTimes | None = None
+        """Live: the detector's background scans for new faces, their costs and ages (likewise)."""
 
     @property
     def captured(self) -> int:
@@ -237,7 +239,7 @@ class Pipeline:
             Stage(name, step, inbox, outbox, self._stop, device)
             for name, step, inbox, outbox in zip(STAGES, steps, inboxes, outboxes, strict=True)
         ]
-        self.hand_look_times = detect.hand_look_times
+        self.hand_look_times, self.scan_times = detect.hand_look_times, detect.scan_times
         return capture, (detect, track), stages
 
     def _first_frame_through(self) -> bool:

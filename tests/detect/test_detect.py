@@ -28,3 +28,48 @@ def test_head_pose_follows_synthetic_turns(head: SyntheticHead, analyzer: FaceAn
     for angle in (-20, 0, 20):
         yaw[angle] = head_pose(analyzer.analyze(head.render(Motion(yaw=angle)))[0].landmarks)[0]
     assert yaw[-20] < yaw[0] - 5 < yaw[20] - 10
+
+
+def test_live_scans_for_new_faces_run_off_the_frame_path_and_find_a_face_that_enters(
+    head: SyntheticHead,
+) -> None:
+    """Live, while a face is tracked, the detector's scans for new ones run on a thread of their
+    own: a second face that enters is tracked within two whole-frame scans all the same."""
+    import threading
+    import time
+
+    import torch
+
+    from rtswap.detect.step import Detect
+    from rtswap.frame import Frame
+    from rtswap.track.step import Track
+
+    clip = SyntheticClip(width=960, height=360, faces=2, head=head)
+    cpu = torch.device("cpu")
+    track = Track(None, "mediapipe", cpu)
+    detect = Detect(6, lambda: track.tracking, lambda: 1, "mediapipe", cpu, hands=False, live=True)
+    scanned_on: list[str] = []
+    real = detect._detector.detect
+
+    def watched(*args: object) -> object:
+        scanned_on.append(threading.current_thread().name)
+        return real(*args)  # type: ignore[arg-type]
+
+    detect._detector.detect = watched  # type: ignore[method-assign,assignment]
+    tracked = []
+    try:
+        for i in range(40):
+            image = clip.frame(i).copy()
+            if i < 10:
+                image[:, 480:] = 128  # the second face enters at frame 10
+            frame = Frame(i, time.monotonic_ns(), torch.from_numpy(image), image)
+            track(detect(frame))
+            tracked.append(len(frame.faces))
+            time.sleep(1 / 30)  # frames as a camera gives them
+    finally:
+        detect.close()
+        track.close()
+    assert tracked[:10] == [1] * 10
+    assert 2 in tracked[10:22] and tracked[-1] == 2, tracked
+    assert scanned_on[0] == "MainThread"  # no face tracked yet: the frame path finds the first at once
+    assert set(scanned_on[1:]) == {"rtswap-looks"}  # then every scan is off the frame path
