@@ -37,3 +37,11 @@ class SwapConfig:
     auto (torch on CUDA, else mediapipe)."""
     shape: str = "target"
     """Whose face shape the swap has: the target's, or the source's (warp only)."""
+    enhancer: str | None = None
+    """A face restorer run on each swapped face before the paste (a card's name in
+    :mod:`rtswap.plugins.restorers`, on the user's file), or None."""
+    enhancer_blend: float = 0.8
+    """How much of the restored face goes into the swap, 0 to 1."""
+    enhancer_fidelity: float = 0.5
+    """A restorer's fidelity input where its card names one (CodeFormer: 0 restores most, 1 keeps
+    the face most as it was)."""

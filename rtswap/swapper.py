@@ -59,6 +59,18 @@ class Swapper:
             )
         self._analysis_device = settings.device  # the analyzer may be needed before face_swap exists
         swap_engine = create_engine(settings)
+        restorer = None
+        if config.enhancer is not None:  # a missing file is one line before any source is prepared
+            from rtswap.plugins.restorers.restorer import Restorer
+
+            restorer = Restorer.open(
+                config.enhancer,
+                settings.device,
+                config.backend,
+                config.models_dir,
+                config.enhancer_blend,
+                config.enhancer_fidelity,
+            )
         sources = [source] if isinstance(source, (str, Path, np.ndarray)) else list(source)
         matcher = None
         if maps:  # first: a missing identity model is one line before any source is prepared
@@ -71,7 +83,7 @@ class Swapper:
         ]
         assignment = SourceAssignment(len(sources), matcher)
         self.face_swap = FaceSwap(
-            swap_engine, identities, assignment, config.keep_occluders, self.landmarks, config.shape
+            swap_engine, identities, assignment, config.keep_occluders, self.landmarks, config.shape, restorer
         )
 
     @property

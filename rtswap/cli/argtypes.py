@@ -30,6 +30,21 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value:g}")
+    return value
+
+
+def enhancer(text: str) -> str:
+    from rtswap.plugins.restorers import names
+
+    if text not in names():
+        raise argparse.ArgumentTypeError(f"unknown restorer {text!r}; available: {', '.join(names())}")
+    return text
+
+
 def resolution(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))

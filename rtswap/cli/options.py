@@ -144,6 +144,30 @@ def add_swap(parser: argparse.ArgumentParser) -> None:
         "head and expression, the outline and what is around it moving with it (warp engine only; see "
         "docs/quality.md for what it measures)",
     )
+    restorers = parser.add_argument_group("face restorer (on your model file; rtswap engines list)")
+    restorers.add_argument(
+        "--enhancer",
+        type=argtypes.enhancer,
+        default=None,
+        metavar="NAME",
+        help="restore each swapped face before it is pasted: gfpgan_1.4 (or 1.2, 1.3), codeformer, "
+        "gpen_bfr_256, gpen_bfr_512, gpen_bfr_1024 or restoreformer_plus_plus, on the file you add with "
+        "rtswap engines add; a neural network per face per frame: on a CPU, far from real time",
+    )
+    restorers.add_argument(
+        "--enhancer-blend",
+        type=argtypes.fraction,
+        default=0.8,
+        metavar="0..1",
+        help="how much of the restored face goes into the swap (default: 0.8)",
+    )
+    restorers.add_argument(
+        "--enhancer-fidelity",
+        type=argtypes.fraction,
+        default=0.5,
+        metavar="0..1",
+        help="CodeFormer's fidelity: 0 restores most, 1 keeps the face most as it was (default: 0.5)",
+    )
     parser.add_argument(
         "--no-label",
         dest="label",
@@ -167,7 +191,13 @@ def engine_config(args: argparse.Namespace) -> SwapConfig:
 def swap_config(args: argparse.Namespace) -> SwapConfig:
     """The config of a command with :func:`add_swap`'s flags."""
     return replace(
-        engine_config(args), keep_occluders=args.keep_occluders, landmarks=args.landmarks, shape=args.shape
+        engine_config(args),
+        keep_occluders=args.keep_occluders,
+        landmarks=args.landmarks,
+        shape=args.shape,
+        enhancer=args.enhancer,
+        enhancer_blend=args.enhancer_blend,
+        enhancer_fidelity=args.enhancer_fidelity,
     )
 
 

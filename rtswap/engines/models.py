@@ -19,6 +19,7 @@ from rtswap.errors import InputError, ModelLoadError
 from rtswap.weights import onnx_io
 from rtswap.weights.cards import ModelCard, all_cards, cards_for
 from rtswap.weights.hashes import file_sha256, sha256_file
+from rtswap.weights.restorer_io import mismatch as restorer_mismatch
 
 log = logging.getLogger("rtswap")
 
@@ -28,8 +29,10 @@ State = Literal["verified", "unverified", "wrong layout", "missing"]
 
 def fits(card: ModelCard, content: Any) -> bool:
     """Whether ``content`` (an ONNX model or a state dict, as the card's format says) has the
-    card's layout."""
+    card's layout (a restorer's: its card's inputs and outputs)."""
     try:
+        if card.role == "restorer":
+            return restorer_mismatch(content, card) is None
         return layout_check(card.layout)(content, card)
     except (KeyError, ValueError, RuntimeError, IndexError):
         return False
@@ -88,8 +91,11 @@ def require_all(roles: list[list[ModelCard]], folder: Path) -> list[FileStatus]:
             f"{name}: {options[0].get.split(';')[0]}" for name, options in zip(names, missing, strict=True)
         )
         files = " ".join(f"/path/to/{options[0].file}" for options in missing)
+        needs = (
+            missing[0][0].engine if missing[0][0].role != "restorer" else f"--enhancer {missing[0][0].engine}"
+        )
         raise ModelLoadError(
-            f"{missing[0][0].engine} needs {' and '.join(names)}, not found in {folder} ({sources}); "
+            f"{needs} needs {' and '.join(names)}, not found in {folder} ({sources}); "
             f"then run: rtswap engines add {files}"
         )
     return [_present(card, folder) for card in chosen if card is not None]
@@ -165,8 +171,12 @@ def add(path: Path, folder: Path, engine: str | None = None, force: bool = False
     return status(card, folder)
 
 
+def _state(found: FileStatus) -> str:
+    return found.state + (f" ({found.card.sha256[found.sha256]})" if found.state == "verified" else "")
+
+
 def table(folder: Path, backends: list[str]) -> str:
-    """Every engine, the files it needs and their state, for ``rtswap engines list``.
+    """Every engine and restorer, the files it needs and their state, for ``rtswap engines list``.
     ``backends``: the runtime backends this machine can run neural engines on."""
     rows = [("engine", "file", "state", "backends here")]
     cards = all_cards()
@@ -180,17 +190,19 @@ def table(folder: Path, backends: list[str]) -> str:
         ready = usable == {s.card.role for s in states}  # every role filled by one of its files
         runs_on = [b for b in backends if not engine.startswith("onnx:") or b in ("onnxruntime", "tensorrt")]
         for i, found in enumerate(states):
-            state = found.state + (
-                f" ({found.card.sha256[found.sha256]})" if found.state == "verified" else ""
-            )
             rows.append(
                 (
                     engine if i == 0 else "",
                     found.card.file,
-                    state,
+                    _state(found),
                     ", ".join(runs_on) if i == 0 and ready else "",
                 )
             )
+    onnx_backends = ", ".join(b for b in backends if b in ("onnxruntime", "tensorrt"))
+    for card in (c for c in cards if c.role == "restorer"):  # --enhancer NAME
+        found = status(card, folder)
+        runs = found.state in ("verified", "unverified")
+        rows.append((f"--enhancer {card.engine}", card.file, _state(found), onnx_backends if runs else ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join([*lines, f"models folder: {folder}"])

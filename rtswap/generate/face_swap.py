@@ -21,6 +21,7 @@ from rtswap.geometry.align import apply_affine, depth_in_crop, sample
 from rtswap.geometry.crops import Box, FaceRegions
 from rtswap.geometry.shape import background_map, reshaped
 from rtswap.identity.assignment import SourceAssignment
+from rtswap.plugins.restorers.restorer import Restorer
 from rtswap.runtime.inductor import BUCKETS
 
 _CROP_STEP = 64
@@ -48,6 +49,8 @@ class FaceSwap:
     shape: str = "target"
     """Whose face shape the swapped face has: the ``target``'s, or the ``source``'s, driven by the
     target's pose and expression (:mod:`rtswap.geometry.shape`; the warp engine only)."""
+    restorer: Restorer | None = None
+    """Run on each swapped face before the composite (``--enhancer``), or None."""
     compositor: Compositor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +95,8 @@ class FaceSwap:
         models, and the composite (OpenCV builds its colour tables on first use)."""
         self.engine.warmup(BUCKETS)  # every batch size a frame's faces can come in
         self.compositor.warmup(self.engine.template.size, self.device)
+        if self.restorer is not None:
+            self.restorer.warmup()
 
     @property
     def device(self) -> torch.device:
@@ -138,6 +143,8 @@ class FaceSwap:
         else:
             poses = [face.pose[:2] for _, face in pairs]
             swapped, mask = self._run_engine(crops, FaceBatch(landmarks, depth, poses), chosen)
+            if self.restorer is not None:
+                swapped = self.restorer(swapped, landmarks)
         covering = None
         if hands and self.keep_occluders:
             drawn = silhouettes(hands, [m for m, _ in pairs], size)

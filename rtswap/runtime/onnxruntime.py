@@ -51,6 +51,9 @@ def session(path: Path, device: torch.device) -> Any:
     return created
 
 
+_NUMPY_TYPES: dict[str, type] = {"tensor(double)": np.float64}
+
+
 class OnnxRuntimeRunner:
     name = "onnxruntime"
 
@@ -70,6 +73,8 @@ class OnnxRuntimeRunner:
         declared = {i.name: i for i in self.session.get_inputs()}
         self.input_names = list(inputs or declared)
         self.input_ranks = [len(declared[name].shape) for name in self.input_names]
+        self.input_types = [_NUMPY_TYPES.get(declared[name].type, np.float32) for name in self.input_names]
+        """float32 but where the file declares double (CodeFormer's fidelity weight)."""
         produced = {o.name: o for o in self.session.get_outputs()}
         self.outputs = [produced[name] for name in (outputs or list(produced)[:1])]
         self.per_item = declared[self.input_names[0]].shape[0] == 1
@@ -91,8 +96,9 @@ class OnnxRuntimeRunner:
         tensors = [batch, *shared]
         if self.device.type == "cuda":
             return join_outputs(self._run_bound(tensors))
-        feed = {
-            name: t.detach().cpu().float().numpy() for name, t in zip(self.input_names, tensors, strict=True)
+        feed: dict[str, np.ndarray] = {
+            name: t.detach().cpu().numpy().astype(kind)
+            for name, t, kind in zip(self.input_names, tensors, self.input_types, strict=True)
         }
         results = self.session.run([o.name for o in self.outputs], feed)
         return join_outputs([torch.from_numpy(np.asarray(out)) for out in results])
@@ -101,9 +107,12 @@ class OnnxRuntimeRunner:
         """Device pointers in and out: no copy through the host."""
         binding = self.session.io_binding()
         index = self.device.index or 0
-        held = [t.float().contiguous() for t in tensors]  # alive until the run has read them
-        for name, t in zip(self.input_names, held, strict=True):
-            binding.bind_input(name, "cuda", index, np.float32, tuple(t.shape), t.data_ptr())
+        held = [  # alive until the run has read them
+            (t.double() if kind == np.float64 else t.float()).contiguous()
+            for t, kind in zip(tensors, self.input_types, strict=True)
+        ]
+        for name, t, kind in zip(self.input_names, held, self.input_types, strict=True):
+            binding.bind_input(name, "cuda", index, kind, tuple(t.shape), t.data_ptr())
         results: list[torch.Tensor | None] = []
         for output in self.outputs:
             if all(isinstance(d, int) for d in output.shape[1:]):

@@ -165,6 +165,7 @@ class Sessions:
             keep_occluders=self.face_swap.keep_occluders,
             landmarks=self.face_swap.landmarks,
             shape=self.face_swap.shape,
+            restorer=self.face_swap.restorer,
         )
         session = Session(uuid.uuid4().hex, RTCPeerConnection(self._ice), own, SwappedTrack())
         self.sessions[session.id] = session

@@ -171,3 +171,46 @@ def write_simswap_arcface_pickle(path: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     torch.save({"model": ArcFaceResNet((1, 1, 1, 1), width=16).eval(), "epoch": 1}, path)
     return path
+
+
+def write_restorer(path: Path, size: int = 512, pattern: bool = False, weight: bool = False) -> Path:
+    """A face restorer's I/O (FaceFusion's): ``input`` [1,3,S,S] in [-1, 1] (and with ``weight``,
+    CodeFormer's float64 [1] fidelity), ``output`` [1,3,S,S]. It returns its input, or with
+    ``pattern`` stripes a sixteenth of the crop wide (wide enough to come through the composite,
+    which takes the face's shading from the target, and the camera's blur); with ``weight`` w, w
+    of its input and 1 - w of those stripes."""
+    stripes = np.where(np.arange(size) // (size // 16) % 2, 0.8, -0.8).astype(np.float32)
+    texture = np.broadcast_to(stripes[None, None, :, None], (1, 3, size, size)).copy()
+    weights = [
+        numpy_helper.from_array(texture, "texture"),
+        numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+    ]
+    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])]
+    if weight:
+        inputs.append(helper.make_tensor_value_info("weight", TensorProto.DOUBLE, [1]))
+        weights.append(numpy_helper.from_array(np.array(1.0, np.float32), "one"))
+        nodes = [
+            helper.make_node("Cast", ["weight"], ["w"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", ["input", "w"], ["kept"]),
+            helper.make_node("Sub", ["one", "w"], ["rest"]),
+            helper.make_node("Mul", ["texture", "rest"], ["drawn"]),
+            helper.make_node("Add", ["kept", "drawn"], ["output"]),
+        ]
+    elif pattern:
+        nodes = [
+            helper.make_node("Mul", ["input", "zero"], ["none"]),
+            helper.make_node("Add", ["none", "texture"], ["output"]),
+        ]
+    else:
+        nodes = [helper.make_node("Identity", ["input"], ["output"])]
+    graph = helper.make_graph(
+        nodes,
+        "restorer",
+        inputs,
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, size, size])],
+        weights,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path

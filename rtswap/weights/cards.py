@@ -45,14 +45,22 @@ class ModelCard:
     swapper: dict[str, Any] = field(default_factory=dict, compare=False)
     """For a generic ONNX swapper (layout "card"): its I/O conventions (see
     :mod:`rtswap.engines.onnx_swapper`)."""
+    restorer: dict[str, Any] = field(default_factory=dict, compare=False)
+    """For a face restorer (role "restorer"): its I/O conventions (see
+    :mod:`rtswap.plugins.restorers`)."""
+
+
+CARD_PACKAGES = ("rtswap.engines", "rtswap.plugins")
+"""The packages whose sub-packages keep model cards beside their code."""
 
 
 def all_cards() -> list[ModelCard]:
-    """Every card shipped with the engines, in engine then file order. A native engine's card
-    with a ``[swapper]`` table also describes the file for the generic ONNX swapper, as
-    ``onnx:<file stem>``: one card per file."""
+    """Every card shipped with the engines and plugins, in package then file order. A native
+    engine's card with a ``[swapper]`` table also describes the file for the generic ONNX swapper,
+    as ``onnx:<file stem>``: one card per file."""
     cards = []
-    for folder in sorted(resources.files("rtswap.engines").iterdir(), key=lambda p: p.name):
+    folders = [sorted(resources.files(package).iterdir(), key=lambda p: p.name) for package in CARD_PACKAGES]
+    for folder in [f for in_package in folders for f in in_package]:
         if folder.is_dir():
             for item in sorted(folder.iterdir(), key=lambda p: p.name):
                 if item.name.endswith(".toml"):
@@ -75,22 +83,24 @@ def read_card(text: str) -> ModelCard:
     if missing is not None:
         raise InputError(f"model card without {missing!r}")
     swapper, hashes, format = data.get("swapper", {}), data.get("sha256", []), data.get("format", "onnx")
+    restorer = data.get("restorer", {})
     if (
         not all(isinstance(value, str) and value for value in [*texts.values(), format])
         or not isinstance(swapper, dict)
+        or not isinstance(restorer, dict)
         or not isinstance(hashes, list)
         or not all(isinstance(h, dict) and isinstance(h.get("value"), str) for h in hashes)
     ):
         raise InputError(
             "model card fields of the wrong kind: engine, role, file, layout, get and format are "
-            "text, [swapper] a table, [[sha256]] tables of value and label"
+            "text, [swapper] and [restorer] tables, [[sha256]] tables of value and label"
         )
     for named in (texts["file"], swapper.get("identity"), swapper.get("converter")):
         if isinstance(named, str) and named and (Path(named).name != named or named in (".", "..")):
             raise InputError(f"model card names {named!r}: a file name in the models folder, not a path")
     engine, role, file, layout, get = (str(texts[key]) for key in texts)
     known = {h["value"]: str(h.get("label", "")) for h in hashes}
-    return ModelCard(engine, role, file, layout, str(format), known, get, swapper)
+    return ModelCard(engine, role, file, layout, str(format), known, get, swapper, restorer)
 
 
 def cards_for(engine: str, cards: list[ModelCard] | None = None) -> list[ModelCard]:

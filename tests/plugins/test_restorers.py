@@ -1,0 +1,87 @@
+"""Face restorers (``--enhancer``) on replicas with the cards' I/O: what they change goes into the
+face and nowhere else, a restorer that changes nothing leaves the swap as it was, CodeFormer's
+fidelity reaches its file, and a file that is not what its card says is refused in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rtswap.config import SwapConfig
+from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.engines import models
+from rtswap.errors import ModelLoadError
+from rtswap.swapper import Swapper
+from rtswap.testing.replicas import write_restorer
+from tests.conftest import face_hull
+
+
+@pytest.fixture(scope="module")
+def plain(grace: np.ndarray, astro: np.ndarray) -> np.ndarray:
+    """Grace Hopper on the astronaut, without a restorer."""
+    with Swapper(grace, SwapConfig(device="cpu"), progress=False) as swapper:
+        return swapper.swap_image(astro)
+
+
+def _restored(grace: np.ndarray, astro: np.ndarray, folder: Path, name: str, **options: float) -> np.ndarray:
+    config = SwapConfig(device="cpu", models_dir=folder, enhancer=name, **options)  # type: ignore[arg-type]
+    with Swapper(grace, config, progress=False) as swapper:
+        return swapper.swap_image(astro)
+
+
+def test_a_restorer_that_changes_nothing_leaves_the_swap_as_it_was(
+    grace: np.ndarray, astro: np.ndarray, plain: np.ndarray, tmp_path: Path
+) -> None:
+    write_restorer(tmp_path / "gfpgan_1.4.onnx")
+    restored = _restored(grace, astro, tmp_path, "gfpgan_1.4")
+    assert np.abs(restored.astype(int) - plain).max() <= 1
+
+
+def test_what_a_restorer_changes_goes_into_the_face_and_nowhere_else(
+    grace: np.ndarray, astro: np.ndarray, plain: np.ndarray, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    write_restorer(tmp_path / "gpen_bfr_256.onnx", size=256, pattern=True)
+    restored = _restored(grace, astro, tmp_path, "gpen_bfr_256", enhancer_blend=0.5)
+    face = analyzer.analyze(astro)[0]
+    change = np.abs(restored.astype(int) - plain).max(axis=-1)
+    assert change[face_hull(face, astro.shape)].mean() > 12  # the stripes, half strength, in the face (18)
+    assert change[~face_hull(face, astro.shape, grow=0.15)].max() <= 1  # nothing outside it
+
+
+def test_codeformers_fidelity_reaches_its_file(
+    grace: np.ndarray, astro: np.ndarray, plain: np.ndarray, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    write_restorer(tmp_path / "codeformer.onnx", weight=True)  # w of the face as it was, 1 - w stripes
+    kept = _restored(grace, astro, tmp_path, "codeformer", enhancer_fidelity=1.0)
+    restored = _restored(grace, astro, tmp_path, "codeformer", enhancer_fidelity=0.0)
+    face = face_hull(analyzer.analyze(astro)[0], astro.shape)
+    assert np.abs(kept.astype(int) - plain).max() <= 1
+    assert np.abs(restored.astype(int) - plain).max(axis=-1)[face].mean() > 20
+
+
+def test_a_file_that_is_not_what_its_card_says_is_refused_in_one_line(
+    grace: np.ndarray, tmp_path: Path
+) -> None:
+    write_restorer(tmp_path / "gfpgan_1.4.onnx", size=256)  # gfpgan takes 512 px crops
+    with pytest.raises(ModelLoadError, match=r"gfpgan_1\.4\.onnx: does not match its card .*512") as caught:
+        _restored(grace, grace, tmp_path, "gfpgan_1.4")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_missing_file_is_named_with_the_command_that_adds_it(grace: np.ndarray, tmp_path: Path) -> None:
+    with pytest.raises(
+        ModelLoadError, match=r"--enhancer codeformer needs codeformer\.onnx.*rtswap engines add"
+    ):
+        _restored(grace, grace, tmp_path, "codeformer")
+
+
+def test_engines_add_recognises_a_restorer_and_lists_it(tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    status = models.add(write_restorer(tmp_path / "gpen_bfr_512.onnx"), folder)
+    assert status.card.role == "restorer" and status.card.engine == "gpen_bfr_512"
+    assert status.state == "unverified"  # its layout is the card's; no SHA-256 is published
+    listed = models.table(folder, ["onnxruntime"])
+    row = next(line for line in listed.splitlines() if line.startswith("--enhancer gpen_bfr_512"))
+    assert "unverified" in row and "onnxruntime" in row
