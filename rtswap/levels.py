@@ -3,7 +3,7 @@ by the steps that do the work."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,19 @@ class Level:
     swap_every: int = 1
     """Run the engine on every n-th frame; in between, the last swap is re-pasted on the faces'
     new positions."""
+    restore_every: int = 1
+    """Run the face restorer (``--enhancer``) on every n-th frame; in between, what it changed
+    last is re-applied to the face's new swap (the crop is aligned, so it moves with the face);
+    0: not at all."""
 
+
+SHED_RESTORER = (
+    Level("full"),
+    Level("restorer every 2nd frame", restore_every=2),
+    Level("restorer off", restore_every=0),
+)
+"""With a face restorer, the governor sheds it first: it costs more than everything else a frame
+does (a neural network per face), and the swap stays at full quality without it."""
 
 LEVELS = (
     Level("full"),
@@ -37,3 +49,13 @@ LEVELS = (
         swap_every=2,
     ),
 )
+
+
+def levels(restorer: bool) -> tuple[Level, ...]:
+    """The levels the governor steps between: with a ``restorer``, it is shed first."""
+    if not restorer:
+        return LEVELS
+    return (
+        *SHED_RESTORER,
+        *(replace(level, name=f"restorer off, {level.name}", restore_every=0) for level in LEVELS[1:]),
+    )

@@ -136,11 +136,7 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
                 ],
                 "seconds_at_level": governor.time_at_levels(start, time.monotonic_ns()),
             }
-        look_times = (swapper.face_swap.compositor.look_times, pipeline.hand_look_times, pipeline.scan_times)
-        for (name, _), times in zip(LOOKS, look_times, strict=True):
-            if times is not None and times.costs_ms:  # live: these periodic looks ran off the frame path
-                result[f"{name}_ms"] = _percentiles(list(times.costs_ms)) | {"looks": len(times.costs_ms)}
-                result[f"{name}_age_ms"] = _percentiles(list(times.ages_ms))
+        result |= _costs_beside_the_stages(swapper, pipeline)
         if config.seconds >= 120:
             result["minutes"] = _minutes(pipeline.stats, memory.samples, start, config.seconds)
         if config.compare_sequential:
@@ -148,6 +144,23 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
             result["sequential"] = sequential
             speedup = cast(float, result["fps_out"]) / cast(float, sequential["fps_out"])
             result["speedup"] = round(speedup, 2)
+    return result
+
+
+def _costs_beside_the_stages(swapper: Swapper, pipeline: Pipeline) -> dict[str, object]:
+    """The looks that ran off the frame path (live), and the restorer's cost per face."""
+    result: dict[str, object] = {}
+    look_times = (swapper.face_swap.compositor.look_times, pipeline.hand_look_times, pipeline.scan_times)
+    for (name, _), times in zip(LOOKS, look_times, strict=True):
+        if times is not None and times.costs_ms:
+            result[f"{name}_ms"] = _percentiles(list(times.costs_ms)) | {"looks": len(times.costs_ms)}
+            result[f"{name}_age_ms"] = _percentiles(list(times.ages_ms))
+    restorer = swapper.face_swap.restorer
+    if restorer is not None and restorer.costs_ms:
+        result["enhancer"] = restorer.name
+        result["enhancer_ms_per_face"] = _percentiles(list(restorer.costs_ms)) | {
+            "runs": len(restorer.costs_ms)
+        }
     return result
 
 
@@ -201,6 +214,8 @@ def format_table(result: dict[str, object]) -> str:
             "  time at each level: "
             + ", ".join(f"{name} {seconds:g} s" for name, seconds in governor["seconds_at_level"].items())
         )
+    if "enhancer" in result:
+        lines.append(_row(f"{result['enhancer']} per face", result["enhancer_ms_per_face"], 32))
     looks = [(name, label) for name, label in LOOKS if f"{name}_ms" in result]
     if looks:
         lines.append(

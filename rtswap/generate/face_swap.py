@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import torch
@@ -26,6 +26,9 @@ from rtswap.runtime.inductor import BUCKETS
 
 _CROP_STEP = 64
 SHAPES = ("target", "source")
+
+
+Restore = Literal["run", "again", "off"]
 
 
 @dataclass
@@ -52,6 +55,8 @@ class FaceSwap:
     restorer: Restorer | None = None
     """Run on each swapped face before the composite (``--enhancer``), or None."""
     compositor: Compositor = field(init=False, repr=False)
+    _restored: dict[int, torch.Tensor] = field(default_factory=dict, init=False, repr=False)
+    """Each tracked face's latest change by the restorer, for the frames it is not run on."""
 
     def __post_init__(self) -> None:
         self.compositor = Compositor(self.keep_occluders)
@@ -85,6 +90,7 @@ class FaceSwap:
         here): called when a pipeline starts. ``live``: the composite's periodic looks run off
         the frame path until :meth:`end_stream`."""
         self.compositor.new_stream(self.device if live else None)
+        self._restored = {}
 
     def end_stream(self) -> None:
         """Called when a pipeline ends."""
@@ -109,6 +115,7 @@ class FaceSwap:
         max_crop: int | None = None,
         reuse: SwapWork | None = None,
         hands: list[np.ndarray] | None = None,
+        restore: Restore = "run",
     ) -> SwapWork | None:
         """Run the engine on the aligned crops of ``faces`` in ``frame`` ((H, W, 3) uint8 tensor),
         all in one batch (None if no face is to be swapped: none in the frame, or none that a
@@ -117,7 +124,8 @@ class FaceSwap:
         tracked faces at the same crop size, the engine does not run: its swapped faces are
         composited onto the faces' new positions (the crop is aligned, so they move with them).
         ``hands``: (21, 2) landmarks of the hands in view (:mod:`rtswap.detect.hands`), kept on
-        top with the other occluders."""
+        top with the other occluders. ``restore``: with a restorer, run it on the swapped faces,
+        apply what it changed last on each face again, or leave it out (the governor's level)."""
         template = self.engine.template
         full = [template.matrix(f.landmarks) for f in faces]  # into the engine's full-size crop
         size = self._crop_size(full, max_crop)
@@ -143,13 +151,27 @@ class FaceSwap:
         else:
             poses = [face.pose[:2] for _, face in pairs]
             swapped, mask = self._run_engine(crops, FaceBatch(landmarks, depth, poses), chosen)
-            if self.restorer is not None:
-                swapped = self.restorer(swapped, landmarks)
+            if self.restorer is not None and restore != "off":
+                swapped = self._restore(swapped, landmarks, track_ids, again=restore == "again")
         covering = None
         if hands and self.keep_occluders:
             drawn = silhouettes(hands, [m for m, _ in pairs], size)
             covering = upload(drawn, self.device)[:, None]
         return SwapWork(regions, crops, swapped, mask, landmarks, track_ids, moved, covering)
+
+    def _restore(
+        self, swapped: torch.Tensor, landmarks: torch.Tensor, track_ids: list[int], again: bool
+    ) -> torch.Tensor:
+        """``swapped`` with ``--enhancer-blend`` of what the restorer changes in it; ``again``:
+        what it changed last in each tracked face, where every face has it at this crop size."""
+        assert self.restorer is not None
+        kept = [self._restored.get(t) for t in track_ids]
+        if again and all(c is not None and c.shape[-1] == swapped.shape[-1] for c in kept):
+            change = torch.cat(cast(list[torch.Tensor], kept))
+        else:
+            change = self.restorer.change(swapped, landmarks)
+            self._restored = {t: change[k : k + 1] for k, t in enumerate(track_ids) if t >= 0}
+        return (swapped + self.restorer.blend * change).clamp(0, 1)
 
     def _reshaped(
         self, crops: torch.Tensor, landmarks: torch.Tensor, depth: torch.Tensor, sources: list[int]

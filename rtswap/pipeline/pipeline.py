@@ -20,7 +20,7 @@ from rtswap.errors import RtswapError
 from rtswap.frame import Frame
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.generate.step import Generate
-from rtswap.levels import LEVELS, Level
+from rtswap.levels import LEVELS, Level, levels
 from rtswap.output.base import Sink
 from rtswap.output.stats import PipelineStats
 from rtswap.output.step import Output
@@ -105,7 +105,10 @@ class Pipeline:
         self.governor: Governor | None = None
         budget = config.latency_budget_ms
         if config.live and budget != 0:
-            self.governor = Governor(budget or default_budget_ms(float(source.info.rate)))
+            self.governor = Governor(
+                budget or default_budget_ms(float(source.info.rate)),
+                levels=levels(restorer=face_swap.restorer is not None),
+            )
         self._capture: Capture | None = None
         self._first_composited = threading.Event()
         self.hand_look_times: LookTimes | None = None

@@ -12,7 +12,7 @@ from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.frame import Frame
 from rtswap.generate.face_swap import FaceSwap
-from rtswap.levels import LEVELS
+from rtswap.levels import LEVELS, levels
 from rtswap.output.base import Sink
 from rtswap.output.stats import PipelineStats
 from rtswap.pipeline import Pipeline, PipelineConfig
@@ -78,6 +78,19 @@ def test_a_streams_first_frames_alone_do_not_step_down() -> None:
     assert governor.changes == []
     run(300, 3)
     assert [c.level for c in governor.changes] == [LEVELS[1].name]
+
+
+def test_with_a_restorer_the_governor_sheds_it_first() -> None:
+    """A face restorer costs more than all else a frame does: under load it goes to every other
+    frame, then off, before the swap itself loses quality; it comes back first when there is room."""
+    governor, stats = Governor(budget_ms=80.0, levels=levels(restorer=True)), PipelineStats()
+    loaded = [200.0, 120.0, 70.0] + [60.0] * (len(governor.levels) - 3)  # fits once the restorer is off
+    next_frame = _simulate(governor, stats, 12, loaded)
+    assert [c.level for c in governor.changes] == ["restorer every 2nd frame", "restorer off"]
+    assert [level.restore_every for level in governor.levels[:3]] == [1, 2, 0]
+    assert all(level.restore_every == 0 for level in governor.levels[3:])
+    _simulate(governor, stats, 40, [30.0] * len(governor.levels), next_frame)
+    assert governor.index == 0 and governor.level.restore_every == 1
 
 
 def test_no_change_inside_the_dead_band() -> None:

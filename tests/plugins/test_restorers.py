@@ -4,11 +4,14 @@ fidelity reaches its file, and a file that is not what its card says is refused 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from rtswap.capture.synthetic_heads import Motion, SyntheticHead
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines import models
@@ -85,3 +88,42 @@ def test_engines_add_recognises_a_restorer_and_lists_it(tmp_path: Path) -> None:
     listed = models.table(folder, ["onnxruntime"])
     row = next(line for line in listed.splitlines() if line.startswith("--enhancer gpen_bfr_512"))
     assert "unverified" in row and "onnxruntime" in row
+
+
+def test_on_frames_it_is_not_run_its_last_change_moves_with_the_face(
+    grace: np.ndarray, head: SyntheticHead, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    """The governor's 'restorer every 2nd frame': between runs, what the restorer changed last in a
+    tracked face is applied to its new swap, in the aligned crop, so it follows the face."""
+    write_restorer(tmp_path / "gpen_bfr_256.onnx", size=256, pattern=True)
+    frames = [head.render(Motion(yaw=yaw)) for yaw in (0.0, 6.0)]
+    faces = [analyzer.analyze(frame)[0] for frame in frames]
+    for face in faces:
+        face.track_id = 3
+    config = SwapConfig(device="cpu", models_dir=tmp_path, enhancer="gpen_bfr_256")
+    with Swapper(grace, config, progress=False) as swapper:
+        face_swap = swapper.face_swap
+        assert face_swap.restorer is not None
+        runs = len(face_swap.restorer.costs_ms)
+        face_swap.swap(torch.from_numpy(frames[0]), [faces[0]], restore="run")
+        again = face_swap.swap(torch.from_numpy(frames[1]), [faces[1]], restore="again")
+        run = face_swap.swap(torch.from_numpy(frames[1]), [faces[1]], restore="run")
+        off = face_swap.swap(torch.from_numpy(frames[1]), [faces[1]], restore="off")
+        assert len(face_swap.restorer.costs_ms) == runs + 2  # not run for "again"
+    assert again is not None and run is not None and off is not None
+    assert (again.swapped - off.swapped).abs().mean() > 0.05  # the stripes are there
+    assert (again.swapped - run.swapped).abs().mean() < 0.2 * (run.swapped - off.swapped).abs().mean()
+
+
+def test_bench_reports_the_restorers_cost_per_face(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rtswap.cli import main
+
+    write_restorer(tmp_path / "gpen_bfr_256.onnx", size=256)
+    path = tmp_path / "bench.json"
+    args = ["--resolution", "320x240", "--seconds", "1", "--fps", "0", "--json", str(path)]
+    assert main(["-q", "bench", "--enhancer", "gpen_bfr_256", "--models", str(tmp_path), *args]) == 0
+    assert "gpen_bfr_256 per face" in capsys.readouterr().out
+    result = json.loads(path.read_text())
+    assert result["enhancer"] == "gpen_bfr_256" and result["enhancer_ms_per_face"]["runs"] > 0

@@ -1,11 +1,13 @@
 """A face restorer on the swapped faces: each face realigned from the engine's crop into the
 restorer's (its card's template and size), restored, and what the restorer changed brought back
-into the swap (``--enhancer-blend`` of it; outside the restorer's crop, nothing). The paste then
-uses the swap's own masks: what covers the face stays on top of the restored face as of the
-swapped one."""
+into the swap (``--enhancer-blend`` of it, by :class:`~rtswap.generate.face_swap.FaceSwap`;
+outside the restorer's crop, nothing). The paste then uses the swap's own masks: what covers the
+face stays on top of the restored face as of the swapped one."""
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +58,8 @@ class Restorer:
             typical_batch=1,
         )
         self._runner: Runner = make_runner(backend, device, "fp32", torch.float32, example, onnx=onnx)
+        self.costs_ms: deque[float] = deque(maxlen=1024)
+        """Milliseconds per face of the latest runs (``rtswap bench``)."""
 
     @classmethod
     def open(
@@ -79,11 +83,16 @@ class Restorer:
     def warmup(self) -> None:
         self._runner.warmup([1])
 
-    def __call__(self, swapped: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+    def change(self, swapped: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        """What the restorer changes in each of ``swapped`` (B, 3, S, S) in [0, 1], whose faces'
+        landmarks in crop pixels are ``landmarks`` (B, 478, 2), in those crops' pixels. Only the
+        change goes back (not the restored crop), so the two resamplings do not soften the swap;
+        outside the restorer's crop it is 0. Safe to call from several threads (sessions)."""
+        start = time.perf_counter()
         crop = swapped.shape[-1]
         into = np.stack([self.template.matrix(face) for face in landmarks.cpu().numpy()])  # crop -> restorer
         faces = warp_affine(swapped, np.stack([invert_affine(m) for m in into]), self.size, self.size)
         restored = (self._runner(faces * 2 - 1, *self._extra).to(self.device).clamp(-1, 1) + 1) / 2
-        # only what the restorer changed goes back: the two resamplings do not soften the swap
         change = warp_affine(restored - faces, into, crop, crop)
-        return (swapped + self.blend * change).clamp(0, 1)
+        self.costs_ms.append((time.perf_counter() - start) * 1000 / len(swapped))
+        return change
