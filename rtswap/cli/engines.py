@@ -46,6 +46,14 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         type=argtypes.engine,
         help="only consider this engine's files (when a file fits several, e.g. two ArcFace exports)",
     )
+    adding.add_argument(
+        "--enhancer",
+        default=None,
+        type=argtypes.enhancer,
+        metavar="NAME",
+        help="the file is this face restorer's (when it fits several: GFPGAN, GPEN-512 and "
+        "RestoreFormer++ exports take and give the same)",
+    )
     converting = actions.add_parser(
         "convert",
         parents=parents,
@@ -76,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         return _convert(args, folder)
     if args.action == "add":
         for path in args.files:
-            found = models.add(path, folder, args.engine, args.force)
+            found = models.add(path, folder, args.engine or args.enhancer, args.force)
             note = (
                 "verified"
                 if found.state == "verified"

@@ -137,7 +137,8 @@ def identify(path: Path, engine: str | None = None) -> tuple[ModelCard, bool]:
     matching = named or matching  # layouts alike (two ArcFace exports): the file's name decides
     if len({card.file for card in matching}) > 1:
         choices = ", ".join(f"{c.file} for {c.engine}" for c in matching)
-        raise InputError(f"{path}: fits several model cards ({choices}); say which with --engine")
+        flag = "--enhancer" if all(c.role == "restorer" for c in matching) else "--engine"
+        raise InputError(f"{path}: fits several model cards ({choices}); say which with {flag}")
     if matching:
         return matching[0], False
     known = ", ".join(sorted({c.file for c in cards}))

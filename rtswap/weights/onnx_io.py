@@ -142,9 +142,17 @@ def is_arcface(model: Any) -> bool:
 
 
 def is_converter(model: Any) -> bool:
-    """One 512-d embedding in, one out: an embedding converter's layout."""
+    """One batch of 512-d embeddings in, one out: an embedding converter's layout (not an image
+    model that happens to be 512 px wide)."""
     ins, outs = inputs(model), outputs(model)
-    return len(ins) == 1 and ins[0].shape[-1:] == (512,) and len(outs) == 1 and outs[0].shape[-1:] == (512,)
+    return (
+        len(ins) == 1
+        and len(ins[0].shape) == 2
+        and ins[0].shape[-1] == 512
+        and len(outs) == 1
+        and len(outs[0].shape) == 2
+        and outs[0].shape[-1] == 512
+    )
 
 
 def describe(model: Any) -> str:

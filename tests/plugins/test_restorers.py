@@ -127,3 +127,22 @@ def test_bench_reports_the_restorers_cost_per_face(
     assert "gpen_bfr_256 per face" in capsys.readouterr().out
     result = json.loads(path.read_text())
     assert result["enhancer"] == "gpen_bfr_256" and result["enhancer_ms_per_face"]["runs"] > 0
+
+
+def test_a_restorer_file_that_fits_several_cards_is_placed_by_enhancer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rtswap.cli import main
+
+    exported = write_restorer(tmp_path / "GFPGANv1.4.onnx")  # GFPGAN, GPEN-512, RestoreFormer++ alike
+    folder = tmp_path / "models"
+    add = ["-q", "engines", "add", "--models", str(folder)]
+    assert main([*add, str(exported)]) == 1
+    error = capsys.readouterr().err
+    assert "fits several model cards" in error and "say which with --enhancer" in error
+    assert "converter" not in error  # a 512 px wide image model is no embedding converter
+    assert (
+        main(["-q", "engines", "add", "--models", str(folder), "--enhancer", "gfpgan_1.4", str(exported)])
+        == 0
+    )
+    assert (folder / "gfpgan_1.4.onnx").is_file()
