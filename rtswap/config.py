@@ -37,6 +37,11 @@ class SwapConfig:
     auto (torch on CUDA, else mediapipe)."""
     shape: str = "target"
     """Whose face shape the swap has: the target's, or the source's (warp only)."""
+    masks: tuple[str, ...] = ("skin",)
+    """What of a target face is swapped, combined (``--mask``: box, skin, occlusion, region; see
+    :mod:`rtswap.plugins.masks`)."""
+    mask_regions: tuple[str, ...] = ("skin", "brows", "eyes", "nose", "mouth", "lips")
+    """With ``region``: the face parser's regions that are swapped."""
     enhancer: str | None = None
     """A face restorer run on each swapped face before the paste (a card's name in
     :mod:`rtswap.plugins.restorers`, on the user's file), or None."""

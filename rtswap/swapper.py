@@ -19,6 +19,8 @@ from rtswap.frame import Face
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.identity.assignment import SourceAssignment
 from rtswap.identity.store import prepare_source
+from rtswap.plugins.masks.mask_model import Masks
+from rtswap.plugins.restorers.restorer import Restorer
 
 log = logging.getLogger("rtswap")
 
@@ -59,18 +61,7 @@ class Swapper:
             )
         self._analysis_device = settings.device  # the analyzer may be needed before face_swap exists
         swap_engine = create_engine(settings)
-        restorer = None
-        if config.enhancer is not None:  # a missing file is one line before any source is prepared
-            from rtswap.plugins.restorers.restorer import Restorer
-
-            restorer = Restorer.open(
-                config.enhancer,
-                settings.device,
-                config.backend,
-                config.models_dir,
-                config.enhancer_blend,
-                config.enhancer_fidelity,
-            )
+        restorer, masks = _plugins(config, settings)  # a missing file: one line before sources are prepared
         sources = [source] if isinstance(source, (str, Path, np.ndarray)) else list(source)
         matcher = None
         if maps:  # first: a missing identity model is one line before any source is prepared
@@ -83,7 +74,14 @@ class Swapper:
         ]
         assignment = SourceAssignment(len(sources), matcher)
         self.face_swap = FaceSwap(
-            swap_engine, identities, assignment, config.keep_occluders, self.landmarks, config.shape, restorer
+            swap_engine,
+            identities,
+            assignment,
+            config.keep_occluders,
+            self.landmarks,
+            config.shape,
+            restorer,
+            masks,
         )
 
     @property
@@ -126,3 +124,19 @@ class Swapper:
             frame = torch.from_numpy(image.copy()).to(self.device)
             self.face_swap.apply(frame, faces, hands)
             return frame.cpu().numpy(), faces
+
+
+def _plugins(config: SwapConfig, settings: EngineSettings) -> tuple[Restorer | None, Masks]:
+    """The face restorer (``--enhancer``) and the masks (``--mask``) ``config`` asks for."""
+    masks = Masks.open(config.masks, config.mask_regions, settings.device, config.backend, config.models_dir)
+    if config.enhancer is None:
+        return None, masks
+    restorer = Restorer.open(
+        config.enhancer,
+        settings.device,
+        config.backend,
+        config.models_dir,
+        config.enhancer_blend,
+        config.enhancer_fidelity,
+    )
+    return restorer, masks

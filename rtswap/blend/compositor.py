@@ -4,6 +4,7 @@ camera's (:mod:`rtswap.blend.camera`), what covers the face staying on top
 
 from __future__ import annotations
 
+import logging
 import math
 
 import torch
@@ -11,14 +12,19 @@ import torch
 from rtswap.background import Background
 from rtswap.blend.camera import LOOK_AGAIN_AFTER, LOOK_EVERY, Look, camera_look, match_camera
 from rtswap.blend.composite import composite
-from rtswap.blend.mask import blur, dilate
+from rtswap.blend.mask import blur, dilate, feathered_box
 from rtswap.blend.occluders.rims import rim_maps
 from rtswap.blend.occluders.skin import occluders
 from rtswap.blend.tracked import TrackedLooks, rows
 from rtswap.frame import SwapWork
+from rtswap.plugins.masks.mask_model import Masks
+
+log = logging.getLogger("rtswap")
 
 _OCCLUDERS_EVERY = 3
 """A tracked face's occluders are looked for on every this many frames..."""
+_MIN_SEEN = 0.2
+"""A mask model that leaves less than this share of a face's landmark mask is set aside for it."""
 _GLASSES_EVERY = 30
 """...and its glasses' rims on every this many (they keep their place on the face, and a look
 costs more; docs/speed.md)."""
@@ -28,10 +34,13 @@ class Compositor:
     """The composite of one stream's faces. Keeps what covers each tracked face between looks, so
     one compositor serves one stream, from one thread."""
 
-    def __init__(self, keep_occluders: bool = True) -> None:
+    def __init__(self, keep_occluders: bool = True, masks: Masks | None = None) -> None:
         """``keep_occluders``: what covers a target face (hair, glasses frames, a hand) stays on
-        top of the swap."""
-        self.keep_occluders = keep_occluders
+        top of the swap; ``masks``: what of a face is swapped (``--mask``; default: the face
+        mesh's outline, the skin model's occluders on top)."""
+        self.keep_occluders, self.masks = keep_occluders, masks or Masks()
+        self._guarded: set[str] = set()
+        """Mask models set aside for a face that they saw almost none of (said once each)."""
         self._background: Background | None = None
         self.new_stream()
 
@@ -52,6 +61,9 @@ class Compositor:
         )
         self._camera: TrackedLooks[Look] = TrackedLooks(
             LOOK_EVERY, self._background, LOOK_AGAIN_AFTER, merge=_blur_halfway
+        )
+        self._visible: TrackedLooks[torch.Tensor] = TrackedLooks(
+            _OCCLUDERS_EVERY, self._background, merge=_halfway
         )
         self._crops_before: dict[int, torch.Tensor] = {}
         """Each track's target crop in the frame before (a camera look compares the two)."""
@@ -74,13 +86,17 @@ class Compositor:
     def __call__(self, work: SwapWork, blend_levels_fewer: int = 0) -> None:
         """Blend the swapped crops into their targets, what covers the faces staying on top:
         sets ``work.changes`` and ``work.grain``."""
-        mask, covered = work.mask, None
+        mask, covered = (feathered_box(work.mask) if self.masks.box else work.mask), None
         ids, size, looked_at = work.track_ids, work.crops.shape[-1], (work.crops, work.landmarks, work.mask)
-        if self.keep_occluders:
-            covered = torch.maximum(
-                torch.stack(self._occluders(ids, size, lambda due: occluders(*rows(due, *looked_at)))),
-                torch.stack(self._glasses(ids, size, lambda due: _rims_widened(*rows(due, *looked_at)))),
+        if self.masks.models:
+            mask = torch.minimum(
+                mask, torch.stack(self._visible(ids, size, lambda due: self._seen(work, due)))
             )
+        if self.keep_occluders:
+            covered = torch.stack(self._glasses(ids, size, lambda due: _rims_widened(*rows(due, *looked_at))))
+            if self.masks.skin:
+                skin = self._occluders(ids, size, lambda due: occluders(*rows(due, *looked_at)))
+                covered = torch.maximum(covered, torch.stack(skin))
             if work.hands is not None:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
@@ -95,6 +111,27 @@ class Compositor:
         work.changes, work.grain = match_camera(changes, mask, looks)
         if work.moved is not None:  # (what covers the face moves with it)
             work.changes = work.changes + work.moved
+
+    def _seen(self, work: SwapWork, due: list[int]) -> torch.Tensor:
+        """The mask models' minimum over the faces at positions ``due``; a model that sees almost
+        none of a face's landmark mask is set aside for it (occluder models can take a whole
+        profile for an occlusion, and the swap would vanish)."""
+        crops, mask = rows(due, work.crops, work.mask)
+        seen = torch.ones_like(mask)
+        for model in self.masks.models:
+            visible = model(crops)
+            kept = (visible * mask).flatten(1).sum(1) >= _MIN_SEEN * mask.flatten(1).sum(1)
+            if not bool(kept.all()) and model.name not in self._guarded:
+                self._guarded.add(model.name)
+                log.info("%s sees almost none of a face: that face keeps its landmark mask", model.name)
+            seen = torch.minimum(seen, torch.where(kept.view(-1, 1, 1, 1), visible, torch.ones_like(visible)))
+        return seen
+
+
+def _halfway(kept: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+    """A refreshed mask model's map goes halfway to the new one at each look: a class that flips
+    on a few pixels does not flicker."""
+    return (kept + new) / 2
 
 
 def _covered_at_once_uncovered_slowly(kept: torch.Tensor, new: torch.Tensor) -> torch.Tensor:

@@ -63,3 +63,12 @@ def soft_erode(mask: torch.Tensor, radius_px: int) -> torch.Tensor:
     """
     reach = radius_px - 1
     return _slide(erode(mask, radius_px), reach, torch.add, mode="replicate") / (2 * reach + 1) ** 2
+
+
+def feathered_box(like: torch.Tensor) -> torch.Tensor:
+    """The whole aligned crop as a mask (``--mask box``), shaped as ``like`` (B, 1, S, S): 1 inside,
+    falling to 0 over the crop's outer sixteenth."""
+    size = like.shape[-1]
+    position = torch.arange(size, device=like.device, dtype=like.dtype)
+    ramp = (torch.minimum(position, size - 1 - position) / (size / 16)).clamp(0, 1)
+    return (ramp[:, None] * ramp[None, :]).expand_as(like)

@@ -4,6 +4,7 @@ why it cannot."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from rtswap.engines import package_for
 from rtswap.errors import InputError
@@ -43,6 +44,21 @@ def enhancer(text: str) -> str:
     if text not in names():
         raise argparse.ArgumentTypeError(f"unknown restorer {text!r}; available: {', '.join(names())}")
     return text
+
+
+def listed(allowed: tuple[str, ...] | list[str]) -> Callable[[str], tuple[str, ...]]:
+    """A comma-separated list of ``allowed`` names (each once)."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+        unknown = [name for name in names if name not in allowed]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"choose from {', '.join(allowed)} (comma-separated), got {text!r}"
+            )
+        return names
+
+    return parse
 
 
 def resolution(text: str) -> tuple[int, int]:

@@ -11,6 +11,8 @@ from rtswap import engines
 from rtswap.cli import argtypes
 from rtswap.config import SwapConfig
 from rtswap.errors import InputError
+from rtswap.plugins.masks import KINDS as MASK_KINDS
+from rtswap.plugins.masks import REGIONS as MASK_REGIONS
 from rtswap.runtime import BACKENDS, PRECISIONS
 
 SOURCE_HELP = (
@@ -144,6 +146,24 @@ def add_swap(parser: argparse.ArgumentParser) -> None:
         "head and expression, the outline and what is around it moving with it (warp engine only; see "
         "docs/quality.md for what it measures)",
     )
+    masks = parser.add_argument_group("what of a face is swapped (occlusion, region: on your model files)")
+    masks.add_argument(
+        "--mask",
+        type=argtypes.listed(MASK_KINDS),
+        default=("skin",),
+        metavar="KINDS",
+        help="combined, comma-separated: box (the aligned crop, feathered, not the face's outline), skin "
+        "(what is not skin-coloured stays on top; the default), occlusion (an XSeg occluder model: xseg_1, "
+        "xseg_2, xseg_3, all you have), region (a BiSeNet face parser: --mask-regions; its glasses and hair "
+        "stay on top); glasses' rims and hands stay on top whatever you choose",
+    )
+    masks.add_argument(
+        "--mask-regions",
+        type=argtypes.listed(list(MASK_REGIONS)),
+        default=tuple(MASK_REGIONS),
+        metavar="REGIONS",
+        help=f"with --mask region, what is swapped (default: {','.join(MASK_REGIONS)})",
+    )
     restorers = parser.add_argument_group("face restorer (on your model file; rtswap engines list)")
     restorers.add_argument(
         "--enhancer",
@@ -195,6 +215,8 @@ def swap_config(args: argparse.Namespace) -> SwapConfig:
         keep_occluders=args.keep_occluders,
         landmarks=args.landmarks,
         shape=args.shape,
+        masks=args.mask,
+        mask_regions=args.mask_regions,
         enhancer=args.enhancer,
         enhancer_blend=args.enhancer_blend,
         enhancer_fidelity=args.enhancer_fidelity,

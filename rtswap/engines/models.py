@@ -19,7 +19,7 @@ from rtswap.errors import InputError, ModelLoadError
 from rtswap.weights import onnx_io
 from rtswap.weights.cards import ModelCard, all_cards, cards_for
 from rtswap.weights.hashes import file_sha256, sha256_file
-from rtswap.weights.restorer_io import mismatch as restorer_mismatch
+from rtswap.weights.plugin_io import mask_mismatch, restorer_mismatch
 
 log = logging.getLogger("rtswap")
 
@@ -29,10 +29,12 @@ State = Literal["verified", "unverified", "wrong layout", "missing"]
 
 def fits(card: ModelCard, content: Any) -> bool:
     """Whether ``content`` (an ONNX model or a state dict, as the card's format says) has the
-    card's layout (a restorer's: its card's inputs and outputs)."""
+    card's layout (a restorer's or a mask model's: its card's inputs and outputs)."""
     try:
         if card.role == "restorer":
             return restorer_mismatch(content, card) is None
+        if card.role == "mask":
+            return mask_mismatch(content, card) is None
         return layout_check(card.layout)(content, card)
     except (KeyError, ValueError, RuntimeError, IndexError):
         return False
@@ -91,9 +93,9 @@ def require_all(roles: list[list[ModelCard]], folder: Path) -> list[FileStatus]:
             f"{name}: {options[0].get.split(';')[0]}" for name, options in zip(names, missing, strict=True)
         )
         files = " ".join(f"/path/to/{options[0].file}" for options in missing)
-        needs = (
-            missing[0][0].engine if missing[0][0].role != "restorer" else f"--enhancer {missing[0][0].engine}"
-        )
+        first = missing[0][0]
+        flag = {"restorer": f"--enhancer {first.engine}", "mask": f"--mask {first.mask.get('kind')}"}
+        needs = flag.get(first.role, first.engine)
         raise ModelLoadError(
             f"{needs} needs {' and '.join(names)}, not found in {folder} ({sources}); "
             f"then run: rtswap engines add {files}"
@@ -177,7 +179,8 @@ def _state(found: FileStatus) -> str:
 
 
 def table(folder: Path, backends: list[str]) -> str:
-    """Every engine and restorer, the files it needs and their state, for ``rtswap engines list``.
+    """Every engine, restorer and mask model, the files each needs and their state, for
+    ``rtswap engines list``.
     ``backends``: the runtime backends this machine can run neural engines on."""
     rows = [("engine", "file", "state", "backends here")]
     cards = all_cards()
@@ -200,10 +203,11 @@ def table(folder: Path, backends: list[str]) -> str:
                 )
             )
     onnx_backends = ", ".join(b for b in backends if b in ("onnxruntime", "tensorrt"))
-    for card in (c for c in cards if c.role == "restorer"):  # --enhancer NAME
+    for card in (c for c in cards if c.role in ("restorer", "mask")):  # --enhancer NAME, --mask KIND
         found = status(card, folder)
         runs = found.state in ("verified", "unverified")
-        rows.append((f"--enhancer {card.engine}", card.file, _state(found), onnx_backends if runs else ""))
+        flag = f"--enhancer {card.engine}" if card.role == "restorer" else f"--mask {card.mask['kind']}"
+        rows.append((flag, card.file, _state(found), onnx_backends if runs else ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join([*lines, f"models folder: {folder}"])

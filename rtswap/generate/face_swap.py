@@ -21,6 +21,7 @@ from rtswap.geometry.align import apply_affine, depth_in_crop, sample
 from rtswap.geometry.crops import Box, FaceRegions
 from rtswap.geometry.shape import background_map, reshaped
 from rtswap.identity.assignment import SourceAssignment
+from rtswap.plugins.masks.mask_model import Masks
 from rtswap.plugins.restorers.restorer import Restorer
 from rtswap.runtime.inductor import BUCKETS
 
@@ -54,18 +55,26 @@ class FaceSwap:
     target's pose and expression (:mod:`rtswap.geometry.shape`; the warp engine only)."""
     restorer: Restorer | None = None
     """Run on each swapped face before the composite (``--enhancer``), or None."""
+    masks: Masks | None = None
+    """What of a face is swapped (``--mask``); None: the face mesh's outline, the skin model's
+    occluders on top."""
     compositor: Compositor = field(init=False, repr=False)
     _restored: dict[int, torch.Tensor] = field(default_factory=dict, init=False, repr=False)
     """Each tracked face's latest change by the restorer, for the frames it is not run on."""
 
     def __post_init__(self) -> None:
-        self.compositor = Compositor(self.keep_occluders)
+        self.compositor = Compositor(self.keep_occluders, self.masks)
         if self.assignment is None:
             self.assignment = SourceAssignment(len(self.identities))
         if self.shape not in SHAPES:
             raise InputError(f"--shape {self.shape}: choose one of {', '.join(SHAPES)}")
         if self.shape == "source" and self.engine.name != "warp":
             raise InputError(f"--shape source works with the warp engine only, not {self.engine.name}")
+        if self.masks is not None and self.masks.box and self.engine.name == "warp":
+            raise InputError(
+                "--mask box needs an engine that draws the whole aligned crop (inswapper, simswap, megafs, "
+                "onnx:NAME); warp draws the face only, so its outline is the mask"
+            )
 
     def use(self, identity: Identity) -> None:
         """Swap every face for ``identity`` from the next frame on."""

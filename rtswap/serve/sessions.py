@@ -166,6 +166,7 @@ class Sessions:
             landmarks=self.face_swap.landmarks,
             shape=self.face_swap.shape,
             restorer=self.face_swap.restorer,
+            masks=self.face_swap.masks,
         )
         session = Session(uuid.uuid4().hex, RTCPeerConnection(self._ice), own, SwappedTrack())
         self.sessions[session.id] = session

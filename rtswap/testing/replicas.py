@@ -4,6 +4,7 @@ downloaded in tests, so they are built here."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -14,6 +15,7 @@ from rtswap.engines.inswapper.replica import write_replica
 
 NARROW = (8, 16, 32, 64)
 """inswapper's layout at 1/16 of its width: same graph, fast on a CPU."""
+_ZERO = numpy_helper.from_array(np.array(0.0, np.float32), "zero")
 
 
 def write_arcface(path: Path, seed: int = 0) -> Path:
@@ -181,10 +183,7 @@ def write_restorer(path: Path, size: int = 512, pattern: bool = False, weight: b
     of its input and 1 - w of those stripes."""
     stripes = np.where(np.arange(size) // (size // 16) % 2, 0.8, -0.8).astype(np.float32)
     texture = np.broadcast_to(stripes[None, None, :, None], (1, 3, size, size)).copy()
-    weights = [
-        numpy_helper.from_array(texture, "texture"),
-        numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
-    ]
+    weights = [numpy_helper.from_array(texture, "texture"), _ZERO]
     inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])]
     if weight:
         inputs.append(helper.make_tensor_value_info("weight", TensorProto.DOUBLE, [1]))
@@ -203,13 +202,51 @@ def write_restorer(path: Path, size: int = 512, pattern: bool = False, weight: b
         ]
     else:
         nodes = [helper.make_node("Identity", ["input"], ["output"])]
-    graph = helper.make_graph(
+    output = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, size, size])
+    return _save(path, nodes, inputs, [output], weights)
+
+
+def write_occluder(path: Path, visible: np.ndarray) -> Path:
+    """An occluder model's I/O (XSeg, as FaceFusion feeds it): ``input`` [1,S,S,3], ``output``
+    [1,S,S,1]; whatever the crop, it answers ``visible`` (S x S, 1 = the face is seen there)."""
+    size = visible.shape[0]
+    answer = numpy_helper.from_array(visible.astype(np.float32)[None, :, :, None], "answer")
+    nodes = [
+        helper.make_node("ReduceMean", ["input"], ["grey"], axes=[3], keepdims=1),
+        helper.make_node("Mul", ["grey", "zero"], ["none"]),
+        helper.make_node("Add", ["none", "answer"], ["output"]),
+    ]
+    return _save(
+        path,
         nodes,
-        "restorer",
-        inputs,
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, size, size])],
-        weights,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, size, size, 3])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, size, size, 1])],
+        [answer, _ZERO],
     )
+
+
+def write_parser(path: Path, labels: np.ndarray, classes: int = 19) -> Path:
+    """A face parser's I/O (BiSeNet, as FaceFusion feeds it): ``input`` [1,3,S,S], ``output``
+    [1,C,S,S] logits; whatever the crop, its argmax is ``labels`` (S x S class ids)."""
+    size = labels.shape[0]
+    logits = (np.arange(classes)[:, None, None] == labels[None]).astype(np.float32)[None] * 10
+    nodes = [
+        helper.make_node("ReduceMean", ["input"], ["grey"], axes=[1], keepdims=1),
+        helper.make_node("Mul", ["grey", "zero"], ["none"]),
+        helper.make_node("Add", ["none", "logits"], ["output"]),
+    ]
+    return _save(
+        path,
+        nodes,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, classes, size, size])],
+        [numpy_helper.from_array(logits, "logits"), _ZERO],
+    )
+
+
+def _save(path: Path, nodes: list[Any], inputs: list[Any], outputs: list[Any], weights: list[Any]) -> Path:
+    """An opset-13 ONNX of these nodes, written to ``path``."""
+    graph = helper.make_graph(nodes, path.stem, inputs, outputs, weights)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.save(model, str(path))

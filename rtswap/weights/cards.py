@@ -48,6 +48,8 @@ class ModelCard:
     restorer: dict[str, Any] = field(default_factory=dict, compare=False)
     """For a face restorer (role "restorer"): its I/O conventions (see
     :mod:`rtswap.plugins.restorers`)."""
+    mask: dict[str, Any] = field(default_factory=dict, compare=False)
+    """For a mask model (role "mask"): its I/O conventions (see :mod:`rtswap.plugins.masks`)."""
 
 
 CARD_PACKAGES = ("rtswap.engines", "rtswap.plugins")
@@ -83,24 +85,25 @@ def read_card(text: str) -> ModelCard:
     if missing is not None:
         raise InputError(f"model card without {missing!r}")
     swapper, hashes, format = data.get("swapper", {}), data.get("sha256", []), data.get("format", "onnx")
-    restorer = data.get("restorer", {})
+    restorer, mask = data.get("restorer", {}), data.get("mask", {})
     if (
         not all(isinstance(value, str) and value for value in [*texts.values(), format])
         or not isinstance(swapper, dict)
         or not isinstance(restorer, dict)
+        or not isinstance(mask, dict)
         or not isinstance(hashes, list)
         or not all(isinstance(h, dict) and isinstance(h.get("value"), str) for h in hashes)
     ):
         raise InputError(
             "model card fields of the wrong kind: engine, role, file, layout, get and format are "
-            "text, [swapper] and [restorer] tables, [[sha256]] tables of value and label"
+            "text, [swapper], [restorer] and [mask] tables, [[sha256]] tables of value and label"
         )
     for named in (texts["file"], swapper.get("identity"), swapper.get("converter")):
         if isinstance(named, str) and named and (Path(named).name != named or named in (".", "..")):
             raise InputError(f"model card names {named!r}: a file name in the models folder, not a path")
     engine, role, file, layout, get = (str(texts[key]) for key in texts)
     known = {h["value"]: str(h.get("label", "")) for h in hashes}
-    return ModelCard(engine, role, file, layout, str(format), known, get, swapper, restorer)
+    return ModelCard(engine, role, file, layout, str(format), known, get, swapper, restorer, mask)
 
 
 def cards_for(engine: str, cards: list[ModelCard] | None = None) -> list[ModelCard]:

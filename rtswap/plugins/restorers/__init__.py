@@ -9,7 +9,7 @@ A card's ``[restorer]`` table says how to feed and read the file:
     output = "output"          # output name of the restored crop, [-1, 1] (clipped)
     weight = "weight"          # optional: a float64 [1] input (CodeFormer's fidelity, --enhancer-fidelity)
 
-A file's layout is checked against that table (:mod:`rtswap.weights.restorer_io`). This module
+A file's layout is checked against that table (:mod:`rtswap.weights.plugin_io`). This module
 is the registry's view, importable without torch; the restorer itself is :mod:`.restorer`.
 """
 

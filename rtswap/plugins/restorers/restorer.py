@@ -21,7 +21,7 @@ from rtswap.runtime import choose_backend
 from rtswap.runtime.base import Runner
 from rtswap.runtime.module import OnnxFile, make_runner
 from rtswap.weights import cards, onnx_io
-from rtswap.weights.restorer_io import mismatch
+from rtswap.weights.plugin_io import restorer_mismatch
 
 
 class Restorer:
@@ -39,7 +39,7 @@ class Restorer:
     ) -> None:
         """``blend``: how much of the restored face goes into the swap (0 to 1); ``fidelity``:
         the value of the file's fidelity input, if its card names one (CodeFormer's)."""
-        problem = mismatch(onnx_io.load(found.path), card)
+        problem = restorer_mismatch(onnx_io.load(found.path), card)
         if problem is not None:
             raise ModelLoadError(f"{found.path}: does not match its card ({card.engine}): {problem}")
         spec = card.restorer

@@ -1,0 +1,106 @@
+"""Mask models on the target faces' aligned crops: what of each face is visible (an occluder
+model) or is to be swapped (a face parser), as a (B, 1, S, S) map in [0, 1] in the crops' pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from rtswap.engines import models
+from rtswap.errors import InputError, ModelLoadError
+from rtswap.plugins.masks import KINDS, REGIONS, ROLE
+from rtswap.runtime import choose_backend
+from rtswap.runtime.base import Runner
+from rtswap.runtime.module import OnnxFile, make_runner
+from rtswap.weights import cards, onnx_io
+from rtswap.weights.plugin_io import mask_mismatch
+
+
+class MaskModel:
+    def __init__(
+        self,
+        card: cards.ModelCard,
+        found: models.FileStatus,
+        device: torch.device,
+        backend: str,
+        build: Path,
+        regions: tuple[str, ...] = (),
+    ) -> None:
+        """``regions``: for a face parser, the regions swapped (:data:`REGIONS` names)."""
+        problem = mask_mismatch(onnx_io.load(found.path), card)
+        if problem is not None:
+            raise ModelLoadError(f"{found.path}: does not match its card ({card.engine}): {problem}")
+        spec = card.mask
+        self.name, self.kind, self.device = card.engine, spec["kind"], device
+        self.size = int(spec["size"])
+        self._nhwc, self._bgr = spec["layout"] == "nhwc", spec["channels"] == "bgr"
+        self._mean = torch.tensor(spec["mean"], dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        self._std = torch.tensor(spec["std"], dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        swapped = [c for r in regions for c in REGIONS[r]]
+        self._swapped = torch.tensor(swapped, dtype=torch.long, device=device)
+        shape = (1, self.size, self.size, 3) if self._nhwc else (1, 3, self.size, self.size)
+        onnx = OnnxFile(
+            found.path, found.sha256, build, inputs=[spec["input"]], outputs=[spec["output"]], max_batch=1
+        )
+        example = (torch.zeros(shape),)
+        self._runner: Runner = make_runner(backend, device, "fp32", torch.float32, example, onnx=onnx)
+
+    def __call__(self, crops: torch.Tensor) -> torch.Tensor:
+        """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1]: 1 where the face is visible
+        (occlusion) or is one of the regions to swap (region)."""
+        side = crops.shape[-1]
+        image = F.interpolate(crops, size=(self.size, self.size), mode="bilinear", antialias=True)
+        image = ((image.flip(1) if self._bgr else image) - self._mean) / self._std
+        out = self._runner(image.permute(0, 2, 3, 1) if self._nhwc else image).to(self.device)
+        if self.kind == "occlusion":
+            visible = (out.permute(0, 3, 1, 2) if out.shape[-1] == 1 else out[:, :1]).clamp(0, 1)
+        else:
+            visible = torch.isin(out.argmax(dim=1, keepdim=True), self._swapped).float()
+        return F.interpolate(visible, size=(side, side), mode="bilinear")
+
+
+@dataclass
+class Masks:
+    """What of a target face is swapped: ``--mask``'s kinds and the models they run."""
+
+    box: bool = False
+    """The aligned crop, feathered, instead of the face mesh's outline."""
+    skin: bool = True
+    """The skin model's occluders stay on top."""
+    models: list[MaskModel] = field(default_factory=list)
+    """Occluder models and face parsers; each face's mask is where all of them allow."""
+
+    @classmethod
+    def open(
+        cls,
+        kinds: tuple[str, ...],
+        regions: tuple[str, ...],
+        device: torch.device,
+        backend: str = "auto",
+        models_dir: Path | None = None,
+    ) -> Masks:
+        """The masks ``kinds`` names, on every installed occluder model (``occlusion``) and the
+        first installed face parser (``region``); one line naming the files when none is."""
+        unknown = [k for k in kinds if k not in KINDS] + [r for r in regions if r not in REGIONS]
+        if unknown or not kinds:
+            raise InputError(
+                f"--mask takes {', '.join(KINDS)}, --mask-regions {', '.join(REGIONS)}; "
+                f"got {', '.join(unknown) or 'none'}"
+            )
+        folder = cards.models_dir(models_dir)
+        chosen = choose_backend(backend, device, onnx_only="--mask")
+        opened = []
+        for kind in ("occlusion", "region"):
+            if kind not in kinds:
+                continue
+            catalogue = [c for c in cards.all_cards() if c.role == ROLE and c.mask["kind"] == kind]
+            installed = [c for c in catalogue if (folder / c.file).is_file()]
+            if not installed:
+                models.require_all([catalogue], folder)  # one line: the files, and how to add one
+            for card in installed if kind == "occlusion" else installed[:1]:
+                found = models.require(card, folder)
+                opened.append(MaskModel(card, found, device, chosen, folder / "build", regions))
+        return cls("box" in kinds, "skin" in kinds, opened)
