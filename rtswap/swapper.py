@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rtswap.blend.masks import Masks
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer, landmark_backend
 from rtswap.detect.hands import HandFinder
@@ -19,7 +20,7 @@ from rtswap.frame import Face
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.identity.assignment import SourceAssignment
 from rtswap.identity.store import prepare_source
-from rtswap.plugins.masks.mask_model import Masks
+from rtswap.plugins.masks.mask_model import open_masks
 from rtswap.plugins.restorers.restorer import Restorer
 
 log = logging.getLogger("rtswap")
@@ -128,7 +129,7 @@ class Swapper:
 
 def _plugins(config: SwapConfig, settings: EngineSettings) -> tuple[Restorer | None, Masks]:
     """The face restorer (``--enhancer``) and the masks (``--mask``) ``config`` asks for."""
-    masks = Masks.open(config.masks, config.mask_regions, settings.device, config.backend, config.models_dir)
+    masks = open_masks(config.masks, config.mask_regions, settings.device, config.backend, config.models_dir)
     if config.enhancer is None:
         return None, masks
     restorer = Restorer.open(

@@ -13,11 +13,11 @@ from rtswap.background import Background
 from rtswap.blend.camera import LOOK_AGAIN_AFTER, LOOK_EVERY, Look, camera_look, match_camera
 from rtswap.blend.composite import composite
 from rtswap.blend.mask import blur, dilate, feathered_box
+from rtswap.blend.masks import Masks
 from rtswap.blend.occluders.rims import rim_maps
 from rtswap.blend.occluders.skin import occluders
 from rtswap.blend.tracked import TrackedLooks, rows
 from rtswap.frame import SwapWork
-from rtswap.plugins.masks.mask_model import Masks
 
 log = logging.getLogger("rtswap")
 

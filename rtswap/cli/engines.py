@@ -11,25 +11,7 @@ from rtswap.cli.options import add_engine, add_models, engine_config
 from rtswap.errors import InputError
 
 
-def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    engines = sub.add_parser(
-        "engines",
-        parents=parents,
-        help="list, add and build the swap engines' model files",
-        description="Neural engines run on model files you download yourself (rtswap never "
-        "downloads weights). 'add' checks each file against the engines' model cards "
-        "(SHA-256 and layout) and copies it into the models folder ($RTSWAP_MODELS, else "
-        "the user data folder); 'list' shows each engine's files, whether they are verified, "
-        "unverified (a layout rtswap recognises, unknown hash) or missing, and the "
-        "backends that can run it here; 'build' compiles ahead of time what the backend "
-        "allows, so the first live frame is not slow.",
-    )
-    actions = engines.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser(
-        "list", parents=parents, help="show every engine, its files and where it can run"
-    )
-    add_models(listing)
-    listing.add_argument("--device", default="auto", help="device to list backends for (default: auto)")
+def _add_adding(actions: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     adding = actions.add_parser(
         "add", parents=parents, help="check model files against the cards and install them"
     )
@@ -54,6 +36,28 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         help="the file is this face restorer's (when it fits several: GFPGAN, GPEN-512 and "
         "RestoreFormer++ exports take and give the same)",
     )
+
+
+def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    engines = sub.add_parser(
+        "engines",
+        parents=parents,
+        help="list, add and build the model files of the swap engines, restorers and mask models",
+        description="Neural engines run on model files you download yourself (rtswap never "
+        "downloads weights). 'add' checks each file against the engines' model cards "
+        "(SHA-256 and layout) and copies it into the models folder ($RTSWAP_MODELS, else "
+        "the user data folder); 'list' shows each engine's files, whether they are verified, "
+        "unverified (a layout rtswap recognises, unknown hash) or missing, and the "
+        "backends that can run it here; 'build' compiles ahead of time what the backend "
+        "allows, so the first live frame is not slow.",
+    )
+    actions = engines.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser(
+        "list", parents=parents, help="show every engine, its files and where it can run"
+    )
+    add_models(listing)
+    listing.add_argument("--device", default="auto", help="device to list backends for (default: auto)")
+    _add_adding(actions, parents)
     converting = actions.add_parser(
         "convert",
         parents=parents,

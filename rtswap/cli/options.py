@@ -146,6 +146,17 @@ def add_swap(parser: argparse.ArgumentParser) -> None:
         "head and expression, the outline and what is around it moving with it (warp engine only; see "
         "docs/quality.md for what it measures)",
     )
+    _add_masks(parser)
+    _add_restorer(parser)
+    parser.add_argument(
+        "--no-label",
+        dest="label",
+        action="store_false",
+        help="do not draw the visible 'AI face swap' label (metadata is still written)",
+    )
+
+
+def _add_masks(parser: argparse.ArgumentParser) -> None:
     masks = parser.add_argument_group("what of a face is swapped (occlusion, region: on your model files)")
     masks.add_argument(
         "--mask",
@@ -164,6 +175,9 @@ def add_swap(parser: argparse.ArgumentParser) -> None:
         metavar="REGIONS",
         help=f"with --mask region, what is swapped (default: {','.join(MASK_REGIONS)})",
     )
+
+
+def _add_restorer(parser: argparse.ArgumentParser) -> None:
     restorers = parser.add_argument_group("face restorer (on your model file; rtswap engines list)")
     restorers.add_argument(
         "--enhancer",
@@ -187,12 +201,6 @@ def add_swap(parser: argparse.ArgumentParser) -> None:
         default=0.5,
         metavar="0..1",
         help="CodeFormer's fidelity: 0 restores most, 1 keeps the face most as it was (default: 0.5)",
-    )
-    parser.add_argument(
-        "--no-label",
-        dest="label",
-        action="store_false",
-        help="do not draw the visible 'AI face swap' label (metadata is still written)",
     )
 
 

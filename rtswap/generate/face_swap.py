@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from rtswap.blend.compositor import Compositor
+from rtswap.blend.masks import Masks
 from rtswap.blend.occluders.hands import silhouettes
 from rtswap.device import upload
 from rtswap.engines.base import FaceBatch, Identity, ShapedIdentity, SwapEngine
@@ -21,7 +22,6 @@ from rtswap.geometry.align import apply_affine, depth_in_crop, sample
 from rtswap.geometry.crops import Box, FaceRegions
 from rtswap.geometry.shape import background_map, reshaped
 from rtswap.identity.assignment import SourceAssignment
-from rtswap.plugins.masks.mask_model import Masks
 from rtswap.plugins.restorers.restorer import Restorer
 from rtswap.runtime.inductor import BUCKETS
 

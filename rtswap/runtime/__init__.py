@@ -34,6 +34,13 @@ def available_backends(device: torch.device) -> list[str]:
     return found
 
 
+def plugin_backend(requested: str, device: torch.device, plugin: str) -> str:
+    """The backend of a plugin's ONNX file (a restorer's, a mask model's): ``--backend`` where it
+    runs ONNX files as they are (onnxruntime, TensorRT), else what ``auto`` picks for them (an
+    engine asked to run eager or with inductor keeps that; the plugin's file cannot)."""
+    return choose_backend(requested if requested in ("onnxruntime", "tensorrt") else "auto", device, plugin)
+
+
 def choose_backend(requested: str, device: torch.device, onnx_only: str | None = None) -> str:
     """``requested`` if it can run here, or for ``auto``: TensorRT if installed on CUDA, else
     inductor on CUDA, else onnxruntime on CPU, else eager. ``onnx_only``: the name of an engine

@@ -3,16 +3,16 @@ model) or is to be swapped (a face parser), as a (B, 1, S, S) map in [0, 1] in t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from rtswap.blend.masks import MaskMap, Masks
 from rtswap.engines import models
 from rtswap.errors import InputError, ModelLoadError
 from rtswap.plugins.masks import KINDS, REGIONS, ROLE
-from rtswap.runtime import choose_backend
+from rtswap.runtime import plugin_backend
 from rtswap.runtime.base import Runner
 from rtswap.runtime.module import OnnxFile, make_runner
 from rtswap.weights import cards, onnx_io
@@ -62,45 +62,32 @@ class MaskModel:
         return F.interpolate(visible, size=(side, side), mode="bilinear")
 
 
-@dataclass
-class Masks:
-    """What of a target face is swapped: ``--mask``'s kinds and the models they run."""
-
-    box: bool = False
-    """The aligned crop, feathered, instead of the face mesh's outline."""
-    skin: bool = True
-    """The skin model's occluders stay on top."""
-    models: list[MaskModel] = field(default_factory=list)
-    """Occluder models and face parsers; each face's mask is where all of them allow."""
-
-    @classmethod
-    def open(
-        cls,
-        kinds: tuple[str, ...],
-        regions: tuple[str, ...],
-        device: torch.device,
-        backend: str = "auto",
-        models_dir: Path | None = None,
-    ) -> Masks:
-        """The masks ``kinds`` names, on every installed occluder model (``occlusion``) and the
-        first installed face parser (``region``); one line naming the files when none is."""
-        unknown = [k for k in kinds if k not in KINDS] + [r for r in regions if r not in REGIONS]
-        if unknown or not kinds:
-            raise InputError(
-                f"--mask takes {', '.join(KINDS)}, --mask-regions {', '.join(REGIONS)}; "
-                f"got {', '.join(unknown) or 'none'}"
-            )
-        folder = cards.models_dir(models_dir)
-        chosen = choose_backend(backend, device, onnx_only="--mask")
-        opened = []
-        for kind in ("occlusion", "region"):
-            if kind not in kinds:
-                continue
-            catalogue = [c for c in cards.all_cards() if c.role == ROLE and c.mask["kind"] == kind]
-            installed = [c for c in catalogue if (folder / c.file).is_file()]
-            if not installed:
-                models.require_all([catalogue], folder)  # one line: the files, and how to add one
-            for card in installed if kind == "occlusion" else installed[:1]:
-                found = models.require(card, folder)
-                opened.append(MaskModel(card, found, device, chosen, folder / "build", regions))
-        return cls("box" in kinds, "skin" in kinds, opened)
+def open_masks(
+    kinds: tuple[str, ...],
+    regions: tuple[str, ...],
+    device: torch.device,
+    backend: str = "auto",
+    models_dir: Path | None = None,
+) -> Masks:
+    """The masks ``kinds`` names, on every installed occluder model (``occlusion``) and the
+    first installed face parser (``region``); one line naming the files when none is."""
+    unknown = [k for k in kinds if k not in KINDS] + [r for r in regions if r not in REGIONS]
+    if unknown or not kinds:
+        raise InputError(
+            f"--mask takes {', '.join(KINDS)}, --mask-regions {', '.join(REGIONS)}; "
+            f"got {', '.join(unknown) or 'none'}"
+        )
+    folder = cards.models_dir(models_dir)
+    opened: list[MaskMap] = []
+    for kind in ("occlusion", "region"):
+        if kind not in kinds:
+            continue
+        chosen = plugin_backend(backend, device, f"--mask {kind}")
+        catalogue = [c for c in cards.all_cards() if c.role == ROLE and c.mask["kind"] == kind]
+        installed = [c for c in catalogue if (folder / c.file).is_file()]
+        if not installed:
+            models.require_all([catalogue], folder)  # one line: the files, and how to add one
+        for card in installed if kind == "occlusion" else installed[:1]:
+            found = models.require(card, folder)
+            opened.append(MaskModel(card, found, device, chosen, folder / "build", regions))
+    return Masks("box" in kinds, "skin" in kinds, opened)

@@ -17,7 +17,7 @@ from rtswap.engines import models
 from rtswap.errors import InputError, ModelLoadError
 from rtswap.geometry.align import Template, invert_affine, named_template, warp_affine
 from rtswap.plugins.restorers import ROLE, names
-from rtswap.runtime import choose_backend
+from rtswap.runtime import plugin_backend
 from rtswap.runtime.base import Runner
 from rtswap.runtime.module import OnnxFile, make_runner
 from rtswap.weights import cards, onnx_io
@@ -77,7 +77,7 @@ class Restorer:
             raise InputError(f"unknown --enhancer {name!r}; available: {', '.join(names())}")
         folder = cards.models_dir(models_dir)
         found = models.require(card, folder)
-        chosen = choose_backend(backend, device, onnx_only=f"--enhancer {name}")
+        chosen = plugin_backend(backend, device, f"--enhancer {name}")
         return cls(card, found, device, chosen, folder / "build", blend, fidelity)
 
     def warmup(self) -> None:
