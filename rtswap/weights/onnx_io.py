@@ -113,6 +113,11 @@ def outputs(model: Any) -> list[Port]:
     return [_port(v) for v in model.graph.output]
 
 
+def shapes(model: Any) -> tuple[dict[str, tuple[int | None, ...]], dict[str, tuple[int | None, ...]]]:
+    """The declared shapes of the graph's inputs and of its outputs, by name."""
+    return {p.name: p.shape for p in inputs(model)}, {p.name: p.shape for p in outputs(model)}
+
+
 def initializers(model: Any) -> dict[str, np.ndarray]:
     """Every initializer as a float32 (or integer) array, by name."""
     helper = onnx_module().numpy_helper

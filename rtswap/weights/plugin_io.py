@@ -4,8 +4,10 @@ table (:mod:`rtswap.plugins.masks`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rtswap.errors import ModelLoadError
 from rtswap.weights import onnx_io
 
 if TYPE_CHECKING:
@@ -16,8 +18,7 @@ def restorer_mismatch(model: Any, card: ModelCard) -> str | None:
     """None if the file's declared inputs and outputs are the card's, else what differs."""
     spec = card.restorer
     size = int(spec["size"])
-    ins = {p.name: p.shape for p in onnx_io.inputs(model)}
-    outs = {p.name: p.shape for p in onnx_io.outputs(model)}
+    ins, outs = onnx_io.shapes(model)
     wanted = {spec["input"]: (3, size, size), **({spec["weight"]: (1,)} if spec.get("weight") else {})}
     if set(ins) != set(wanted):
         return f"inputs {', '.join(ins) or 'none'}, the card names {', '.join(wanted)}"
@@ -37,8 +38,7 @@ def mask_mismatch(model: Any, card: ModelCard) -> str | None:
     spec = card.mask
     size = int(spec["size"])
     image = (size, size, 3) if spec["layout"] == "nhwc" else (3, size, size)
-    ins = {p.name: p.shape for p in onnx_io.inputs(model)}
-    outs = {p.name: p.shape for p in onnx_io.outputs(model)}
+    ins, outs = onnx_io.shapes(model)
     if set(ins) != {spec["input"]}:
         return f"inputs {', '.join(ins) or 'none'}, the card names {spec['input']}"
     declared = ins[spec["input"]]
@@ -55,3 +55,11 @@ def mask_mismatch(model: Any, card: ModelCard) -> str | None:
             f"output {output!r} is {list(outs[output])}, the card says [..., {', '.join(map(str, wanted))}]"
         )
     return None
+
+
+def check_file(path: Path, card: ModelCard) -> None:
+    """A plugin's ONNX file at ``path`` against its card: one line if it is not what the card says."""
+    mismatch = restorer_mismatch if card.role == "restorer" else mask_mismatch
+    problem = mismatch(onnx_io.load(path), card)
+    if problem is not None:
+        raise ModelLoadError(f"{path}: does not match its card ({card.engine}): {problem}")

@@ -14,8 +14,7 @@ def mismatch(model: Any, card: ModelCard) -> str | None:
     """None if the file's declared inputs and outputs are the card's, else what differs."""
     spec = card.swapper
     size = int(spec["size"])
-    ins = {p.name: p.shape for p in onnx_io.inputs(model)}
-    outs = {p.name: p.shape for p in onnx_io.outputs(model)}
+    ins, outs = onnx_io.shapes(model)
     wanted = {spec["target"]: (3, size, size), spec["source"]: (int(spec.get("source_size", 512)),)}
     for name, shape in wanted.items():
         if name not in ins:

@@ -10,13 +10,13 @@ import torch.nn.functional as F
 
 from rtswap.blend.masks import MaskMap, Masks
 from rtswap.engines import models
-from rtswap.errors import InputError, ModelLoadError
+from rtswap.errors import InputError
 from rtswap.plugins.masks import KINDS, REGIONS, ROLE
 from rtswap.runtime import plugin_backend
 from rtswap.runtime.base import Runner
 from rtswap.runtime.module import OnnxFile, make_runner
-from rtswap.weights import cards, onnx_io
-from rtswap.weights.plugin_io import mask_mismatch
+from rtswap.weights import cards
+from rtswap.weights.plugin_io import check_file
 
 
 class MaskModel:
@@ -30,9 +30,7 @@ class MaskModel:
         regions: tuple[str, ...] = (),
     ) -> None:
         """``regions``: for a face parser, the regions swapped (:data:`REGIONS` names)."""
-        problem = mask_mismatch(onnx_io.load(found.path), card)
-        if problem is not None:
-            raise ModelLoadError(f"{found.path}: does not match its card ({card.engine}): {problem}")
+        check_file(found.path, card)
         spec = card.mask
         self.name, self.kind, self.device = card.engine, spec["kind"], device
         self.size = int(spec["size"])

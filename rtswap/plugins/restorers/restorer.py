@@ -14,14 +14,14 @@ import numpy as np
 import torch
 
 from rtswap.engines import models
-from rtswap.errors import InputError, ModelLoadError
+from rtswap.errors import InputError
 from rtswap.geometry.align import Template, invert_affine, named_template, warp_affine
 from rtswap.plugins.restorers import ROLE, names
 from rtswap.runtime import plugin_backend
 from rtswap.runtime.base import Runner
 from rtswap.runtime.module import OnnxFile, make_runner
-from rtswap.weights import cards, onnx_io
-from rtswap.weights.plugin_io import restorer_mismatch
+from rtswap.weights import cards
+from rtswap.weights.plugin_io import check_file
 
 
 class Restorer:
@@ -39,9 +39,7 @@ class Restorer:
     ) -> None:
         """``blend``: how much of the restored face goes into the swap (0 to 1); ``fidelity``:
         the value of the file's fidelity input, if its card names one (CodeFormer's)."""
-        problem = restorer_mismatch(onnx_io.load(found.path), card)
-        if problem is not None:
-            raise ModelLoadError(f"{found.path}: does not match its card ({card.engine}): {problem}")
+        check_file(found.path, card)
         spec = card.restorer
         self.name, self.device, self.blend = card.engine, device, blend
         self.size = int(spec["size"])
