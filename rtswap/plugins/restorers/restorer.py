@@ -76,6 +76,8 @@ class Restorer:
         folder = cards.models_dir(models_dir)
         found = models.require(card, folder)
         chosen = plugin_backend(backend, device, f"--enhancer {name}")
+        if card.restorer.get("weight") and chosen == "tensorrt":  # TensorRT takes no float64 input
+            chosen = plugin_backend("onnxruntime", device, f"--enhancer {name}")
         return cls(card, found, device, chosen, folder / "build", blend, fidelity)
 
     def warmup(self) -> None:
