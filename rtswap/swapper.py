@@ -20,7 +20,7 @@ from rtswap.frame import Face
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.identity.assignment import SourceAssignment
 from rtswap.identity.store import prepare_source
-from rtswap.plugins.masks.mask_model import open_masks
+from rtswap.plugins.masks.mask_model import open_masks, source_covers
 from rtswap.plugins.restorers.restorer import Restorer
 
 log = logging.getLogger("rtswap")
@@ -63,6 +63,7 @@ class Swapper:
         self._analysis_device = settings.device  # the analyzer may be needed before face_swap exists
         swap_engine = create_engine(settings)
         restorer, masks = _plugins(config, settings)  # a missing file: one line before sources are prepared
+        covers = source_covers(masks)
         sources = [source] if isinstance(source, (str, Path, np.ndarray)) else list(source)
         matcher = None
         if maps:  # first: a missing identity model is one line before any source is prepared
@@ -70,7 +71,9 @@ class Swapper:
 
             matcher = FaceMatcher([ref for ref, _ in maps], self.analyzer, settings.models_dir)
         identities = [
-            prepare_source(s, swap_engine, lambda: self.analyzer, cache_root, progress, self.landmarks)
+            prepare_source(
+                s, swap_engine, lambda: self.analyzer, cache_root, progress, self.landmarks, covers
+            )
             for s in [*sources, *(src for _, src in maps or [])]
         ]
         assignment = SourceAssignment(len(sources), matcher)

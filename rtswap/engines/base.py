@@ -78,6 +78,9 @@ class AlignedView:
     """Variance of the Laplacian of the grey crop: higher is sharper."""
     depth: np.ndarray
     """(478,) float the landmarks' depth (mediapipe's z) in crop pixels."""
+    covered: torch.Tensor | None = None
+    """(1, 1, S, S) in [0, 1]: what a face parser marks on the source as not its face's own
+    (glasses, hair; ``--mask region``), to be left out of what is prepared; None without one."""
 
 
 @dataclass

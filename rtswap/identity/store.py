@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,9 @@ class IdentityStore:
     landmarks: str = "mediapipe"
     """The face analysis that prepares sources (its landmarks differ a little by backend): part of
     what cached artifacts depend on."""
+    covers: Sequence[views.Cover] = ()
+    """Face parsers whose glasses and hair are left out of what is prepared: part of what cached
+    artifacts depend on (by name)."""
 
     def source(self, source: str | Path) -> Identity:
         """A source file (cached by content hash) or the name of a stored identity."""
@@ -99,7 +102,7 @@ class IdentityStore:
         return self._build(entry, name, files)
 
     def _build(self, entry: Path, name: str, files: list[Path]) -> Identity:
-        chosen = views.collect(files, self.analyzer(), self.engine, self.progress)
+        chosen = views.marked(views.collect(files, self.analyzer(), self.engine, self.progress), self.covers)
         tensors = self.engine.prepare(chosen)
         inputs = [{"path": str(f.resolve()), "sha256": sha256_file(f)} for f in files]
         manifest = Manifest(name=name, inputs=inputs, created=now_iso())
@@ -127,7 +130,8 @@ class IdentityStore:
         return self.engine.load(tensors)
 
     def _params(self) -> dict[str, object]:
-        return {**self.engine.params(), "landmarks": self.landmarks}
+        covers = {"source_parsers": [c.name for c in self.covers]} if self.covers else {}
+        return {**self.engine.params(), "landmarks": self.landmarks, **covers}
 
 
 def _is_name(text: str) -> bool:
@@ -145,10 +149,13 @@ def prepare_source(
     cache_root: Path | None = None,
     progress: bool = True,
     landmarks: str = "mediapipe",
+    covers: Sequence[views.Cover] = (),
 ) -> Identity:
     """Everything ``engine`` needs from the source, computed once: an image array is prepared
     directly; a file (image or video) or a stored identity's name goes through the identity
-    cache, so a source used before loads instead of being prepared again."""
+    cache, so a source used before loads instead of being prepared again. ``covers``: face parsers
+    whose glasses and hair are left out (``--mask region``)."""
     if isinstance(source, np.ndarray):
-        return views.prepare_image(source, analyzer(), engine)
-    return IdentityStore(IdentityCache(cache_root), engine, analyzer, progress, landmarks).source(source)
+        return views.prepare_image(source, analyzer(), engine, covers)
+    store = IdentityStore(IdentityCache(cache_root), engine, analyzer, progress, landmarks, covers)
+    return store.source(source)

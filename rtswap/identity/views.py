@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -108,9 +109,31 @@ def collect(
     return chosen
 
 
-def prepare_image(image: np.ndarray, analyzer: FaceAnalyzer, engine: SwapEngine[Any]) -> Identity:
+def prepare_image(
+    image: np.ndarray, analyzer: FaceAnalyzer, engine: SwapEngine[Any], covers: Sequence[Cover] = ()
+) -> Identity:
     """An identity from the largest face of one HxWx3 uint8 RGB image, not cached."""
     view = view_of(image, analyzer, engine.template, engine.device, "source image")
     if view is None:
         raise NoFaceError("source image: no face found in the source")
-    return engine.load(engine.prepare([view]))
+    return engine.load(engine.prepare(marked([view], covers)))
+
+
+class Cover(Protocol):
+    """A face parser on the source side: what of a face is not its own (glasses, hair)."""
+
+    name: str
+
+    def covered(self, crops: torch.Tensor) -> torch.Tensor:
+        """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1]."""
+        ...
+
+
+def marked(chosen: list[AlignedView], covers: Sequence[Cover]) -> list[AlignedView]:
+    """``chosen`` with what ``covers`` find on each view (the most any of them finds)."""
+    if not covers:
+        return chosen
+    return [
+        replace(v, covered=torch.stack([cover.covered(v.crop) for cover in covers]).amax(dim=0))
+        for v in chosen
+    ]

@@ -31,6 +31,7 @@ from rtswap.errors import InputError, NoFaceError
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.identity import views
 from rtswap.pipeline import Pipeline, PipelineConfig
+from rtswap.plugins.masks.mask_model import source_covers
 from rtswap.serve import jitter
 from rtswap.serve.requests import ApiError, decode_upload
 from rtswap.serve.timeouts import DEFAULT, Timeouts
@@ -245,7 +246,8 @@ class Sessions:
                 self._analyzer = FaceAnalyzer(
                     landmarks=self.face_swap.landmarks, device=self.face_swap.device
                 )
-            return views.prepare_image(image, self._analyzer, self.face_swap.engine)
+            covers = source_covers(self.face_swap.masks) if self.face_swap.masks else []
+            return views.prepare_image(image, self._analyzer, self.face_swap.engine, covers)
 
     async def close(self) -> None:
         """End every session."""

@@ -114,3 +114,30 @@ def test_box_pastes_a_neural_engines_whole_crop(
         changes.append(float(np.abs(out.astype(int) - astro).max(axis=-1)[beside].mean()))
     outline, box = changes
     assert outline < 2 and box > 10, changes
+
+
+def test_a_parsers_glasses_and_hair_on_the_source_stay_out_of_its_texture(
+    grace: np.ndarray, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    """With a face parser, what it sees on the source as glasses or hair is left out of the warp
+    texture (its validity there is 0), and a cached preparation made without it is not reused."""
+    import torch
+
+    from rtswap.engines.warp.engine import WarpEngine, WarpIdentity
+    from rtswap.identity.store import prepare_source
+    from rtswap.media.image import write_image
+    from rtswap.plugins.masks.mask_model import open_masks, source_covers
+
+    labels = np.ones((512, 512), np.int64)
+    labels[96:160] = 6  # glasses across the crop's upper part
+    write_parser(tmp_path / "bisenet_resnet_18.onnx", labels)
+    covers = source_covers(open_masks(("region",), ("skin",), torch.device("cpu"), models_dir=tmp_path))
+    engine = WarpEngine()
+    source, cache = tmp_path / "grace.png", tmp_path / "cache"
+    write_image(source, grace)
+    plain = prepare_source(source, engine, lambda: analyzer, cache, progress=False)
+    parsed = prepare_source(source, engine, lambda: analyzer, cache, progress=False, covers=covers)
+    assert isinstance(plain, WarpIdentity) and isinstance(parsed, WarpIdentity)
+    band = slice(96 * 256 // 512 + 4, 160 * 256 // 512 - 4)
+    assert float(plain.textures[0, 3, band].mean()) > 0.3  # the source's brows and eyes, there
+    assert float(parsed.textures[0, 3, band].max()) < 0.05  # left out

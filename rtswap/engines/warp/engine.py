@@ -113,6 +113,8 @@ class WarpEngine:
         covered = torch.maximum(
             occluders(crops, points, mesh_mask(points, crops.shape[-1])), rim_maps(crops, points)
         )
+        parsed = [v.covered if v.covered is not None else torch.zeros_like(covered[:1]) for v in views]
+        covered = torch.maximum(covered, torch.cat(parsed).to(covered.device))  # a parser's glasses, hair
         textures = torch.cat([crops, 1 - covered], dim=1)
         return {
             "textures": (textures * 255).round().clamp(0, 255).to(torch.uint8).cpu(),

@@ -18,6 +18,9 @@ from rtswap.runtime.module import OnnxFile, make_runner
 from rtswap.weights import cards
 from rtswap.weights.plugin_io import check_file
 
+_NOT_THE_FACE = torch.tensor([6, 17])
+"""Glasses and hair: never swapped on a target, left out of a source's texture."""
+
 
 class MaskModel:
     def __init__(
@@ -49,15 +52,25 @@ class MaskModel:
     def __call__(self, crops: torch.Tensor) -> torch.Tensor:
         """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1]: 1 where the face is visible
         (occlusion) or is one of the regions to swap (region)."""
-        side = crops.shape[-1]
-        image = F.interpolate(crops, size=(self.size, self.size), mode="bilinear", antialias=True)
-        image = ((image.flip(1) if self._bgr else image) - self._mean) / self._std
-        out = self._runner(image.permute(0, 2, 3, 1) if self._nhwc else image).to(self.device)
+        out = self._run(crops)
         if self.kind == "occlusion":
             visible = (out.permute(0, 3, 1, 2) if out.shape[-1] == 1 else out[:, :1]).clamp(0, 1)
         else:
             visible = torch.isin(out.argmax(dim=1, keepdim=True), self._swapped).float()
-        return F.interpolate(visible, size=(side, side), mode="bilinear")
+        return F.interpolate(visible, size=crops.shape[-2:], mode="bilinear")
+
+    def covered(self, crops: torch.Tensor) -> torch.Tensor:
+        """A face parser on a source: (B, 1, S, S), 1 where it sees glasses or hair (left out of
+        what is prepared from the source; on a target they stay on top)."""
+        labels = self._run(crops).argmax(dim=1, keepdim=True)
+        return F.interpolate(
+            torch.isin(labels, _NOT_THE_FACE.to(labels.device)).float(), size=crops.shape[-2:]
+        )
+
+    def _run(self, crops: torch.Tensor) -> torch.Tensor:
+        image = F.interpolate(crops, size=(self.size, self.size), mode="bilinear", antialias=True)
+        image = ((image.flip(1) if self._bgr else image) - self._mean) / self._std
+        return self._runner(image.permute(0, 2, 3, 1) if self._nhwc else image).to(self.device)
 
 
 def open_masks(
@@ -89,3 +102,9 @@ def open_masks(
             found = models.require(card, folder)
             opened.append(MaskModel(card, found, device, chosen, folder / "build", regions))
     return Masks("box" in kinds, "skin" in kinds, opened)
+
+
+def source_covers(masks: Masks) -> list[MaskModel]:
+    """The face parsers among ``masks``' models: on a source, what they see as glasses or hair is
+    left out of what is prepared."""
+    return [m for m in masks.models if isinstance(m, MaskModel) and m.kind == "region"]
