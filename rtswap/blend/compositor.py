@@ -119,7 +119,7 @@ class Compositor:
         crops, mask = rows(due, work.crops, work.mask)
         seen = torch.ones_like(mask)
         for model in self.masks.models:
-            visible = model(crops)
+            visible = blur(model(crops), max(1, crops.shape[-1] // 128))  # no hard class edges
             kept = (visible * mask).flatten(1).sum(1) >= _MIN_SEEN * mask.flatten(1).sum(1)
             if not bool(kept.all()) and model.name not in self._guarded:
                 self._guarded.add(model.name)
