@@ -146,3 +146,26 @@ def test_a_restorer_file_that_fits_several_cards_is_placed_by_enhancer(
         == 0
     )
     assert (folder / "gfpgan_1.4.onnx").is_file()
+
+
+def test_a_live_pipeline_over_budget_sheds_the_restorer_first(
+    grace: np.ndarray, head: SyntheticHead, tmp_path: Path
+) -> None:
+    """A stage slowed past the budget: the governor's first step is the restorer's, not the swap's."""
+    from rtswap.capture.synthetic import SyntheticSource
+    from rtswap.capture.synthetic_heads import SyntheticClip
+    from rtswap.pipeline import Pipeline, PipelineConfig
+    from rtswap.testing.doubles import CollectSink
+
+    write_restorer(tmp_path / "gpen_bfr_256.onnx", size=256)
+    config = SwapConfig(device="cpu", models_dir=tmp_path, enhancer="gpen_bfr_256")
+    clip = SyntheticClip(width=480, height=360, fps=30, seconds=1.0, head=head)
+    with Swapper(grace, config, progress=False) as swapper:
+        source = SyntheticSource(clip, paced=True, loop=True)
+        slow = CollectSink(delay_s=0.05)  # 20 fps at most: frames dropped whatever the level
+        pipeline = Pipeline(
+            swapper.face_swap, source, [slow], PipelineConfig(live=True, latency_budget_ms=60)
+        )
+        pipeline.run(seconds=5.0)
+    assert pipeline.governor is not None and pipeline.governor.changes
+    assert pipeline.governor.changes[0].level == "restorer every 2nd frame"
