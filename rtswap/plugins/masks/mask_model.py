@@ -12,11 +12,9 @@ from rtswap.blend.masks import MaskMap, Masks
 from rtswap.engines import models
 from rtswap.errors import InputError
 from rtswap.plugins.masks import KINDS, REGIONS, ROLE
+from rtswap.plugins.runner import plugin_runner
 from rtswap.runtime import plugin_backend
-from rtswap.runtime.base import Runner
-from rtswap.runtime.module import OnnxFile, make_runner
 from rtswap.weights import cards
-from rtswap.weights.plugin_io import check_file
 
 _NOT_THE_FACE = torch.tensor([6, 17])
 """Glasses and hair: never swapped on a target, left out of a source's texture."""
@@ -33,7 +31,6 @@ class MaskModel:
         regions: tuple[str, ...] = (),
     ) -> None:
         """``regions``: for a face parser, the regions swapped (:data:`REGIONS` names)."""
-        check_file(found.path, card)
         spec = card.mask
         self.name, self.kind, self.device = card.engine, spec["kind"], device
         self.size = int(spec["size"])
@@ -43,11 +40,9 @@ class MaskModel:
         swapped = [c for r in regions for c in REGIONS[r]]
         self._swapped = torch.tensor(swapped, dtype=torch.long, device=device)
         shape = (1, self.size, self.size, 3) if self._nhwc else (1, 3, self.size, self.size)
-        onnx = OnnxFile(
-            found.path, found.sha256, build, inputs=[spec["input"]], outputs=[spec["output"]], max_batch=1
+        self._runner = plugin_runner(
+            card, found, device, backend, build, [spec["input"]], [torch.zeros(shape)]
         )
-        example = (torch.zeros(shape),)
-        self._runner: Runner = make_runner(backend, device, "fp32", torch.float32, example, onnx=onnx)
 
     def __call__(self, crops: torch.Tensor) -> torch.Tensor:
         """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1]: 1 where the face is visible

@@ -17,11 +17,9 @@ from rtswap.engines import models
 from rtswap.errors import InputError
 from rtswap.geometry.align import Template, invert_affine, named_template, warp_affine
 from rtswap.plugins.restorers import ROLE, names
+from rtswap.plugins.runner import plugin_runner
 from rtswap.runtime import plugin_backend
-from rtswap.runtime.base import Runner
-from rtswap.runtime.module import OnnxFile, make_runner
 from rtswap.weights import cards
-from rtswap.weights.plugin_io import check_file
 
 
 class Restorer:
@@ -39,23 +37,14 @@ class Restorer:
     ) -> None:
         """``blend``: how much of the restored face goes into the swap (0 to 1); ``fidelity``:
         the value of the file's fidelity input, if its card names one (CodeFormer's)."""
-        check_file(found.path, card)
         spec = card.restorer
         self.name, self.device, self.blend = card.engine, device, blend
         self.size = int(spec["size"])
         self.template = Template(named_template(spec["template"], self.size), self.size)
         self._extra = [torch.tensor([fidelity], dtype=torch.float64)] if spec.get("weight") else []
+        inputs = [spec["input"], *([spec["weight"]] if spec.get("weight") else [])]
         example = (torch.zeros(1, 3, self.size, self.size), *self._extra)
-        onnx = OnnxFile(
-            found.path,
-            found.sha256,
-            build,
-            inputs=[spec["input"], *([spec["weight"]] if spec.get("weight") else [])],
-            outputs=[spec["output"]],
-            max_batch=1,
-            typical_batch=1,
-        )
-        self._runner: Runner = make_runner(backend, device, "fp32", torch.float32, example, onnx=onnx)
+        self._runner = plugin_runner(card, found, device, backend, build, inputs, example)
         self.costs_ms: deque[float] = deque(maxlen=1024)
         """Milliseconds per face of the latest runs (``rtswap bench``)."""
 
