@@ -16,7 +16,7 @@ import numpy as np
 
 from rtswap.detect.base import Mesh, Pixels, face_from_landmarks, iou
 from rtswap.frame import Detection, Face
-from rtswap.track.smooth import OneEuroFilter
+from rtswap.track.smooth import LandmarkSmoother
 
 _SAME_FACE_IOU = 0.5
 """Two tracks whose landmark boxes overlap this much are on the same face: the younger one ends."""
@@ -25,6 +25,8 @@ _FOLLOW_MIN_IOU = 0.3
 _STILL = 0.03
 """A face whose predicted box is within this fraction of its side of the last crop's is looked for
 in the same crop."""
+_DRIFT_WEIGHT = 0.2
+"""A frame's motion's weight in a face's steady drift (an average over about 5 frames)."""
 _SETTLE_RUNS = 6
 """A new face's landmarks are the mean of this many runs of the mesh on its first frame."""
 HOLD_FRAMES = 5
@@ -38,9 +40,13 @@ class _Track:
     """The latest unsmoothed face: its box seeds the next frame's landmarks."""
     velocity: np.ndarray
     """(2,) box-centre motion in pixels per frame."""
-    smoother: OneEuroFilter
+    smoother: LandmarkSmoother
     crop_box: np.ndarray
-    """Where the mesh looks for the face: kept while the face stays within ``_STILL`` of it."""
+    """Where the mesh looked for the face: moved on by ``drift`` while the face stays within
+    ``_STILL`` of it."""
+    drift: np.ndarray
+    """(2,) the face's steady motion in pixels per frame: its landmarks' mean motion, averaged
+    over frames (``_DRIFT_WEIGHT``)."""
     missed: int = 0
     """Frames in a row the face was not found (held where it was heading)."""
 
@@ -53,11 +59,8 @@ class FaceTracker:
     >>> faces = tracker.update(next_image, next_time_s)                # in between
     """
 
-    def __init__(
-        self, mesh: Mesh, max_faces: int | None = None, min_cutoff_hz: float = 1.0, beta: float = 2.0
-    ) -> None:
+    def __init__(self, mesh: Mesh, max_faces: int | None = None) -> None:
         self.mesh, self.max_faces = mesh, max_faces
-        self.min_cutoff_hz, self.beta = min_cutoff_hz, beta
         self._tracks: list[_Track] = []
         self._next_id = 0
 
@@ -89,6 +92,8 @@ class FaceTracker:
                 self.mesh.forget(track.id)
                 continue
             track.velocity = _centre(face.box) - _centre(track.face.box)
+            moved = face.landmarks[:, :2].mean(axis=0) - track.face.landmarks[:, :2].mean(axis=0)
+            track.drift += _DRIFT_WEIGHT * (moved - track.drift)
             track.face, track.crop_box = face, box
             kept.append(track)
         self._tracks = kept
@@ -113,8 +118,9 @@ class FaceTracker:
             if any(iou(face.box, t.face.box) > _SAME_FACE_IOU for t in self._tracks):
                 self.mesh.forget(self._next_id)
                 continue
-            smoother = OneEuroFilter(self.min_cutoff_hz, self.beta)
-            self._tracks.append(_Track(self._next_id, face, np.zeros(2), smoother, face.box))
+            self._tracks.append(
+                _Track(self._next_id, face, np.zeros(2), LandmarkSmoother(), face.box, np.zeros(2))
+            )
             self._next_id += 1
 
     def _first_landmarks(self, image: Pixels, box: np.ndarray, key: int) -> np.ndarray | None:
@@ -143,12 +149,15 @@ class FaceTracker:
 
 
 def _crop_box(track: _Track) -> np.ndarray:
-    """Where to look for the track's face next: its box moved on by its velocity, or the box the
-    mesh looked in last when that is within ``_STILL`` of it (a face that keeps still is looked
-    for in the same crop, so sensor noise does not move the crop and the crop the landmarks)."""
+    """Where to look for the track's face next: its box moved on by its velocity, or, when that is
+    within ``_STILL`` of it, the box the mesh looked in last moved on by the face's steady drift. A
+    face that keeps still is looked for in the same crop (sensor noise does not move the crop, and
+    the crop the landmarks), and one drifting slowly in a crop that drifts with it (a crop kept
+    still, then jumping to catch up, moved the landmarks a little at each jump)."""
     predicted = track.face.box + np.tile(track.velocity, 2)
     side = max(track.face.box[2] - track.face.box[0], track.face.box[3] - track.face.box[1])
-    return track.crop_box if np.abs(predicted - track.crop_box).max() <= _STILL * side else predicted
+    drifted = track.crop_box + np.tile(track.drift, 2)
+    return drifted if np.abs(predicted - drifted).max() <= _STILL * side else predicted
 
 
 def _held(face: Face, velocity: np.ndarray) -> Face:
