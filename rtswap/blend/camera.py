@@ -16,6 +16,7 @@ grainy head. Per face, from the target crop and the swapped crop over the face's
   own fine texture (wrinkles, stubble, a print's grain) reads as noise too, but stays still from
   frame to frame while a sensor's changes: so in a stream the level is capped by what changed
   since the frame before, in the aligned crop (the same residual, of the two crops' difference,
+  where the face is smooth: on wrinkles a face that moved a fraction of a pixel changes too;
   scaled back to the frame), and the swap's own texture, which keeps still too, takes nothing off
   it. Fresh grain at the texture's level would make the face boil while the scene around it keeps
   still.
@@ -102,10 +103,10 @@ def camera_look(
         target_k, swap_k, inside_k = (_resized(x[k : k + 1], scale) for x in (target, swap, inside))
         inside_k = (inside_k > 0.99).to(crops.dtype)
         # what changed since the frame before, where there is one
-        changes = (
+        pairs = (
             []
             if previous is None
-            else [target_k - _resized((previous * weights).sum(1, keepdim=True), scale)]
+            else [(target_k, _resized((previous * weights).sum(1, keepdim=True), scale))]
         )
         measured = torch.cat(  # every number the look needs, read to the host at once
             [
@@ -113,7 +114,7 @@ def camera_look(
                 _noise_power(swap[k : k + 1], inside[k : k + 1]),
                 _noise_power(target_k, inside_k),
                 *(_energies(target_k, swap_k, inside_k, dim) for dim in (3, 2)),
-                *(_noise_power(change, inside_k) for change in changes),
+                *(_change_power(now, before, inside_k) for now, before in pairs),
             ]
         ).tolist()
         target_noise, swap_noise, noise_here = (_level(power) for power in measured[:3])
@@ -122,7 +123,7 @@ def camera_look(
             _matching_blur(measured[start : start + rungs], noise_here) / scale for start in (3, 3 + rungs)
         )
         blur_x, blur_y = (blur if blur / magnified >= _SHARP_ENOUGH_PX else 0.0 for blur in (blur_x, blur_y))
-        changed = measured[-1] if changes else None
+        changed = measured[-1] if pairs else None
         grain = _grain(target_noise, swap_noise, changed, crops.shape[-1], magnified, scale)
         looks.append(Look(blur_x, blur_y, grain))
     return looks
@@ -184,14 +185,18 @@ def _noise_left(size: int, magnified: float) -> float:
 
 @functools.cache
 def _noise_seen(size: int, magnified: float, scale: float) -> float:
-    """The share of white noise in the frame that a look sees in the target crop (of ``size``,
-    magnifying the frame ``magnified`` times, resized by ``scale``), as :func:`_noise_power`
-    sees it."""
+    """The share of white noise in the frame that a look sees in the change of the target crop
+    (of ``size``, magnifying the frame ``magnified`` times, resized by ``scale``) from one frame
+    to the next, as :func:`_change_power` sees it, per frame."""
     generator = torch.Generator().manual_seed(0)
     frame_size = max(8, round(size / magnified))
-    noise = torch.randn((1, 1, frame_size, frame_size), generator=generator)
-    seen = _resized(F.interpolate(noise, size=(size, size), mode="bilinear", align_corners=False), scale)
-    return _level(float(_noise_power(seen, torch.ones_like(seen))))
+    now, before = (
+        _resized(
+            F.interpolate(noise[None, None], size=(size, size), mode="bilinear", align_corners=False), scale
+        )
+        for noise in torch.randn((2, frame_size, frame_size), generator=generator)
+    )
+    return _level(float(_change_power(now, before, torch.ones_like(now))) / 2)
 
 
 def _resized(x: torch.Tensor, scale: float) -> torch.Tensor:
@@ -206,11 +211,29 @@ def _noise_power(luma: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
     """(1,): the mean square of the residual against the four neighbours' mean in the smoothest
     of the 6x6 pixel blocks of ``luma`` (1, 1, H, W) inside ``inside``: wrinkles, brows and edges
     raise the other blocks, noise all of them (NaN if no block is inside)."""
+    return _block_powers(luma, inside).nanquantile(_SMOOTHEST)[None]
+
+
+def _change_power(now: torch.Tensor, before: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+    """(1,): the mean square of the residual of ``now - before`` (1, 1, H, W) against the four
+    neighbours' mean, over the 6x6 blocks inside ``inside`` where their mean is smoothest. The
+    blocks are picked by the mean, not by the change: where the change is smallest is where the
+    noise happened to be, and wrinkles, which a crop sampled a fraction of a pixel away from the
+    last changes, are left out. (For white noise the mean and the change of two frames are
+    independent, so the pick leaves the change's level as it is.)"""
+    smooth = _block_powers((now + before) / 2, inside)
+    changed = _block_powers(now - before, inside)
+    picked = smooth <= smooth.nanquantile(_SMOOTHEST)  # (no NaN is picked; no host read)
+    return (torch.where(picked, changed, 0.0).sum() / picked.sum())[None]
+
+
+def _block_powers(luma: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+    """The mean square of the residual against the four neighbours' mean in each 6x6 block of
+    ``luma`` (1, 1, H, W), flattened; NaN for blocks not all inside ``inside``."""
     p = F.pad(luma, (1, 1, 1, 1), mode="replicate")
     around = (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) / 4
     blocks = F.avg_pool2d((luma - around) ** 2, _NOISE_BLOCK)
-    blocks = blocks.masked_fill(F.avg_pool2d(inside, _NOISE_BLOCK) <= 0.99, torch.nan)
-    return blocks.flatten().nanquantile(_SMOOTHEST)[None]
+    return blocks.masked_fill(F.avg_pool2d(inside, _NOISE_BLOCK) <= 0.99, torch.nan).flatten()
 
 
 def _level(power: float) -> float:

@@ -16,7 +16,7 @@ from rtswap.blend.mask import blur, dilate, feathered_box
 from rtswap.blend.masks import Masks
 from rtswap.blend.occluders.rims import rim_maps
 from rtswap.blend.occluders.skin import occluders
-from rtswap.blend.tracked import TrackedLooks, rows
+from rtswap.blend.tracked import Eased, TrackedLooks, rows
 from rtswap.frame import SwapWork
 
 log = logging.getLogger("rtswap")
@@ -27,7 +27,9 @@ _MIN_SEEN = 0.2
 """A mask model that leaves less than this share of a face's landmark mask is set aside for it."""
 _GLASSES_EVERY = 30
 """...and its glasses' rims on every this many (they keep their place on the face, and a look
-costs more; docs/speed.md)."""
+costs more; docs/speed.md)..."""
+_GLASSES_EASE = 0.2
+"""...and a refreshed rims map goes this share of the way to the new one on each frame."""
 
 
 class Compositor:
@@ -56,9 +58,8 @@ class Compositor:
         self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(
             _OCCLUDERS_EVERY, self._background, merge=_covered_at_once_uncovered_slowly
         )
-        self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(
-            _GLASSES_EVERY, self._background, merge=_covered_at_once_uncovered_slowly
-        )
+        self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(_GLASSES_EVERY, self._background)
+        self._glasses_shown = Eased(_GLASSES_EASE)
         self._camera: TrackedLooks[Look] = TrackedLooks(
             LOOK_EVERY, self._background, LOOK_AGAIN_AFTER, merge=_blur_halfway
         )
@@ -93,7 +94,8 @@ class Compositor:
                 mask, torch.stack(self._visible(ids, size, lambda due: self._seen(work, due)))
             )
         if self.keep_occluders:
-            covered = torch.stack(self._glasses(ids, size, lambda due: _rims_widened(*rows(due, *looked_at))))
+            rims = self._glasses(ids, size, lambda due: _rims_widened(*rows(due, *looked_at)))
+            covered = torch.stack(self._glasses_shown(ids, rims))
             if self.masks.skin:
                 skin = self._occluders(ids, size, lambda due: occluders(*rows(due, *looked_at)))
                 covered = torch.maximum(covered, torch.stack(skin))

@@ -107,6 +107,28 @@ class TrackedLooks(Generic[Found]):
                 self._pending.difference_update(tracks)
 
 
+class Eased:
+    """Per tracked face, a map shown a ``share`` of the way from the one shown on its frame before
+    to the one given for this frame: a look that refreshes the map eases in over frames instead
+    of switching at once (a switched map of glasses' rims showed as a jump around the eyes at
+    every look). A face with nothing shown before (a new track, a still) shows what is given."""
+
+    def __init__(self, share: float) -> None:
+        self.share = share
+        self._shown: dict[int, torch.Tensor] = {}
+
+    def __call__(self, track_ids: list[int], maps: list[torch.Tensor]) -> list[torch.Tensor]:
+        shown = []
+        for track, given in zip(track_ids, maps, strict=True):
+            before = self._shown.get(track)
+            if before is None or before.shape != given.shape:
+                shown.append(given)
+            else:
+                shown.append(before + (given - before) * self.share)
+        self._shown = {t: m for t, m in zip(track_ids, shown, strict=True) if t >= 0}
+        return shown
+
+
 def rows(positions: list[int], *tensors: torch.Tensor) -> list[torch.Tensor]:
     """The batch rows at ``positions`` of each of ``tensors`` (the index uploaded without waiting:
     a list index would be copied to the device blocking)."""

@@ -5,7 +5,7 @@ import torch
 
 from rtswap.background import Background
 from rtswap.blend.occluders.skin import occluders
-from rtswap.blend.tracked import TrackedLooks, rows
+from rtswap.blend.tracked import Eased, TrackedLooks, rows
 
 
 def test_looks_are_reused_within_a_track_and_made_again_only_for_the_faces_due() -> None:
@@ -88,3 +88,13 @@ def test_a_refresh_covers_at_once_and_uncovers_over_looks() -> None:
     found = iter([torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), torch.tensor([0.0, 0.0])])
     frames = [maps([5], 2, lambda due: [next(found)])[0].tolist() for _ in range(3)]
     assert frames == [[1.0, 0.0], [0.5, 1.0], [0.25, 0.5]]
+
+
+def test_a_refreshed_map_eases_in_over_frames() -> None:
+    """A map that a look replaces goes a share of the way to the new one on each frame (a switched
+    rims map jumped around the eyes); a new face shows its first map at once."""
+    eased = Eased(0.5)
+    old, new = torch.zeros(2), torch.ones(2)
+    shown = [eased([3, -1], [old if frame == 0 else new, new])[0].tolist() for frame in range(3)]
+    assert shown == [[0.0, 0.0], [0.5, 0.5], [0.75, 0.75]]
+    assert eased([4], [new])[0].tolist() == [1.0, 1.0]
