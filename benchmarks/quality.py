@@ -10,9 +10,14 @@ landmarks rotated, projected and fitted to them), since the landmark model's dep
 face's look. Per source -> target pair it reports
 
   d(target, source)   d(swap, source)   d(swap, target)   |Δyaw| |Δpitch| |Δroll| (swap vs target)
-  |Δpitch| 2D   |Δmouth| (inner-lip gap / face height)   max |Δpixel| outside the dilated face region
+  |Δpitch| 2D   |Δmouth| (inner-lip gap / face height)   light corr   darkest jaw Δ
+  max |Δpixel| outside the dilated face region
 
-The face region is the convex hull of the target's landmarks dilated by 10% of the face height.
+The light (``rtswap.testing.judges.light``): the correlation of the swap's luminance with the
+target's over the face, both blurred by 15% of the face's height (the target's light must come
+through), and the swap's darkest jaw or chin patch (blurred by 4%) less the target's, in levels (a
+source's shadow pasted as a smudge shows well below 0). The face region is the convex hull of the
+target's landmarks dilated by 10% of the face height.
 
 Then occluders, on glasses frames and hands drawn on the photos (``rtswap.testing.occluders``),
 with the target's occluders kept (the default) and with ``--no-occluders``: the darkest row of the
@@ -270,12 +275,13 @@ def camera_rows() -> list[DegradedRow]:
 def table(rows: list[Row]) -> str:
     head = (
         "| pair | d(target,source) | d(swap,source) | d(swap,target) | Δyaw° | Δpitch° | Δroll° "
-        "| Δpitch° 2D | Δmouth | max Δ outside |\n|---|---|---|---|---|---|---|---|---|---|"
+        "| Δpitch° 2D | Δmouth | light corr | darkest jaw Δ | max Δ outside |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [
         f"| {r.pair} | {r.d_target_source:.3f} | {r.d_swap_source:.3f} | {r.d_swap_target:.3f} | "
         f"{r.yaw_diff:.2f} | {r.pitch_diff:.2f} | {r.roll_diff:.2f} | {r.pitch_diff_2d:.2f} | "
-        f"{r.mouth_diff:.3f} | {r.outside_max} |"
+        f"{r.mouth_diff:.3f} | {r.light_corr:.3f} | {r.dark_jaw:.1f} | {r.outside_max} |"
         for r in rows
     ]
     return "\n".join([head, *lines])

@@ -1,10 +1,12 @@
 """The quality gate: the default swap may not get worse on our faces than it is at the commit that
 wrote these figures, by judges that know nothing of the engine (``rtswap.testing.judges``: dlib's
-identity descriptor and 68 points, head pose from a fresh face-mesh run).
+identity descriptor and 68 points, head pose from a fresh face-mesh run, the target's light).
 
 Per pair: d(swap, source) (dlib's distance to the source's face; lower is more of the source)
 may grow by 0.02 at most, the 2D pitch difference by 0.5°, the mouth's opening difference by
-0.01, and no pixel outside the face may change. Quality is deterministic on the CPU, so these are
+0.01; the correlation of the swap's low-frequency light with the target's may drop by 0.02 and
+its darkest jaw or chin patch (against the target's) by 5 levels (a source's shadow pasted as a
+smudge); and no pixel outside the face may change. Quality is deterministic on the CPU, so these are
 assertions, not timings. Every pair here has glasses on one side (Grace Hopper wears them; dlib
 moves 0.36-0.51 for glasses alone), so d(swap, source) says less here than on a pair without:
 the astronaut is our only face without glasses. When a change makes a figure better, write the
@@ -24,21 +26,23 @@ import pytest
 from rtswap.capture.synthetic_heads import SyntheticClip
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.swapper import Swapper
-from rtswap.testing.judges import Judge, measure
+from rtswap.testing.judges import Judge, light, measure
 
 
 class Today(NamedTuple):
     d_swap_source: float
     pitch_2d: float
     mouth: float
+    light_corr: float
+    dark_jaw: float
 
 
-TODAY = {  # written at the commit that added this gate (a8c328b's swap), on the CPU
-    "Grace Hopper -> astronaut": Today(0.471, 0.59, 0.000),
-    "astronaut -> Grace Hopper": Today(0.591, 1.59, 0.028),
-    "Grace Hopper -> demo frame 0": Today(0.463, 0.59, 0.001),
-    "Grace Hopper -> demo frame 60": Today(0.510, 0.45, 0.011),
-    "Grace Hopper -> demo frame 119": Today(0.545, 1.23, 0.006),
+TODAY = {  # a8c328b's swap, on the CPU; the light's columns added at the commit that added them
+    "Grace Hopper -> astronaut": Today(0.471, 0.59, 0.000, 0.923, 20.3),
+    "astronaut -> Grace Hopper": Today(0.591, 1.59, 0.028, 0.571, -3.8),
+    "Grace Hopper -> demo frame 0": Today(0.463, 0.59, 0.001, 0.920, 25.2),
+    "Grace Hopper -> demo frame 60": Today(0.510, 0.45, 0.011, 0.909, 9.0),
+    "Grace Hopper -> demo frame 119": Today(0.545, 1.23, 0.006, 0.950, 29.8),
 }
 
 
@@ -68,4 +72,21 @@ def test_the_swap_is_no_worse_than_today(
     assert row.d_swap_source <= today.d_swap_source + 0.02
     assert row.pitch_diff_2d <= today.pitch_2d + 0.5
     assert row.mouth_diff <= today.mouth + 0.01
+    assert row.light_corr >= today.light_corr - 0.02
+    assert row.dark_jaw >= today.dark_jaw - 5.0
     assert row.outside_max == 0
+
+
+def test_the_light_judges_see_a_smudge_and_light_from_the_other_side(
+    astro: np.ndarray, analyzer: FaceAnalyzer
+) -> None:
+    landmarks = analyzer.analyze(astro)[0].landmarks
+    assert light(astro, astro, landmarks) == pytest.approx((1.0, 0.0))
+    rows, columns = np.mgrid[: astro.shape[0], : astro.shape[1]]
+    chin = landmarks[152, :2] + (25, -15)  # beside the chin's tip
+    blob = np.exp(-((columns - chin[0]) ** 2 + (rows - chin[1]) ** 2) / (2 * 10.0**2))
+    smudged = (astro * (1 - 0.5 * blob)[..., None]).round().astype(np.uint8)
+    assert light(astro, smudged, landmarks)[1] < -20  # (-50)
+    ramp = np.linspace(0.7, 1.3, astro.shape[1])[None, :, None]
+    from_left, from_right = ((astro * r).clip(0, 255).astype(np.uint8) for r in (ramp, ramp[:, ::-1]))
+    assert light(from_left, from_right, landmarks)[0] < 0.98  # (0.96)

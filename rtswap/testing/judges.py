@@ -1,5 +1,6 @@
 """Judges of a swap that know nothing of the engine: dlib's face descriptor (identity) and 68
-points (mouth), head pose from a fresh face-mesh run, and the pixels outside the face. Used by
+points (mouth), head pose from a fresh face-mesh run, the target's light in the swap, and the
+pixels outside the face. Used by
 ``benchmarks/quality.py`` and by the quality gate (``tests/test_quality_gate.py``); needs the
 ``[quality]`` extra (``pip install -e ".[quality]"``)."""
 
@@ -17,6 +18,7 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.geometry.mediapipe_files import face_mesh_connections
 
 
 class Judge:
@@ -117,6 +119,49 @@ def face_region(image: np.ndarray, analyzer: FaceAnalyzer) -> np.ndarray:
     return mask.astype(bool)
 
 
+_LIPS = sorted({i for edge in face_mesh_connections().FACEMESH_LIPS for i in edge})
+_UPPER_LIP_TOP = 0
+_LIGHT_SIGMA = 0.15
+"""The low frequencies of the light: a blur of this share of the face's height..."""
+_PATCH_SIGMA = 0.04
+"""...and a patch of the jaw: this share."""
+
+
+def light(target: np.ndarray, swapped: np.ndarray, landmarks: np.ndarray) -> tuple[float, float]:
+    """(:attr:`Row.light_corr`, :attr:`Row.dark_jaw`) of a swap of ``target``, whose face has the
+    (478, 3) mesh ``landmarks``. Both lumas are blurred within the face's hull only (the
+    background does not bleed in) and read inside it, shrunk by a twentieth of the face's height;
+    the jaw and chin are what of that lies below the top of the upper lip (the nostrils are
+    dark), less the lips and a margin."""
+    height = float(np.ptp(landmarks[:, 1]))
+    face = _hull(target.shape, landmarks[:, :2])
+    inside = cv2.erode(face, _disc(0.05 * height)).astype(bool)
+    lips = cv2.dilate(_hull(target.shape, landmarks[_LIPS, :2]), _disc(0.05 * height)).astype(bool)
+    jaw = inside & ~lips
+    jaw[: int(landmarks[_UPPER_LIP_TOP, 1]) + 1] = False
+    lumas = [cv2.cvtColor(x, cv2.COLOR_RGB2GRAY).astype(np.float32) for x in (target, swapped)]
+    low = [_blurred_within(luma, face, _LIGHT_SIGMA * height) for luma in lumas]
+    patches = [_blurred_within(luma, face, _PATCH_SIGMA * height) for luma in lumas]
+    corr = float(np.corrcoef(low[0][inside], low[1][inside])[0, 1])
+    return corr, float(patches[1][jaw].min() - patches[0][jaw].min())
+
+
+def _hull(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), (1,))
+    return mask
+
+
+def _disc(radius: float) -> np.ndarray:
+    r = max(1, round(radius))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def _blurred_within(luma: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    weights = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma)
+    return cv2.GaussianBlur(luma * mask, (0, 0), sigma) / np.maximum(weights, 1e-6)
+
+
 @dataclass
 class Row:
     pair: str
@@ -128,6 +173,12 @@ class Row:
     roll_diff: float
     pitch_diff_2d: float
     mouth_diff: float
+    light_corr: float
+    """The correlation of the swap's low-frequency luminance with the target's over the face (the
+    target's light coming through: 1 is the target's shading exactly)."""
+    dark_jaw: float
+    """The swap's darkest jaw or chin patch less the target's, in levels: a source's shadow pasted
+    as texture (a smudge) shows as a dark outlier, well below 0."""
     outside_max: int
 
 
@@ -150,6 +201,7 @@ def measure(
     pose_diff_2d = np.mean([relative_pose_2d(t, w) for t, w in meshes], axis=0)
     outside = ~face_region(target, analyzer)
     change = np.abs(swapped.astype(np.int16) - target.astype(np.int16)).max(axis=-1)
+    light_corr, dark_jaw = light(target, swapped, analyzer.analyze(target)[0].landmarks)
     return Row(
         pair=name,
         d_target_source=float(np.linalg.norm(d_tgt - d_src)),
@@ -160,5 +212,7 @@ def measure(
         roll_diff=float(pose_diff[2]),
         pitch_diff_2d=float(pose_diff_2d[1]),
         mouth_diff=abs(mouth_opening(p_swp) - mouth_opening(p_tgt)),
+        light_corr=light_corr,
+        dark_jaw=dark_jaw,
         outside_max=int(change[outside].max()) if outside.any() else 0,
     )
