@@ -52,7 +52,9 @@ def test_target_glasses_frames_stay_on_top(astro: np.ndarray, analyzer: FaceAnal
     changed, _ = face_change(target, out, face)
     assert changed > 0.4  # the face around the frames is swapped either way
     if keep:
-        assert _mean_change(target, out, on_face) < 5  # levels: the frames are there, unchanged
+        # levels: the frames are there, unchanged (0.02; 4.5 while the skin's light learnt from
+        # the frames' lower rims on two of its samples, and the top bars were lost in the brows)
+        assert _mean_change(target, out, on_face) < 1
     else:  # painted over (36.9 measured: where her own rims were, the source leaves the target's pixels)
         assert _mean_change(target, out, on_face) > 30
 

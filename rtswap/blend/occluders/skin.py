@@ -185,6 +185,10 @@ def _skin_model(ycc: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, 
     skin = (cr >= min_cr) & (cr <= max_cr) & (cb >= min_cb) & (cb <= max_cb) & (samples[:, 0] >= min_luma)
     skin |= skin.sum(dim=1, keepdim=True) < _MIN_SKIN_SAMPLES
     skin &= _densest(samples[:, 1:], skin)
+    # what the model would call too dark to be skin teaches it nothing (a frame's brown rim on a
+    # cheekbone sample pulled the light at the brows down by a third)
+    median_luma = samples[:, 0].masked_fill(~skin, torch.nan).nanmedian(dim=1, keepdim=True).values
+    skin &= samples[:, 0] >= _DARK_RATIO * median_luma
     chroma = samples[:, 1:].masked_fill(~skin[:, None], torch.nan)
     chroma_centre = chroma.nanmedian(dim=2).values
     chroma_spread = (chroma - chroma_centre[..., None]).abs().nanmedian(dim=2).values * 1.4826
