@@ -1,6 +1,7 @@
 """The neural generators alone, at their real widths: inswapper-128, SimSwap 224 and SimSwap 512,
-and MegaFS's parts: its encoder, its face transfer module, StyleGAN2's synthesis stopped at 256,
-512 and 1024 px, and its whole per-frame path at 512.
+MegaFS's parts (its encoder, its face transfer module, StyleGAN2's synthesis stopped at 256, 512
+and 1024 px, and its whole per-frame path at 512), and the GFPGAN v1.4 restorer at 512
+(``gfpgan_replica.py``).
 
 Random weights have the real cost (the same convolutions, the same shapes), so this needs no
 checkpoint. Every backend and precision that runs on the device is timed at batch 1 and 4 in
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from gfpgan_replica import SIZE, GFPGANReplica
 from torch import nn
 
 from rtswap.bench.runner import machine
@@ -51,9 +53,9 @@ class Model:
     """One item of the batch it takes (a crop: (3, S, S))."""
     module: Callable[[], nn.Module]
     """A fresh PyTorch module of the per-frame path (random weights, real width)."""
-    condition: torch.Tensor
-    """What the module takes besides the batch (the same for every item)."""
-    onnx: Callable[[Path], tuple[Path, torch.Tensor]] | None = None
+    shared: tuple[torch.Tensor, ...]
+    """What the module takes besides the batch (the same for every item; a restorer: nothing)."""
+    onnx: Callable[[Path], tuple[Path, tuple[torch.Tensor, ...]]] | None = None
     """Writes the model's ONNX; returns it and what it takes besides the batch."""
 
 
@@ -63,13 +65,15 @@ def inswapper() -> Model:
         torch.randn(512, generator=torch.Generator().manual_seed(0)), torch.from_numpy(weights.emap)
     )
 
-    def onnx(folder: Path) -> tuple[Path, torch.Tensor]:  # the user's file: latent in, Gemms inside
+    def onnx(
+        folder: Path,
+    ) -> tuple[Path, tuple[torch.Tensor, ...]]:  # the user's file: latent in, Gemms inside
         path = folder / "inswapper_128.onnx"
         graph.save(graph.build(weights, source_path=True), path)
-        return path, source
+        return path, (source,)
 
     return Model(
-        (3, 128, 128), lambda: InswapperGenerator(weights), styles(source, weights.style_gemms), onnx
+        (3, 128, 128), lambda: InswapperGenerator(weights), (styles(source, weights.style_gemms),), onnx
     )
 
 
@@ -79,10 +83,10 @@ def simswap(size: int) -> Model:
     with torch.inference_mode():
         style = generator.styles(torch.nn.functional.normalize(torch.randn(512), dim=0))
 
-    def onnx(folder: Path) -> tuple[Path, torch.Tensor]:  # our export of the target path
-        return export_onnx(generator, folder / f"simswap_{size}.onnx"), style
+    def onnx(folder: Path) -> tuple[Path, tuple[torch.Tensor, ...]]:  # our export of the target path
+        return export_onnx(generator, folder / f"simswap_{size}.onnx"), (style,)
 
-    return Model((3, size, size), lambda: generator, style.clone(), onnx)
+    return Model((3, size, size), lambda: generator, (style.clone(),), onnx)
 
 
 class _Encoder(nn.Module):
@@ -92,7 +96,7 @@ class _Encoder(nn.Module):
         super().__init__()
         self.encoder = encoder
 
-    def forward(self, crops: torch.Tensor, unused: torch.Tensor) -> torch.Tensor:
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
         latents, content = self.encoder(crops * 2 - 1)
         return torch.cat([latents.flatten(1), content.flatten(1)], dim=1)
 
@@ -124,12 +128,38 @@ def megafs(part: str, resolution: int = 1024) -> Model:
     synthesis.resolution = resolution
     latents = torch.rand(sum(REAL.split), REAL.latent, generator=torch.Generator().manual_seed(0)) * 2 - 1
     if part == "encoder":
-        return Model((3, ENCODER_PX, ENCODER_PX), lambda: _Encoder(encoder), torch.zeros(1))
+        return Model((3, ENCODER_PX, ENCODER_PX), lambda: _Encoder(encoder), ())
     if part == "ftm":
-        return Model(tuple(latents.shape), lambda: _Transfer(ftm), latents)
+        return Model(tuple(latents.shape), lambda: _Transfer(ftm), (latents,))
     if part == "synthesis":
-        return Model((REAL.latent, 4, 4), lambda: _Synthesis(synthesis), latents)
-    return Model((3, resolution, resolution), lambda: MegaFSSwap(encoder, ftm, synthesis), latents)
+        return Model((REAL.latent, 4, 4), lambda: _Synthesis(synthesis), (latents,))
+    return Model((3, resolution, resolution), lambda: MegaFSSwap(encoder, ftm, synthesis), (latents,))
+
+
+class _Restorer(nn.Module):
+    """A restorer as the swap stage calls it: faces in [0, 1] in, [-1, 1] into the network."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, faces: torch.Tensor) -> torch.Tensor:
+        return self.network(faces * 2 - 1)
+
+
+def gfpgan() -> Model:
+    torch.manual_seed(0)
+    network = GFPGANReplica().eval()
+
+    def onnx(folder: Path) -> tuple[Path, tuple[torch.Tensor, ...]]:  # as the user's file: batch 1
+        path = folder / "gfpgan_1.4.onnx"
+        example = torch.zeros(1, 3, SIZE, SIZE)
+        torch.onnx.export(
+            network, (example,), path, input_names=["input"], output_names=["output"], dynamo=False
+        )
+        return path, ()
+
+    return Model((3, SIZE, SIZE), lambda: _Restorer(network), (), onnx)
 
 
 MODELS: dict[str, Callable[[], Model]] = {
@@ -140,27 +170,29 @@ MODELS: dict[str, Callable[[], Model]] = {
     "megafs_ftm": lambda: megafs("ftm"),
     **{f"megafs_synthesis_{r}": partial(megafs, "synthesis", r) for r in (256, 512, 1024)},
     "megafs_512": lambda: megafs("whole", 512),
+    "gfpgan_1.4": gfpgan,
 }
 
 
 def runners(
     model: Model, device: torch.device, folder: Path, wanted: list[str]
-) -> list[tuple[str, str, Runner, torch.Tensor]]:
-    """(backend, precision, runner, its condition input) for everything of ``wanted`` that runs
-    on ``device``."""
-    example = (torch.zeros(1, *model.shape), model.condition)
+) -> list[tuple[str, str, Runner, tuple[torch.Tensor, ...]]]:
+    """(backend, precision, runner, what it takes besides the batch) for everything of ``wanted``
+    that runs on ``device``."""
+    example = (torch.zeros(1, *model.shape), *model.shared)
     precisions: tuple[Precision, ...] = PRECISIONS if device.type == "cuda" else ("fp32",)
-    found: list[tuple[str, str, Runner, torch.Tensor]] = []
+    found: list[tuple[str, str, Runner, tuple[torch.Tensor, ...]]] = []
     backends = [b for b in available_backends(device) if b in wanted]
     for precision in precisions:
         dtype = DTYPES[precision]
-        found.append(("eager", precision, EagerRunner(model.module(), device, dtype), model.condition))
+        found.append(("eager", precision, EagerRunner(model.module(), device, dtype), model.shared))
         if "inductor" in backends:
             runner = InductorRunner(model.module(), example, device, dtype)
-            found.append(("inductor", precision, runner, model.condition))
+            found.append(("inductor", precision, runner, model.shared))
     if "onnxruntime" in backends and device.type == "cpu" and model.onnx is not None:
-        path, condition = model.onnx(folder)
-        found.append(("onnxruntime", "fp32", OnnxRuntimeRunner(path, device), condition))
+        path, shared = model.onnx(folder)
+        onnx_example = (example[0], *shared)
+        found.append(("onnxruntime", "fp32", OnnxRuntimeRunner(path, device, example=onnx_example), shared))
     return found
 
 
@@ -184,12 +216,13 @@ def measure(
     name: str, model: Model, device: torch.device, repeats: int, folder: Path, backends: list[str]
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for backend, precision, runner, condition in runners(model, device, folder, backends):
+    for backend, precision, runner, shared in runners(model, device, folder, backends):
         runner.warmup(BATCHES)
         for batch in BATCHES:
             target = torch.rand(batch, *model.shape, device=device)
-            runner(target, condition.to(device))  # one more untimed call per shape
-            times = sorted(time_calls(runner, (target, condition.to(device)), repeats, device))
+            inputs = (target, *(x.to(device) for x in shared))
+            runner(*inputs)  # one more untimed call per shape
+            times = sorted(time_calls(runner, inputs, repeats, device))
             median, p95 = statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
             rows.append(
                 {
