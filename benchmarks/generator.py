@@ -1,7 +1,7 @@
 """The neural generators alone, at their real widths: inswapper-128, SimSwap 224 and SimSwap 512,
 MegaFS's parts (its encoder, its face transfer module, StyleGAN2's synthesis stopped at 256, 512
-and 1024 px, and its whole per-frame path at 512), and the GFPGAN v1.4 restorer at 512
-(``gfpgan_replica.py``).
+and 1024 px, and its whole per-frame path at 512), and the GFPGAN v1.4 and GPEN-BFR-512
+restorers (``restorer_replicas.py``).
 
 Random weights have the real cost (the same convolutions, the same shapes), so this needs no
 checkpoint. Every backend and precision that runs on the device is timed at batch 1 and 4 in
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from gfpgan_replica import SIZE, GFPGANReplica
+from restorer_replicas import SIZE, GFPGANReplica, GPENReplica
 from torch import nn
 
 from rtswap.bench.runner import machine
@@ -147,19 +147,19 @@ class _Restorer(nn.Module):
         return self.network(faces * 2 - 1)
 
 
-def gfpgan() -> Model:
+def restorer(name: str, network: Callable[[], nn.Module]) -> Model:
     torch.manual_seed(0)
-    network = GFPGANReplica().eval()
+    module = network().eval()
 
     def onnx(folder: Path) -> tuple[Path, tuple[torch.Tensor, ...]]:  # as the user's file: batch 1
-        path = folder / "gfpgan_1.4.onnx"
+        path = folder / f"{name}.onnx"
         example = torch.zeros(1, 3, SIZE, SIZE)
         torch.onnx.export(
-            network, (example,), path, input_names=["input"], output_names=["output"], dynamo=False
+            module, (example,), path, input_names=["input"], output_names=["output"], dynamo=False
         )
         return path, ()
 
-    return Model((3, SIZE, SIZE), lambda: _Restorer(network), (), onnx)
+    return Model((3, SIZE, SIZE), lambda: _Restorer(module), (), onnx)
 
 
 MODELS: dict[str, Callable[[], Model]] = {
@@ -170,7 +170,8 @@ MODELS: dict[str, Callable[[], Model]] = {
     "megafs_ftm": lambda: megafs("ftm"),
     **{f"megafs_synthesis_{r}": partial(megafs, "synthesis", r) for r in (256, 512, 1024)},
     "megafs_512": lambda: megafs("whole", 512),
-    "gfpgan_1.4": gfpgan,
+    "gfpgan_1.4": partial(restorer, "gfpgan_1.4", GFPGANReplica),
+    "gpen_bfr_512": partial(restorer, "gpen_bfr_512", GPENReplica),
 }
 
 

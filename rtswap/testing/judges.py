@@ -1,8 +1,7 @@
 """Judges of a swap that know nothing of the engine: dlib's face descriptor (identity) and 68
 points (mouth), head pose from a fresh face-mesh run, the target's light in the swap, and the
-pixels outside the face. Used by
-``benchmarks/quality.py`` and by the quality gate (``tests/test_quality_gate.py``); needs the
-``[quality]`` extra (``pip install -e ".[quality]"``)."""
+pixels outside the face. Used by ``benchmarks/quality.py`` and by the quality gate
+(``tests/test_quality_gate.py``); needs the ``[quality]`` extra (``pip install -e ".[quality]"``)."""
 
 from __future__ import annotations
 

@@ -53,8 +53,8 @@ class LandmarkSmoother:
     A face that moves carries every landmark with it: one filter per coordinate would see each
     landmark move and smooth them all less (its cutoff rises with speed), and the mesh's jitter
     in the face's shape would come through whenever the head drifts. Apart, the shape keeps still
-    while the face moves and is smoothed as a still face's is (``shape_cutoff_hz``, lower: the
-    mean of 478 landmarks hardly jitters, the shape does), and an expression or a turn moves the
+    while the face moves and is smoothed as a still face's is (at a lower cutoff than the place:
+    the mean of 478 landmarks hardly jitters, the shape does), and an expression or a turn moves the
     shape and its filter's cutoff rises steeply with it: on a mouth opening by 5-10% of the face in
     0.1-0.3 s it lags 15-30% less than one filter per coordinate (1 Hz, beta 2), and on a face
     drifting 0.25 px a frame with 0.2 px of landmark noise it passes 0.4x the jitter."""

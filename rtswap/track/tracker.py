@@ -23,8 +23,8 @@ _SAME_FACE_IOU = 0.5
 _FOLLOW_MIN_IOU = 0.3
 """A followed face must overlap its predicted box this much, or it is not found."""
 _STILL = 0.03
-"""A face whose predicted box is within this fraction of its side of the last crop's is looked for
-in the same crop."""
+"""A face whose predicted box is within this fraction of its side of the last crop's, moved on by
+its drift, is looked for there."""
 _DRIFT_WEIGHT = 0.2
 """A frame's motion's weight in a face's steady drift (an average over about 5 frames)."""
 _SETTLE_RUNS = 6

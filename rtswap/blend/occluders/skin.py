@@ -10,7 +10,8 @@ The skin model, on YCbCr of the gamma-encoded crop at half resolution, sampled a
 (both cheeks from under the eyes to the jaw, between the brows, down the nose) so that no one
 occluder covers most of the samples; only samples of a skin-like colour count (a mask, a scarf of
 a cool colour, a black or white cloth never teach the model what skin is), and of those the ones
-around the densest spot of their chroma (not a patterned cloth's skin-like colours): chroma is a
+around the densest spot of their chroma (not a patterned cloth's skin-like colours) and not too
+dark to be skin by the model's own rule below (a frame's brown rim on a cheekbone): chroma is a
 median and a median absolute deviation; luma, which follows the light, is a plane over the face
 fitted to the samples (refitted without outliers). A pixel is not skin where its chroma is more
 than ``_CHROMA_LIMIT`` deviations away (twice that if it is brighter than the skin and its

@@ -1,17 +1,21 @@
-"""GFPGAN v1.4 at its real widths, with random weights: what the restorer costs per face.
+"""GFPGAN v1.4 and GPEN-BFR-512 at their real widths, with random weights: what a restorer costs per
+face, measured without the checkpoints, which cannot be downloaded here. Not the networks: random
+weights draw noise. Both are StyleGAN2 synthesis networks at 512 px (channel multiplier 2) driven by
+an encoder of the degraded face:
 
-GFPGAN (Wang et al., CVPR 2021; the "clean" architecture of v1.3 and v1.4, ``GFPGANv1Clean``) is a
-U-Net whose encoder reads the 512 px face down to 4x4 and whose decoder, on the way back up, gives
-each resolution's features as spatial feature transforms (a scale and a shift) to a StyleGAN2
-synthesis network at 512 px (channel multiplier 2), which draws the restored face from style
-codes the encoder's last features make. This module rebuilds that shape (the same convolutions,
-channels and resolutions: 1x1 stem, 7 residual blocks down and 7 up at half width, two 3x3 convs
-per resolution for each of scale and shift, the decoder's modulated convs, 16 style codes) so
-that its cost can be measured without the checkpoint, which cannot be downloaded here. It is not
-the network: random weights draw noise.
+- **GFPGAN** (Wang et al., CVPR 2021; the "clean" architecture of v1.3 and v1.4, ``GFPGANv1Clean``):
+  a U-Net at half the decoder's width reads the face down to 4x4 (1x1 stem, 7 residual blocks) and
+  back up (7 more); at each resolution two 3x3 convs each make a scale and a shift, spatial feature
+  transforms of half of the decoder's channels; the encoder's last features make 16 style codes.
+- **GPEN** (Yang et al., CVPR 2021; ``FullGenerator``, ``isconcat``): an encoder of strided convs at
+  the decoder's widths down to 4x4, whose last features make one style code (through the 8-layer
+  mapping network), and whose feature maps at every resolution are concatenated to the decoder's
+  features in place of StyleGAN2's noise: every decoder conv after the first reads twice the
+  channels.
 
 The modulated convs modulate the input and demodulate the output (StyleGAN2's unfused form), so one
-graph serves any batch; the clean decoder upsamples by bilinear interpolation, without the blur.
+graph serves any batch, and upsample by bilinear interpolation (GFPGAN's clean decoder; GPEN's
+blurred transposed conv costs about the same).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ STYLE = 512
 _DECODER = {4: 512, 8: 512, 16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64}
 """The decoder's channels per resolution (StyleGAN2 config-f widths at 512 px)."""
 _UNET = {resolution: channels // 2 for resolution, channels in _DECODER.items()}
-"""The U-Net's: half the decoder's (its SFT conditions modulate half of the decoder's channels)."""
+"""GFPGAN's U-Net: half the decoder's (its SFT conditions modulate half of the decoder's channels)."""
 _LEVELS = [2**i for i in range(3, int(math.log2(SIZE)) + 1)]
 """8 ... 512."""
 
@@ -142,4 +146,55 @@ class GFPGANReplica(nn.Module):
             out = torch.cat([same, modulated * scale + shift], dim=1)
             out = self.convs[2 * k + 1](out, styles[:, 2 * k + 2])
             image = self.to_rgbs[k](out, styles[:, 2 * k + 3], image)
+        return image
+
+
+class _ConcatConv(nn.Module):
+    """GPEN's styled conv: a modulated conv, then the encoder's features at that resolution
+    concatenated (where StyleGAN2 adds noise), then bias and activation over both."""
+
+    def __init__(self, cin: int, cout: int, upsample: bool = False) -> None:
+        super().__init__()
+        self.conv = _ModulatedConv(cin, cout, 3, upsample=upsample)
+        self.weight, self.bias = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1, 2 * cout, 1, 1))
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        out = torch.cat([self.conv(x, style), self.weight * features], dim=1)
+        return F.leaky_relu(out + self.bias, 0.2) * math.sqrt(2)
+
+
+class GPENReplica(nn.Module):
+    """(B, 3, 512, 512) in [-1, 1] -> the restored (B, 3, 512, 512)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, _DECODER[SIZE], 1)
+        self.down = nn.ModuleList(
+            nn.Conv2d(_DECODER[r], _DECODER[r // 2], 3, stride=2, padding=1) for r in reversed(_LEVELS)
+        )
+        self.style = nn.Linear(_DECODER[4] * 16, STYLE)
+        self.mapping = nn.ModuleList(nn.Linear(STYLE, STYLE) for _ in range(8))
+        self.constant = nn.Parameter(torch.randn(1, _DECODER[4], 4, 4))
+        self.conv1, self.to_rgb1 = _ConcatConv(_DECODER[4], _DECODER[4]), _ToRGB(2 * _DECODER[4])
+        self.convs = nn.ModuleList()
+        for r in _LEVELS:
+            self.convs.append(_ConcatConv(2 * _DECODER[r // 2], _DECODER[r], upsample=True))
+            self.convs.append(_ConcatConv(2 * _DECODER[r], _DECODER[r]))
+        self.to_rgbs = nn.ModuleList(_ToRGB(2 * _DECODER[r]) for r in _LEVELS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feat = F.leaky_relu(self.stem(x), 0.2)
+        features = [feat]
+        for conv in self.down:
+            feat = F.leaky_relu(conv(feat), 0.2)
+            features.insert(0, feat)  # 4x4 first
+        style = F.leaky_relu(self.style(feat.flatten(1)), 0.2)
+        for layer in self.mapping:
+            style = F.leaky_relu(layer(style), 0.2)
+        out = self.conv1(self.constant.expand(len(x), -1, -1, -1), style, features[0])
+        image = self.to_rgb1(out, style, None)
+        for k, here in enumerate(features[1:]):
+            out = self.convs[2 * k](out, style, here)
+            out = self.convs[2 * k + 1](out, style, here)
+            image = self.to_rgbs[k](out, style, image)
         return image
