@@ -4,13 +4,14 @@ identity descriptor and 68 points, head pose from a fresh face-mesh run, the tar
 
 Per pair: d(swap, source) (dlib's distance to the source's face; lower is more of the source)
 may grow by 0.02 at most, the 2D pitch difference by 0.5°, the mouth's opening difference by
-0.01; the correlation of the swap's low-frequency light with the target's may drop by 0.02 and
-its darkest jaw or chin patch (against the target's) by 5 levels (a source's shadow pasted as a
-smudge); and no pixel outside the face may change. Quality is deterministic on the CPU, so these are
-assertions, not timings. Every pair here has glasses on one side (Grace Hopper wears them; dlib
-moves 0.36-0.51 for glasses alone), so d(swap, source) says less here than on a pair without:
-the astronaut is our only face without glasses. When a change makes a figure better, write the
-new figure here in the same commit (the gate then holds the better one).
+0.01; the correlation of the swap's low-frequency light with the target's may drop by 0.02, and
+its darkest jaw or chin patch may not be more than 5 levels darker than the target's own (a
+source's shadow pasted as a smudge; lighter is no fault, and the target's light would bring it
+towards the target's); and no pixel outside the face may change. Quality is deterministic on the
+CPU, so these are assertions, not timings. Every pair here has glasses on one side (Grace Hopper
+wears them; dlib moves 0.36-0.51 for glasses alone), so d(swap, source) says less here than on a
+pair without: the astronaut is our only face without glasses. When a change makes a figure
+better, write the new figure here in the same commit (the gate then holds the better one).
 
 Needs the ``[quality]`` extra, which the README's test command installs; without it the gate
 fails rather than skips, so that it cannot silently go away.
@@ -76,7 +77,7 @@ def test_the_swap_is_no_worse_than_today(
     assert row.pitch_diff_2d <= today.pitch_2d + 0.5
     assert row.mouth_diff <= today.mouth + 0.01
     assert row.light_corr >= today.light_corr - 0.02
-    assert row.dark_jaw >= today.dark_jaw - 5.0
+    assert row.dark_jaw >= min(today.dark_jaw, 0.0) - 5.0  # no darker than the target's own (a smudge)
     assert row.outside_max == 0
 
 
