@@ -39,14 +39,11 @@ class Today(NamedTuple):
 
 
 TODAY = {  # the best each figure has been on the CPU (a8c328b's swap, and the commits since)
-    "Grace Hopper -> astronaut": Today(0.470, 0.58, 0.000, 0.923, 20.3),
-    # 0.591 until the skin model's light stopped learning from samples too dark to be skin: 182
-    # pixels at the brim of her hat changed (by eye, nothing did) and dlib moved 0.021 on this
-    # glasses pair, where drawn dark frames, 4.5 levels off before, stay on top again
-    "astronaut -> Grace Hopper": Today(0.612, 1.50, 0.028, 0.571, -3.8),
-    "Grace Hopper -> demo frame 0": Today(0.463, 0.59, 0.001, 0.921, 25.3),
-    "Grace Hopper -> demo frame 60": Today(0.509, 0.45, 0.002, 0.910, 9.0),
-    "Grace Hopper -> demo frame 119": Today(0.540, 1.23, 0.006, 0.950, 29.8),
+    "Grace Hopper -> astronaut": Today(0.465, 0.58, 0.000, 0.957, 23.5),
+    "astronaut -> Grace Hopper": Today(0.591, 1.37, 0.028, 0.760, 4.0),
+    "Grace Hopper -> demo frame 0": Today(0.462, 0.59, 0.001, 0.956, 28.8),
+    "Grace Hopper -> demo frame 60": Today(0.508, 0.45, 0.002, 0.949, 11.3),
+    "Grace Hopper -> demo frame 119": Today(0.537, 1.09, 0.006, 0.972, 24.6),
 }
 
 

@@ -12,6 +12,7 @@ import torch
 from rtswap.background import Background
 from rtswap.blend.camera import LOOK_AGAIN_AFTER, LOOK_EVERY, Look, camera_look, match_camera
 from rtswap.blend.composite import composite
+from rtswap.blend.light import light_ratio, relit
 from rtswap.blend.mask import blur, dilate, feathered_box
 from rtswap.blend.masks import Masks
 from rtswap.blend.occluders.rims import rim_maps
@@ -30,6 +31,10 @@ _GLASSES_EVERY = 30
 costs more; docs/speed.md)..."""
 _GLASSES_EASE = 0.2
 """...and a refreshed rims map goes this share of the way to the new one on each frame."""
+_LIGHT_EVERY = 5
+"""A tracked face's light (:mod:`rtswap.blend.light`) is looked at on every this many frames..."""
+_LIGHT_EASE = 0.3
+"""...and goes this share of the way to a refreshed look on each frame."""
 
 
 class Compositor:
@@ -60,6 +65,8 @@ class Compositor:
         )
         self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(_GLASSES_EVERY, self._background)
         self._glasses_shown = Eased(_GLASSES_EASE)
+        self._light: TrackedLooks[torch.Tensor] = TrackedLooks(_LIGHT_EVERY, self._background)
+        self._light_shown = Eased(_LIGHT_EASE)
         self._camera: TrackedLooks[Look] = TrackedLooks(
             LOOK_EVERY, self._background, LOOK_AGAIN_AFTER, merge=_blur_halfway
         )
@@ -106,7 +113,9 @@ class Compositor:
         before = [crop if crop is not None and crop.shape[-1] == size else None for crop in before]
         looks = self._camera(ids, size, lambda due: _camera_looks(work, due, before))
         self._crops_before = {t: work.crops[k : k + 1] for k, t in enumerate(ids) if t >= 0}
-        changes = composite(work.crops, work.swapped, mask, blend_levels_fewer)
+        lights = self._light(ids, size, lambda due: light_ratio(*rows(due, work.crops, work.swapped, mask)))
+        swapped = relit(work.swapped, torch.stack(self._light_shown(ids, lights)))  # the target's light
+        changes = composite(work.crops, swapped, mask, blend_levels_fewer)
         if covered is not None:  # on top: the blend's feather and low bands do not reach into them
             changes = changes * (1 - covered)
         # as soft and grainy as the camera, the seams with what covers the face soft too
