@@ -170,6 +170,10 @@ def test_connect_disconnect_cycles_free_everything(
         for _ in range(10):
             await cycle(client, server)
         health = await (await client.get("/healthz")).json()
+        for _ in range(50):  # a session leaves the list, then its pipeline's threads end (joined)
+            if threads() == before:
+                break
+            await asyncio.sleep(0.1)
         return before, threads(), health["sessions"]
 
     before, after, sessions = serve(grace_swapper, scenario)
