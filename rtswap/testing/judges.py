@@ -109,12 +109,8 @@ def face_region(image: np.ndarray, analyzer: FaceAnalyzer) -> np.ndarray:
     """Bool mask: union of every face's landmark hull, dilated by 10% of that face's height."""
     mask = np.zeros(image.shape[:2], np.uint8)
     for face in analyzer.analyze(image):
-        hull = cv2.convexHull(np.round(face.landmarks[:, :2]).astype(np.int32))
-        cv2.fillConvexPoly(mask, hull, (1,))
-        r = max(1, round(0.10 * face.height))
-        mask = np.maximum(
-            mask, cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-        )
+        mask = np.maximum(mask, _hull(image.shape, face.landmarks[:, :2]))
+        mask = np.maximum(mask, cv2.dilate(mask, _disc(0.10 * face.height)))
     return mask.astype(bool)
 
 
