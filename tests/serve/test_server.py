@@ -321,7 +321,8 @@ def test_sessions_that_never_connect_or_go_quiet_are_ended(
     grace_swapper: Swapper, clip_frames: list[np.ndarray], caplog: pytest.LogCaptureFixture
 ) -> None:
     """An offer whose peer never completes the connection, and a peer that connects but sends no
-    frame, each hold a slot only until their timeout; a peer that sends video keeps its own."""
+    frame, each hold a slot (and a pipeline) only until their timeout; a peer that sends video
+    keeps its own."""
 
     async def scenario(client: TestClient, server: Server) -> tuple[int, int]:
         never = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -334,6 +335,8 @@ def test_sessions_that_never_connect_or_go_quiet_are_ended(
         at_first = len(server.sessions)
         await asyncio.sleep(4.0)
         left = len(server.sessions)
+        pipelines = [t.name for t in threading.enumerate() if t.name.startswith("rtswap-session-")]
+        assert len(pipelines) == 1  # the ended sessions' pipelines are gone, not waiting for a frame
         for pc in (never, quiet, talking):
             await pc.close()
         return at_first, left
