@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from rtswap.background import Background
+from rtswap.background import Background, FramePath
 from rtswap.blend.camera import LOOK_AGAIN_AFTER, LOOK_EVERY, Look, camera_look, match_camera
 from rtswap.blend.composite import composite
 from rtswap.blend.light import light_ratio, relit
@@ -35,6 +35,7 @@ _LIGHT_EVERY = 5
 """A tracked face's light (:mod:`rtswap.blend.light`) is looked at on every this many frames..."""
 _LIGHT_EASE = 0.3
 """...and goes this share of the way to a refreshed look on each frame."""
+_CPU = torch.device("cpu")
 
 
 class Compositor:
@@ -51,13 +52,14 @@ class Compositor:
         self._background: Background | None = None
         self.new_stream()
 
-    def new_stream(self, background: torch.device | None = None) -> None:
+    def new_stream(self, live: FramePath | None = None, device: torch.device = _CPU) -> None:
         """Forget what was kept from the frames of another stream (its track ids mean nothing
-        here): called when a pipeline starts. With ``background`` (live input, on that device),
-        the looks' refreshes run off the frame path (:mod:`rtswap.background`) until
-        :meth:`end_stream`; without, every frame's output is the same on every run."""
+        here): called when a pipeline starts. With ``live`` (a live stream's frames; the looks'
+        tensors on ``device``), the looks' refreshes run off the frame path, in its slack
+        (:mod:`rtswap.background`), until :meth:`end_stream`; without, every frame's output is
+        the same on every run."""
         self.end_stream()
-        self._background = None if background is None else Background(background)
+        self._background = None if live is None else Background(device, live)
         self.look_times = None if self._background is None else self._background.times
         """This stream's background looks' costs and ages (kept after it ends); None offline."""
         self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(

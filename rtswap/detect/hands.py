@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
-import torch
 
 from rtswap.background import Background
 
@@ -62,16 +61,16 @@ class HandFinder:
 class HandWatch:
     """:class:`HandFinder` on a stream's frames: looks on every ``every``-th frame it is given
     (counted here: a live stream's stages see gaps in the frame numbers), and gives the hands it
-    last found in between. With ``background`` (live input), the looks run on a thread of their
-    own and their hands are given from the frame they are ready on: no frame waits for a look."""
+    last found in between. With ``background`` (live input), the looks run there and their hands
+    are given from the frame they are ready on: no frame waits for a look."""
 
-    def __init__(self, every: int = HANDS_EVERY, background: bool = False) -> None:
+    def __init__(self, every: int = HANDS_EVERY, background: Background | None = None) -> None:
         self.every = every
         self._finder = HandFinder()
         self._hands: list[np.ndarray] = []
         self._due = 0
         """Frames to go before the next look."""
-        self._background = Background(torch.device("cpu")) if background else None
+        self._background = background
         self.look_times = None if self._background is None else self._background.times
         """The background looks' costs and ages; None without a background."""
 

@@ -8,12 +8,15 @@ from collections.abc import Callable
 
 import torch
 
-from rtswap.background import Background
+from rtswap.background import Background, FramePath
 from rtswap.detect.analyzer import make_detector
 from rtswap.detect.base import Detection, Pixels, Region
 from rtswap.detect.hands import HandWatch
 from rtswap.detect.low_light import analysis_image
 from rtswap.frame import Frame
+
+_CPU = torch.device("cpu")
+"""Where the hand looks run (mediapipe's CPU graph, on the host image)."""
 
 
 class Detect:
@@ -37,24 +40,27 @@ class Detect:
         landmarks: str,
         device: torch.device,
         hands: bool,
-        live: bool = False,
+        live: FramePath | None = None,
     ) -> None:
         """``tracking``: how many faces the track step followed in its latest frame (read on
         another thread); ``slower``: how many times further the governor spreads the sweep now;
         ``landmarks``: the analysis backend, ``mediapipe`` or ``torch`` (on ``device``);
-        ``hands``: look for hands too (in mediapipe's CPU graph, on the host image); ``live``:
-        those looks and the scans for new faces run off the frame path."""
+        ``hands``: look for hands too (in mediapipe's CPU graph, on the host image); ``live``: a
+        live stream's frames: those looks and the scans for new faces run off the frame path, in
+        its slack (:mod:`rtswap.background`)."""
         self.detect_every, self._tracking, self._slower = detect_every, tracking, slower
         self._detector = make_detector(landmarks, device)
         self._detecting = threading.Lock()
         """The detector runs on the frame path (no face tracked) and on the scans' thread."""
-        self._scans = Background(device) if live else None
+        self._scans = None if live is None else Background(device, live)
         self.scan_times = None if self._scans is None else self._scans.times
         """The background scans' costs and ages (live); else None."""
         self._found: queue.SimpleQueue[list[Detection]] = queue.SimpleQueue()
         """What background scans found, for the next frame."""
         self._on_device = landmarks == "torch"
-        self._hands = HandWatch(background=live) if hands else None
+        self._hands = None
+        if hands:
+            self._hands = HandWatch(background=None if live is None else Background(_CPU, live))
         self.hand_look_times = None if self._hands is None else self._hands.look_times
         """The background hand looks' costs and ages (live with hands); else None."""
 

@@ -11,6 +11,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import torch
 
+from rtswap.background import FramePath
 from rtswap.blend.compositor import Compositor
 from rtswap.blend.masks import Masks
 from rtswap.blend.occluders.hands import silhouettes
@@ -94,11 +95,11 @@ class FaceSwap:
             identities[index] = identity
             self.identities = identities
 
-    def new_stream(self, live: bool = False) -> None:
+    def new_stream(self, live: FramePath | None = None) -> None:
         """Forget what was kept from the frames of another stream (its track ids mean nothing
-        here): called when a pipeline starts. ``live``: the composite's periodic looks run off
-        the frame path until :meth:`end_stream`."""
-        self.compositor.new_stream(self.device if live else None)
+        here): called when a pipeline starts. ``live``: a live stream's frames; the composite's
+        periodic looks run off the frame path, in its slack, until :meth:`end_stream`."""
+        self.compositor.new_stream(live, self.device)
         self._restored = {}
 
     def end_stream(self) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from rtswap.background import LookTimes
+from rtswap.background import FramePath, LookTimes
 from rtswap.blend.step import Composite
 from rtswap.capture.base import Source
 from rtswap.capture.step import Capture
@@ -110,6 +110,8 @@ class Pipeline:
                 levels=levels(restorer=face_swap.restorer is not None),
             )
         self._capture: Capture | None = None
+        self._path: FramePath | None = None
+        """A live run's frames, whose slack the background looks wait for."""
         self._first_composited = threading.Event()
         self.hand_look_times: LookTimes | None = None
         """Live with hands: the background hand looks' costs and ages (set when the stages are built)."""
@@ -210,7 +212,8 @@ class Pipeline:
 
     def _build(self) -> tuple[Capture, tuple[Detect, Track], list[Stage]]:
         self.face_swap.warmup()
-        self.face_swap.new_stream(live=self.config.live)
+        self._path = FramePath() if self.config.live else None
+        self.face_swap.new_stream(self._path)
         device = self.face_swap.device
         self._first_composited.clear()
         first_through = self._first_frame_through if self.config.live else None
@@ -223,7 +226,7 @@ class Pipeline:
             self.face_swap.landmarks,
             device,
             hands=self.face_swap.keep_occluders,
-            live=self.config.live,
+            live=self._path,
         )
         steps: list[Step] = [
             capture,
@@ -256,6 +259,9 @@ class Pipeline:
         return LEVELS[0] if self.governor is None else self.governor.level
 
     def _observe(self, output_ns: int) -> None:
+        """After each frame's output: the governor looks, the background looks may run."""
+        if self._path is not None:
+            self._path.frame_out()
         if self.governor is not None:
             self.governor.observe(self.stats, output_ns)
             self.stats.level = self.governor.level.name

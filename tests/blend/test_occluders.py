@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from rtswap.background import Background
 from rtswap.blend import compositor
 from rtswap.blend.occluders.hands import silhouettes
 from rtswap.capture.synthetic_heads import SyntheticClip
@@ -237,7 +238,7 @@ def test_live_hand_looks_run_off_the_frame_path(monkeypatch: pytest.MonkeyPatch)
         return [np.full((21, 2), image[0, 0, 0], np.float32)]
 
     monkeypatch.setattr(HandFinder, "find", find)
-    watch = HandWatch(every=100, background=True)  # one look in this test
+    watch = HandWatch(every=100, background=Background(torch.device("cpu")))  # one look in this test
     try:
         assert watch(partial(np.full, (8, 8, 3), 7, np.uint8)) == []  # the look starts...
         assert watch(partial(np.full, (8, 8, 3), 8, np.uint8)) == []  # ...and the frames go on

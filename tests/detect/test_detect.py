@@ -40,6 +40,7 @@ def test_live_scans_for_new_faces_run_off_the_frame_path_and_find_a_face_that_en
 
     import torch
 
+    from rtswap.background import FramePath
     from rtswap.detect.step import Detect
     from rtswap.frame import Frame
     from rtswap.track.step import Track
@@ -47,7 +48,8 @@ def test_live_scans_for_new_faces_run_off_the_frame_path_and_find_a_face_that_en
     clip = SyntheticClip(width=960, height=360, faces=2, head=head)
     cpu = torch.device("cpu")
     track = Track(None, "mediapipe", cpu)
-    detect = Detect(6, lambda: track.tracking, lambda: 1, "mediapipe", cpu, hands=False, live=True)
+    path = FramePath()
+    detect = Detect(6, lambda: track.tracking, lambda: 1, "mediapipe", cpu, hands=False, live=path)
     scanned_on: list[str] = []
     real = detect._detector.detect
 
@@ -64,6 +66,7 @@ def test_live_scans_for_new_faces_run_off_the_frame_path_and_find_a_face_that_en
                 image[:, 480:] = 128  # the second face enters at frame 10
             frame = Frame(i, time.monotonic_ns(), torch.from_numpy(image), image)
             track(detect(frame))
+            path.frame_out()  # (the rest of the pipeline)
             tracked.append(len(frame.faces))
             time.sleep(1 / 30)  # frames as a camera gives them
     finally:
