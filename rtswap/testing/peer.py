@@ -1,9 +1,9 @@
 """A WebRTC peer for the loopback tests and the soak benchmark of ``rtswap serve``, run as its own
-process (as a real client would be): it sends the moving astronaut at 640x480, 30 fps, each frame
-numbered in a corner, reads the numbers back from the frames that return, and writes what it
-measured.
+process (as a real client would be): it sends the moving astronaut (640x480 at 30 fps unless told
+otherwise), each frame numbered in a corner, reads the numbers back from the frames that return,
+and writes what it measured.
 
-    python -m rtswap.testing.peer URL TOKEN SECONDS OUT.npz [WIDTHxHEIGHT]
+    python -m rtswap.testing.peer URL TOKEN SECONDS OUT.npz [WIDTHxHEIGHT [FPS]]
 
 SECONDS ``-`` keeps the call until the peer's stdin closes, so a test ends it when it chooses.
 The peer prints ``receiving`` once it has measured frames for ``ANNOUNCE_S``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import cast
 
@@ -29,6 +30,7 @@ from aiortc import (
 )
 
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
+from rtswap.serve.tracks import CLOCK
 
 WARMUP_S = 2.0
 """Frames received in the first seconds (codecs ramping up) are not measured."""
@@ -50,13 +52,23 @@ def read_mark(image: np.ndarray) -> int:
 
 
 class MarkedFaces(VideoStreamTrack):
-    """At 30 fps: the moving astronaut (640x480 unless ``frames`` are other), each frame numbered;
+    """At ``fps``: the moving astronaut (640x480 unless ``frames`` are other), each frame numbered;
     remembers when each was sent."""
 
-    def __init__(self, frames: list[np.ndarray]) -> None:
+    def __init__(self, frames: list[np.ndarray], fps: float = 30.0) -> None:
         super().__init__()
-        self.frames, self.count = frames, 0
+        self.frames, self.fps, self.count = frames, fps, 0
         self.sent: dict[int, float] = {}
+        self._began: float | None = None
+
+    async def next_timestamp(self) -> tuple[int, Fraction]:
+        """The next frame's pts on the 90 kHz clock, once it is due."""
+        now = time.monotonic()
+        self._began = self._began or now
+        due = self._began + self.count / self.fps
+        if due > now:
+            await asyncio.sleep(due - now)
+        return round(self.count / self.fps * 90_000), CLOCK
 
     async def recv(self) -> av.VideoFrame:
         pts, time_base = await self.next_timestamp()
@@ -74,10 +86,12 @@ def clip(width: int = 640, height: int = 480) -> list[np.ndarray]:
     return list(SyntheticClip(width=width, height=height, fps=30, seconds=2, head=SyntheticHead.astronaut()))
 
 
-async def run(url: str, token: str, seconds: float | None, out: Path, size: str = "640x480") -> None:
+async def run(
+    url: str, token: str, seconds: float | None, out: Path, size: str = "640x480", fps: float = 30.0
+) -> None:
     width, height = (int(v) for v in size.split("x"))
     frames = clip(width, height)
-    track = MarkedFaces(frames)
+    track = MarkedFaces(frames, fps)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no third party: a peer on this machine
     pc.addTrack(track)
     received: list[tuple[float, av.VideoFrame]] = []
@@ -126,5 +140,6 @@ async def run(url: str, token: str, seconds: float | None, out: Path, size: str 
 
 if __name__ == "__main__":
     size = sys.argv[5] if len(sys.argv) > 5 else "640x480"
+    fps = float(sys.argv[6]) if len(sys.argv) > 6 else 30.0
     seconds = None if sys.argv[3] == "-" else float(sys.argv[3])
-    asyncio.run(run(sys.argv[1], sys.argv[2], seconds, Path(sys.argv[4]), size))
+    asyncio.run(run(sys.argv[1], sys.argv[2], seconds, Path(sys.argv[4]), size, fps))
