@@ -8,10 +8,10 @@ runs the look instead, on the frame's data as it was; the frames go on with the 
 until the new one is ready (a frame or two later). A face's first look is never deferred.
 
 A look run alongside the frame it was handed over from still made that frame's later stages wait
-for a core (on two cores, every stage's p99 was 3-5x its p50 on the paced 720p clip: the look
-every 3rd frame took turns with them). So a look waits for the pipeline's slack: until that frame
-has left the pipeline (:class:`FramePath`), at most :data:`MAX_DEFER_S`; a paced stream's looks
-then run between its frames.
+for a core (on two cores, the composite's and the output's p99 were 3-5x their p50 on the paced
+720p clip: the occluder look on every 3rd frame took turns with them). So a look waits for the
+pipeline's slack: until that frame has left the pipeline (:class:`FramePath`), at most
+:data:`MAX_DEFER_S`; a paced stream's looks then run between its frames.
 """
 
 from __future__ import annotations
