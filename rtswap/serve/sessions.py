@@ -33,6 +33,7 @@ from rtswap.identity import views
 from rtswap.pipeline import Pipeline, PipelineConfig
 from rtswap.plugins.masks.mask_model import source_covers
 from rtswap.serve import jitter
+from rtswap.serve.memory import release_freed
 from rtswap.serve.requests import ApiError, decode_upload
 from rtswap.serve.timeouts import DEFAULT, Timeouts
 from rtswap.serve.tracks import SwappedTrack, TrackSink, TrackSource
@@ -217,6 +218,7 @@ class Sessions:
     async def end(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
         await session.close()
+        await asyncio.to_thread(release_freed)  # what its threads freed (rtswap.serve.memory)
 
     async def set_source(self, session_id: str, data: bytes, face: int) -> dict[str, object]:
         """Session ``session_id`` swaps the face in image ``data`` (as uploaded) from the next
