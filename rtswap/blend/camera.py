@@ -56,6 +56,9 @@ _MIN_NOISE = 1.5 / 255
 _NOISE_MARGIN = 1.2
 """Grain is added only where the target is this much noisier than the swap."""
 _SHOWN = 0.95
+_KEPT = 4096
+"""Noise shares kept per function, by crop size and magnification: a moving face asks for new
+ones, and a server runs for days."""
 _NOISE_BLOCK = 6
 _SMOOTHEST = 0.2
 """The noise is measured in the smoothest fifth of the face's 6x6 pixel blocks."""
@@ -172,7 +175,7 @@ def match_camera(
     return blurred, levels * (shown > _SHOWN)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=_KEPT)
 def _noise_left(size: int, magnified: float) -> float:
     """The share of white noise in a crop of ``size`` that resampling it into a frame it
     magnifies ``magnified`` times leaves, as :func:`_noise_power` sees it."""
@@ -183,7 +186,7 @@ def _noise_left(size: int, magnified: float) -> float:
     return _level(float(_noise_power(pasted, torch.ones_like(pasted))))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=_KEPT)
 def _noise_seen(size: int, magnified: float, scale: float) -> float:
     """The share of white noise in the frame that a look sees in the change of the target crop
     (of ``size``, magnifying the frame ``magnified`` times, resized by ``scale``) from one frame
