@@ -3,9 +3,9 @@
 A session's pipeline threads allocate through glibc's per-thread arenas; what they free stays in
 the arenas (reused, but counted in the process's resident memory) after the threads are gone. On
 a server whose sessions come and go, resident memory then wandered between 1.06 and 1.41 GB over a
-half-hour soak with no leak behind it: in-process, 14 sessions one after another left 0.85-1.01 GB
-resident, 0.59-0.70 GB after ``malloc_trim`` (levelling off). So the server trims when a session
-ends. Elsewhere than glibc (macOS, musl) this does nothing.
+half-hour soak: in-process, 14 sessions one after another left 0.85-1.01 GB resident, 0.59-0.70 GB
+after ``malloc_trim``. So the server trims when a session ends (docs/speed.md, "Soak", says what
+memory does since). Elsewhere than glibc (macOS, musl) this does nothing.
 """
 
 from __future__ import annotations
