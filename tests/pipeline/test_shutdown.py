@@ -44,6 +44,7 @@ def test_sigterm_ends_a_live_run_and_finalises_its_recording(tmp_path: Path) -> 
     command += ["--input", "synthetic", "--resolution", "480x360", "--output", str(out)]
     with subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True) as process:
         _wait_for(process, "Ctrl-C to stop")
+        _wait_for(process, "quality:")  # the live readout: frames are coming out (the first takes seconds)
         time.sleep(2.0)  # recording
         seconds = _stop(process)
     print(f"live stopped {seconds:.2f} s after SIGTERM")
