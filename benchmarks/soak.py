@@ -57,8 +57,8 @@ def _peer_calls(
     number = 0
     while time.monotonic() + call_s <= until:
         out = folder / f"peer{slot}-{number}.npz"
-        command = [sys.executable, "-m", "rtswap.testing.peer", url, TOKEN, str(call_s), str(out), "320x240"]
-        command.append(str(fps))
+        command = [sys.executable, "-m", "rtswap.testing.peer", url, TOKEN, str(call_s), str(out)]
+        command += ["320x240", str(fps)]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         calls.append(out)
         number += 1

@@ -8,6 +8,8 @@ import torch
 
 from rtswap.errors import InputError
 
+CPU = torch.device("cpu")
+
 
 def resolve_device(spec: str = "auto") -> torch.device:
     if spec == "auto":

@@ -18,6 +18,7 @@ from rtswap.blend.masks import Masks
 from rtswap.blend.occluders.rims import rim_maps
 from rtswap.blend.occluders.skin import occluders
 from rtswap.blend.tracked import Eased, TrackedLooks, rows
+from rtswap.device import CPU
 from rtswap.frame import SwapWork
 
 log = logging.getLogger("rtswap")
@@ -35,7 +36,6 @@ _LIGHT_EVERY = 5
 """A tracked face's light (:mod:`rtswap.blend.light`) is looked at on every this many frames..."""
 _LIGHT_EASE = 0.3
 """...and goes this share of the way to a refreshed look on each frame."""
-_CPU = torch.device("cpu")
 
 
 class Compositor:
@@ -52,7 +52,7 @@ class Compositor:
         self._background: Background | None = None
         self.new_stream()
 
-    def new_stream(self, live: FramePath | None = None, device: torch.device = _CPU) -> None:
+    def new_stream(self, live: FramePath | None = None, device: torch.device = CPU) -> None:
         """Forget what was kept from the frames of another stream (its track ids mean nothing
         here): called when a pipeline starts. With ``live`` (a live stream's frames; the looks'
         tensors on ``device``), the looks' refreshes run off the frame path, in its slack

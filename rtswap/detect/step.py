@@ -13,10 +13,8 @@ from rtswap.detect.analyzer import make_detector
 from rtswap.detect.base import Detection, Pixels, Region
 from rtswap.detect.hands import HandWatch
 from rtswap.detect.low_light import analysis_image
+from rtswap.device import CPU
 from rtswap.frame import Frame
-
-_CPU = torch.device("cpu")
-"""Where the hand looks run (mediapipe's CPU graph, on the host image)."""
 
 
 class Detect:
@@ -60,7 +58,8 @@ class Detect:
         self._on_device = landmarks == "torch"
         self._hands = None
         if hands:
-            self._hands = HandWatch(background=None if live is None else Background(_CPU, live))
+            looks = None if live is None else Background(CPU, live)  # mediapipe's CPU graph, host images
+            self._hands = HandWatch(background=looks)
         self.hand_look_times = None if self._hands is None else self._hands.look_times
         """The background hand looks' costs and ages (live with hands); else None."""
 

@@ -52,7 +52,6 @@ class Session:
     """The server's engine, and its own source once one is uploaded."""
     output: SwappedTrack
     pipeline: Pipeline | None = None
-    source: TrackSource | None = None
     runner: threading.Thread | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     reporter: asyncio.Task[None] | None = None
@@ -88,9 +87,8 @@ class Session:
         }
 
     def start(self, track: MediaStreamTrack, label: bool, latency_budget_ms: float | None) -> None:
-        self.source = TrackSource(track)
         config = PipelineConfig(live=True, label=label, latency_budget_ms=latency_budget_ms)
-        self.pipeline = Pipeline(self.face_swap, self.source, [TrackSink(self.output)], config)
+        self.pipeline = Pipeline(self.face_swap, TrackSource(track), [TrackSink(self.output)], config)
         self.runner = threading.Thread(target=self._run, name=f"rtswap-session-{self.id[:8]}", daemon=True)
         self.runner.start()
 
@@ -111,8 +109,9 @@ class Session:
             self.watchdog.cancel()
         if self.pipeline is not None:
             self.pipeline.stop()
-        if self.source is not None:  # the capture thread stops waiting for a frame the peer may never send
-            self.source.close()
+            # a TrackSource closes from any thread: the capture stops waiting for a frame the
+            # peer may never send
+            self.pipeline.source.close()
         if self.runner is not None:
             await asyncio.to_thread(self.runner.join)
         self.output.stop()
