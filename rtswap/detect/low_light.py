@@ -5,7 +5,7 @@ a face at once, but the detector and the face mesh find none (or lose it on some
 swap flickers back to the real face). When a frame's mean brightness is below ``DARK``, detection
 and tracking run on a copy with the sensor's noise smoothed (a Gaussian of ``_SMOOTH_PX``) and the
 light raised to a middle grey; the swap still goes into the original frame. A frame that is not
-dark is analysed as it is, at no cost beyond a look at a small copy of it.
+dark is analysed as it is, at no cost beyond a look at a sparse grid of its pixels.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ _SMOOTH_PX = 2.0
 _SMOOTH_RADIUS = 2
 """Two box blurs of this radius: a Gaussian of about ``_SMOOTH_PX``."""
 _LOOK_PX = 64
-"""A frame's brightness is judged on a copy this many pixels wide."""
+"""A frame's brightness is judged on this many pixels across it (and as many apart down it):
+reading all of a 720p frame for it cost 1 ms a frame on the CPU."""
 
 
 def for_analysis(image: Image) -> Image:
@@ -51,10 +52,9 @@ def analysis_image(frame: Frame, on_device: bool) -> np.ndarray | torch.Tensor:
 
 
 def _brightened_array(image: np.ndarray) -> np.ndarray:
-    height, width = image.shape[:2]
-    look = (_LOOK_PX, max(1, round(_LOOK_PX * height / width)))
-    small = cv2.resize(image, look, interpolation=cv2.INTER_AREA)
-    mean = float(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).mean()) / 255
+    step = max(1, image.shape[1] // _LOOK_PX)
+    samples = np.ascontiguousarray(image[step // 2 :: step, step // 2 :: step])  # not the whole frame
+    mean = float(cv2.cvtColor(samples, cv2.COLOR_RGB2GRAY).mean()) / 255
     if mean >= DARK:
         return image
     smooth = cv2.GaussianBlur(image.astype(np.float32), (0, 0), _SMOOTH_PX)

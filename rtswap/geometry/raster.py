@@ -1,19 +1,19 @@
 """Triangle rasteriser in PyTorch: for every pixel, which triangle covers it and where.
 
-Vectorised over triangles: each triangle tests the pixels of its own bounding box. Triangles are
-processed in groups of similar size, so a group's padded box stays close to its members' boxes and
-the work is about the covered area, not triangles x image. Runs unchanged on CPU or CUDA.
+Vectorised over triangles: each triangle tests exactly the pixels of its own bounding box, all
+triangles' pixels in one flat list, so the work is the covered area (not triangles x image) and
+the number of tensor operations does not grow with the mesh (a few dozen a call: each is a
+round trip through the interpreter, which threads share). Runs unchanged on CPU or CUDA.
 """
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import torch
 
-_GROUP_BUDGET = 1 << 21
-"""Candidate pixels tested per group: bounds memory when a few triangles are large."""
+_CHUNK_BUDGET = 1 << 21
+"""Candidate pixels tested at once: bounds memory when triangles are large (a broken mesh's
+triangle may span the image); a face's mesh at the crop sizes used fits in one chunk."""
 
 
 def rasterize(
@@ -48,87 +48,91 @@ def _rasterize(
     """:func:`rasterize` of ``batch`` images' triangles, ``count`` each, one image after another
     in ``triangles``: (batch, H, W) indices into all of them, and weights.
 
-    Fixed-shape tensor work after one read of the triangles' box sizes (the groups' shapes): on
-    CUDA the host waits for the device once per call, not once per group or list of pixels."""
+    One read of the triangles' box areas (how many candidates each has); the rest is fixed-shape
+    tensor work: on CUDA the host waits for the device once per call."""
     tri = triangles.to(torch.float32)
     lo = tri.amin(dim=1).ceil()
-    extent = (tri.amax(dim=1).floor() - lo + 1).clamp(min=0)
     planes = _barycentric_planes(tri - lo[:, None])
+    boxes, corners, areas = _boxes(tri, lo, planes, count, height, width)
     depth = None if depth is None else depth.to(tri)
     pixels = batch * height * width
-    hits = [
-        _group_hits(group, box, planes, lo, depth, height, width, count) for group, box in _groups(extent)
-    ]
+    hits = [_hits(ids, boxes, corners, depth, width, pixels) for ids in _chunks(areas, tri.device)]
     # A pixel on a shared edge (or under overlapping triangles) is hit several times: exactly one
     # triangle wins it, the nearest with depth, else (and among equally near) the highest-numbered
-    # one. Hits outside the images all land in one extra slot, at ``pixels``.
+    # one. Hits outside the triangles all land in one extra slot, at ``pixels``.
     winner = torch.full((pixels + 1,), -1, dtype=torch.int64, device=tri.device)
     if depth is None:
         for ids, flat, _ in hits:
-            winner.scatter_reduce_(0, flat.flatten(), ids.expand_as(flat).flatten(), "amax")
+            winner.scatter_reduce_(0, flat, ids, "amax")
     else:
-        nears = [near for _, _, near in hits if near is not None]
         nearest = tri.new_full((pixels + 1,), torch.inf)
+        nears = [near for _, _, near in hits if near is not None]
         for (_, flat, _), near in zip(hits, nears, strict=True):
-            nearest.scatter_reduce_(0, flat.flatten(), near.flatten(), "amin")
+            nearest.scatter_reduce_(0, flat, near, "amin")
         for (ids, flat, _), near in zip(hits, nears, strict=True):
-            candidate = torch.where(near == nearest[flat], ids, -1)
-            winner.scatter_reduce_(0, flat.flatten(), candidate.flatten(), "amax")
+            winner.scatter_reduce_(0, flat, torch.where(near == nearest[flat], ids, -1), "amax")
     index = winner[:pixels].view(batch, height, width)
     return index, _weights_at(planes, lo, index) * (index >= 0)[..., None]
 
 
-def _groups(extent: torch.Tensor) -> list[tuple[torch.Tensor, tuple[int, int]]]:
-    """Triangle ids grouped by power-of-two box area (so padding wastes less than half of a
-    group's work), groups cut further to stay within the candidate budget, each with the
-    (width, height) of a box that holds any member's. Reads the box sizes to the host."""
-    area = extent.amax(dim=1).clamp(min=1) ** 2
-    bucket = torch.ceil(torch.log2(area)).to(torch.int64)
-    order = torch.argsort(bucket, stable=True)
-    host = torch.cat([bucket[:, None], extent.to(torch.int64)], dim=1).cpu().numpy()
-    host_order = np.argsort(host[:, 0], kind="stable")  # the same order as ``order``
-    groups = []
-    for start, stop in _runs(host[host_order, 0]):
-        step = max(1, _GROUP_BUDGET >> int(host[host_order[start], 0]))
-        for at in range(start, stop, step):
-            members = host[host_order[at : min(at + step, stop)]]
-            groups.append(
-                (order[at : at + len(members)], (int(members[:, 1].max()), int(members[:, 2].max())))
-            )
-    return groups
+def _boxes(
+    tri: torch.Tensor, lo: torch.Tensor, planes: torch.Tensor, count: int, height: int, width: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each triangle's box of pixels, cut to its image. Returns, per triangle, its weights' planes
+    from the box's corner (9), the box's width and its reciprocal (a product is exact enough to
+    find a candidate's row, and much cheaper than a division): (T, 11); the corner's flat index
+    into the images one after another; and the box's area (its candidates)."""
+    start = lo.clamp(min=0)
+    stop = torch.minimum(tri.amax(dim=1).floor(), torch.tensor([width - 1.0, height - 1.0], device=lo.device))
+    extent = (stop - start + 1).clamp(min=0)
+    from_corner = planes.clone()
+    from_corner[:, 2] = _weights(planes, *(start - lo)[:, None, :].unbind(-1))
+    box_width = extent[:, :1]
+    boxes = torch.cat([from_corner.flatten(1), box_width, 1 / box_width.clamp(min=1)], dim=1)
+    image = torch.arange(len(tri), device=tri.device) // count
+    corners = (image * height + start[:, 1].to(torch.int64)) * width + start[:, 0].to(torch.int64)
+    return boxes, corners, extent.prod(dim=1).to(torch.int64)
 
 
-def _runs(values: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of equal values in ``values``."""
-    edges = [0, *(np.flatnonzero(np.diff(values)) + 1).tolist(), len(values)]
-    return list(itertools.pairwise(edges))
+def _chunks(areas: torch.Tensor, device: torch.device) -> list[torch.Tensor]:
+    """For each chunk of triangles (in order, at most :data:`_CHUNK_BUDGET` candidate pixels in
+    all unless one triangle alone has more), the triangle of each of its candidates, on
+    ``device``. Reads the triangles' areas to the host."""
+    area = areas.cpu().numpy()
+    ends = np.cumsum(area)
+    chunks, start, done = [], 0, 0
+    while start < len(area):
+        stop = max(start + 1, int(np.searchsorted(ends, done + _CHUNK_BUDGET, side="right")))
+        ids = torch.arange(start, stop, device=device)
+        counts = torch.as_tensor(area[start:stop], device=device)
+        chunks.append(torch.repeat_interleave(ids, counts, output_size=int(ends[stop - 1] - done)))
+        start, done = stop, int(ends[stop - 1])
+    return chunks
 
 
-def _group_hits(
-    group: torch.Tensor,
-    box: tuple[int, int],
-    planes: torch.Tensor,
-    lo: torch.Tensor,
+def _hits(
+    ids: torch.Tensor,
+    boxes: torch.Tensor,
+    corners: torch.Tensor,
     depth: torch.Tensor | None,
-    height: int,
     width: int,
-    count: int,
+    outside: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """The triangles ``group`` (of images of ``count`` triangles each), each tested at the pixels
-    of a (width, height) ``box`` from its own box's corner. Returns their ids (T, 1, 1); for each
-    (T, h, w) candidate pixel, its flat index into the images one after another, or the extra slot
-    past them where the triangle does not cover it; and with ``depth``, the depth there."""
-    dx = torch.arange(box[0], device=planes.device, dtype=torch.float32)
-    dy = torch.arange(box[1], device=planes.device, dtype=torch.float32)
-    weights = _weights(planes[group, None, None], dx[None, None, :, None], dy[None, :, None, None])
-    px, py = lo[group, 0, None] + dx, lo[group, 1, None] + dy  # (T, w), (T, h)
-    inside = weights.amin(dim=-1) >= -1e-5
-    inside &= ((px >= 0) & (px < width))[:, None, :] & ((py >= 0) & (py < height))[:, :, None]
-    image = (group // count)[:, None, None]
-    flat = image * (height * width) + (py[:, :, None] * width + px[:, None, :]).to(torch.int64)
-    flat = torch.where(inside, flat, (len(planes) // count) * height * width)
-    near = None if depth is None else (weights * depth[group, None, None]).sum(dim=-1)
-    return group[:, None, None], flat, near
+    """Candidates ``ids`` (N,): the pixels of triangle ``ids[n]``'s box (see :func:`_boxes`), a
+    triangle's together, row by row. Returns the ids; each candidate's flat index into the images,
+    or ``outside`` where its triangle does not cover it; and with ``depth``, the depth there."""
+    first = torch.ones_like(ids, dtype=torch.bool)
+    first[1:] = ids[1:] != ids[:-1]
+    position = torch.arange(len(ids), device=ids.device)
+    local = (position - torch.cummax(torch.where(first, position, 0), dim=0).values).to(torch.float32)
+    box = boxes.index_select(0, ids)
+    dy = ((local + 0.5) * box[:, 10]).floor()
+    dx = local - dy * box[:, 9]
+    weights = torch.addcmul(torch.addcmul(box[:, 6:9], dx[:, None], box[:, 0:3]), dy[:, None], box[:, 3:6])
+    flat = corners.index_select(0, ids) + (dy * width + dx).to(torch.int64)
+    flat = torch.where(weights.amin(dim=-1) >= -1e-5, flat, outside)
+    near = None if depth is None else (weights * depth.index_select(0, ids)).sum(dim=-1)
+    return ids, flat, near
 
 
 def _weights(planes: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

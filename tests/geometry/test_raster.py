@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 import torch
 from scipy.spatial import Delaunay
 
+from rtswap.geometry import raster
 from rtswap.geometry.raster import interpolate, rasterize
 
 
@@ -66,3 +68,18 @@ def test_a_batch_of_images_rasterises_as_each_image_alone() -> None:
         assert (alone_index >= 0).any()
         assert torch.equal(index[b], alone_index)
         torch.testing.assert_close(bary[b], alone_bary)
+
+
+def test_triangles_in_chunks_rasterise_as_all_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A triangle far larger than the image tests only the image's pixels, and a chunk budget
+    smaller than one triangle's box changes nothing."""
+    generator = torch.Generator().manual_seed(1)
+    triangles = torch.rand(30, 3, 2, generator=generator) * 50
+    huge = torch.tensor([[[-1e5, -1e5], [1e5, -1e5], [0.0, 1e5]]])  # covers the whole image
+    depth = torch.rand(31, 3, generator=generator) + torch.tensor([[0.0]] * 30 + [[5.0]])  # huge is behind
+    whole_index, whole_bary = rasterize(torch.cat([triangles, huge]), 40, 48, depth)
+    assert (whole_index >= 0).all()
+    monkeypatch.setattr(raster, "_CHUNK_BUDGET", 64)
+    index, bary = rasterize(torch.cat([triangles, huge]), 40, 48, depth)
+    assert torch.equal(index, whole_index)
+    assert torch.equal(bary, whole_bary)
