@@ -33,7 +33,7 @@ from rtswap.identity import views
 from rtswap.pipeline import Pipeline, PipelineConfig
 from rtswap.plugins.masks.mask_model import source_covers
 from rtswap.serve import jitter
-from rtswap.serve.memory import release_freed
+from rtswap.serve.memory import limit_arenas, release_freed
 from rtswap.serve.requests import ApiError, decode_upload
 from rtswap.serve.timeouts import DEFAULT, Timeouts
 from rtswap.serve.tracks import SwappedTrack, TrackSink, TrackSource
@@ -157,6 +157,7 @@ class Sessions:
         """Uploaded images decoded at once, at most."""
         self._analyzer: FaceAnalyzer | None = None
         jitter.install()  # incoming frames decoded when whole, not a frame interval later
+        limit_arenas()  # sessions come and go: freed memory stays where the next ones find it
 
     async def open(self, description: RTCSessionDescription) -> Session:
         """A new session answering ``description``; ApiError 503 at capacity, 400 for an offer
