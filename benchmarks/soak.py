@@ -98,17 +98,20 @@ def soak(minutes: float, peers: int, call_s: float, fps: float) -> dict[str, Any
         "peers": peers,
         "call_s": call_s,
         "fps_per_peer": fps,
-        "windows": _windows(samples, times, latency),
+        "windows": _windows(samples, times, latency, minutes * 60),
         "server_samples": [{k: round(v, 1) for k, v in sample.items()} for sample in samples],
     }
 
 
-def _windows(samples: list[dict[str, float]], times: np.ndarray, latency: np.ndarray) -> list[dict[str, Any]]:
-    """Per five minutes: the peers' latency p50/p95, and the server's figures sampled every 10 s:
+def _windows(
+    samples: list[dict[str, float]], times: np.ndarray, latency: np.ndarray, seconds: float
+) -> list[dict[str, Any]]:
+    """Per five minutes of the soak's ``seconds`` (not the calls' ends after it): the peers'
+    latency p50/p95, and the server's figures sampled every 10 s:
     resident memory's median, the most threads and open files (calls end and begin at different
     times, so a single sample depends on how many sessions it caught)."""
     rows = []
-    for begin in np.arange(0, max(s["at_s"] for s in samples), WINDOW_S):
+    for begin in np.arange(0, seconds, WINDOW_S):
         inside = (times >= begin) & (times < begin + WINDOW_S) & np.isfinite(latency)
         window = [s for s in samples if begin <= s["at_s"] < begin + WINDOW_S]
         rows.append(
