@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rtswap.device import upload
+
 _CHUNK_BUDGET = 1 << 21
 """Candidate pixels tested at once: bounds memory when triangles are large (a broken mesh's
 triangle may span the image); a face's mesh at the crop sizes used fits in one chunk."""
@@ -48,8 +50,8 @@ def _rasterize(
     """:func:`rasterize` of ``batch`` images' triangles, ``count`` each, one image after another
     in ``triangles``: (batch, H, W) indices into all of them, and weights.
 
-    One read of the triangles' box areas (how many candidates each has); the rest is fixed-shape
-    tensor work: on CUDA the host waits for the device once per call."""
+    One read of the triangles' box areas (how many candidates each has); the rest is tensor work
+    whose sizes the host then knows: on CUDA the host waits for the device once per call."""
     tri = triangles.to(torch.float32)
     lo = tri.amin(dim=1).ceil()
     planes = _barycentric_planes(tri - lo[:, None])
@@ -82,8 +84,8 @@ def _boxes(
     from the box's corner (9), the box's width and its reciprocal (a product is exact enough to
     find a candidate's row, and much cheaper than a division): (T, 11); the corner's flat index
     into the images one after another; and the box's area (its candidates)."""
-    start = lo.clamp(min=0)
-    stop = torch.minimum(tri.amax(dim=1).floor(), torch.tensor([width - 1.0, height - 1.0], device=lo.device))
+    start, hi = lo.clamp(min=0), tri.amax(dim=1).floor()
+    stop = torch.stack([hi[:, 0].clamp(max=width - 1), hi[:, 1].clamp(max=height - 1)], dim=1)
     extent = (stop - start + 1).clamp(min=0)
     from_corner = planes.clone()
     from_corner[:, 2] = _weights(planes, *(start - lo)[:, None, :].unbind(-1))
@@ -104,7 +106,7 @@ def _chunks(areas: torch.Tensor, device: torch.device) -> list[torch.Tensor]:
     while start < len(area):
         stop = max(start + 1, int(np.searchsorted(ends, done + _CHUNK_BUDGET, side="right")))
         ids = torch.arange(start, stop, device=device)
-        counts = torch.as_tensor(area[start:stop], device=device)
+        counts = upload(area[start:stop], device, torch.int64)
         chunks.append(torch.repeat_interleave(ids, counts, output_size=int(ends[stop - 1] - done)))
         start, done = stop, int(ends[stop - 1])
     return chunks
