@@ -88,7 +88,8 @@ def _boxes(
     stop = torch.stack([hi[:, 0].clamp(max=width - 1), hi[:, 1].clamp(max=height - 1)], dim=1)
     extent = (stop - start + 1).clamp(min=0)
     from_corner = planes.clone()
-    from_corner[:, 2] = _weights(planes, *(start - lo)[:, None, :].unbind(-1))
+    shift = start - lo
+    from_corner[:, 2] = _weights(planes, shift[:, :1], shift[:, 1:])
     box_width = extent[:, :1]
     boxes = torch.cat([from_corner.flatten(1), box_width, 1 / box_width.clamp(min=1)], dim=1)
     image = torch.arange(len(tri), device=tri.device) // count
@@ -130,7 +131,7 @@ def _hits(
     box = boxes.index_select(0, ids)
     dy = ((local + 0.5) * box[:, 10]).floor()
     dx = local - dy * box[:, 9]
-    weights = torch.addcmul(torch.addcmul(box[:, 6:9], dx[:, None], box[:, 0:3]), dy[:, None], box[:, 3:6])
+    weights = _weights(box[:, :9].unflatten(1, (3, 3)), dx[:, None], dy[:, None])
     flat = corners.index_select(0, ids) + (dy * width + dx).to(torch.int64)
     flat = torch.where(weights.amin(dim=-1) >= -1e-5, flat, outside)
     near = None if depth is None else (weights * depth.index_select(0, ids)).sum(dim=-1)
