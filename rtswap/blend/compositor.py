@@ -25,6 +25,8 @@ log = logging.getLogger("rtswap")
 
 _OCCLUDERS_EVERY = 3
 """A tracked face's occluders are looked for on every this many frames..."""
+_OCCLUDERS_EASE = 0.5
+"""...and the map shown goes this share of the way to a refreshed one on each frame."""
 _MIN_SEEN = 0.2
 """A mask model that leaves less than this share of a face's landmark mask is set aside for it."""
 _GLASSES_EVERY = 30
@@ -65,6 +67,7 @@ class Compositor:
         self._occluders: TrackedLooks[torch.Tensor] = TrackedLooks(
             _OCCLUDERS_EVERY, self._background, merge=_covered_at_once_uncovered_slowly
         )
+        self._occluders_shown = Eased(_OCCLUDERS_EASE)
         self._glasses: TrackedLooks[torch.Tensor] = TrackedLooks(_GLASSES_EVERY, self._background)
         self._glasses_shown = Eased(_GLASSES_EASE)
         self._light: TrackedLooks[torch.Tensor] = TrackedLooks(_LIGHT_EVERY, self._background)
@@ -107,7 +110,7 @@ class Compositor:
             covered = torch.stack(self._glasses_shown(ids, rims))
             if self.masks.skin:
                 skin = self._occluders(ids, size, lambda due: occluders(*rows(due, *looked_at)))
-                covered = torch.maximum(covered, torch.stack(skin))
+                covered = torch.maximum(covered, torch.stack(self._occluders_shown(ids, skin)))
             if work.hands is not None:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
@@ -148,9 +151,12 @@ def _halfway(kept: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
 
 
 def _covered_at_once_uncovered_slowly(kept: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
-    """A refreshed map of what covers a face: what a look finds covered is covered at once (a hand,
+    """A refreshed map of what covers a face: what a look finds covered is kept whole (a hand,
     glasses stay on top), what it no longer finds fades over looks, half at each: a map switched
-    whole showed as a jump along its edges on a still face."""
+    whole showed as a jump along its edges on a still face. The map shown eases to the kept one,
+    half of the way each frame (:data:`_OCCLUDERS_EASE`): covered at once, the sensor noise's
+    flicker along the edges of what the skin model finds made every third frame of a drifting
+    face jump (1.4x the steady change; 1.17x on average, 1.15x eased)."""
     return torch.maximum(new, kept * 0.5)
 
 

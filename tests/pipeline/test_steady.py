@@ -64,7 +64,8 @@ def test_a_face_drifting_by_a_fraction_of_a_pixel_a_frame_does_not_shake(
     """The face slides 0.25 px a frame under sensor noise; each frame is shifted back before the
     change is measured. Before the mesh's crop drifted with the face, its shape was smoothed apart
     from its place and a refreshed map of the glasses' rims eased in, the swap changed 1.29x as
-    much as the frame."""
+    much as the frame; before the grain's cap allowed for the face's motion and the occluders' map
+    eased in too, 1.17x."""
     drift, rng = 0.25, np.random.default_rng(0)
     frames = [
         (_shifted(grace, drift * i) + rng.normal(0, 3, grace.shape)).round().clip(0, 255).astype(np.uint8)
@@ -79,4 +80,4 @@ def test_a_face_drifting_by_a_fraction_of_a_pixel_a_frame_does_not_shake(
         _changes([_shifted(f, -drift * i) for i, f in enumerate(clip)], inside)
         for clip in (sink.images, frames)
     )
-    assert swap[2:].mean() <= 1.22 * given[2:].mean()  # 1.17 now (1.29 before)
+    assert swap[2:].mean() <= 1.16 * given[2:].mean()  # 1.15 now
