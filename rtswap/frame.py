@@ -77,12 +77,7 @@ class SwapWork:
     hands: torch.Tensor | None = None
     """(B, 1, S, S) 1 where a hand covers each crop; None if no hand is in view."""
     changes: torch.Tensor | None = None
-    """(B, 3, S, S) the composite, to paste: where it shows the swapped face, the composited crop
-    (weighted by ``shown``), and elsewhere what it adds to the target (its feathered edges)."""
-    shown: torch.Tensor | None = None
-    """(B, 1, S, S) in [0, 1]: where the composite shows the swapped face, so that the paste puts
-    it in place of the frame's pixels; added to them, the frame's detail finer than the crop (lost
-    in resampling it) showed through the swapped face: the target's wrinkles on the source's skin."""
+    """(B, 3, S, S) what the composite adds to each target crop, weighted by its paste mask."""
     grain: torch.Tensor | None = None
     """(B, 1, S, S) the camera's grain to add with the changes: a standard deviation per frame
     pixel, drawn in the frame when they are pasted; None for none."""
@@ -97,7 +92,6 @@ class SwapWork:
             self.moved,
             self.hands,
             self.changes,
-            self.shown,
             self.grain,
         ]
         return [t for t in held if t is not None] + self.regions.pixels

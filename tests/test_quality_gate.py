@@ -39,16 +39,12 @@ class Today(NamedTuple):
 
 
 TODAY = {  # the best each figure has been on the CPU (a8c328b's swap, and the commits since)
-    "Grace Hopper -> astronaut": Today(0.456, 0.44, 0.000, 0.957, 23.5),
-    "astronaut -> Grace Hopper": Today(0.573, 1.31, 0.043, 0.760, 4.0),
-    "Grace Hopper -> demo frame 0": Today(0.461, 0.59, 0.000, 0.956, 28.8),
-    "Grace Hopper -> demo frame 60": Today(0.449, 0.32, 0.001, 0.949, 11.3),
-    "Grace Hopper -> demo frame 119": Today(0.486, 1.09, 0.004, 0.972, 24.6),
+    "Grace Hopper -> astronaut": Today(0.465, 0.58, 0.000, 0.957, 23.5),
+    "astronaut -> Grace Hopper": Today(0.591, 1.37, 0.028, 0.760, 4.0),
+    "Grace Hopper -> demo frame 0": Today(0.462, 0.59, 0.001, 0.956, 28.8),
+    "Grace Hopper -> demo frame 60": Today(0.508, 0.45, 0.002, 0.949, 11.3),
+    "Grace Hopper -> demo frame 119": Today(0.537, 1.09, 0.006, 0.972, 24.6),
 }
-"""astronaut -> Grace Hopper's mouth was 0.028 while the paste added the swap's change to the frame,
-and her closed lips' line, finer than the crop, showed through the swapped mouth; since the
-swapped face replaces the frame's pixels, dlib reads the swap's own mouth: the astronaut's smile,
-her teeth's edge between the lips (the warp's, the same before), 0.043."""
 
 
 @pytest.fixture(scope="module")

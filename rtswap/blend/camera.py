@@ -21,10 +21,9 @@ grainy head. Per face, from the target crop and the swapped crop over the face's
   it. Fresh grain at the texture's level would make the face boil while the scene around it keeps
   still.
 
-Looked at on a track's first frame, again on the next (so the grain is checked against the frames'
-change from the second frame on: a new face's first grain, read where the texture counts as noise,
-is the largest), then on every ``LOOK_EVERY``-th frame (a camera's focus and light change slowly);
-applied on every frame.
+Looked at on a track's first frame, again two frames later (so the grain is checked against the
+frames' change early), then on every ``LOOK_EVERY``-th frame (a camera's focus and light change
+slowly); applied on every frame.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ from rtswap.blend.mask import erode
 from rtswap.device import upload
 
 LOOK_EVERY = 15
-LOOK_AGAIN_AFTER = 1
+LOOK_AGAIN_AFTER = 2
 _LOOK_PX = 128
 """A look works on the face at most this many pixels wide (or as large as in the frame, if smaller)."""
 _LADDER = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
@@ -150,34 +149,26 @@ def _grain(
 
 
 def match_camera(
-    changes: torch.Tensor, shown: torch.Tensor, looks: list[Look], crops: torch.Tensor
+    changes: torch.Tensor, shown: torch.Tensor, looks: list[Look]
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The composite's ``changes`` (B, 3, S, S) to the target ``crops`` (B, 3, S, S) blurred as
-    :func:`camera_look` says, and the grain to add where the swapped face is ``shown`` ((B, 1, S, S)
-    in [0, 1]) all but whole (not along the feathered edges of what covers the face): (B, 1, S, S)
-    standard deviations per frame pixel, or None if no face gets grain.
-
-    Where the swapped face is shown, the blurred change gives the blurred composite: the change
-    blurred, less the detail the blur takes from the target (blurring the change alone put that
-    detail back, and the target's wrinkles and folds showed through the swapped face). Elsewhere
-    the change is blurred: its seams with the target's pixels (the face's edge, a mouth, holes in
-    a texture) soften with it, as the camera would have them, and the target's own pixels keep the
-    camera's softness. The grain is drawn in the frame when the change is pasted
+    """The composite's ``changes`` (B, 3, S, S) blurred as :func:`camera_look` says, and the grain
+    to add where the swapped face is ``shown`` ((B, 1, S, S) in [0, 1]) all but whole (not along
+    the feathered edges of what covers the face): (B, 1, S, S) standard deviations per frame
+    pixel, or None if no face gets grain. The change is blurred, not the swapped face alone: its
+    seams with the target's pixels (the face's edge, a mouth, holes in a texture) soften with it,
+    as the camera would have them. The grain is drawn in the frame when the change is pasted
     (:meth:`~rtswap.geometry.crops.FaceRegions.paste`), after the blur, one grain to a frame pixel,
     as a sensor's is: noise drawn in a magnified crop would be coarser once pasted, and in a
     shrunk one finer. Faces that need no blur come back as they are."""
     if all(max(blur_x, blur_y) < _MIN_BLUR_PX for blur_x, blur_y, _ in looks):
         blurred = changes
     else:
-        both = torch.cat([changes, crops], dim=1)  # blurred together: one pass of shifted views
         blurred = torch.cat(
             [
-                _gaussian(_gaussian(pair[None], blur_x, dim=3), blur_y, dim=2)
-                for pair, (blur_x, blur_y, _) in zip(both, looks, strict=True)
+                _gaussian(_gaussian(change[None], blur_x, dim=3), blur_y, dim=2)
+                for change, (blur_x, blur_y, _) in zip(changes, looks, strict=True)
             ]
         )
-        change, target = blurred.split(3, dim=1)
-        blurred = change - shown * (crops - target)
     if all(grain == 0 for _, _, grain in looks):
         return blurred, None
     levels = upload([grain for _, _, grain in looks], changes.device)[:, None, None, None]

@@ -34,10 +34,6 @@ _GLASSES_EVERY = 30
 costs more; docs/speed.md)..."""
 _GLASSES_EASE = 0.2
 """...and a refreshed rims map goes this share of the way to the new one on each frame."""
-_SHOWN_EDGE = 64
-"""The swapped face replaces the frame's pixels where it is shown, its edges (the face's outline,
-an open mouth, what covers the face) softened over a 64th of the crop: there, the frame's own
-detail, finer than the crop, fades in as the paste's feather does."""
 _LIGHT_EVERY = 5
 """A tracked face's light (:mod:`rtswap.blend.light`) is looked at on every this many frames..."""
 _LIGHT_EASE = 0.3
@@ -98,13 +94,11 @@ class Compositor:
         face = torch.ones(1, 1, size, size, device=device)
         change = composite(crop, crop, face)
         camera_look(crop, crop, face, [crop], [1.0], [crop])
-        match_camera(
-            change, face, [Look(1.0, 1.0, 1 / 255)], crop
-        )  # a blur and grain, whatever the look found
+        match_camera(change, face, [Look(1.0, 1.0, 1 / 255)])  # a blur and grain, whatever the look found
 
     def __call__(self, work: SwapWork, blend_levels_fewer: int = 0) -> None:
         """Blend the swapped crops into their targets, what covers the faces staying on top:
-        sets ``work.changes``, ``work.shown`` and ``work.grain``."""
+        sets ``work.changes`` and ``work.grain``."""
         mask, covered = (feathered_box(work.mask) if self.masks.box else work.mask), None
         ids, size, looked_at = work.track_ids, work.crops.shape[-1], (work.crops, work.landmarks, work.mask)
         if self.masks.models:
@@ -120,23 +114,19 @@ class Compositor:
             if work.hands is not None:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
+        before = [self._crops_before.get(t) for t in ids]
+        before = [crop if crop is not None and crop.shape[-1] == size else None for crop in before]
+        looks = self._camera(ids, size, lambda due: _camera_looks(work, due, before))
+        self._crops_before = {t: work.crops[k : k + 1] for k, t in enumerate(ids) if t >= 0}
         lights = self._light(ids, size, lambda due: light_ratio(*rows(due, work.crops, work.swapped, mask)))
         swapped = relit(work.swapped, torch.stack(self._light_shown(ids, lights)))  # the target's light
         changes = composite(work.crops, swapped, mask, blend_levels_fewer)
         if covered is not None:  # on top: the blend's feather and low bands do not reach into them
             changes = changes * (1 - covered)
-        # as soft and grainy as the camera, the seams with what covers the face soft too; judged on
-        # the swapped face as it is pasted, its colours and contrast the target's
-        before = [self._crops_before.get(t) for t in ids]
-        before = [crop if crop is not None and crop.shape[-1] == size else None for crop in before]
-        composited = work.crops + changes
-        looks = self._camera(ids, size, lambda due: _camera_looks(work, composited, due, before))
-        self._crops_before = {t: work.crops[k : k + 1] for k, t in enumerate(ids) if t >= 0}
-        changes, work.grain = match_camera(changes, mask, looks, work.crops)
-        work.shown = shown = blur(mask, max(1, size // _SHOWN_EDGE))
-        work.changes = changes + shown * work.crops  # in place of the frame's pixels where shown
+        # as soft and grainy as the camera, the seams with what covers the face soft too
+        work.changes, work.grain = match_camera(changes, mask, looks)
         if work.moved is not None:  # (what covers the face moves with it)
-            work.changes = work.changes + (1 - shown) * work.moved
+            work.changes = work.changes + work.moved
 
     def _seen(self, work: SwapWork, due: list[int]) -> torch.Tensor:
         """The mask models' minimum over the faces at positions ``due``; a model that sees almost
@@ -183,13 +173,11 @@ def _rims_widened(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tens
     return rim_maps(crops, landmarks, widen=max(1, crops.shape[-1] // 128))
 
 
-def _camera_looks(
-    work: SwapWork, composited: torch.Tensor, due: list[int], before: list[torch.Tensor | None]
-) -> list[Look]:
-    """:func:`camera_look` of the ``composited`` faces at positions ``due``, each with its box in
-    the frame and its crop in the frame before (``before``: every face's, in batch order; None for
-    a new face or one whose crop changed size)."""
-    crops, swapped, mask = rows(due, work.crops, composited, work.mask)
+def _camera_looks(work: SwapWork, due: list[int], before: list[torch.Tensor | None]) -> list[Look]:
+    """:func:`camera_look` of the faces at positions ``due``, each with its box in the frame and
+    its crop in the frame before (``before``: every face's, in batch order; None for a new face or
+    one whose crop changed size)."""
+    crops, swapped, mask = rows(due, work.crops, work.swapped, work.mask)
     frames = [work.regions.in_frame(k) for k in due]
     magnified = [math.hypot(*work.regions.matrices[k][0, :2]) for k in due]
     return camera_look(crops, swapped, mask, frames, magnified, [before[k] for k in due])

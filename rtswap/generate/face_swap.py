@@ -222,8 +222,7 @@ class FaceSwap:
         """Add the composited changes into ``frame`` in place, each inside its face's region, and
         their grain (drawn the same for the same frame)."""
         assert work.changes is not None
-        generator = torch.Generator(frame.device).manual_seed(0)
-        work.regions.paste(frame, work.changes, work.grain, generator, work.shown)
+        work.regions.paste(frame, work.changes, work.grain, torch.Generator(frame.device).manual_seed(0))
 
     def apply(self, frame: torch.Tensor, faces: list[Face], hands: list[np.ndarray] | None = None) -> None:
         """All three steps in the calling thread: ``frame`` changes in place."""

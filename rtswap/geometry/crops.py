@@ -15,7 +15,6 @@ per-face cost does not grow with frame size. Two implementations of the same res
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -127,24 +126,20 @@ class FaceRegions:
         changes: torch.Tensor,
         grain: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
-        shown: torch.Tensor | None = None,
     ) -> None:
-        """Paste crop-space ``changes`` (B, 3, S, S) into ``frame`` (H, W, 3) uint8 in place: each
-        frame pixel becomes itself times (1 - ``shown``) plus the changes, both taken from the
-        crops (``shown``: (B, 1, S, S) in [0, 1], where the changes replace the frame's pixels;
-        None: nowhere, they are added). Where the changes and ``shown`` are zero the frame keeps
-        its exact bytes. ``grain`` (B, 1, S, S): standard deviations of fresh noise to add with
-        them, drawn per frame pixel (from ``generator``), the same in the three channels."""
-        layers = torch.cat([t for t in (changes, shown, grain) if t is not None], dim=1)
-        pasted = functools.partial(_pasted, shown=shown is not None, generator=generator)
+        """Add crop-space changes (B, 3, S, S), already weighted by their alphas, into ``frame``
+        (H, W, 3) uint8 in place. Where the changes are zero the frame keeps its exact bytes.
+        ``grain`` (B, 1, S, S): standard deviations of fresh noise to add with them, drawn per frame
+        pixel (from ``generator``), the same in the three channels."""
+        if grain is not None:
+            changes = torch.cat([changes, grain], dim=1)
         if self.opencv:
-            for m, box, pixels, layer in zip(self.matrices, self.boxes, self.pixels, layers, strict=True):
+            for m, box, pixels, change in zip(self.matrices, self.boxes, self.pixels, changes, strict=True):
                 warped = _cv_warp(
-                    layer.permute(1, 2, 0).contiguous().numpy(), _box_to_crop(m, box), box.height, box.width
+                    change.permute(1, 2, 0).contiguous().numpy(), _box_to_crop(m, box), box.height, box.width
                 )
-                _write(
-                    box.of(frame), pasted(pixels, torch.from_numpy(warped).reshape(box.height, box.width, -1))
-                )
+                moved = torch.from_numpy(warped).reshape(box.height, box.width, -1)
+                _write(box.of(frame), pixels + _grained(moved, generator))
             return
         # every change sampled into a box of one size around its face, inside the outer box
         height, width, outer = max(b.height for b in self.boxes), max(b.width for b in self.boxes), self.outer
@@ -153,28 +148,23 @@ class FaceRegions:
             for x0, y0 in ((min(b.x0, outer.x1 - width), min(b.y0, outer.y1 - height)) for b in self.boxes)
         ]
         to_crops = np.stack([_box_to_crop(m, box) for m, box in zip(self.matrices, placed, strict=True)])
-        moved = warp_affine(layers, to_crops, height, width).permute(0, 2, 3, 1)  # (B, h, w, 3-5)
+        moved = warp_affine(changes, to_crops, height, width).permute(0, 2, 3, 1)  # (B, h, w, 3 or 4)
         total = self.pixels[0][0].permute(1, 2, 0).clone()  # the outer box, (H, W, 3)
-        for box, layer in zip(placed, moved, strict=True):
-            region = Box(box.x0 - outer.x0, box.y0 - outer.y0, box.x1 - outer.x0, box.y1 - outer.y0).of(total)
-            region.copy_(pasted(region, layer))
+        for box, change in zip(placed, moved, strict=True):
+            Box(box.x0 - outer.x0, box.y0 - outer.y0, box.x1 - outer.x0, box.y1 - outer.y0).of(total).add_(
+                _grained(change, generator)
+            )
         _write(outer.of(frame), total)
 
 
-def _pasted(
-    pixels: torch.Tensor, layers: torch.Tensor, shown: bool, generator: torch.Generator | None
-) -> torch.Tensor:
-    """(h, w, 3) ``pixels`` with the pasted ``layers`` (h, w, 3-5): the change; then, if
-    ``shown``, where it replaces the pixels; then, if there is one more, the grain's standard
-    deviation, drawn here."""
-    rgb, rest = layers.split([3, layers.shape[-1] - 3], dim=-1)
-    if shown:
-        replaced, rest = rest.split([1, rest.shape[-1] - 1], dim=-1)
-        pixels = pixels * (1 - replaced)
-    if rest.shape[-1]:
-        noise = torch.randn(rest.shape, generator=generator, device=rest.device, dtype=rest.dtype)
-        rgb = rgb + rest * noise
-    return pixels + rgb
+def _grained(change: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """(h, w, 3) the change, with its grain drawn if it has a fourth channel (the grain's
+    standard deviation per pixel)."""
+    if change.shape[-1] == 3:
+        return change
+    rgb, level = change.split([3, 1], dim=-1)
+    noise = torch.randn(level.shape, generator=generator, device=level.device, dtype=level.dtype)
+    return rgb + level * noise
 
 
 def _crop_to_box(matrix: np.ndarray, box: Box) -> np.ndarray:

@@ -37,12 +37,11 @@ class Output:
     def __call__(self, frame: Frame | None) -> Frame | None:
         assert frame is not None
         start = now_ns()
-        work = frame.work
-        if work is not None:
-            assert work.changes is not None
+        if frame.work is not None:
+            assert frame.work.changes is not None
             if self._grain is None or self._grain.device != frame.image.device:
                 self._grain = torch.Generator(frame.image.device).manual_seed(0)
-            work.regions.paste(frame.image, work.changes, work.grain, self._grain, work.shown)
+            frame.work.regions.paste(frame.image, frame.work.changes, frame.work.grain, self._grain)
         image = download(frame.image)
         if self.label:
             stamp(image)

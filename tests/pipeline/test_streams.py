@@ -34,16 +34,7 @@ def test_a_stage_marks_every_tensor_of_the_frame_as_in_use_on_its_stream(
     stream = cast(torch.cuda.Stream, object())  # a token: record_stream is the stand-in above
     frame.record_stream(stream)
     work = frame.work
-    expected = [
-        image,
-        work.crops,
-        work.swapped,
-        work.mask,
-        work.landmarks,
-        work.changes,
-        work.shown,
-        work.grain,
-    ]
+    expected = [image, work.crops, work.swapped, work.mask, work.landmarks, work.changes, work.grain]
     expected += work.regions.pixels
     assert sorted(ptr for ptr, _ in recorded) == sorted(t.data_ptr() for t in expected if t is not None)
     assert all(s is stream for _, s in recorded)
