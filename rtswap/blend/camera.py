@@ -237,7 +237,7 @@ def _unmoved(change: torch.Tensor, mean: torch.Tensor, inside: torch.Tensor) -> 
     (the shift, and the softening that resampling at a new fraction of a pixel brings). The crops
     are aligned to the face, but a moving face sits a little elsewhere in each, and a print's grain
     or a skin's pores, moved, read as the sensor's noise (a photo drifting 0.25 px a frame read
-    2.2-2.7 levels where there are 2.0)."""
+    2.2-2.7 levels where there are 2.0; 1.7-2.5 with the fit taken out)."""
     p = F.pad(mean, (1, 1, 1, 1), mode="replicate")
     left, right, up, down = p[..., 1:-1, :-2], p[..., 1:-1, 2:], p[..., :-2, 1:-1], p[..., 2:, 1:-1]
     motions = torch.cat([right - left, down - up, right + left - 2 * mean, down + up - 2 * mean]).flatten(1)
