@@ -141,7 +141,7 @@ def token_of(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from rtswap.serve.app import new_token
+        from rtswap.serve.app import listen, new_token
         from rtswap.serve.app import run as run_app
     except ImportError as exc:
         raise OutputError(
@@ -157,13 +157,15 @@ def run(args: argparse.Namespace) -> int:
     config = swap_config(args)
     if args.ray is not None:
         return _run_on_ray(args, source, config)
-    with Swapper(source, config) as swapper:
+    token = token_of(args) or new_token()
+    listening = listen(args.host, args.port)  # a port in use is one line now, not after preparing
+    with listening, Swapper(source, config) as swapper:
         note_neural_on_cpu(swapper)
         timeouts = Timeouts(args.connect_timeout, args.frame_timeout)
         core = Sessions(
             swapper.face_swap, args.max_sessions, args.label, args.latency_budget, args.ice_server, timeouts
         )
-        run_app(core, args.host, args.port, token_of(args) or new_token())
+        run_app(core, listening, args.host, args.port, token)
     return 0
 
 

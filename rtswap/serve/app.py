@@ -6,12 +6,15 @@ One process: the HTTP API in aiohttp, the sessions (:mod:`rtswap.serve.sessions`
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
 
+from rtswap.errors import InputError
 from rtswap.serve.requests import MAX_BODY, ApiError, check_token, offer_of, page_url, source_of
 from rtswap.serve.sessions import Session, Sessions
 
@@ -89,9 +92,22 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def run(core: Sessions, host: str, port: int, token: str) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host``:``port``, made before anything slow is prepared; one line
+    if it cannot be (the port taken, an address not this machine's)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)  # (create_server adds the address)
+        raise InputError(f"--host {host} --port {port}: cannot listen there ({why})") from None
+
+
+def run(core: Sessions, listening: socket.socket, host: str, port: int, token: str) -> None:
+    """Serve on ``listening`` (:func:`listen`) until SIGTERM or Ctrl-C. The address is printed
+    once the socket listens, so whoever reads it (a person, a script) can connect at once."""
     server = Server(core, token)
     print(f"rtswap serve: open {page_url(host, port, token)}", flush=True)
     # on SIGTERM or Ctrl-C: wait at most 1 s for open HTTP connections (a page keeps one alive),
     # then close every session
-    web.run_app(server.app(), host=host, port=port, print=None, shutdown_timeout=1.0)
+    web.run_app(server.app(), sock=listening, print=None, shutdown_timeout=1.0)

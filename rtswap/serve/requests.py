@@ -35,8 +35,9 @@ def check_token(header: str, token: str) -> None:
 
 def page_url(host: str, port: int, token: str) -> str:
     """The address to open: the page, with the token in the fragment (never sent to a server,
-    and the page removes it from the address bar), URL-encoded."""
-    return f"http://{host}:{port}/#token={quote(token, safe='')}"
+    and the page removes it from the address bar), URL-encoded; an IPv6 address in brackets."""
+    where = f"[{host}]" if ":" in host else host
+    return f"http://{where}:{port}/#token={quote(token, safe='')}"
 
 
 def offer_of(params: object) -> RTCSessionDescription:

@@ -299,6 +299,7 @@ def test_tokens_never_crash_the_server_nor_show_where_they_need_not(
         check_token("Bearer \udcff\udcfe", "t")  # bytes that are not UTF-8, as a header can carry
     assert refused.value.status == 401
     assert page_url("127.0.0.1", 8080, "a+b/c d") == "http://127.0.0.1:8080/#token=a%2Bb%2Fc%20d"
+    assert page_url("::1", 8080, "t") == "http://[::1]:8080/#token=t"
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers(dest="command"), [])
     (tmp_path / "token").write_text("from-file\n")
@@ -346,3 +347,24 @@ def test_sessions_that_never_connect_or_go_quiet_are_ended(
     reasons = [r.getMessage() for r in caplog.records if "ended:" in r.getMessage()]
     assert any("not connected 1.5 s after its answer" in r for r in reasons)
     assert any("no video frame for 1 s" in r for r in reasons)
+
+
+def test_a_port_in_use_is_one_line_before_the_source_is_prepared(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The address is taken before the (slow) source preparation, and a port that another program
+    holds is said in one line (a traceback, after preparing, before)."""
+    from rtswap.cli import main
+    from rtswap.swapper import Swapper
+
+    def prepared(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the source was prepared before the port was taken")
+
+    monkeypatch.setattr(Swapper, "__init__", prepared)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--token", "t"]) == 1
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said == [
+        f"rtswap: error: --host 127.0.0.1 --port {port}: cannot listen there (Address already in use)"
+    ]
