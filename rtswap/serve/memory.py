@@ -15,7 +15,7 @@ import ctypes
 import ctypes.util
 import functools
 
-ARENAS = 4
+_ARENAS = 4
 """glibc arenas the server allocates from: with 2, unpaced frames ran 2-9% slower in a pair of
 runs (within this machine's noise); more let freed memory scatter."""
 _M_ARENA_MAX = -8
@@ -35,11 +35,11 @@ def _glibc() -> ctypes.CDLL | None:
     return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
 
 
-def limit_arenas(count: int = ARENAS) -> None:
-    """Let the threads started from now on share at most ``count`` arenas."""
+def limit_arenas() -> None:
+    """Let the threads started from now on share at most :data:`_ARENAS` arenas."""
     libc = _glibc()
     if libc is not None:
-        libc.mallopt(_M_ARENA_MAX, count)
+        libc.mallopt(_M_ARENA_MAX, _ARENAS)
 
 
 def release_freed() -> None:
