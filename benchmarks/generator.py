@@ -16,6 +16,7 @@ a ratio to eager fp32's for the same model.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import tempfile
@@ -184,12 +185,13 @@ def runners(
     precisions: tuple[Precision, ...] = PRECISIONS if device.type == "cuda" else ("fp32",)
     found: list[tuple[str, str, Runner, tuple[torch.Tensor, ...]]] = []
     backends = [b for b in available_backends(device) if b in wanted]
-    for precision in precisions:
+    for precision in precisions:  # each runner moves and casts its module in place: its own copy
         dtype = DTYPES[precision]
-        found.append(("eager", precision, EagerRunner(model.module(), device, dtype), model.shared))
+        eager = EagerRunner(copy.deepcopy(model.module()), device, dtype, example)
+        found.append(("eager", precision, eager, model.shared))
         if "inductor" in backends:
-            runner = InductorRunner(model.module(), example, device, dtype)
-            found.append(("inductor", precision, runner, model.shared))
+            compiled = InductorRunner(copy.deepcopy(model.module()), example, device, dtype)
+            found.append(("inductor", precision, compiled, model.shared))
     if "onnxruntime" in backends and device.type == "cpu" and model.onnx is not None:
         path, shared = model.onnx(folder)
         onnx_example = (example[0], *shared)
