@@ -29,6 +29,7 @@ from rtswap.bench.runner import machine
 from rtswap.blend.composite_tensor import composite_tensor
 from rtswap.blend.occluders.skin import occluders
 from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.detect.torch_analysis import TorchFaceDetector, TorchFaceMesh
 from rtswap.frame import Face
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.geometry.crops import FaceRegions
@@ -60,6 +61,17 @@ def _count(step: Callable[[], object]) -> int:
 def _scene(faces: int) -> np.ndarray:
     face = cv2.resize(astronaut(), (360, 360), interpolation=cv2.INTER_AREA)
     return np.hstack([face] * faces)
+
+
+def _analysis_counts(frame: torch.Tensor, faces: list[Face]) -> dict[str, int]:
+    """The face analysis of ``--landmarks torch`` (the PyTorch ports of mediapipe's networks)."""
+    detector, mesh = TorchFaceDetector(frame.device), TorchFaceMesh(frame.device)
+    followed: list[tuple[np.ndarray, int | None]] = [(face.box, key) for key, face in enumerate(faces)]
+    mesh.landmarks_many(frame, followed)  # from now on each face is followed from its landmarks
+    return {
+        "detector, whole frame": _count(lambda: detector.detect(frame)),
+        "face mesh, followed": _count(lambda: mesh.landmarks_many(frame, followed)),
+    }
 
 
 def _counts(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict[str, int]:
@@ -98,7 +110,8 @@ def main() -> None:
             image = _scene(faces)
             found = analyzer.analyze(image)
             assert len(found) == faces
-            counts[faces] = _counts(swapper.face_swap, torch.from_numpy(image), found)
+            frame = torch.from_numpy(image)
+            counts[faces] = _analysis_counts(frame, found) | _counts(swapper.face_swap, frame, found)
     print(f"{'tensor operations':<22}{'1 face':>8}{'4 faces':>9}")
     for step in counts[1]:
         print(f"{step:<22}{counts[1][step]:>8}{counts[4][step]:>9}")

@@ -5,12 +5,18 @@ flatbuffer schema's generated Python; the file is data, nothing in it executes).
 are decoded once (float16 dequantised, sparse tensors densified); the operators then run in the
 file's order as PyTorch calls on NCHW activations. Only the operators the face models use are
 implemented; any other is refused by name when the file is loaded.
+
+Everything about an operator but its tensors is read from the file once, when it is loaded: the
+flatbuffer's accessors are Python calls, and reading them per run was a third of a run's host
+time (a face-mesh run is ~900 operators). On a GPU the host's time per operator, not the
+arithmetic, is what a run costs, so each operator is as few PyTorch calls as it can be: a PReLU
+is one, and a SAME padding that is the same on both sides is the convolution's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +53,15 @@ class _Op:
     inputs: list[int]
     """Tensor ids: activations, then weights (constant integer arguments are in ``params``)."""
     outputs: list[int]
-    options: Any
+    options: dict[str, Any]
+    """The operator's options as plain values (:func:`_options`; a custom operator's, as stored)."""
     params: list[int]
     """A PAD's paddings or a RESIZE's size, flattened."""
+    run: Callable[..., torch.Tensor] = field(init=False, repr=False)
+    """``TfliteGraph``'s method for it (unbound)."""
+
+    def __post_init__(self) -> None:
+        self.run = getattr(TfliteGraph, f"_{self.name.lower()}")
 
 
 class TfliteGraph(torch.nn.Module):
@@ -89,10 +101,13 @@ class TfliteGraph(torch.nn.Module):
         self._inputs = graph.InputsAsNumpy().tolist()
         self._outputs = graph.OutputsAsNumpy().tolist()
         layouts = {op.inputs[1]: op.name for op in self._ops if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D")}
+        alphas = {op.inputs[1] for op in self._ops if op.name == "PRELU"}
         for i in sorted({i for op in self._ops for i in op.inputs} & constants.keys()):
             value = torch.from_numpy(constants[i].astype(np.float32))
             if i in layouts:  # OHWI -> OIHW; depthwise (1, H, W, C) -> (C, 1, H, W)
                 value = value.permute(0, 3, 1, 2) if layouts[i] == "CONV_2D" else value.permute(3, 0, 1, 2)
+            if i in alphas:  # one slope per channel, as F.prelu takes them
+                value = value.reshape(-1)
             self.register_buffer(f"t{i}", value.contiguous())
 
     def custom_options(self, name: str) -> list[dict[str, Any]]:
@@ -100,77 +115,64 @@ class TfliteGraph(torch.nn.Module):
         return [op.options for op in self._ops if op.name == name]
 
     def forward(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
-        values: dict[int, torch.Tensor] = dict(zip(self._inputs, inputs, strict=True))
+        values: dict[int, torch.Tensor] = {
+            int(name[1:]): t for name, t in self._buffers.items() if t is not None
+        }
+        values.update(zip(self._inputs, inputs, strict=True))
         for op in self._ops:
-            args = [values[i] if i in values else getattr(self, f"t{i}") for i in op.inputs]
-            values[op.outputs[0]] = getattr(self, f"_{op.name.lower()}")(op, *args)
+            values[op.outputs[0]] = op.run(self, op, *(values[i] for i in op.inputs))
         return [values[i] for i in self._outputs]
 
     def _conv_2d(self, op: _Op, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         o = op.options
-        x = (
-            _same_padding(x, weight.shape[-2:], (o.StrideH(), o.StrideW()))
-            if o.Padding() == tflite.Padding.SAME
-            else x
-        )
-        y = F.conv2d(
-            x,
-            weight,
-            bias,
-            stride=(o.StrideH(), o.StrideW()),
-            dilation=(o.DilationHFactor(), o.DilationWFactor()),
-        )
-        return _ACTIVATIONS[o.FusedActivationFunction()](y)
+        x, padding = _same_padding(x, weight.shape[-2:], o["stride"]) if o["same"] else (x, (0, 0))
+        y = F.conv2d(x, weight, bias, stride=o["stride"], padding=padding, dilation=o["dilation"])
+        return _ACTIVATIONS[o["activation"]](y)
 
     def _depthwise_conv_2d(
         self, op: _Op, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
     ) -> torch.Tensor:
         o = op.options
-        x = (
-            _same_padding(x, weight.shape[-2:], (o.StrideH(), o.StrideW()))
-            if o.Padding() == tflite.Padding.SAME
-            else x
-        )
-        y = F.conv2d(x, weight, bias, stride=(o.StrideH(), o.StrideW()), groups=x.shape[1])
-        return _ACTIVATIONS[o.FusedActivationFunction()](y)
+        x, padding = _same_padding(x, weight.shape[-2:], o["stride"]) if o["same"] else (x, (0, 0))
+        y = F.conv2d(x, weight, bias, stride=o["stride"], padding=padding, groups=x.shape[1])
+        return _ACTIVATIONS[o["activation"]](y)
 
     def _pad(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
         _, _, top, bottom, left, right, front, back = op.params  # NHWC
         return F.pad(x, (left, right, top, bottom, front, back))
 
     def _add(self, op: _Op, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return _ACTIVATIONS[op.options.FusedActivationFunction()](a + b)
+        return _ACTIVATIONS[op.options["activation"]](a + b)
 
     def _resize_bilinear(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
-        if op.options.AlignCorners():
+        if op.options["align_corners"]:
             return F.interpolate(x, size=tuple(op.params), mode="bilinear", align_corners=True)
-        if op.options.HalfPixelCenters():
+        if op.options["half_pixel_centers"]:
             return F.interpolate(x, size=tuple(op.params), mode="bilinear", align_corners=False)
         raise InputError("RESIZE_BILINEAR without half-pixel centres or aligned corners is not supported")
 
     def _depth_to_space(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
-        block = op.options.BlockSize()
+        block = op.options["block"]
         n, c, h, w = x.shape
         # TFLite's channel order is (block row, block column, channel); pixel_shuffle's is the reverse
         x = x.view(n, block, block, c // block**2, h, w).permute(0, 3, 1, 2, 4, 5).reshape(n, c, h, w)
         return F.pixel_shuffle(x, block)
 
     def _prelu(self, op: _Op, x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-        return torch.where(x >= 0, x, x * alpha.reshape(1, -1, 1, 1))
+        return F.prelu(x, alpha)
 
     def _max_pool_2d(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
         o = op.options
-        kernel, stride = (o.FilterHeight(), o.FilterWidth()), (o.StrideH(), o.StrideW())
-        if o.Padding() == tflite.Padding.SAME:
-            x = _same_padding(x, torch.Size(kernel), stride, value=float("-inf"))
-        return _ACTIVATIONS[o.FusedActivationFunction()](F.max_pool2d(x, kernel, stride))
+        padding = (0, 0)
+        if o["same"]:  # padded with -inf: the pool's own padding is, and never wins a max
+            x, padding = _same_padding(x, torch.Size(o["kernel"]), o["stride"], value=float("-inf"))
+        return _ACTIVATIONS[o["activation"]](F.max_pool2d(x, o["kernel"], o["stride"], padding))
 
     def _mul(self, op: _Op, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return _ACTIVATIONS[op.options.FusedActivationFunction()](a * b)
+        return _ACTIVATIONS[op.options["activation"]](a * b)
 
     def _strided_slice(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
-        o = op.options
-        if o.BeginMask() or o.EndMask() or o.ShrinkAxisMask() or o.EllipsisMask() or o.NewAxisMask():
+        if op.options["masked"]:
             raise InputError("STRIDED_SLICE with masks is not supported")
         rank = len(op.params) // 3
         begin, end, strides = op.params[:rank], op.params[rank : 2 * rank], op.params[2 * rank :]
@@ -250,13 +252,18 @@ class TfliteGraph(torch.nn.Module):
 
 def _same_padding(
     x: torch.Tensor, kernel: torch.Size, stride: tuple[int, int], value: float = 0.0
-) -> torch.Tensor:
-    """TensorFlow's SAME padding (the extra pixel, if any, at the bottom and right)."""
+) -> tuple[torch.Tensor, tuple[int, int]]:
+    """TensorFlow's SAME padding (the extra pixel, if any, at the bottom and right): ``x`` and
+    the (height, width) padding left for the convolution or pool to add on both sides; ``x`` is
+    padded here, with ``value``, only where the two sides differ."""
     pads = []
     for size, k, s in ((x.shape[-1], kernel[1], stride[1]), (x.shape[-2], kernel[0], stride[0])):
         total = max((-(-size // s) - 1) * s + k - size, 0)
         pads += [total // 2, total - total // 2]
-    return F.pad(x, pads, value=value)
+    left, right, top, bottom = pads
+    if left == right and top == bottom:
+        return x, (top, left)
+    return F.pad(x, pads, value=value), (0, 0)
 
 
 def _custom_options(op: Any) -> dict[str, Any]:
@@ -264,7 +271,8 @@ def _custom_options(op: Any) -> dict[str, Any]:
     return {} if isinstance(data, int) else flexbuffers.Loads(data.tobytes())
 
 
-def _options(op: Any, name: str) -> Any:
+def _options(op: Any, name: str) -> dict[str, Any]:
+    """What the operator's methods read of its builtin options, read out of the flatbuffer."""
     table = op.BuiltinOptions()
     kinds = {
         "CONV_2D": tflite.Conv2DOptions,
@@ -277,10 +285,24 @@ def _options(op: Any, name: str) -> Any:
         "STRIDED_SLICE": tflite.StridedSliceOptions,
     }
     if table is None or name not in kinds:
-        return None
-    options = kinds[name]()
-    options.Init(table.Bytes, table.Pos)
-    return options
+        return {}
+    o = kinds[name]()
+    o.Init(table.Bytes, table.Pos)
+    if name == "RESIZE_BILINEAR":
+        return {"align_corners": o.AlignCorners(), "half_pixel_centers": o.HalfPixelCenters()}
+    if name == "DEPTH_TO_SPACE":
+        return {"block": o.BlockSize()}
+    if name == "STRIDED_SLICE":
+        masks = (o.BeginMask(), o.EndMask(), o.ShrinkAxisMask(), o.EllipsisMask(), o.NewAxisMask())
+        return {"masked": any(masks)}
+    read = {"activation": o.FusedActivationFunction()}
+    if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D"):
+        read |= {"stride": (o.StrideH(), o.StrideW()), "same": o.Padding() == tflite.Padding.SAME}
+    if name == "CONV_2D":
+        read["dilation"] = (o.DilationHFactor(), o.DilationWFactor())
+    if name == "MAX_POOL_2D":
+        read["kernel"] = (o.FilterHeight(), o.FilterWidth())
+    return read
 
 
 def _constant(model: Any, tensor: Any) -> np.ndarray | None:
