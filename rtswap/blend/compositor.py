@@ -89,12 +89,18 @@ class Compositor:
 
     def warmup(self, size: int, device: torch.device) -> None:
         """What is slow on its first call (OpenCV builds its colour tables on first use; the
-        camera look's and match's operations their kernels)."""
+        camera look's and match's operations their kernels; on CUDA the first linear solve, of
+        the skin model's and the grain's least-squares fits, loads the solver library)."""
         crop = torch.zeros(1, 3, size, size, device=device)
         face = torch.ones(1, 1, size, size, device=device)
         change = composite(crop, crop, face)
         camera_look(crop, crop, face, [crop], [1.0], [crop])
         match_camera(change, face, [Look(1.0, 1.0, 1 / 255)])  # a blur and grain, whatever the look found
+        for dtype in (torch.float32, torch.float64):  # the skin model's fit, the grain's
+            torch.linalg.solve_ex(
+                torch.eye(3, dtype=dtype, device=device)[None],
+                torch.ones(1, 3, 1, dtype=dtype, device=device),
+            )
 
     def __call__(self, work: SwapWork, blend_levels_fewer: int = 0) -> None:
         """Blend the swapped crops into their targets, what covers the faces staying on top:

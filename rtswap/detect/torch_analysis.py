@@ -14,7 +14,7 @@ import torch
 
 from rtswap.detect.base import Pixels, Region, merged, scan_regions
 from rtswap.detect.blazeface import BlazeFace
-from rtswap.detect.face_mesh_torch import FaceMeshNet, crops, to_image
+from rtswap.detect.face_mesh_torch import INPUT_PX, FaceMeshNet, crops, to_image
 from rtswap.detect.face_mesh_torch import Region as MeshRegion
 from rtswap.frame import Detection
 
@@ -30,6 +30,9 @@ class TorchFaceDetector:
     def __init__(self, device: torch.device, min_score: float = 0.5) -> None:
         self.device = device
         self._network = BlazeFace(min_score).to(device).eval()
+        # Run once here, as mediapipe's graphs are: on CUDA the first run loads every kernel and
+        # the first convolution cuDNN, seconds that a live frame would otherwise wait for.
+        self.detect(torch.zeros(256, 256, 3, dtype=torch.uint8, device=device))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -57,6 +60,10 @@ class TorchFaceMesh:
         self.device = device
         self._network = FaceMeshNet().to(device).eval()
         self._previous: dict[int, np.ndarray] = {}
+        self._run(  # once here, as the detector (and mediapipe's graphs) are
+            torch.zeros(INPUT_PX, INPUT_PX, 3, dtype=torch.uint8, device=device),
+            [MeshRegion((INPUT_PX / 2, INPUT_PX / 2), INPUT_PX, 0.0)],
+        )
 
     def close(self) -> None:
         """Nothing to release."""
