@@ -1,20 +1,22 @@
-"""Tensor operations per frame in each per-face step, with 1 and 4 faces: on CUDA each is a kernel
-launch, and at a few microseconds a launch, steps of a few hundred small operations are bound by
-launches, not by the work. This is what decides where fusing pays (a Triton kernel, or a CUDA
-graph of a step's fixed shapes); the time each step takes on a GPU comes from ``rtswap bench
---device cuda``, whose per-stage figures are CUDA-event timings there.
+"""Tensor operations per frame in each per-face step, with 1 and 4 faces, and the time each step
+takes: on CUDA each operation is a kernel launch, and at a few microseconds a launch (more of the
+interpreter's), steps of a few hundred small operations are bound by launches and the host, not
+by the work. This is what decides where fusing pays (a Triton kernel, or a CUDA graph of a
+step's fixed shapes).
 
 Counted on any device (the tensor implementations, which are what runs on CUDA; views, which
-launch nothing, are left out) with a ``TorchDispatchMode``. The scene is the astronaut photo,
-tiled once per face.
+launch nothing, are left out) with a ``TorchDispatchMode``; timed as the median of 20 calls after
+one, the device synchronised around each. The scene is the astronaut photo, tiled once per face.
 
-    python benchmarks/device_ops.py [--json PATH]
+    python benchmarks/device_ops.py [--device cpu|cuda] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +30,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from rtswap.bench.runner import machine
 from rtswap.blend.composite_tensor import composite_tensor
 from rtswap.blend.occluders.skin import occluders
+from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.detect.torch_analysis import TorchFaceDetector, TorchFaceMesh
 from rtswap.frame import Face
@@ -36,6 +39,7 @@ from rtswap.geometry.crops import FaceRegions
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
 
+_TIMED = 20
 _NO_KERNEL = {"empty", "empty_strided", "_local_scalar_dense", "lift_fresh", "detach"}
 
 
@@ -63,18 +67,27 @@ def _scene(faces: int) -> np.ndarray:
     return np.hstack([face] * faces)
 
 
-def _analysis_counts(frame: torch.Tensor, faces: list[Face]) -> dict[str, int]:
-    """The face analysis of ``--landmarks torch`` (the PyTorch ports of mediapipe's networks)."""
+def _median_ms(step: Callable[[], object], device: torch.device) -> float:
+    times = []
+    with torch.inference_mode():
+        for k in range(_TIMED + 1):
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            step()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            if k:  # the first call is not counted
+                times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def _steps(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict[str, Callable[[], object]]:
+    """Each step of a frame, as it runs on ``frame``'s device; the face analysis is that of
+    ``--landmarks torch`` (the PyTorch ports of mediapipe's networks)."""
     detector, mesh = TorchFaceDetector(frame.device), TorchFaceMesh(frame.device)
     followed: list[tuple[np.ndarray, int | None]] = [(face.box, key) for key, face in enumerate(faces)]
     mesh.landmarks_many(frame, followed)  # from now on each face is followed from its landmarks
-    return {
-        "detector, whole frame": _count(lambda: detector.detect(frame)),
-        "face mesh, followed": _count(lambda: mesh.landmarks_many(frame, followed)),
-    }
-
-
-def _counts(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict[str, int]:
     work = face_swap.swap(frame, faces)
     assert work is not None
     face_swap.composite(work)
@@ -83,13 +96,15 @@ def _counts(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict
     regions = FaceRegions(frame, work.regions.matrices, work.regions.size, opencv=False)
     one_each = [FaceRegions(frame, [m], work.regions.size, opencv=False) for m in regions.matrices]
     return {
-        "crop, batched": _count(regions.crop),
-        "crop, face by face": _count(lambda: [r.crop() for r in one_each]),
-        "crop + engine (warp)": _count(lambda: face_swap.swap(frame, faces)),
-        "occluders": _count(lambda: occluders(work.crops, work.landmarks, work.mask)),
-        "composite": _count(lambda: composite_tensor(work.crops, work.swapped, work.mask)),
-        "paste, batched": _count(lambda: regions.paste(frame.clone(), changes)),
-        "paste, face by face": _count(lambda: _paste_one_by_one(one_each, frame.clone(), changes)),
+        "detector, whole frame": lambda: detector.detect(frame),
+        "face mesh, followed": lambda: mesh.landmarks_many(frame, followed),
+        "crop, batched": regions.crop,
+        "crop, face by face": lambda: [r.crop() for r in one_each],
+        "crop + engine (warp)": lambda: face_swap.swap(frame, faces),
+        "occluders": lambda: occluders(work.crops, work.landmarks, work.mask),
+        "composite": lambda: composite_tensor(work.crops, work.swapped, work.mask),
+        "paste, batched": lambda: regions.paste(frame.clone(), changes),
+        "paste, face by face": lambda: _paste_one_by_one(one_each, frame.clone(), changes),
     }
 
 
@@ -102,26 +117,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    counts = {}
-    with FaceAnalyzer() as analyzer, Swapper(grace_hopper_path(), progress=False) as swapper:
+    device = torch.device(args.device)
+    measured: dict[int, dict[str, tuple[int, float]]] = {}
+    config = SwapConfig(device=args.device)
+    with FaceAnalyzer() as analyzer, Swapper(grace_hopper_path(), config, progress=False) as swapper:
         for faces in (1, 4):
             image = _scene(faces)
             found = analyzer.analyze(image)
             assert len(found) == faces
-            frame = torch.from_numpy(image)
-            counts[faces] = _analysis_counts(frame, found) | _counts(swapper.face_swap, frame, found)
-    print(f"{'tensor operations':<22}{'1 face':>8}{'4 faces':>9}")
-    for step in counts[1]:
-        print(f"{step:<22}{counts[1][step]:>8}{counts[4][step]:>9}")
+            steps = _steps(swapper.face_swap, torch.from_numpy(image).to(device), found)
+            measured[faces] = {name: (_count(step), _median_ms(step, device)) for name, step in steps.items()}
+    print(f"on {device}; operations and median ms per call, with 1 face and with 4")
+    print(f"{'step':<22}{'ops 1':>7}{'ops 4':>7}{'ms 1':>9}{'ms 4':>9}")
+    for name, (ops, ms) in measured[1].items():
+        ops4, ms4 = measured[4][name]
+        print(f"{name:<22}{ops:>7}{ops4:>7}{ms:>9.2f}{ms4:>9.2f}")
     if args.json:
         rows = [
-            {"faces": n, "step": step, "operations": ops}
-            for n, c in counts.items()
-            for step, ops in c.items()
+            {"faces": n, "step": name, "operations": ops, "median_ms": round(ms, 3)}
+            for n, steps_measured in measured.items()
+            for name, (ops, ms) in steps_measured.items()
         ]
-        args.json.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2) + "\n")
+        result = {"machine": machine(), "device": str(device), "rows": rows}
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
