@@ -103,8 +103,10 @@ def crops(image: torch.Tensor, regions: list[Region]) -> torch.Tensor:
     return pixels.round() / 255.0
 
 
-def to_image(points: torch.Tensor, region: Region) -> torch.Tensor:
-    """(478, 3) crop-pixel landmarks -> image pixels (depth scaled with x and y)."""
-    matrix = torch.as_tensor(region.to_image(), dtype=points.dtype, device=points.device)
+def to_image(points: np.ndarray, region: Region) -> np.ndarray:
+    """(478, 3) crop-pixel landmarks -> float32 image pixels (depth scaled with x and y), on the
+    host: the tracker reads them there, so the network's points come back in one copy and the
+    mapping costs the device nothing."""
+    matrix = region.to_image()
     xy = points[:, :2] @ matrix[:, :2].T + matrix[:, 2]
-    return torch.cat([xy, points[:, 2:] * (region.side / INPUT_PX)], dim=1)
+    return np.concatenate([xy, points[:, 2:] * (region.side / INPUT_PX)], axis=1).astype(np.float32)

@@ -108,8 +108,9 @@ class TorchFaceMesh:
     def _run(self, frame: torch.Tensor, regions: list[MeshRegion]) -> tuple[list[np.ndarray], list[float]]:
         with torch.inference_mode():
             points, presence = self._network(crops(frame, regions))
-            in_frame = [to_image(p, region) for p, region in zip(points, regions, strict=True)]
-        return [p.cpu().numpy().astype(np.float32) for p in in_frame], presence.cpu().tolist()
+            back = torch.cat([points.flatten(1), presence[:, None]], dim=1).cpu().numpy()  # one copy
+        in_frame = [to_image(p[:-1].reshape(-1, 3), region) for p, region in zip(back, regions, strict=True)]
+        return in_frame, back[:, -1].tolist()
 
 
 def _on(image: Pixels, device: torch.device) -> torch.Tensor:

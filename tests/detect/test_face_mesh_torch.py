@@ -45,7 +45,7 @@ def test_landmarks_match_mediapipes(
         region = Region.around(previous)
         with torch.inference_mode():
             points, presence = net(crops(torch.from_numpy(image), [region]))
-            ours = to_image(points[0], region).numpy()
+            ours = to_image(points[0].numpy(), region)
         error = np.linalg.norm(ours[:, :2] - theirs[:, :2], axis=1).mean() * 256 / np.ptp(theirs[:, 1])
         assert error <= 1.0, name
         assert np.abs(ours[:, 2] - theirs[:, 2]).mean() <= 0.05 * np.ptp(theirs[:, 1]), name
