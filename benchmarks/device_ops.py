@@ -32,6 +32,8 @@ from rtswap.blend.composite_tensor import composite_tensor
 from rtswap.blend.occluders.skin import occluders
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.detect.face_mesh_torch import FaceMeshNet, crops
+from rtswap.detect.face_mesh_torch import Region as MeshRegion
 from rtswap.detect.torch_analysis import TorchFaceDetector, TorchFaceMesh
 from rtswap.frame import Face
 from rtswap.generate.face_swap import FaceSwap
@@ -95,9 +97,14 @@ def _steps(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict[
     assert changes is not None
     regions = FaceRegions(frame, work.regions.matrices, work.regions.size, opencv=False)
     one_each = [FaceRegions(frame, [m], work.regions.size, opencv=False) for m in regions.matrices]
+    network = FaceMeshNet().to(frame.device).eval()
+    with torch.inference_mode():
+        mesh_crops = crops(frame, [MeshRegion.around(face.landmarks) for face in faces])
     return {
         "detector, whole frame": lambda: detector.detect(frame),
         "face mesh, followed": lambda: mesh.landmarks_many(frame, followed),
+        "face mesh network": lambda: network(mesh_crops),
+        **_graphed("face mesh network, CUDA graph", network, mesh_crops),
         "crop, batched": regions.crop,
         "crop, face by face": lambda: [r.crop() for r in one_each],
         "crop + engine (warp)": lambda: face_swap.swap(frame, faces),
@@ -106,6 +113,29 @@ def _steps(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict[
         "paste, batched": lambda: regions.paste(frame.clone(), changes),
         "paste, face by face": lambda: _paste_one_by_one(one_each, frame.clone(), changes),
     }
+
+
+def _graphed(name: str, network: torch.nn.Module, example: torch.Tensor) -> dict[str, Callable[[], object]]:
+    """On CUDA, ``network`` on ``example`` captured as one CUDA graph, whose replay is one launch
+    for all its kernels: what capturing the step would save (not yet in the product: measured
+    first). Nothing elsewhere, or if the capture fails (said)."""
+    if example.device.type != "cuda":
+        return {}
+    static = example.clone()
+    try:
+        side = torch.cuda.Stream(example.device)
+        side.wait_stream(torch.cuda.current_stream(example.device))
+        with torch.cuda.stream(side), torch.inference_mode():
+            for _ in range(3):  # kernels loaded and cuDNN's choices made before the capture
+                network(static)
+        torch.cuda.current_stream(example.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.inference_mode(), torch.cuda.graph(graph):
+            network(static)
+    except RuntimeError as exc:
+        print(f"{name}: the capture failed: {exc}")
+        return {}
+    return {name: graph.replay}
 
 
 def _paste_one_by_one(regions: list[FaceRegions], frame: torch.Tensor, changes: torch.Tensor) -> None:
