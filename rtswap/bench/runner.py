@@ -63,10 +63,13 @@ def rss_mb() -> float:
 
 
 class _MemorySampler:
-    """Samples resident memory once a second on a thread: [(monotonic ns, MiB)]."""
+    """Samples resident memory once a second on a thread: [(monotonic ns, MiB)]; on CUDA also
+    how busy the GPU was (NVML's utilisation, percent; none where NVML is missing)."""
 
-    def __init__(self) -> None:
+    def __init__(self, device: torch.device) -> None:
         self.samples: list[tuple[int, float]] = []
+        self.gpu_busy: list[float] = []
+        self._gpu = device if device.type == "cuda" else None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rtswap-memory", daemon=True)
 
@@ -81,6 +84,11 @@ class _MemorySampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.samples.append((time.monotonic_ns(), rss_mb()))
+            if self._gpu is not None:
+                try:
+                    self.gpu_busy.append(float(torch.cuda.utilization(self._gpu)))
+                except (ModuleNotFoundError, RuntimeError):  # no NVML: memory only
+                    self._gpu = None
             self._stop.wait(1.0)
 
 
@@ -114,8 +122,11 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
             live=config.fps > 0, detect_every=config.detect_every, latency_budget_ms=config.latency_budget_ms
         )
         pipeline = Pipeline(swapper.face_swap, _source(config), [NullSink()], pipeline_config)
+        on_gpu = swapper.device.type == "cuda"
+        if on_gpu:
+            torch.cuda.reset_peak_memory_stats(swapper.device)
         start = time.monotonic_ns()
-        with _MemorySampler() as memory:
+        with _MemorySampler(swapper.device) as memory:
             run = pipeline.run(seconds=WARMUP_S + config.seconds)
         result: dict[str, object] = {
             "machine": machine(),
@@ -136,6 +147,10 @@ def run_bench(config: BenchConfig) -> dict[str, object]:
                 ],
                 "seconds_at_level": governor.time_at_levels(start, time.monotonic_ns()),
             }
+        if on_gpu:
+            peak_mib = torch.cuda.max_memory_allocated(swapper.device) / 2**20
+            busy = _percentiles(memory.gpu_busy) if memory.gpu_busy else None
+            result["gpu"] = {"memory_peak_mib": round(peak_mib, 1), "busy_percent": busy}
         result |= _costs_beside_the_stages(swapper, pipeline)
         if config.seconds >= 120:
             result["minutes"] = _minutes(pipeline.stats, memory.samples, start, config.seconds)
@@ -205,6 +220,14 @@ def format_table(result: dict[str, object]) -> str:
     assert isinstance(stages, dict)
     lines += [_row(f"  {name}", values) for name, values in stages.items()]
     lines += ["", f"fps in {result['fps_in']}, fps out {result['fps_out']}, dropped {result['dropped']}"]
+    if "gpu" in result:
+        gpu = result["gpu"]
+        assert isinstance(gpu, dict)
+        busy = gpu["busy_percent"]
+        lines.append(
+            f"GPU memory peak {gpu['memory_peak_mib']:g} MiB"
+            + (f", busy {busy['p50']:g}% (p50 of 1 s samples), {busy['p99']:g}% (p99)" if busy else "")
+        )
     if "governor" in result:
         governor = result["governor"]
         assert isinstance(governor, dict)

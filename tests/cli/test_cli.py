@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from rtswap.bench.runner import format_table
 from rtswap.cli import main
 from rtswap.media.image import read_image, write_image
 from rtswap.media.label import METADATA
@@ -196,6 +197,12 @@ def test_bench_writes_the_promised_json(tmp_path: Path, capsys: pytest.CaptureFi
     assert set(result["stages"]) == {"capture", "detect", "track", "swap", "composite", "output"}
     assert result["fps_out"] > 0 and result["sequential"]["fps_out"] > 0
     assert result["speedup"] == pytest.approx(result["fps_out"] / result["sequential"]["fps_out"], abs=0.01)
+    assert "gpu" not in result  # the GPU's memory and load are reported on CUDA only
+    on_gpu = {
+        **result,
+        "gpu": {"memory_peak_mib": 812.5, "busy_percent": {"p50": 41.0, "p95": 60.0, "p99": 63.0}},
+    }
+    assert "GPU memory peak 812.5 MiB, busy 41% (p50 of 1 s samples), 63% (p99)" in format_table(on_gpu)
 
 
 def test_identity_add_list_use_and_remove(
