@@ -53,7 +53,8 @@ class Model:
     shape: tuple[int, ...]
     """One item of the batch it takes (a crop: (3, S, S))."""
     module: Callable[[], nn.Module]
-    """A fresh PyTorch module of the per-frame path (random weights, real width)."""
+    """The per-frame path as a PyTorch module (random weights, real width); it may be one module
+    shared between calls: :func:`runners` gives each runner a copy of its own."""
     shared: tuple[torch.Tensor, ...]
     """What the module takes besides the batch (the same for every item; a restorer: nothing)."""
     onnx: Callable[[Path], tuple[Path, tuple[torch.Tensor, ...]]] | None = None
@@ -185,7 +186,7 @@ def runners(
     precisions: tuple[Precision, ...] = PRECISIONS if device.type == "cuda" else ("fp32",)
     found: list[tuple[str, str, Runner, tuple[torch.Tensor, ...]]] = []
     backends = [b for b in available_backends(device) if b in wanted]
-    for precision in precisions:  # each runner moves and casts its module in place: its own copy
+    for precision in precisions:  # each runner moves and casts its module in place
         dtype = DTYPES[precision]
         eager = EagerRunner(copy.deepcopy(model.module()), device, dtype, example)
         found.append(("eager", precision, eager, model.shared))

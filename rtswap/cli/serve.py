@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         core = Sessions(
             swapper.face_swap, args.max_sessions, args.label, args.latency_budget, args.ice_server, timeouts
         )
-        run_app(core, listening, args.host, args.port, token)
+        run_app(core, listening, args.host, token)
     return 0
 
 

@@ -103,10 +103,11 @@ def listen(host: str, port: int) -> socket.socket:
         raise InputError(f"--host {host} --port {port}: cannot listen there ({why})") from None
 
 
-def run(core: Sessions, listening: socket.socket, host: str, port: int, token: str) -> None:
-    """Serve on ``listening`` (:func:`listen`) until SIGTERM or Ctrl-C. The address is printed
-    once the socket listens, so whoever reads it (a person, a script) can connect at once."""
+def run(core: Sessions, listening: socket.socket, host: str, token: str) -> None:
+    """Serve on ``listening`` (:func:`listen` on ``host``) until SIGTERM or Ctrl-C. The address is
+    printed once the socket listens, so whoever reads it (a person, a script) can connect at once."""
     server = Server(core, token)
+    port = listening.getsockname()[1]
     print(f"rtswap serve: open {page_url(host, port, token)}", flush=True)
     # on SIGTERM or Ctrl-C: wait at most 1 s for open HTTP connections (a page keeps one alive),
     # then close every session
