@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from rtswap.blend.color import MIN_VISIBLE, SPREAD_LIMITS, STATS_STRIDE
+from rtswap.blend.color import GREY_BLOCK, GREY_SPREAD, MIN_VISIBLE, SPREAD_LIMITS, STATS_STRIDE
 from rtswap.blend.sizes import BlendSizes
 
 
@@ -50,21 +50,34 @@ def _composite_one(
 
 def _transfer_color(source: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """:func:`~rtswap.blend.color.transfer_color` (Lab mean and spread over ``weight``, the colour
-    moved less where little is visible)."""
+    moved less where little is visible, a grey source's colour the target's)."""
     size = weight.shape[0]
     small = (size // STATS_STRIDE, size // STATS_STRIDE)
     small_weight = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
     src_mean, src_std = _masked_stats(
         _lab(cv2.resize(source, small, interpolation=cv2.INTER_AREA)), small_weight
     )
-    tgt_mean, tgt_std = _masked_stats(
-        _lab(cv2.resize(target, small, interpolation=cv2.INTER_AREA)), small_weight
-    )
+    small_target = _lab(cv2.resize(target, small, interpolation=cv2.INTER_AREA))
+    tgt_mean, tgt_std = _masked_stats(small_target, small_weight)
     ratio = np.clip(tgt_std / np.maximum(src_std, 1e-3), *SPREAD_LIMITS)
-    trust = np.array([1.0, *[min(1.0, float(small_weight.mean()) / MIN_VISIBLE)] * 2])
-    ratio, tgt_mean = 1 + (ratio - 1) * trust, src_mean + (tgt_mean - src_mean) * trust
     moved = np.hstack([np.diag(ratio), (tgt_mean - ratio * src_mean)[:, None]]).astype(np.float32)
-    return np.clip(cv2.cvtColor(cv2.transform(_lab(source), moved), cv2.COLOR_Lab2RGB), 0.0, 1.0)
+    lab = _lab(source)
+    out = cv2.transform(lab, moved)
+    low, high = GREY_SPREAD
+    grey = float(np.clip((high - np.hypot(src_std[1], src_std[2])) / (high - low), 0.0, 1.0))
+    visible = min(1.0, float(small_weight.mean()) / MIN_VISIBLE)
+    if grey > 0:  # a colour source skips this (the tensor path computes it and mixes in none)
+        blocks = (size // GREY_BLOCK, size // GREY_BLOCK)
+        colour = _resize(cv2.resize(small_target, blocks, interpolation=cv2.INTER_AREA), lab.shape)
+        out = _colour_towards(out, colour, grey)
+    if visible < 1:
+        out = _colour_towards(out, lab, 1 - visible)
+    return np.clip(cv2.cvtColor(out, cv2.COLOR_Lab2RGB), 0.0, 1.0)
+
+
+def _colour_towards(lab: np.ndarray, other: np.ndarray, share: float) -> np.ndarray:
+    """``lab`` with its colour (a, b) moved ``share`` of the way to ``other``'s, its lightness kept."""
+    return cv2.merge([lab[..., 0], *(lab[..., c] + (other[..., c] - lab[..., c]) * share for c in (1, 2))])
 
 
 def _multiband_change(delta: np.ndarray, mask: np.ndarray, levels: int) -> np.ndarray:

@@ -95,3 +95,6 @@ def test_the_opencv_composite_matches_the_tensor_one() -> None:
     speck[..., 90:102, 90:102] = 1.0  # too little visible to trust the target's colour
     expected, got = composite_tensor(target, swapped, speck), composite_cpu(target, swapped, speck)
     assert (got - expected).abs().max() < 2 / 255
+    grey = swapped.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)  # takes the target's colour
+    expected, got = composite_tensor(target, grey, coverage), composite_cpu(target, grey, coverage)
+    assert (got - expected).abs().max() < 2 / 255

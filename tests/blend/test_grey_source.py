@@ -1,0 +1,35 @@
+"""A black-and-white source photo has no colour to give: the swap keeps the target's colours
+(rosier cheeks, redder lips where the target has them) under the source's light and shade."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from rtswap.config import SwapConfig
+from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.swapper import Swapper
+from tests.conftest import face_hull
+
+
+def _colour(image: np.ndarray) -> np.ndarray:
+    """(H, W, 2) Lab a and b of an RGB uint8 image, smoothed as the swap's colour is."""
+    lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    return cv2.GaussianBlur(lab[..., 1:], (0, 0), 6)
+
+
+def test_a_black_and_white_source_takes_the_targets_colours(
+    astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer
+) -> None:
+    grey = cv2.cvtColor(cv2.cvtColor(astro, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    with Swapper(grey, SwapConfig(), progress=False) as swapper:
+        out = swapper.swap_image(grace)
+    face = analyzer.analyze(grace, 1)[0]
+    r = round(0.1 * face.height)
+    inside = cv2.erode(face_hull(face, grace.shape).astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1))) > 0
+    swap, target = _colour(out)[inside], _colour(grace)[inside]
+    for channel in range(2):  # the target's colour, place by place: not one tint over the face
+        assert np.corrcoef(swap[:, channel], target[:, channel])[0, 1] > 0.8
+    assert np.abs(swap.mean(0) - target.mean(0)).max() < 3
+    outside = ~face_hull(face, grace.shape, grow=0.1)
+    assert np.array_equal(out[outside], grace[outside])
