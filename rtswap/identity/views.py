@@ -30,6 +30,10 @@ MIN_SEPARATION_DEG = 2.0
 """A view whose (yaw, pitch) is this close to a better one adds nothing."""
 BLUR_FRACTION = 0.5
 """Views less sharp than this fraction of the median are dropped."""
+MAX_ENLARGED = 3.0
+"""A source face enlarged more than this into the engine's crop has much less detail than the
+crop shows: the swap comes out soft (and glasses' rims are hard to find), so the user is told.
+(The astronaut's 512 px photo is enlarged 2.0x into ``warp``'s 256 px crop and looks sharp.)"""
 
 
 def frames_of(path: Path) -> Iterator[np.ndarray]:
@@ -62,6 +66,29 @@ def view_of(
     sharpness = float(cv2.Laplacian(grey, cv2.CV_64F).var())
     landmarks = apply_affine(matrix, face.landmarks)
     return AlignedView(crop, landmarks, face, sharpness, depth_in_crop(matrix, face.landmarks))
+
+
+def say_if_small(views: list[AlignedView], name: str) -> None:
+    """Warn, once for ``name``, when even its largest face is enlarged more than
+    :data:`MAX_ENLARGED` times into the engine's crop."""
+    enlarged, view = min((_enlarged(v), i) for i, v in enumerate(views))
+    if enlarged > MAX_ENLARGED:
+        face = views[view].face
+        needed = math.ceil(face.height * enlarged / MAX_ENLARGED)
+        log.warning(
+            "%s: the face is %d px tall, enlarged %.1fx for the engine: the swap will be soft "
+            "(a source where it is at least %d px tall gives a sharp one)",
+            name,
+            round(face.height),
+            enlarged,
+            needed,
+        )
+
+
+def _enlarged(view: AlignedView) -> float:
+    """How many times the view's face is enlarged from its source image into the crop."""
+    in_crop = float(view.landmarks[:, 1].max() - view.landmarks[:, 1].min())
+    return in_crop / max(view.face.height, 1.0)
 
 
 def select(views: list[AlignedView]) -> list[AlignedView]:
@@ -102,6 +129,7 @@ def collect(
         ]
         if not found:
             raise NoFaceError(f"{path}: no face found in the source")
+        say_if_small(found, str(path))
         views.extend(found)
     chosen = select(views)
     if len(views) > 1:
@@ -116,6 +144,7 @@ def prepare_image(
     view = view_of(image, analyzer, engine.template, engine.device, "source image")
     if view is None:
         raise NoFaceError("source image: no face found in the source")
+    say_if_small([view], "source image")
     return engine.load(engine.prepare(marked([view], covers)))
 
 

@@ -77,6 +77,18 @@ def test_source_with_several_faces_uses_the_largest_and_says_so(
         assert width > 0.4 * swapper.face_swap.engine.template.size
 
 
+def test_a_small_source_face_is_said_to_make_a_soft_swap(
+    astro: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="rtswap"), Swapper(astro, SwapConfig(device="cpu")):
+        assert "will be soft" not in caplog.text  # its face enlarged 2.0x
+    small = cv2.resize(astro, (160, 160), interpolation=cv2.INTER_AREA)
+    with caplog.at_level("WARNING", logger="rtswap"), Swapper(small, SwapConfig(device="cpu")):
+        said = "source image: the face is 34 px tall, enlarged 6.4x for the engine: the swap will be soft"
+        assert said in caplog.text
+        assert "(a source where it is at least 72 px tall gives a sharp one)" in caplog.text
+
+
 def test_warp_output_is_unchanged(astro: np.ndarray) -> None:
     """tests/generate/data/warp-golden-256.png pins the warp engine's output against unintended change: it
     was written by this test's own steps (with the source loaded from the cache), and an intended
