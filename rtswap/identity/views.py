@@ -68,7 +68,7 @@ def view_of(
     return AlignedView(crop, landmarks, face, sharpness, depth_in_crop(matrix, face.landmarks))
 
 
-def say_if_small(views: list[AlignedView], name: str) -> None:
+def _say_if_small(views: list[AlignedView], name: str) -> None:
     """Warn, once for ``name``, when even its largest face is enlarged more than
     :data:`MAX_ENLARGED` times into the engine's crop."""
     enlarged, view = min((_enlarged(v), i) for i, v in enumerate(views))
@@ -129,7 +129,7 @@ def collect(
         ]
         if not found:
             raise NoFaceError(f"{path}: no face found in the source")
-        say_if_small(found, str(path))
+        _say_if_small(found, str(path))
         views.extend(found)
     chosen = select(views)
     if len(views) > 1:
@@ -144,7 +144,7 @@ def prepare_image(
     view = view_of(image, analyzer, engine.template, engine.device, "source image")
     if view is None:
         raise NoFaceError("source image: no face found in the source")
-    say_if_small([view], "source image")
+    _say_if_small([view], "source image")
     return engine.load(engine.prepare(marked([view], covers)))
 
 
