@@ -23,12 +23,13 @@ MIN_VISIBLE = 0.03
 hand), the target's colour is trusted less and less: the swap keeps more of the source's colour
 (a and b), with the target's lightness."""
 GREY_SPREAD = (1.0, 2.0)
-"""A source whose colour (a, b) spreads less than the first over the face (a black-and-white,
-sepia or faded photo: a colour face spreads 4-10) has no colour to give: the swap takes the
-target's (its skin, lips and eyes, averaged over 8 px blocks of the crop so that its wrinkles'
-and rims' tints stay out), with the source's lightness moved as usual. Above the second it keeps
-its own, moved as above; in between, a mix (:func:`grey_share`). Where little of the target is
-visible (:data:`MIN_VISIBLE`), its colour is taken less, as above."""
+"""A face whose colour (a, b) spreads less than the first over it (a black-and-white, sepia or
+faded photo or film: a colour face spreads 4-10) is grey. A grey source has no colour to give,
+and a grey target wants none: either way the swap takes the target's colour (its skin, lips and
+eyes, averaged over 8 px blocks of the crop so that its wrinkles' and rims' tints stay out), with
+the source's lightness moved as usual. Above the second both keep the transfer above; in between,
+a mix (:func:`grey_share`). Where little of the target is visible (:data:`MIN_VISIBLE`), its
+colour is taken less, as above."""
 GREY_BLOCK = 2 * STATS_STRIDE
 """The target's colour that a grey source takes is its mean over blocks of this many pixels."""
 
@@ -60,10 +61,12 @@ def masked_stats(image: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tenso
     return mean, var.sqrt()
 
 
-def grey_share(source_std: torch.Tensor) -> torch.Tensor:
-    """(B, 3, 1, 1) Lab spreads of the source -> (B, 1, 1, 1): how much of the colour (a, b) comes
-    from the target's pixels (:data:`GREY_SPREAD`)."""
-    spread = torch.linalg.vector_norm(source_std[:, 1:], dim=1, keepdim=True)
+def grey_share(source_std: torch.Tensor, target_std: torch.Tensor) -> torch.Tensor:
+    """(B, 3, 1, 1) Lab spreads of the source and the target -> (B, 1, 1, 1): how much of the
+    colour (a, b) comes from the target's pixels (:data:`GREY_SPREAD`)."""
+    spread = torch.minimum(
+        *(torch.linalg.vector_norm(std[:, 1:], dim=1, keepdim=True) for std in (source_std, target_std))
+    )
     low, high = GREY_SPREAD
     return ((high - spread) / (high - low)).clamp(0, 1)
 
@@ -73,9 +76,9 @@ def transfer_color(source: torch.Tensor, target: torch.Tensor, weight: torch.Ten
 
     source, target: (B, 3, H, W) RGB [0, 1]; weight: (B, 1, H, W) in [0, 1], the skin to compare.
     The spread ratio is limited to [0.5, 2] so a flat region cannot amplify noise; the colour (a, b)
-    is moved less where little is visible (:data:`MIN_VISIBLE`), and a grey source takes the
-    target's colour (:data:`GREY_SPREAD`). Statistics are taken at a quarter of the resolution:
-    they barely change and it saves a full-size conversion.
+    is moved less where little is visible (:data:`MIN_VISIBLE`), and with a grey source or target
+    the swap takes the target's colour (:data:`GREY_SPREAD`). Statistics are taken at a quarter of
+    the resolution: they barely change and it saves a full-size conversion.
     """
     small_weight = F.avg_pool2d(weight, STATS_STRIDE)
     small_target = rgb_to_lab(F.avg_pool2d(target, STATS_STRIDE))
@@ -86,7 +89,7 @@ def transfer_color(source: torch.Tensor, target: torch.Tensor, weight: torch.Ten
     moved = (lab - src_mean) * ratio + tgt_mean
     blocks = F.avg_pool2d(small_target[:, 1:], GREY_BLOCK // STATS_STRIDE)
     colour = F.interpolate(blocks, size=source.shape[-2:], mode="bilinear", align_corners=False)
-    colour = moved[:, 1:] + (colour - moved[:, 1:]) * grey_share(src_std)
+    colour = moved[:, 1:] + (colour - moved[:, 1:]) * grey_share(src_std, tgt_std)
     visible = (small_weight.mean(dim=(2, 3), keepdim=True) / MIN_VISIBLE).clamp(max=1)  # (B, 1, 1, 1)
     colour = lab[:, 1:] + (colour - lab[:, 1:]) * visible  # the lightness always moves
     return lab_to_rgb(torch.cat([moved[:, :1], colour], dim=1))

@@ -50,7 +50,7 @@ def _composite_one(
 
 def _transfer_color(source: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """:func:`~rtswap.blend.color.transfer_color` (Lab mean and spread over ``weight``, the colour
-    moved less where little is visible, a grey source's colour the target's)."""
+    moved less where little is visible, the target's colour with a grey source or target)."""
     size = weight.shape[0]
     small = (size // STATS_STRIDE, size // STATS_STRIDE)
     small_weight = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
@@ -64,9 +64,10 @@ def _transfer_color(source: np.ndarray, target: np.ndarray, weight: np.ndarray) 
     lab = _lab(source)
     out = cv2.transform(lab, moved)
     low, high = GREY_SPREAD
-    grey = float(np.clip((high - np.hypot(src_std[1], src_std[2])) / (high - low), 0.0, 1.0))
+    spread = min(np.hypot(src_std[1], src_std[2]), np.hypot(tgt_std[1], tgt_std[2]))
+    grey = float(np.clip((high - spread) / (high - low), 0.0, 1.0))
     visible = min(1.0, float(small_weight.mean()) / MIN_VISIBLE)
-    if grey > 0:  # a colour source skips this (the tensor path computes it and mixes in none)
+    if grey > 0:  # colour faces skip this (the tensor path computes it and mixes in none)
         blocks = (size // GREY_BLOCK, size // GREY_BLOCK)
         colour = _resize(cv2.resize(small_target, blocks, interpolation=cv2.INTER_AREA), lab.shape)
         out = _colour_towards(out, colour, grey)

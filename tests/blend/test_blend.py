@@ -98,3 +98,9 @@ def test_the_opencv_composite_matches_the_tensor_one() -> None:
     grey = swapped.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)  # takes the target's colour
     expected, got = composite_tensor(target, grey, coverage), composite_cpu(target, grey, coverage)
     assert (got - expected).abs().max() < 2 / 255
+    grey_target = target.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)  # so does one on a grey target
+    expected, got = (
+        composite_tensor(grey_target, swapped, coverage),
+        composite_cpu(grey_target, swapped, coverage),
+    )
+    assert (got - expected).abs().max() < 2 / 255
