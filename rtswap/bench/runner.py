@@ -11,7 +11,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import cast
 
-import cv2
 import numpy as np
 import torch
 
@@ -115,8 +114,6 @@ def _measured(stats: PipelineStats, start_ns: int) -> dict[str, object]:
 
 def run_bench(config: BenchConfig) -> dict[str, object]:
     """Runs the benchmark and returns the result (the JSON that ``--json`` writes)."""
-    torch.set_num_threads(1)  # the stage threads are the parallelism; one intra-op thread each
-    cv2.setNumThreads(1)
     with Swapper(grace_hopper_path(), config.swap) as swapper:
         pipeline_config = PipelineConfig(
             live=config.fps > 0, detect_every=config.detect_every, latency_budget_ms=config.latency_budget_ms

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import torch
 
@@ -211,6 +212,7 @@ class Pipeline:
         return self._report(capture, [])
 
     def _build(self) -> tuple[Capture, tuple[Detect, Track], list[Stage]]:
+        _one_intra_op_thread()
         self.face_swap.warmup()
         self._path = FramePath() if self.config.live else None
         self.face_swap.new_stream(self._path)
@@ -306,3 +308,13 @@ def _signalling(step: Step, done: threading.Event) -> Step:
         return out
 
     return run
+
+
+def _one_intra_op_thread() -> None:
+    """The stage threads are the pipeline's parallelism: PyTorch's and OpenCV's own thread pools
+    (one thread per core each, by default) on top of them oversubscribe the cores, and a stage
+    waits for its pool's threads to be scheduled. Process-wide, and left so: several pipelines
+    (``serve``'s sessions) share it. On 2 cores, the demo's p95 and p99 came down from 37 and
+    66 ms to 30 and 45 ms (medians of 9 runs each, docs/speed.md)."""
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
