@@ -4,6 +4,7 @@ import time
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from rtswap.blend.compositor import Compositor
 from rtswap.capture.synthetic import SyntheticSource
@@ -52,6 +53,22 @@ def test_threads_change_nothing_in_the_result(grace_swapper: Swapper, clip: Synt
     Pipeline(grace_swapper.face_swap, ListSource(frames), [sequential], config).run_sequential()
     assert len(threaded.images) == len(sequential.images) == len(frames)
     assert all(np.array_equal(a, b) for a, b in zip(threaded.images, sequential.images, strict=True))
+
+
+def test_the_stages_run_without_pools_of_their_own(grace_swapper: Swapper, clip: SyntheticClip) -> None:
+    """The stage threads are the parallelism: PyTorch's and OpenCV's pools are one thread each."""
+    torch.set_num_threads(2)
+    cv2.setNumThreads(2)
+    seen: list[tuple[int, int]] = []
+    pipeline = Pipeline(
+        grace_swapper.face_swap,
+        ListSource(list(clip)),
+        [CollectSink()],
+        PipelineConfig(live=False),
+        on_output=lambda frame, image: seen.append((torch.get_num_threads(), cv2.getNumThreads())),
+    )
+    pipeline.run()
+    assert seen and set(seen) == {(1, 1)}
 
 
 def test_stage_error_stops_everything_and_names_the_stage(
