@@ -8,12 +8,12 @@
 #   bash benchmarks/cuda_run.sh [STEPS]       there, with .whl carried along; results into $OUT
 #
 # STEPS, comma-separated, run in this order whatever order they are given in (default: all but
-# genind and suite): env, gpu (every gpu-marked test), steps (benchmarks/device_ops.py: each
-# step of a frame, operations and ms), warp1, paced, warp4 (rtswap bench at 1920x1080: 1 face
-# unpaced, 1 face paced at 60 fps, 4 faces unpaced), insw (inswapper at its real width, random
-# weights, eager fp16), gen (benchmarks/generator.py, eager, every precision), genind (the same
-# with inductor, inswapper and GFPGAN), suite (the whole suite on 14 workers: it needs more than
-# one call's 10 minutes there).
+# genind and suite): env, gpu (every gpu-marked test), gen (benchmarks/generator.py, eager, every
+# precision), genind (eager and inductor fp16, GFPGAN, GPEN-512 and inswapper), steps
+# (benchmarks/device_ops.py: each step of a frame, operations and ms), warp1, paced, warp4
+# (rtswap bench at 1920x1080: 1 face unpaced, 1 face paced at 60 fps, 4 faces unpaced), insw
+# (inswapper at its real width, random weights, eager fp16), suite (the whole suite on 14
+# workers: it needs more than one call's 10 minutes there).
 # BUDGET (seconds, default 420) caps the whole run: each step gets what is left.
 set -o pipefail
 if [ "$1" = prepare ]; then
@@ -66,9 +66,14 @@ if step env; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   python3 -c "import sys, numpy, torch, google.protobuf as pb, onnxruntime as ort, mediapipe
 print(sys.version.split()[0], 'numpy', numpy.__version__, 'torch', torch.__version__, 'protobuf', pb.__version__)
-print(torch.cuda.get_device_name(0), 'onnxruntime', ort.__version__, ort.get_available_providers())"
+print(torch.cuda.get_device_name(0), 'onnxruntime', ort.__version__, ort.get_available_providers())
+import importlib.util; print('tensorrt', 'installed' if importlib.util.find_spec('tensorrt') else 'absent')"
 fi
 step gpu && timeout "$(left 240)" python3 -m pytest -m gpu -q -rA -s -p no:cacheprovider --continue-on-collection-errors 2>&1 | tail -80
+step gen && timeout "$(left 90)" python3 benchmarks/generator.py --device cuda --backends eager --repeats 20 \
+  --models inswapper_128,gfpgan_1.4,gpen_bfr_512 --json "$OUT/generator-eager.json"
+step genind && timeout "$(left 240)" python3 benchmarks/generator.py --device cuda --backends eager,inductor \
+  --precisions fp16 --repeats 20 --models gfpgan_1.4,gpen_bfr_512,inswapper_128 --json "$OUT/generator-inductor.json"
 step steps && timeout "$(left 90)" python3 benchmarks/device_ops.py --device cuda --json "$OUT/device-ops-cuda.json"
 step warp1 && bench warp-unpaced-1face 60 --fps 0 --latency-budget 0
 step paced && bench warp-paced60-1face 60 --fps 60
@@ -82,10 +87,6 @@ write_replica(Path('$RTSWAP_MODELS/inswapper_128.onnx')); write_arcface(Path('$R
   bench inswapper-eager-fp16-unpaced-1face 80 --fps 0 --latency-budget 0 --engine inswapper --backend eager \
     --precision fp16
 fi
-step gen && timeout "$(left 90)" python3 benchmarks/generator.py --device cuda --backends eager --repeats 20 \
-  --models inswapper_128,gfpgan_1.4,gpen_bfr_512 --json "$OUT/generator-eager.json"
-step genind && timeout "$(left 240)" python3 benchmarks/generator.py --device cuda --backends eager,inductor \
-  --repeats 20 --models inswapper_128,gfpgan_1.4 --json "$OUT/generator-inductor.json"
 if step suite; then
   timeout "$(left 600)" python3 -m pytest -q -n 14 -p no:cacheprovider -rfE --continue-on-collection-errors >"$OUT/suite.log" 2>&1
   tail -70 "$OUT/suite.log"

@@ -10,7 +10,8 @@ around each call. Reports median and p95 ms per call and per face, and each back
 a ratio to eager fp32's for the same model.
 
     python benchmarks/generator.py [--device cpu|cuda] [--models inswapper_128,simswap_224,...]
-                                   [--backends eager,inductor,...] [--repeats 10] [--json PATH]
+                                   [--backends eager,inductor,...] [--precisions fp32,fp16,bf16]
+                                   [--repeats 10] [--json PATH]
 """
 
 from __future__ import annotations
@@ -178,19 +179,20 @@ MODELS: dict[str, Callable[[], Model]] = {
 
 
 def runners(
-    model: Model, device: torch.device, folder: Path, wanted: list[str]
+    model: Model, device: torch.device, folder: Path, wanted: list[str], precisions: tuple[Precision, ...]
 ) -> list[tuple[str, str, Runner, tuple[torch.Tensor, ...]]]:
     """(backend, precision, runner, what it takes besides the batch) for everything of ``wanted``
-    that runs on ``device``."""
+    that runs on ``device``, in each of ``precisions`` (and eager fp32 always: the ratios' base)."""
     example = (torch.zeros(1, *model.shape), *model.shared)
-    precisions: tuple[Precision, ...] = PRECISIONS if device.type == "cuda" else ("fp32",)
+    if device.type != "cuda":
+        precisions = ("fp32",)
     found: list[tuple[str, str, Runner, tuple[torch.Tensor, ...]]] = []
     backends = [b for b in available_backends(device) if b in wanted]
-    for precision in precisions:  # each runner moves and casts its module in place
+    for precision in dict.fromkeys(("fp32", *precisions)):  # each runner moves and casts its module
         dtype = DTYPES[precision]
         eager = EagerRunner(copy.deepcopy(model.module()), device, dtype, example)
         found.append(("eager", precision, eager, model.shared))
-        if "inductor" in backends:
+        if "inductor" in backends and precision in precisions:
             compiled = InductorRunner(copy.deepcopy(model.module()), example, device, dtype)
             found.append(("inductor", precision, compiled, model.shared))
     if "onnxruntime" in backends and device.type == "cpu" and model.onnx is not None:
@@ -217,10 +219,16 @@ def time_calls(
 
 
 def measure(
-    name: str, model: Model, device: torch.device, repeats: int, folder: Path, backends: list[str]
+    name: str,
+    model: Model,
+    device: torch.device,
+    repeats: int,
+    folder: Path,
+    backends: list[str],
+    precisions: tuple[Precision, ...],
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for backend, precision, runner, shared in runners(model, device, folder, backends):
+    for backend, precision, runner, shared in runners(model, device, folder, backends, precisions):
         runner.warmup(BATCHES)
         for batch in BATCHES:
             target = torch.rand(batch, *model.shape, device=device)
@@ -259,15 +267,21 @@ def main() -> None:
     parser.add_argument(
         "--backends", default="eager,inductor,onnxruntime", help="comma-separated, those that run here"
     )
+    parser.add_argument(
+        "--precisions", default=",".join(PRECISIONS), help="comma-separated, on CUDA (CPU: fp32 only)"
+    )
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    precisions = tuple(p for p in PRECISIONS if p in args.precisions.split(","))
     device = torch.device(args.device)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name in args.models.split(","):
             model = MODELS[name]()
-            rows += measure(name, model, device, args.repeats, Path(folder), args.backends.split(","))
+            rows += measure(
+                name, model, device, args.repeats, Path(folder), args.backends.split(","), precisions
+            )
     result = {"machine": machine(), "device": str(device), "repeats": args.repeats, "rows": rows}
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
