@@ -69,7 +69,9 @@ print(sys.version.split()[0], 'numpy', numpy.__version__, 'torch', torch.__versi
 print(torch.cuda.get_device_name(0), 'onnxruntime', ort.__version__, ort.get_available_providers())
 import importlib.util; print('tensorrt', 'installed' if importlib.util.find_spec('tensorrt') else 'absent')"
 fi
-step gpu && timeout "$(left 240)" python3 -m pytest -m gpu -q -rA -s -p no:cacheprovider --continue-on-collection-errors 2>&1 | tail -80
+# the files that hold gpu-marked tests, not the whole suite (which imports and collects everything)
+step gpu && timeout "$(left 240)" python3 -m pytest -m gpu -q -rA -s -p no:cacheprovider --continue-on-collection-errors \
+  $(grep -rl "mark\.gpu" tests) 2>&1 | tail -80
 step gen && timeout "$(left 90)" python3 benchmarks/generator.py --device cuda --backends eager --repeats 20 \
   --models inswapper_128,gfpgan_1.4,gpen_bfr_512 --json "$OUT/generator-eager.json"
 step genind && timeout "$(left 240)" python3 benchmarks/generator.py --device cuda --backends eager,inductor \

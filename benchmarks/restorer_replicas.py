@@ -128,7 +128,8 @@ class GFPGANReplica(nn.Module):
         self.to_rgbs = nn.ModuleList(_ToRGB(_DECODER[r]) for r in _LEVELS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feat, skips = F.leaky_relu(self.stem(x), 0.2), list[torch.Tensor]()
+        feat = F.leaky_relu(self.stem(x), 0.2)
+        skips: list[torch.Tensor] = []
         for block in self.down:
             feat = block(feat)
             skips.insert(0, feat)
