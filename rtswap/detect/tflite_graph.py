@@ -134,7 +134,12 @@ class TfliteGraph(torch.nn.Module):
     ) -> torch.Tensor:
         o = op.options
         x, padding = _same_padding(x, weight.shape[-2:], o["stride"]) if o["same"] else (x, (0, 0))
-        y = F.conv2d(x, weight, bias, stride=o["stride"], padding=padding, groups=x.shape[1])
+        if x.is_cuda:  # PyTorch's own kernel: cuDNN 9 compiles one with NVRTC per new shape, seconds each
+            y = torch.ops.aten._conv_depthwise2d(
+                x, weight, weight.shape[-2:], bias, o["stride"], padding, (1, 1)
+            )
+        else:
+            y = F.conv2d(x, weight, bias, stride=o["stride"], padding=padding, groups=x.shape[1])
         return _ACTIVATIONS[o["activation"]](y)
 
     def _pad(self, op: _Op, x: torch.Tensor) -> torch.Tensor:
