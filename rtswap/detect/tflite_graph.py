@@ -98,6 +98,10 @@ class TfliteGraph(torch.nn.Module):
             inputs = [i for i in inputs if i >= 0 and i not in constant]
             options = _custom_options(op) if code.CustomCode() else _options(op, name)
             self._ops.append(_Op(name, inputs, outputs, options, params))
+        for k, op in enumerate(self._ops):  # on the device, so that indexing with them copies nothing
+            if op.name == "Landmarks2TransformMatrix":
+                op.options["subset_buffer"] = f"subset{k}"
+                self.register_buffer(f"subset{k}", torch.tensor(op.options["subset_idxs"]))
         self._inputs = graph.InputsAsNumpy().tolist()
         self._outputs = graph.OutputsAsNumpy().tolist()
         layouts = {op.inputs[1]: op.name for op in self._ops if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D")}
@@ -116,7 +120,7 @@ class TfliteGraph(torch.nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
         values: dict[int, torch.Tensor] = {
-            int(name[1:]): t for name, t in self._buffers.items() if t is not None
+            int(name[1:]): t for name, t in self._buffers.items() if t is not None and name[1:].isdigit()
         }
         values.update(zip(self._inputs, inputs, strict=True))
         for op in self._ops:
@@ -198,7 +202,7 @@ class TfliteGraph(torch.nn.Module):
         along = xy[:, o["right_rotation_idx"]] - xy[:, o["left_rotation_idx"]]
         rotation = o["target_rotation_radians"] - torch.atan2(along[:, 1], along[:, 0])
         cos, sin = torch.cos(rotation)[:, None], torch.sin(rotation)[:, None]
-        subset = xy[:, o["subset_idxs"]]
+        subset = xy[:, self.get_buffer(o["subset_buffer"])]
         x = cos * subset[..., 0] - sin * subset[..., 1]  # rotated by the rotation
         y = sin * subset[..., 0] + cos * subset[..., 1]
         width, height = x.amax(1) - x.amin(1), y.amax(1) - y.amin(1)

@@ -71,3 +71,25 @@ def test_a_crop_without_a_face_scores_low(net: FaceMeshNet) -> None:
     with torch.inference_mode():
         _, presence = net(torch.full((1, 3, 192, 192), 0.5))
     assert presence.item() < 0.5
+
+
+class _HostIndexes(torch.overrides.TorchFunctionMode):
+    """Records every index made of host data (a list, an array): on CUDA each such index is a
+    copy from pageable memory, which waits for the device and breaks a CUDA graph's capture."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        if func in (torch.Tensor.__getitem__, torch.Tensor.__setitem__):
+            index = args[1] if isinstance(args[1], tuple) else (args[1],)
+            if any(isinstance(i, list | np.ndarray) for i in index):
+                self.found.append(func.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+def test_the_network_indexes_with_tensors_only(net: FaceMeshNet) -> None:
+    with torch.inference_mode(), _HostIndexes() as probe:
+        net(torch.rand(2, 3, 192, 192))
+    assert probe.found == []
