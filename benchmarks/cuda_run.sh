@@ -8,10 +8,11 @@
 #   bash benchmarks/cuda_run.sh [STEPS]       there, with .whl carried along; results into $OUT
 #
 # STEPS, comma-separated, run in this order whatever order they are given in (default: all but
-# genind, spy and suite): env, gpu (every gpu-marked test), gen (benchmarks/generator.py, eager, every
-# precision), genind (eager and inductor fp16, GFPGAN, GPEN-512 and inswapper), steps
-# (benchmarks/device_ops.py: each step of a frame, operations and ms), warp1, paced, warp4
-# (rtswap bench at 1920x1080: 1 face unpaced, 1 face paced at 60 fps, 4 faces unpaced), insw
+# genind, spy and suite): env, gpu (every gpu-marked test), gen (benchmarks/generator.py, eager,
+# every precision), genind (eager and inductor fp16, GFPGAN, GPEN-512 and inswapper), steps
+# (benchmarks/device_ops.py: each step of a frame, operations and ms), warp1, paced, mp1,
+# mppaced, warp4 (rtswap bench at 1920x1080: 1 face unpaced, 1 face paced at 60 fps, the same
+# two with mediapipe's CPU graphs for the landmarks instead of the ports, 4 faces unpaced), insw
 # (inswapper at its real width, random weights, eager fp16), spy (py-spy, native frames too,
 # over one unpaced 1-face bench: every thread's samples in $OUT/spy-unpaced.json, for
 # speedscope; it slows every stage), suite (the whole suite on 14 workers: it needs more than
@@ -44,7 +45,7 @@ EOF
   exit
 fi
 
-STEPS=",${1:-env,gpu,steps,warp1,paced,warp4,insw,gen},"
+STEPS=",${1:-env,gpu,steps,warp1,paced,mp1,mppaced,warp4,insw,gen},"
 BUDGET=${BUDGET:-420}
 OUT=${OUT:-/tmp/cuda-run}
 mkdir -p "$OUT"
@@ -81,6 +82,8 @@ step genind && timeout "$(left 240)" python3 benchmarks/generator.py --device cu
 step steps && timeout "$(left 90)" python3 benchmarks/device_ops.py --device cuda --json "$OUT/device-ops-cuda.json"
 step warp1 && bench warp-unpaced-1face 60 --fps 0 --latency-budget 0
 step paced && bench warp-paced60-1face 60 --fps 60
+step mp1 && bench warp-unpaced-1face-mediapipe 60 --fps 0 --latency-budget 0 --landmarks mediapipe
+step mppaced && bench warp-paced60-1face-mediapipe 60 --fps 60 --landmarks mediapipe
 step warp4 && bench warp-unpaced-4faces 60 --fps 0 --faces 4 --latency-budget 0
 if step insw; then
   mkdir -p "$RTSWAP_MODELS"
