@@ -15,6 +15,7 @@ and a SAME padding that is the same on both sides is the convolution's own.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,8 @@ _SUPPORTED = {
 class _Op:
     name: str
     inputs: list[int]
-    """Tensor ids: activations, then weights (constant integer arguments are in ``params``)."""
+    """Tensor ids: activations, then weights and other constants (constant integer arguments are
+    in ``params``)."""
     outputs: list[int]
     options: dict[str, Any]
     """The operator's options as plain values (:func:`_options`; a custom operator's, as stored)."""
@@ -76,6 +78,7 @@ class TfliteGraph(torch.nn.Module):
         self._shapes = {i: graph.Tensors(i).ShapeAsNumpy().tolist() for i in range(graph.TensorsLength())}
         stored = {i: _constant(model, graph.Tensors(i)) for i in range(graph.TensorsLength())}
         constants = {i: c for i, c in stored.items() if c is not None}
+        added = itertools.count(len(self._shapes))  # ids for constants of ours, after the file's
         self._ops: list[_Op] = []
         for k in range(graph.OperatorsLength()):
             op = graph.Operators(k)
@@ -97,17 +100,17 @@ class TfliteGraph(torch.nn.Module):
             params = [int(v) for i in constant for v in constants[i].ravel()]
             inputs = [i for i in inputs if i >= 0 and i not in constant]
             options = _custom_options(op) if code.CustomCode() else _options(op, name)
+            if name == "Landmarks2TransformMatrix":  # its landmarks' indices as a constant input: on
+                inputs.append(next(added))  # the device with the weights, indexing copies nothing
+                constants[inputs[-1]] = np.array(options["subset_idxs"], np.int64)
             self._ops.append(_Op(name, inputs, outputs, options, params))
-        for k, op in enumerate(self._ops):  # on the device, so that indexing with them copies nothing
-            if op.name == "Landmarks2TransformMatrix":
-                op.options["subset_buffer"] = f"subset{k}"
-                self.register_buffer(f"subset{k}", torch.tensor(op.options["subset_idxs"]))
         self._inputs = graph.InputsAsNumpy().tolist()
         self._outputs = graph.OutputsAsNumpy().tolist()
         layouts = {op.inputs[1]: op.name for op in self._ops if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D")}
         alphas = {op.inputs[1] for op in self._ops if op.name == "PRELU"}
         for i in sorted({i for op in self._ops for i in op.inputs} & constants.keys()):
-            value = torch.from_numpy(constants[i].astype(np.float32))
+            ours = i >= len(self._shapes)
+            value = torch.from_numpy(constants[i] if ours else constants[i].astype(np.float32))
             if i in layouts:  # OHWI -> OIHW; depthwise (1, H, W, C) -> (C, 1, H, W)
                 value = value.permute(0, 3, 1, 2) if layouts[i] == "CONV_2D" else value.permute(3, 0, 1, 2)
             if i in alphas:  # one slope per channel, as F.prelu takes them
@@ -120,7 +123,7 @@ class TfliteGraph(torch.nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
         values: dict[int, torch.Tensor] = {
-            int(name[1:]): t for name, t in self._buffers.items() if t is not None and name[1:].isdigit()
+            int(name[1:]): t for name, t in self._buffers.items() if t is not None
         }
         values.update(zip(self._inputs, inputs, strict=True))
         for op in self._ops:
@@ -193,7 +196,9 @@ class TfliteGraph(torch.nn.Module):
         out = nhwc[index]
         return out.permute(0, 3, 1, 2) if x.dim() == 4 else out
 
-    def _landmarks2transformmatrix(self, op: _Op, landmarks: torch.Tensor) -> torch.Tensor:
+    def _landmarks2transformmatrix(
+        self, op: _Op, landmarks: torch.Tensor, subset_indices: torch.Tensor
+    ) -> torch.Tensor:
         """(B, N, 3) landmarks -> (B, 4, 4): the map from a crop's pixels to the landmarks' frame,
         the crop square to the line from the left to the right landmark, around the subset's
         bounding box scaled by ``scale_x``/``scale_y`` (mediapipe's version 2)."""
@@ -202,7 +207,7 @@ class TfliteGraph(torch.nn.Module):
         along = xy[:, o["right_rotation_idx"]] - xy[:, o["left_rotation_idx"]]
         rotation = o["target_rotation_radians"] - torch.atan2(along[:, 1], along[:, 0])
         cos, sin = torch.cos(rotation)[:, None], torch.sin(rotation)[:, None]
-        subset = xy[:, self.get_buffer(o["subset_buffer"])]
+        subset = xy[:, subset_indices]
         x = cos * subset[..., 0] - sin * subset[..., 1]  # rotated by the rotation
         y = sin * subset[..., 0] + cos * subset[..., 1]
         width, height = x.amax(1) - x.amin(1), y.amax(1) - y.amin(1)
