@@ -11,6 +11,10 @@ from rtswap.cli import argtypes
 from rtswap.cli.options import add_detect_every, add_latency_budget, add_resolution, add_swap, swap_config
 from rtswap.errors import InputError
 
+MAX_SYNTHETIC_FACES = 16
+"""A 4x4 grid: at 720p each head is then 180 px, and the clip takes a minute to render; more
+faces would be too small to find, after minutes of rendering."""
+
 
 def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     bench = sub.add_parser(
@@ -32,13 +36,15 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         default=30.0,
         help="input pacing; 0 = as fast as possible (default: 30)",
     )
-    bench.add_argument("--seconds", type=float, default=20.0, help="measured duration (default: 20)")
+    bench.add_argument(
+        "--seconds", type=argtypes.positive_float, default=20.0, help="measured duration (default: 20)"
+    )
     bench.add_argument(
         "--faces",
-        type=argtypes.positive_int,
+        type=argtypes.int_between(1, MAX_SYNTHETIC_FACES),
         default=1,
         metavar="N",
-        help="faces in the synthetic input (default: 1)",
+        help=f"faces in the synthetic input, up to {MAX_SYNTHETIC_FACES} (default: 1)",
     )
     add_latency_budget(bench)
     bench.add_argument(

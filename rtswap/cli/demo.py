@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rtswap.cli import argtypes
 from rtswap.cli.notes import latency_line
 from rtswap.cli.options import add_swap, swap_config
 from rtswap.config import SwapConfig
@@ -58,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         metavar="DIR",
         help="output folder, created if missing (default: ./rtswap-demo)",
     )
-    demo.add_argument("--seconds", type=float, default=5.0, help="clip length (default: 5)")
+    demo.add_argument("--seconds", type=argtypes.positive_float, default=5.0, help="clip length (default: 5)")
     add_swap(demo)
 
 

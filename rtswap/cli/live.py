@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 import rtswap
+from rtswap.cli import argtypes
 from rtswap.cli.notes import StatusLine, latency_line, note_neural_on_cpu
 from rtswap.cli.options import add_latency_budget, add_resolution, add_sources, add_swap, sources, swap_config
 from rtswap.errors import OutputError
@@ -56,8 +57,12 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     )
     add_resolution(live, "camera mode to ask for, and size of the synthetic input")
     add_latency_budget(live)
-    live.add_argument("--fps", type=float, default=30.0, help="camera frame rate to ask for (default: 30)")
-    live.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    live.add_argument(
+        "--fps", type=argtypes.positive_float, default=30.0, help="camera frame rate to ask for (default: 30)"
+    )
+    live.add_argument(
+        "--seconds", type=argtypes.positive_float, default=None, help="stop after this many seconds"
+    )
     add_sources(live)
     add_swap(live)
 

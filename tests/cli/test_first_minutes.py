@@ -36,8 +36,16 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         ),
         (["identity", "add", "taken", GRACE], "already stored"),
         (["identity", "add", "new", "{tmp}/missing.jpg"], "no such file"),
+        (["swap", "--source", GRACE, "--crop-size", "100", "{tmp}/in.png", "{tmp}/out.png"], "multiple of 8"),
     ],
-    ids=["swap-output-folder", "swap-no-source", "live-output-folder", "identity-taken", "identity-file"],
+    ids=[
+        "swap-output-folder",
+        "swap-no-source",
+        "live-output-folder",
+        "identity-taken",
+        "identity-file",
+        "crop-size",
+    ],
 )
 def test_mistakes_are_answered_before_torch_is_imported(
     argv: list[str], message: str, tmp_path: Path
@@ -57,6 +65,35 @@ def test_mistakes_are_answered_before_torch_is_imported(
     assert done.stdout.strip().splitlines()[-1] == "1 []"
     err = done.stderr.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["bench", "--seconds", "0"], "argument --seconds: must be more than 0, got 0"),
+        (["bench", "--faces", "100"], "argument --faces: must be from 1 to 16, got 100"),
+        (["demo", "--seconds", "-1"], "argument --seconds: must be more than 0, got -1"),
+        (["live", "--input", "synthetic", "--fps", "0"], "argument --fps: must be more than 0, got 0"),
+        (
+            ["live", "--input", "synthetic", "--seconds", "0"],
+            "argument --seconds: must be more than 0, got 0",
+        ),
+    ],
+    ids=["bench-seconds", "bench-faces", "demo-seconds", "live-fps", "live-seconds"],
+)
+def test_numbers_out_of_range_are_refused_by_the_parser(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("RTSWAP_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(SystemExit) as exited:
+        main(["-q", *argv])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(message)
+    assert not (tmp_path / "cache").exists()  # nothing rendered or prepared
 
 
 def test_headless_without_a_camera_gets_one_message_with_a_command_that_works(

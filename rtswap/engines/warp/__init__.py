@@ -20,6 +20,10 @@ PLACE = 0
 """Where it is listed (--help, errors, rtswap engines list)."""
 SUMMARY = "built in, needs no downloaded weights: the source's face warped onto the target's mesh"
 FLAGS = ("crop_size",)
+CROP_STEP, MIN_CROP, MAX_CROP = 8, 64, 2048
+"""``--crop-size``: the skin model works at half the crop and traces what reaches the outline in
+cells of 4 of those pixels, so the side is a multiple of 8 (others failed inside it); under 64 px
+a face keeps no features, and no frame holds a face over 2048 px."""
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,11 @@ class Options(EngineOptions):
     """Side of the aligned face crop in px: larger is sharper and slower."""
 
     def __post_init__(self) -> None:
-        if self.crop_size < 1:
-            raise InputError(f"--crop-size {self.crop_size}: must be at least 1")
+        size = self.crop_size
+        if size % CROP_STEP or not MIN_CROP <= size <= MAX_CROP:
+            raise InputError(
+                f"--crop-size {size}: must be a multiple of {CROP_STEP} from {MIN_CROP} to {MAX_CROP}"
+            )
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
@@ -38,7 +45,8 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
         type=int,
         default=256,
         metavar="PX",
-        help="warp: side of the aligned face crop; larger is sharper and slower (default: 256)",
+        help=f"warp: side of the aligned face crop, a multiple of {CROP_STEP} from {MIN_CROP} to {MAX_CROP}; "
+        "larger is sharper and slower (default: 256)",
     )
 
 
