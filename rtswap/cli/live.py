@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             last_status = time.monotonic()
             line.show(overlay_text(pipeline.stats))
 
-    with line, Swapper(source_faces, config, maps=maps) as swapper:
+    with line, Swapper(source_faces, config, maps=maps, progress=not args.quiet) as swapper:
         note_neural_on_cpu(swapper)
         source = open_source(
             args.input,

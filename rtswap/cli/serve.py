@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_on_ray(args, source, config)
     token = token_of(args) or new_token()
     listening = listen(args.host, args.port)  # a port in use is one line now, not after preparing
-    with listening, Swapper(source, config) as swapper:
+    with listening, Swapper(source, config, progress=not args.quiet) as swapper:
         note_neural_on_cpu(swapper)
         timeouts = Timeouts(args.connect_timeout, args.frame_timeout)
         core = Sessions(

@@ -59,12 +59,10 @@ def run(args: argparse.Namespace) -> int:
     from rtswap.media.video import VideoReader
     from rtswap.swapper import Swapper
 
-    if not is_image_path(args.input):
-        VideoReader(
-            args.input
-        ).close()  # a video rtswap cannot take is one line before the source is prepared
+    if not is_image_path(args.input):  # a video rtswap cannot take is one line before the source is prepared
+        VideoReader(args.input).close()
 
-    with Swapper(source, config, maps=maps) as swapper:
+    with Swapper(source, config, maps=maps, progress=not args.quiet) as swapper:
         report = swap_file(
             swapper,
             args.input,

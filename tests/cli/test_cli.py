@@ -249,6 +249,14 @@ def test_quiet_works_before_or_after_the_command() -> None:
     assert parser.parse_args(["identity", "list", "-q"]).quiet
 
 
+def test_quiet_shows_no_progress_while_a_video_source_is_prepared(
+    face_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RTSWAP_CACHE", str(tmp_path / "cache"))
+    assert main(["-q", "swap", "--source", str(face_video), GRACE, str(tmp_path / "out.png")]) == 0
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
