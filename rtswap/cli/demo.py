@@ -19,6 +19,7 @@ from rtswap.cli import argtypes
 from rtswap.cli.notes import latency_line
 from rtswap.cli.options import add_swap, swap_config
 from rtswap.config import SwapConfig
+from rtswap.errors import InputError
 
 if TYPE_CHECKING:  # the command's --help imports this module, and must not import torch
     from rtswap.frame import Frame
@@ -64,6 +65,10 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
 
 
 def run(args: argparse.Namespace) -> int:
+    try:  # a file in the way is one line now, not a traceback after the source is prepared
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{args.out}: cannot make the output folder there ({exc.strerror})") from None
     demo = run_demo(args.out, swap_config(args), seconds=args.seconds, label=args.label)
     summary = demo.run.stats.summary()
     print(

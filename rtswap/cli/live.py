@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import rtswap
 from rtswap.cli import argtypes
-from rtswap.cli.notes import StatusLine, latency_line, note_neural_on_cpu
+from rtswap.cli.notes import StatusLine, latency_line, note_neural_on_cpu, plural
 from rtswap.cli.options import add_latency_budget, add_resolution, add_sources, add_swap, sources, swap_config
 from rtswap.errors import OutputError
 
@@ -142,13 +142,14 @@ def _summarise(report: RunReport, sinks: list[Sink], first_frame_s: float | None
     """What the run did: its figures, the files it wrote, when its first frame came out."""
     from rtswap.output.file import VideoFileSink
 
-    print(f"{len(report.stats)} frames swapped: {latency_line(report.stats.summary(), report.dropped)}")
+    summary = latency_line(report.stats.summary(), report.dropped)
+    print(f"{plural(len(report.stats), 'frame')} swapped: {summary}")
     for sink in sinks:
         if isinstance(sink, VideoFileSink):
             repeats = sink.frames - len(report.stats)
             note = (
                 f", {repeats} of them repeating the frame before in a dropped frame's slot" if repeats else ""
             )
-            print(f"wrote {sink.path} ({sink.frames} frames{note})")
+            print(f"wrote {sink.path} ({plural(sink.frames, 'frame')}{note})")
     if first_frame_s is not None:
         print(f"first frame out {first_frame_s:.2f} s after start")

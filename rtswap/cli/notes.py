@@ -1,5 +1,5 @@
-"""What several commands say: the live pipeline's latency line, and what to expect of a neural
-engine on the CPU."""
+"""What several commands say: counts, the live pipeline's latency line, and what to expect of a
+neural engine on the CPU."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from rtswap.swapper import Swapper
 
 log = logging.getLogger("rtswap")
+
+
+def plural(n: int, noun: str) -> str:
+    """ "1 frame", "2 frames"."""
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 class StatusLine(logging.Filter):

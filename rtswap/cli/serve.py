@@ -27,7 +27,9 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         "own session.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=argtypes.positive_int, default=8080, help="port (default: 8080)")
+    serve.add_argument(
+        "--port", type=argtypes.int_between(1, 65535), default=8080, help="port (default: 8080)"
+    )
     serve.add_argument(
         "--token",
         default=None,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rtswap.cli.notes import plural
 from rtswap.cli.options import add_sources, add_swap, sources, swap_config
 from rtswap.errors import InputError
 
@@ -75,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if report.faces == 0:
         log.warning("no face found in %s; wrote it unchanged", args.input)
     print(
-        f"wrote {args.output} ({report.frames} frame{'s' * (report.frames != 1)}, "
-        f"{report.faces} face{'s' * (report.faces != 1)} swapped, "
+        f"wrote {args.output} ({plural(report.frames, 'frame')}, {plural(report.faces, 'face')} swapped, "
         + (f"{report.seconds:.1f} s)" if report.frames == 1 else f"{report.fps:.1f} fps)")
     )
     return 0

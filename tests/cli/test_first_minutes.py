@@ -37,6 +37,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["identity", "add", "taken", GRACE], "already stored"),
         (["identity", "add", "new", "{tmp}/missing.jpg"], "no such file"),
         (["swap", "--source", GRACE, "--crop-size", "100", "{tmp}/in.png", "{tmp}/out.png"], "multiple of 8"),
+        (["demo", "--out", "{tmp}/in.png"], "in.png: cannot make the output folder there"),
     ],
     ids=[
         "swap-output-folder",
@@ -45,6 +46,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         "identity-taken",
         "identity-file",
         "crop-size",
+        "demo-out-a-file",
     ],
 )
 def test_mistakes_are_answered_before_torch_is_imported(
@@ -72,6 +74,7 @@ def test_mistakes_are_answered_before_torch_is_imported(
     [
         (["bench", "--seconds", "0"], "argument --seconds: must be more than 0, got 0"),
         (["bench", "--faces", "100"], "argument --faces: must be from 1 to 16, got 100"),
+        (["serve", "--port", "99999"], "argument --port: must be from 1 to 65535, got 99999"),
         (["demo", "--seconds", "-1"], "argument --seconds: must be more than 0, got -1"),
         (["live", "--input", "synthetic", "--fps", "0"], "argument --fps: must be more than 0, got 0"),
         (
@@ -79,7 +82,7 @@ def test_mistakes_are_answered_before_torch_is_imported(
             "argument --seconds: must be more than 0, got 0",
         ),
     ],
-    ids=["bench-seconds", "bench-faces", "demo-seconds", "live-fps", "live-seconds"],
+    ids=["bench-seconds", "bench-faces", "serve-port", "demo-seconds", "live-fps", "live-seconds"],
 )
 def test_numbers_out_of_range_are_refused_by_the_parser(
     argv: list[str],
