@@ -20,6 +20,7 @@ from rtswap.frame import Face
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.identity.assignment import SourceAssignment
 from rtswap.identity.store import prepare_source
+from rtswap.media.image import checked_rgb
 from rtswap.plugins.masks.mask_model import open_masks, source_covers
 from rtswap.plugins.restorers.restorer import Restorer
 
@@ -122,6 +123,7 @@ class Swapper:
         self, image: np.ndarray, max_faces: int | None = None
     ) -> tuple[np.ndarray, list[Face]]:
         """Like :meth:`swap_image`, also returning the faces that were swapped."""
+        image = checked_rgb(image, "image")
         faces = self.analyzer.analyze(image, max_faces)
         hands = self.hands.find(image) if faces and self.face_swap.keep_occluders else []
         with torch.inference_mode():

@@ -1,18 +1,22 @@
-"""Whatever comes through the front door (an uploaded image, a model card, a cache manifest, an
-offer, a form, a token) gets a value or one clear error of rtswap's, never another exception."""
+"""Whatever comes through the front door (an uploaded image, a library caller's array, a model
+card, a cache manifest, an offer, a form, a token) gets a value or one clear error of rtswap's,
+never another exception."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rtswap.config import SwapConfig
 from rtswap.errors import InputError
 from rtswap.identity.cache import IdentityCache, StaleEntryError
 from rtswap.media.image import decode_image
+from rtswap.swapper import Swapper
 from rtswap.weights.cards import read_card
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -93,3 +97,25 @@ def test_any_request_is_served_or_refused_with_a_status(
             check()
         except ApiError as error:
             assert 400 <= error.status < 500 and error.message
+
+
+ARRAYS_THAT_ARE_NOT_RGB = [
+    np.zeros((64, 64), np.uint8),
+    np.zeros((64, 64, 4), np.uint8),
+    np.zeros((64, 64, 3), np.float64),
+    np.zeros((0, 0, 3), np.uint8),
+    [[0, 0, 0]],
+]
+
+
+@pytest.mark.parametrize("image", ARRAYS_THAT_ARE_NOT_RGB, ids=["grey", "rgba", "float", "empty", "list"])
+def test_a_library_callers_image_that_is_not_rgb_is_named(image: object, grace_swapper: Swapper) -> None:
+    with pytest.raises(InputError, match="image: expected an HxWx3 uint8 RGB array, got"):
+        grace_swapper.swap_image(image)  # type: ignore[arg-type]
+
+
+def test_a_source_array_that_is_not_rgb_is_named_before_anything_is_prepared() -> None:
+    with pytest.raises(
+        InputError, match=r"source image: expected an HxWx3 uint8 RGB array, got uint8 \(64, 64\)"
+    ):
+        Swapper(np.zeros((64, 64), np.uint8), SwapConfig(device="cpu"))

@@ -23,6 +23,7 @@ from rtswap.identity.cache import (
     sha256_file,
     validate_name,
 )
+from rtswap.media.image import checked_rgb
 
 log = logging.getLogger("rtswap")
 
@@ -156,6 +157,6 @@ def prepare_source(
     cache, so a source used before loads instead of being prepared again. ``covers``: face parsers
     whose glasses and hair are left out (``--mask region``)."""
     if isinstance(source, np.ndarray):
-        return views.prepare_image(source, analyzer(), engine, covers)
+        return views.prepare_image(checked_rgb(source, "source image"), analyzer(), engine, covers)
     store = IdentityStore(IdentityCache(cache_root), engine, analyzer, progress, landmarks, covers)
     return store.source(source)

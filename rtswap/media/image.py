@@ -28,6 +28,17 @@ then takes gigabytes, or crashes the process)."""
 _LIMITS = f"{MAX_SIDE} px a side, {MAX_PIXELS // 1_000_000} MP"
 
 
+def checked_rgb(image: object, name: str) -> np.ndarray:
+    """``image`` if it is an HxWx3 uint8 array (RGB) of at least one pixel; else an InputError
+    that says what it is instead (a library caller's grey, RGBA or float image would otherwise
+    fail deep inside OpenCV)."""
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"{name}: expected an HxWx3 uint8 RGB array, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or not image.size:
+        raise InputError(f"{name}: expected an HxWx3 uint8 RGB array, got {image.dtype} {image.shape}")
+    return image
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """HxWx3 uint8 RGB. Raises InputError for a missing, unreadable or non-image file, and
     TooLargeError (an InputError) for one past :data:`MAX_SIDE` or :data:`MAX_PIXELS`."""
