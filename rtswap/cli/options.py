@@ -171,7 +171,7 @@ def _add_masks(parser: argparse.ArgumentParser) -> None:
     masks.add_argument(
         "--mask-regions",
         type=argtypes.listed(list(MASK_REGIONS)),
-        default=tuple(MASK_REGIONS),
+        default=None,
         metavar="REGIONS",
         help=f"with --mask region, what is swapped (default: {','.join(MASK_REGIONS)})",
     )
@@ -218,13 +218,15 @@ def engine_config(args: argparse.Namespace) -> SwapConfig:
 
 def swap_config(args: argparse.Namespace) -> SwapConfig:
     """The config of a command with :func:`add_swap`'s flags."""
+    if args.mask_regions is not None and "region" not in args.mask:  # it would change nothing
+        raise InputError("--mask-regions chooses what the face parser swaps: add region to --mask")
     return replace(
         engine_config(args),
         keep_occluders=args.keep_occluders,
         landmarks=args.landmarks,
         shape=args.shape,
         masks=args.mask,
-        mask_regions=args.mask_regions,
+        mask_regions=args.mask_regions or tuple(MASK_REGIONS),
         enhancer=args.enhancer,
         enhancer_blend=args.enhancer_blend,
         enhancer_fidelity=args.enhancer_fidelity,

@@ -38,6 +38,10 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["identity", "add", "new", "{tmp}/missing.jpg"], "no such file"),
         (["swap", "--source", GRACE, "--crop-size", "100", "{tmp}/in.png", "{tmp}/out.png"], "multiple of 8"),
         (["demo", "--out", "{tmp}/in.png"], "in.png: cannot make the output folder there"),
+        (
+            ["swap", "--source", GRACE, "--mask-regions", "eyes", "{tmp}/in.png", "{tmp}/o.png"],
+            "add region to --mask",
+        ),
     ],
     ids=[
         "swap-output-folder",
@@ -47,6 +51,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         "identity-file",
         "crop-size",
         "demo-out-a-file",
+        "mask-regions-without-region",
     ],
 )
 def test_mistakes_are_answered_before_torch_is_imported(
