@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from rtswap.errors import InputError
 from rtswap.serve.requests import MAX_BODY, ApiError, check_token, offer_of, page_url, source_of
@@ -57,7 +58,12 @@ class Server:
 
     async def source(self, request: web.Request) -> web.Response:
         check_token(request.headers.get("Authorization", ""), self.token)
-        form = await request.post()
+        if request.content_type != "multipart/form-data":  # a raw body failed to decode, as a 500
+            raise ApiError(415, "send the face as a multipart/form-data form: 'session', 'image', 'face'")
+        try:
+            form = await request.post()
+        except (ValueError, HttpProcessingError) as exc:
+            raise ApiError(400, f"unreadable multipart form ({exc})") from None
         upload = form.get("image")
         data = (
             upload.file.read()

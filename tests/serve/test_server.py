@@ -147,6 +147,22 @@ def test_auth_and_bad_offers_are_refused(grace_swapper: Swapper) -> None:
     assert serve(grace_swapper, scenario, max_sessions=1) == [401, 401, 400, 400, 200, 503, 1]
 
 
+def test_a_source_that_is_not_a_form_is_refused_not_an_error(grace_swapper: Swapper) -> None:
+    async def scenario(client: TestClient, server: Server) -> list[tuple[int, str]]:
+        raw = b"\x89\xa0 a photo sent as the body"
+        multipart = {**AUTH, "Content-Type": "multipart/form-data; boundary=b"}
+        replies = [
+            await client.post("/source", data=raw, headers=AUTH),  # curl --data-binary: form-urlencoded
+            await client.post("/source", data=raw, headers={**AUTH, "Content-Type": "image/png"}),
+            await client.post("/source", data=b"--b\r\nno headers, no end", headers=multipart),
+        ]
+        return [(reply.status, (await reply.json())["error"]) for reply in replies]
+
+    (urlencoded, png, broken) = serve(grace_swapper, scenario)
+    assert urlencoded[0] == png[0] == 415 and "multipart/form-data" in urlencoded[1]
+    assert broken[0] in (400, 404)  # unreadable, or read with no session in it
+
+
 def test_connect_disconnect_cycles_free_everything(
     grace_swapper: Swapper, clip_frames: list[np.ndarray]
 ) -> None:
