@@ -109,6 +109,8 @@ def _convert(args: argparse.Namespace, folder: Path) -> int:
     from rtswap.engines.simswap.checkpoint import convert_arcface
     from rtswap.weights.state_dict import CONVERT_HINT
 
+    if not args.file.is_file():  # before the advice on trusting it
+        raise InputError(f"{args.file}: no such file")
     if not args.trust_pickle:
         raise InputError(f"{args.file}: {CONVERT_HINT.format(path=args.file)}")
     print(f"wrote {convert_arcface(args.file, folder)} (weights only; {args.file} is no longer needed)")

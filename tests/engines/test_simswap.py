@@ -68,6 +68,8 @@ def test_the_pickled_arcface_is_refused_unless_trusted(
     assert "pickled whole model, and loading it would run code" in line and "--trust-pickle" in line
     assert main(["engines", "convert", "--models", str(tmp_path), pickled]) == 1
     assert "rtswap engines convert --trust-pickle" in _error(capsys)
+    assert main(["engines", "convert", "--models", str(tmp_path), str(tmp_path / "typo.tar")]) == 1
+    assert _error(capsys).endswith("typo.tar: no such file")  # not advice to trust a file that is not there
     assert not list(tmp_path.iterdir())
     with pytest.raises(ModelLoadError, match="pickled whole model"):
         read_state_dict(downloads / "arcface_checkpoint.tar")
