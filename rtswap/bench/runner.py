@@ -204,10 +204,11 @@ def format_table(result: dict[str, object]) -> str:
     config, m = result["config"], result["machine"]
     assert isinstance(config, dict) and isinstance(m, dict)
     pacing = f"paced at {config['fps']:g} fps" if config["fps"] else "unpaced"
+    synthetic = f"synthetic {config['resolution']}, {config['faces']} face(s)"  # a file has its own
+    clip = synthetic if config["input"] == "synthetic" else config["input"]
     lines = [
         f"{config['swap']['engine']} on {result['device']} (landmarks: {result['landmarks']}), "
-        f"{config['input']} {config['resolution']}, "
-        f"{config['faces']} face(s), {pacing}, {config['seconds']:g} s measured",
+        f"{clip}, {pacing}, {config['seconds']:g} s measured",
         f"machine: {m['cpu']}, {m['cores']} cores" + (f", {m['gpu']}" if m["gpu"] else ""),
         "",
         f"{'ms':<16}{'p50':>8}{'p95':>8}{'p99':>8}",

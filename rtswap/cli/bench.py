@@ -60,6 +60,12 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
 
 
 def run(args: argparse.Namespace) -> int:
+    from rtswap.media.image import is_image_path
+
+    if args.input != "synthetic" and not Path(args.input).is_file():
+        raise InputError(f"{args.input}: no such file (bench inputs: synthetic or a video file)")
+    if is_image_path(args.input):  # one frame: the run would end before anything was measured
+        raise InputError(f"{args.input}: bench loops a video file (or synthetic); this is an image")
     from rtswap.bench.config import BenchConfig
     from rtswap.bench.runner import format_table, run_bench
 
@@ -74,8 +80,6 @@ def run(args: argparse.Namespace) -> int:
         latency_budget_ms=args.latency_budget,
         compare_sequential=args.compare_sequential,
     )
-    if config.input != "synthetic" and not Path(config.input).is_file():
-        raise InputError(f"{config.input}: no such file (bench inputs: synthetic or a video file)")
     result = run_bench(config)
     print(format_table(result))
     if args.json is not None:

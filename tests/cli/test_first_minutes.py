@@ -38,6 +38,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["identity", "add", "new", "{tmp}/missing.jpg"], "no such file"),
         (["swap", "--source", GRACE, "--crop-size", "100", "{tmp}/in.png", "{tmp}/out.png"], "multiple of 8"),
         (["demo", "--out", "{tmp}/in.png"], "in.png: cannot make the output folder there"),
+        (["bench", "--input", "{tmp}/in.png"], "bench loops a video file (or synthetic); this is an image"),
         (
             ["swap", "--source", GRACE, "--mask-regions", "eyes", "{tmp}/in.png", "{tmp}/o.png"],
             "add region to --mask",
@@ -51,6 +52,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         "identity-file",
         "crop-size",
         "demo-out-a-file",
+        "bench-an-image",
         "mask-regions-without-region",
     ],
 )
