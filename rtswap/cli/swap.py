@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 def check_swap_paths(input_path: str | Path, output_path: str | Path) -> tuple[Path, Path]:
     """One-line errors for an input and output that cannot work, before any preparation."""
-    from rtswap.media.image import check_output_path, is_image_path
+    from rtswap.media.image import check_output_path, check_video_output, is_image_path
 
     input_path, output_path = Path(input_path), check_output_path(output_path)
     if not input_path.is_file():
@@ -94,6 +94,8 @@ def check_swap_paths(input_path: str | Path, output_path: str | Path) -> tuple[P
     if is_image_path(input_path) != is_image_path(output_path):
         kind = "an image" if is_image_path(input_path) else "a video"
         raise InputError(f"{output_path}: input is {kind}, so the output must be too (check the suffix)")
+    if not is_image_path(output_path):
+        check_video_output(output_path)
     return input_path, output_path
 
 

@@ -1,4 +1,4 @@
-"""Still images: decode with clear errors, write atomically."""
+"""Still images: decode with clear errors, write atomically; and the checks on output paths."""
 
 from __future__ import annotations
 
@@ -76,6 +76,18 @@ def check_output_path(path: str | Path) -> Path:
     path = Path(path)
     if not path.parent.is_dir():
         raise OutputError(f"{path}: folder {path.parent} does not exist")
+    return path
+
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")
+"""The containers :class:`~rtswap.media.video.VideoWriter` writes its H.264 into."""
+
+
+def check_video_output(path: str | Path) -> Path:
+    """:func:`check_output_path`, and a suffix the video writer can write."""
+    path = check_output_path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise OutputError(f"{path}: rtswap writes video as {', '.join(VIDEO_SUFFIXES)} (H.264)")
     return path
 
 

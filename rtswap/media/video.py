@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from rtswap.errors import InputError, MediaError
-from rtswap.media.image import MAX_PIXELS, MAX_SIDE, check_output_path, temporary_sibling
+from rtswap.media.image import MAX_PIXELS, MAX_SIDE, check_video_output, temporary_sibling
 from rtswap.media.label import METADATA
 
 MIN_SIDE = 16
@@ -131,7 +131,7 @@ class VideoWriter:
     ) -> None:
         """``preset``: x264's speed/size trade-off; ``ultrafast`` keeps up with live 720p30 on a
         small CPU next to the swap, at about twice the file size."""
-        self.path = check_output_path(path)
+        self.path = check_video_output(path)
         self._tmp = temporary_sibling(self.path)
         self._container = av.open(str(self._tmp), "w")
         self._container.metadata.update(METADATA)

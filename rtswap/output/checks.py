@@ -7,7 +7,7 @@ import os
 import sys
 
 from rtswap.errors import OutputError
-from rtswap.media.image import check_output_path, is_image_path
+from rtswap.media.image import check_output_path, check_video_output, is_image_path
 
 
 def display_available() -> bool:
@@ -37,3 +37,4 @@ def check_sink(spec: str) -> None:
             raise OutputError(
                 f"{spec}: a live run writes a video: give FILE.mp4 (or use 'rtswap swap' for images)"
             )
+        check_video_output(spec)

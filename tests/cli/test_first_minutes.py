@@ -40,6 +40,10 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["demo", "--out", "{tmp}/in.png"], "in.png: cannot make the output folder there"),
         (["bench", "--input", "{tmp}/in.png"], "bench loops a video file (or synthetic); this is an image"),
         (
+            ["live", "--source", GRACE, "--input", "synthetic", "--output", "{tmp}/out.webm"],
+            "out.webm: rtswap writes video as .mp4, .mkv, .mov, .avi (H.264)",
+        ),
+        (
             ["swap", "--source", GRACE, "--mask-regions", "eyes", "{tmp}/in.png", "{tmp}/o.png"],
             "add region to --mask",
         ),
@@ -53,6 +57,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         "crop-size",
         "demo-out-a-file",
         "bench-an-image",
+        "live-webm",
         "mask-regions-without-region",
     ],
 )
