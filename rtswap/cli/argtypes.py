@@ -71,6 +71,11 @@ def listed(allowed: tuple[str, ...] | list[str]) -> Callable[[str], tuple[str, .
     return parse
 
 
+MAX_RESOLUTION = (3840, 2160)
+"""4K UHD, either way round: the synthetic clip is kept in memory whole (150 frames of 4K take
+3.7 GB; 20000x20000 was killed for memory), and no camera gives more."""
+
+
 def resolution(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
@@ -78,6 +83,9 @@ def resolution(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
     if width < 16 or height < 16:
         raise argparse.ArgumentTypeError(f"resolution too small: {text}")
+    (short, long), (max_short, max_long) = sorted((width, height)), sorted(MAX_RESOLUTION)
+    if short > max_short or long > max_long:
+        raise argparse.ArgumentTypeError(f"resolution past {'x'.join(map(str, MAX_RESOLUTION))}: {text}")
     return width, height
 
 

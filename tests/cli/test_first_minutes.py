@@ -87,6 +87,7 @@ def test_mistakes_are_answered_before_torch_is_imported(
         (["bench", "--seconds", "0"], "argument --seconds: must be more than 0, got 0"),
         (["bench", "--faces", "100"], "argument --faces: must be from 1 to 16, got 100"),
         (["serve", "--port", "99999"], "argument --port: must be from 1 to 65535, got 99999"),
+        (["bench", "--resolution", "20000x20000"], "resolution past 3840x2160: 20000x20000"),
         (["demo", "--seconds", "-1"], "argument --seconds: must be more than 0, got -1"),
         (["live", "--input", "synthetic", "--fps", "0"], "argument --fps: must be more than 0, got 0"),
         (
@@ -94,7 +95,15 @@ def test_mistakes_are_answered_before_torch_is_imported(
             "argument --seconds: must be more than 0, got 0",
         ),
     ],
-    ids=["bench-seconds", "bench-faces", "serve-port", "demo-seconds", "live-fps", "live-seconds"],
+    ids=[
+        "bench-seconds",
+        "bench-faces",
+        "serve-port",
+        "bench-resolution",
+        "demo-seconds",
+        "live-fps",
+        "live-seconds",
+    ],
 )
 def test_numbers_out_of_range_are_refused_by_the_parser(
     argv: list[str],
