@@ -72,10 +72,13 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
 
 
 def check_output_path(path: str | Path) -> Path:
-    """The output's folder must exist; the file itself is only written when the work succeeds."""
+    """The output's folder must exist, and the output not be a folder itself; the file is only
+    written when the work succeeds."""
     path = Path(path)
     if not path.parent.is_dir():
         raise OutputError(f"{path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give the output file's name")
     return path
 
 

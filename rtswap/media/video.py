@@ -170,7 +170,10 @@ class VideoWriter:
         self._copy_audio(until=None)
         self._container.close()
         self._close_audio()
-        os.replace(self._tmp, self.path)
+        try:
+            os.replace(self._tmp, self.path)
+        finally:  # moved, or not to be left behind
+            self._tmp.unlink(missing_ok=True)
 
     def abort(self) -> None:
         """Give up: close everything and leave no output behind."""

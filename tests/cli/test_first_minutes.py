@@ -39,6 +39,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["swap", "--source", GRACE, "--crop-size", "100", "{tmp}/in.png", "{tmp}/out.png"], "multiple of 8"),
         (["demo", "--out", "{tmp}/in.png"], "in.png: cannot make the output folder there"),
         (["bench", "--input", "{tmp}/in.png"], "bench loops a video file (or synthetic); this is an image"),
+        (["swap", "--source", GRACE, "{tmp}/in.png", "{tmp}"], "is a folder; give the output file's name"),
         (
             ["live", "--source", GRACE, "--input", "synthetic", "--output", "{tmp}/out.webm"],
             "out.webm: rtswap writes video as .mp4, .mkv, .mov, .avi (H.264)",
@@ -57,6 +58,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         "crop-size",
         "demo-out-a-file",
         "bench-an-image",
+        "swap-output-a-folder",
         "live-webm",
         "mask-regions-without-region",
     ],
