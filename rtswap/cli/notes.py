@@ -15,7 +15,7 @@ log = logging.getLogger("rtswap")
 
 
 def plural(n: int, noun: str) -> str:
-    """ "1 frame", "2 frames"."""
+    """``n`` ``noun``, plural unless ``n`` is 1: 1 frame, 2 frames."""
     return f"{n} {noun}{'s' * (n != 1)}"
 
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from rtswap.errors import InputError
-from rtswap.serve.requests import MAX_BODY, ApiError, check_token, offer_of, page_url, source_of
+from rtswap.serve.requests import MAX_BODY, ApiError, check_form, check_token, offer_of, page_url, source_of
 from rtswap.serve.sessions import Session, Sessions
 
 PAGE = Path(__file__).with_name("page.html")
@@ -58,8 +58,7 @@ class Server:
 
     async def source(self, request: web.Request) -> web.Response:
         check_token(request.headers.get("Authorization", ""), self.token)
-        if request.content_type != "multipart/form-data":  # a raw body failed to decode, as a 500
-            raise ApiError(415, "send the face as a multipart/form-data form: 'session', 'image', 'face'")
+        check_form(request.content_type)
         try:
             form = await request.post()
         except (ValueError, HttpProcessingError) as exc:

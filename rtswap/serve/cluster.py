@@ -39,12 +39,13 @@ from ray.serve.config import AutoscalingConfig, RequestRouterConfig
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 from ray.serve.request_router import PendingRequest, RequestRouter, RunningReplica
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from rtswap.config import SwapConfig
 from rtswap.errors import OutputError
-from rtswap.serve.requests import MAX_BODY, ApiError, check_token, offer_of, page_url, source_of
+from rtswap.serve.requests import MAX_BODY, ApiError, check_form, check_token, offer_of, page_url, source_of
 from rtswap.serve.timeouts import Timeouts
 
 log = logging.getLogger("rtswap")
@@ -233,7 +234,11 @@ class Ingress:
 
     async def source(self, request: Request) -> dict[str, Any]:
         check_token(request.headers.get("Authorization", ""), self.token)
-        form = await request.form()
+        check_form(request.headers.get("content-type", "").split(";")[0].strip().lower())
+        try:
+            form = await request.form()
+        except MultiPartException as exc:
+            raise ApiError(400, f"unreadable multipart form ({exc.message})") from None
         upload = form.get("image")
         data = (
             await upload.read()

@@ -52,6 +52,13 @@ def offer_of(params: object) -> RTCSessionDescription:
     return description
 
 
+def check_form(content_type: str) -> None:
+    """``/source`` takes a multipart form: any other body is refused before it is parsed (a raw
+    image sent as the body, as ``curl --data-binary`` sends it, failed in the form parser)."""
+    if content_type != "multipart/form-data":
+        raise ApiError(415, "send the face as a multipart/form-data form: 'session', 'image', 'face'")
+
+
 def source_of(session: object, image: bytes | bytearray | None, face: object) -> tuple[str, bytes, int]:
     """``/source``'s multipart fields -> (session id, the image as sent, face: 0 for every face, N
     for the N-th from the left). The image is decoded by :func:`decode_upload` once the session is

@@ -117,6 +117,13 @@ def test_auth_and_bad_input_are_answered_as_on_one_machine(cluster: str) -> None
         f"{cluster}/source", data={"session": "nobody"}, files=files, headers=AUTH, timeout=10
     )
     assert unknown.status_code == 404  # the session is looked up first, as on one machine
+    raw = requests.post(f"{cluster}/source", data=b"\x89\xa0 a photo as the body", headers=AUTH, timeout=10)
+    assert raw.status_code == 415 and "multipart/form-data" in raw.json()["error"]
+    multipart = {**AUTH, "Content-Type": "multipart/form-data; boundary=b"}
+    broken = requests.post(
+        f"{cluster}/source", data=b"--b\r\nno headers, no end", headers=multipart, timeout=10
+    )
+    assert broken.status_code == 400 and "unreadable multipart form" in broken.json()["error"]
     huge = b"x" * (17 * 2**20)  # past the 16 MiB both front ends take
     assert requests.post(f"{cluster}/offer", data=huge, headers=AUTH, timeout=30).status_code == 413
     assert requests.post(f"{cluster}/source", data=huge, headers=AUTH, timeout=30).status_code == 413

@@ -36,5 +36,7 @@ def test_every_request_gets_a_status_and_the_server_keeps_answering(
     upload = requests.post(
         f"{server_url}/source", data=form, files={"image": ("x.png", image)}, headers=AUTH, timeout=30
     )
-    assert offer.status_code < 500 and upload.status_code < 500
+    as_curl_sends_it = {**AUTH, "Content-Type": "application/x-www-form-urlencoded"}  # --data-binary
+    raw = requests.post(f"{server_url}/source", data=image, headers=as_curl_sends_it, timeout=30)
+    assert offer.status_code < 500 and upload.status_code < 500 and raw.status_code < 500
     assert requests.get(f"{server_url}/healthz", timeout=10).status_code == 200
