@@ -74,14 +74,22 @@ def head() -> SyntheticHead:
 
 
 def write_video(
-    path: Path, frames: list[np.ndarray], fps: int = 30, audio_seconds: float = 0.0, faststart: bool = False
+    path: Path,
+    frames: list[np.ndarray],
+    fps: int = 30,
+    audio_seconds: float = 0.0,
+    faststart: bool = False,
+    rotation: int = 0,
 ) -> None:
-    """An H.264 mp4 of ``frames``, with a 440 Hz AAC tone of ``audio_seconds`` if > 0."""
+    """An H.264 mp4 of ``frames``, with a 440 Hz AAC tone of ``audio_seconds`` if > 0, to be shown
+    turned by ``rotation`` degrees (counter-clockwise; a phone's portrait clip says -90)."""
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=options) as out:
         video = out.add_stream("libx264", rate=fps)
         video.height, video.width = frames[0].shape[:2]
         video.pix_fmt = "yuv420p"
+        if rotation:
+            video.set_display_rotation(rotation)
         audio = out.add_stream("aac", rate=44100) if audio_seconds > 0 else None
         if audio is not None:
             audio.layout = "mono"

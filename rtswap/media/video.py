@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -60,7 +60,9 @@ def _open(path: Path) -> av.container.InputContainer:
 
 
 class VideoReader:
-    """Decodes a file's first video stream. Raises MediaError if the file is cut short."""
+    """Decodes a file's first video stream, upright: a phone's portrait clip is stored sideways
+    with the turn to show it in (a display matrix), which players apply and so does this. Raises
+    MediaError if the file is cut short."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -70,8 +72,7 @@ class VideoReader:
             raise InputError(f"{self.path}: not a video or image rtswap can read (no video stream)")
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
-        self._stream = stream
-        self.info = VideoInfo(
+        info = VideoInfo(
             width=stream.codec_context.width,
             height=stream.codec_context.height,
             rate=Fraction(stream.average_rate or stream.guessed_rate or 30),
@@ -79,10 +80,14 @@ class VideoReader:
             frames=stream.frames,
             has_audio=bool(self._container.streams.audio),
         )
-        problem = _unreadable(self.info)
+        problem = _unreadable(info)  # before anything is decoded
         if problem:
             self._container.close()
             raise InputError(f"{self.path}: {problem}")
+        self._frames = self._container.decode(stream)
+        self._first = self._next_frame(decoded=0)  # its turn is the stream's
+        self._turns = 0 if self._first is None else round(self._first.rotation / 90) % 4
+        self.info = replace(info, width=info.height, height=info.width) if self._turns % 2 else info
 
     def close(self) -> None:
         self._container.close()
@@ -94,17 +99,27 @@ class VideoReader:
         self.close()
 
     def __iter__(self) -> Iterator[DecodedFrame]:
-        decoded = 0
+        frame, decoded = self._first, 0
+        while frame is not None:
+            decoded += 1
+            image: np.ndarray = frame.to_ndarray(format="rgb24")
+            if self._turns:  # counter-clockwise quarter turns, as the display matrix says
+                image = np.ascontiguousarray(np.rot90(image, self._turns))
+            yield DecodedFrame(image, frame.pts)
+            frame = self._next_frame(decoded)
+        if self.info.frames and decoded < self.info.frames:
+            raise MediaError(f"{self.path}: truncated, decoded {decoded} of {self.info.frames} frames")
+
+    def _next_frame(self, decoded: int) -> av.VideoFrame | None:
+        """The next frame (None at the end); a decoding error is a MediaError that says how far
+        it got."""
         try:
-            for frame in self._container.decode(self._stream):
-                decoded += 1
-                yield DecodedFrame(frame.to_ndarray(format="rgb24"), frame.pts)
+            return next(self._frames, None)
         except av.error.FFmpegError as exc:
+            self._container.close()
             raise MediaError(
                 f"{self.path}: decoding failed after {decoded} frames ({exc.strerror or exc})"
             ) from exc
-        if self.info.frames and decoded < self.info.frames:
-            raise MediaError(f"{self.path}: truncated, decoded {decoded} of {self.info.frames} frames")
 
 
 def _unreadable(info: VideoInfo) -> str | None:

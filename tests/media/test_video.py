@@ -33,6 +33,24 @@ def test_round_trip_keeps_frames_rate_duration_and_audio(face_video: Path, tmp_p
     assert _audio_bytes(out) == _audio_bytes(face_video)
 
 
+def test_a_phone_clip_stored_sideways_is_read_and_written_upright(astro: np.ndarray, tmp_path: Path) -> None:
+    upright = [np.ascontiguousarray(astro[:384, : 512 - 8 * k]) for k in range(3)]  # landscape, moving
+    upright = [np.pad(f, ((0, 0), (0, 512 - f.shape[1]), (0, 0))) for f in upright]
+    sideways, out = tmp_path / "phone.mp4", tmp_path / "out.mp4"
+    write_video(sideways, [np.ascontiguousarray(np.rot90(f)) for f in upright], rotation=-90)
+    with VideoReader(sideways) as reader:
+        assert (reader.info.width, reader.info.height) == (512, 384)
+        writer = VideoWriter(out, reader.info)
+        for frame, expected in zip(reader, upright, strict=True):
+            assert isinstance(frame.image, np.ndarray) and frame.image.shape == expected.shape
+            assert np.abs(frame.image.astype(int) - expected).mean() < 4  # the codec's loss only
+            writer.write(frame.image, frame.pts)
+        writer.close()
+    with av.open(str(out)) as written:
+        first = next(written.decode(video=0))
+        assert (first.width, first.height, first.rotation) == (512, 384, 0)  # upright, no turn left to do
+
+
 def test_truncated_video_without_index_is_refused(face_video: Path, tmp_path: Path) -> None:
     cut = tmp_path / "cut.mp4"
     data = face_video.read_bytes()
