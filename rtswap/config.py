@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rtswap.runtime import Precision
+from rtswap.errors import InputError
+from rtswap.runtime import BACKENDS, PRECISIONS, Precision
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,14 @@ class SwapConfig:
     enhancer_fidelity: float = 0.5
     """A restorer's fidelity input where its card names one (CodeFormer: 0 restores most, 1 keeps
     the face most as it was)."""
+
+    def __post_init__(self) -> None:
+        """What the command line's parser checks, checked for the Python API too (a typo would
+        otherwise change nothing, silently)."""
+        if self.backend not in ("auto", *BACKENDS):
+            raise InputError(f"backend {self.backend!r}: choose auto, {', '.join(BACKENDS)}")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"precision {self.precision!r}: choose {', '.join(PRECISIONS)}")
+        for name in ("enhancer_blend", "enhancer_fidelity"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise InputError(f"{name} {getattr(self, name)}: must be from 0 to 1")

@@ -16,6 +16,7 @@ from rtswap.detect.analyzer import FaceAnalyzer, landmark_backend
 from rtswap.detect.hands import HandFinder
 from rtswap.engines import create_engine
 from rtswap.engines.base import EngineSettings
+from rtswap.errors import InputError
 from rtswap.frame import Face
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.identity.assignment import SourceAssignment
@@ -66,6 +67,8 @@ class Swapper:
         restorer, masks = _plugins(config, settings)  # a missing file: one line before sources are prepared
         covers = source_covers(masks)
         sources = [source] if isinstance(source, (str, Path, np.ndarray)) else list(source)
+        if not sources and not maps:  # every face would be left as it is
+            raise InputError("no source face: give an image, a file or a stored identity's name (or maps)")
         matcher = None
         if maps:  # first: a missing identity model is one line before any source is prepared
             from rtswap.identity.matcher import FaceMatcher

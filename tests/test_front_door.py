@@ -114,6 +114,27 @@ def test_a_library_callers_image_that_is_not_rgb_is_named(image: object, grace_s
         grace_swapper.swap_image(image)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"precision": "fp8"}, "precision 'fp8': choose fp32, fp16, bf16"),
+        ({"backend": "trt"}, "backend 'trt': choose auto, eager"),
+        ({"enhancer_blend": 5.0}, "enhancer_blend 5.0: must be from 0 to 1"),
+    ],
+    ids=["precision", "backend", "blend"],
+)
+def test_a_library_callers_config_is_checked_as_the_command_line_is(
+    settings: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        SwapConfig(**settings)  # type: ignore[arg-type]
+
+
+def test_a_swapper_without_a_source_is_refused() -> None:
+    with pytest.raises(InputError, match="no source face"):
+        Swapper([], SwapConfig(device="cpu"))
+
+
 def test_a_source_array_that_is_not_rgb_is_named_before_anything_is_prepared() -> None:
     with pytest.raises(
         InputError, match=r"source image: expected an HxWx3 uint8 RGB array, got uint8 \(64, 64\)"
