@@ -114,7 +114,8 @@ def test_the_checks_see_a_circle() -> None:
 
 def test_the_bottom_layer_imports_nothing_above_it() -> None:
     graph = _graph()
-    assert graph["rtswap.config"] <= {"rtswap.runtime"}
+    assert graph["rtswap.errors"] == set()
+    assert graph["rtswap.config"] <= {"rtswap.runtime", "rtswap.errors"}
     assert graph["rtswap.frame"] <= {"rtswap.geometry.crops", "rtswap.geometry.pose"}
 
 
