@@ -115,7 +115,7 @@ def test_a_library_callers_image_that_is_not_rgb_is_named(image: object, grace_s
 
 
 @pytest.mark.parametrize(
-    "settings, message",
+    "fields, message",
     [
         ({"precision": "fp8"}, "precision 'fp8': choose fp32, fp16, bf16"),
         ({"backend": "trt"}, "backend 'trt': choose auto, eager"),
@@ -124,10 +124,10 @@ def test_a_library_callers_image_that_is_not_rgb_is_named(image: object, grace_s
     ids=["precision", "backend", "blend"],
 )
 def test_a_library_callers_config_is_checked_as_the_command_line_is(
-    settings: dict[str, object], message: str
+    fields: dict[str, object], message: str
 ) -> None:
     with pytest.raises(InputError, match=message):
-        SwapConfig(**settings)  # type: ignore[arg-type]
+        SwapConfig(**fields)  # type: ignore[arg-type]
 
 
 def test_a_swapper_without_a_source_is_refused() -> None:
