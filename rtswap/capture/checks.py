@@ -36,6 +36,24 @@ def camera_missing(spec: str) -> str | None:
     return url if kind == "v4l2" and not Path(url).exists() else None
 
 
+SYNTHETIC_SECONDS = 5.0
+"""The synthetic clip's length: it is rendered whole into memory, then looped..."""
+SYNTHETIC_MEMORY_GIB = 4.0
+"""...in at most this much memory (4K at 30 fps takes 3.5 GiB)."""
+
+
+def check_synthetic(resolution: tuple[int, int], fps: float) -> None:
+    """A one-line error now for a synthetic clip too large to render into memory (at 1e9 fps the
+    rendering never ended)."""
+    width, height = resolution
+    gib = round(SYNTHETIC_SECONDS * fps) * width * height * 3 / 2**30
+    if gib > SYNTHETIC_MEMORY_GIB:
+        raise InputError(
+            f"the synthetic clip at {width}x{height} and {fps:g} fps would take {gib:.1f} GiB of memory "
+            f"(at most {SYNTHETIC_MEMORY_GIB:g}): lower --resolution or --fps"
+        )
+
+
 def check_source(spec: str) -> None:
     """A one-line error now, before any preparation, for an input that is not there."""
     if spec == "synthetic" or is_camera(spec):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rtswap.capture.base import Source
-from rtswap.capture.checks import check_source, is_camera
+from rtswap.capture.checks import SYNTHETIC_SECONDS, check_source, check_synthetic, is_camera
 from rtswap.media.image import is_image_path
 
 
@@ -31,7 +31,8 @@ def open_source(
         from rtswap.capture.synthetic import SyntheticSource
         from rtswap.capture.synthetic_heads import SyntheticClip
 
-        clip = SyntheticClip(width, height, fps=fps, faces=faces)
+        check_synthetic(resolution, fps)
+        clip = SyntheticClip(width, height, fps=fps, seconds=SYNTHETIC_SECONDS, faces=faces)
         return SyntheticSource(clip, paced=live, loop=live or loop)
     if is_camera(spec):
         from rtswap.capture.camera import CameraSource

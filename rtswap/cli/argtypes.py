@@ -4,6 +4,7 @@ why it cannot."""
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
 from rtswap.engines import package_for
@@ -27,15 +28,22 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def non_negative_float(text: str) -> float:
+def _finite(text: str) -> float:
     value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = _finite(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
     return value
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
+    value = _finite(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, got {value:g}")
     return value

@@ -70,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
 def _check(args: argparse.Namespace) -> list[str]:
     """The outputs to open, or one line saying what is missing here, the camera and the display at
     once, with a command that works without them."""
-    from rtswap.capture.checks import camera_missing, check_source, is_camera
+    from rtswap.capture.checks import camera_missing, check_source, check_synthetic, is_camera
     from rtswap.output.checks import check_sink, display_available
 
     outputs = args.output or ["window"]
@@ -86,6 +86,8 @@ def _check(args: argparse.Namespace) -> list[str]:
         )
         raise OutputError(f"{missing}; this works here: {works}")
     check_source(args.input)
+    if args.input == "synthetic":
+        check_synthetic(args.resolution, args.fps)
     for spec in outputs:
         check_sink(spec)
     return outputs

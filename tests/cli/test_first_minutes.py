@@ -39,6 +39,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["swap", "--source", GRACE, "--crop-size", "100", "{tmp}/in.png", "{tmp}/out.png"], "multiple of 8"),
         (["demo", "--out", "{tmp}/in.png"], "in.png: cannot make the output folder there"),
         (["bench", "--input", "{tmp}/in.png"], "bench loops a video file (or synthetic); this is an image"),
+        (["bench", "--fps", "1e9"], "the synthetic clip at 1280x720 and 1e+09 fps would take"),
         (["swap", "--source", GRACE, "{tmp}/in.png", "{tmp}"], "is a folder; give the output file's name"),
         (
             ["live", "--source", GRACE, "--input", "synthetic", "--output", "{tmp}/out.webm"],
@@ -58,6 +59,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         "crop-size",
         "demo-out-a-file",
         "bench-an-image",
+        "bench-synthetic-too-large",
         "swap-output-a-folder",
         "live-webm",
         "mask-regions-without-region",
@@ -90,6 +92,7 @@ def test_mistakes_are_answered_before_torch_is_imported(
         (["bench", "--faces", "100"], "argument --faces: must be from 1 to 16, got 100"),
         (["serve", "--port", "99999"], "argument --port: must be from 1 to 65535, got 99999"),
         (["bench", "--resolution", "20000x20000"], "resolution past 3840x2160: 20000x20000"),
+        (["bench", "--fps", "nan"], "argument --fps: must be a finite number, got nan"),
         (["demo", "--seconds", "-1"], "argument --seconds: must be more than 0, got -1"),
         (["live", "--input", "synthetic", "--fps", "0"], "argument --fps: must be more than 0, got 0"),
         (
@@ -102,6 +105,7 @@ def test_mistakes_are_answered_before_torch_is_imported(
         "bench-faces",
         "serve-port",
         "bench-resolution",
+        "bench-fps-nan",
         "demo-seconds",
         "live-fps",
         "live-seconds",
