@@ -42,15 +42,15 @@ SYNTHETIC_MEMORY_GIB = 4.0
 """...in at most this much memory (4K at 30 fps takes 3.5 GiB)."""
 
 
-def check_synthetic(resolution: tuple[int, int], fps: float) -> None:
+def check_synthetic(resolution: tuple[int, int], fps: float, seconds: float = SYNTHETIC_SECONDS) -> None:
     """A one-line error now for a synthetic clip too large to render into memory (at 1e9 fps the
     rendering never ended)."""
     width, height = resolution
-    gib = round(SYNTHETIC_SECONDS * fps) * width * height * 3 / 2**30
+    gib = round(seconds * fps) * width * height * 3 / 2**30
     if gib > SYNTHETIC_MEMORY_GIB:
         raise InputError(
-            f"the synthetic clip at {width}x{height} and {fps:g} fps would take {gib:.1f} GiB of memory "
-            f"(at most {SYNTHETIC_MEMORY_GIB:g}): lower --resolution or --fps"
+            f"the synthetic clip, {seconds:g} s at {width}x{height} and {fps:g} fps, would take "
+            f"{gib:.1f} GiB of memory (at most {SYNTHETIC_MEMORY_GIB:g})"
         )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rtswap.capture.checks import check_synthetic
 from rtswap.cli import argtypes
 from rtswap.cli.notes import latency_line
 from rtswap.cli.options import add_swap, swap_config
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # the command's --help imports this module, and must not impo
     from rtswap.pipeline import RunReport
 
 FPS = 30
+WIDTH, HEIGHT = 1280, 720
 PREVIEW_HEIGHT = 360
 PREVIEW_FRAME_S = 1.0
 """The preview shows the frame at this time: the head is turned and the mouth opening."""
@@ -65,6 +67,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
 
 
 def run(args: argparse.Namespace) -> int:
+    check_synthetic((WIDTH, HEIGHT), FPS, args.seconds)  # a long clip is rendered whole first
     try:  # a file in the way is one line now, not a traceback after the source is prepared
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -72,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
     demo = run_demo(args.out, swap_config(args), seconds=args.seconds, label=args.label)
     summary = demo.run.stats.summary()
     print(
-        f"wrote {demo.video} ({demo.frames} frames, 1280x720 at 30 fps; {summary.frames} swapped live, "
-        f"the slots of dropped frames repeat the frame before) and {demo.preview}"
+        f"wrote {demo.video} ({demo.frames} frames, {WIDTH}x{HEIGHT} at {FPS} fps; {summary.frames} swapped "
+        f"live, the slots of dropped frames repeat the frame before) and {demo.preview}"
     )
     print(f"live pipeline: {latency_line(summary, demo.run.dropped)}")
     print(f"first second: {demo.dropped_in_first_second} of {FPS} frames dropped")
@@ -94,7 +97,7 @@ def run_demo(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     source_image = read_image(grace_hopper_path())
-    clip = SyntheticClip(width=1280, height=720, fps=FPS, seconds=seconds)
+    clip = SyntheticClip(width=WIDTH, height=HEIGHT, fps=FPS, seconds=seconds)
     preview_index = min(len(clip) - 1, round(PREVIEW_FRAME_S * clip.fps))
     kept: list[np.ndarray] = []
     kept_index: list[int] = []

@@ -39,7 +39,11 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["swap", "--source", GRACE, "--crop-size", "100", "{tmp}/in.png", "{tmp}/out.png"], "multiple of 8"),
         (["demo", "--out", "{tmp}/in.png"], "in.png: cannot make the output folder there"),
         (["bench", "--input", "{tmp}/in.png"], "bench loops a video file (or synthetic); this is an image"),
-        (["bench", "--fps", "1e9"], "the synthetic clip at 1280x720 and 1e+09 fps would take"),
+        (["bench", "--fps", "1e9"], "the synthetic clip, 5 s at 1280x720 and 1e+09 fps, would take"),
+        (
+            ["demo", "--seconds", "100"],
+            "the synthetic clip, 100 s at 1280x720 and 30 fps, would take 7.7 GiB",
+        ),
         (["swap", "--source", GRACE, "{tmp}/in.png", "{tmp}"], "is a folder; give the output file's name"),
         (
             ["live", "--source", GRACE, "--input", "synthetic", "--output", "{tmp}/out.webm"],
@@ -60,6 +64,7 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
         "demo-out-a-file",
         "bench-an-image",
         "bench-synthetic-too-large",
+        "demo-too-long",
         "swap-output-a-folder",
         "live-webm",
         "mask-regions-without-region",
