@@ -58,7 +58,7 @@ class Server:
 
     async def source(self, request: web.Request) -> web.Response:
         check_token(request.headers.get("Authorization", ""), self.token)
-        check_form(request.content_type)
+        check_form(request.headers.get("Content-Type", ""))
         try:
             form = await request.post()
         except (ValueError, HttpProcessingError) as exc:

@@ -234,7 +234,7 @@ class Ingress:
 
     async def source(self, request: Request) -> dict[str, Any]:
         check_token(request.headers.get("Authorization", ""), self.token)
-        check_form(request.headers.get("content-type", "").split(";")[0].strip().lower())
+        check_form(request.headers.get("Content-Type", ""))
         try:
             form = await request.form()
         except MultiPartException as exc:

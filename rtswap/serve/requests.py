@@ -53,9 +53,10 @@ def offer_of(params: object) -> RTCSessionDescription:
 
 
 def check_form(content_type: str) -> None:
-    """``/source`` takes a multipart form: any other body is refused before it is parsed (a raw
-    image sent as the body, as ``curl --data-binary`` sends it, failed in the form parser)."""
-    if content_type != "multipart/form-data":
+    """``/source`` takes a multipart form (``content_type``: the request's header): any other body
+    is refused before it is parsed (a raw image sent as the body, as ``curl --data-binary`` sends
+    it, failed in the form parser)."""
+    if content_type.split(";")[0].strip().lower() != "multipart/form-data":
         raise ApiError(415, "send the face as a multipart/form-data form: 'session', 'image', 'face'")
 
 
