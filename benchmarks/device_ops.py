@@ -39,6 +39,7 @@ from rtswap.frame import Face
 from rtswap.generate.face_swap import FaceSwap
 from rtswap.geometry.crops import FaceRegions
 from rtswap.media.samples import astronaut, grace_hopper_path
+from rtswap.runtime.cuda_graph import CudaGraphed
 from rtswap.swapper import Swapper
 
 _TIMED = 20
@@ -98,13 +99,14 @@ def _steps(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict[
     regions = FaceRegions(frame, work.regions.matrices, work.regions.size, opencv=False)
     one_each = [FaceRegions(frame, [m], work.regions.size, opencv=False) for m in regions.matrices]
     network = FaceMeshNet().to(frame.device).eval()
+    graphed = CudaGraphed(network)  # on the CPU the network itself
     with torch.inference_mode():
         mesh_crops = crops(frame, [MeshRegion.around(face.landmarks) for face in faces])
     return {
         "detector, whole frame": lambda: detector.detect(frame),
         "face mesh, followed": lambda: mesh.landmarks_many(frame, followed),
-        "face mesh network": lambda: network(mesh_crops),
-        **_graphed("face mesh network, CUDA graph", network, mesh_crops),
+        "face mesh network, eager": lambda: network(mesh_crops),
+        "face mesh network, CUDA graph": lambda: graphed(mesh_crops),
         "crop, batched": regions.crop,
         "crop, face by face": lambda: [r.crop() for r in one_each],
         "crop + engine (warp)": lambda: face_swap.swap(frame, faces),
@@ -113,29 +115,6 @@ def _steps(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict[
         "paste, batched": lambda: regions.paste(frame.clone(), changes),
         "paste, face by face": lambda: _paste_one_by_one(one_each, frame.clone(), changes),
     }
-
-
-def _graphed(name: str, network: torch.nn.Module, example: torch.Tensor) -> dict[str, Callable[[], object]]:
-    """On CUDA, ``network`` on ``example`` captured as one CUDA graph, whose replay is one launch
-    for all its kernels: what capturing the step would save (not yet in the product: measured
-    first). Nothing elsewhere, or if the capture fails (said)."""
-    if example.device.type != "cuda":
-        return {}
-    static = example.clone()
-    try:
-        side = torch.cuda.Stream(example.device)
-        side.wait_stream(torch.cuda.current_stream(example.device))
-        with torch.cuda.stream(side), torch.inference_mode():
-            for _ in range(3):  # kernels loaded and cuDNN's choices made before the capture
-                network(static)
-        torch.cuda.current_stream(example.device).wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.inference_mode(), torch.cuda.graph(graph):
-            network(static)
-    except RuntimeError as exc:
-        print(f"{name}: the capture failed: {exc}")
-        return {}
-    return {name: graph.replay}
 
 
 def _paste_one_by_one(regions: list[FaceRegions], frame: torch.Tensor, changes: torch.Tensor) -> None:
@@ -161,10 +140,10 @@ def main() -> None:
             steps = _steps(swapper.face_swap, torch.from_numpy(image).to(device), found)
             measured[faces] = {name: (_count(step), _median_ms(step, device)) for name, step in steps.items()}
     print(f"on {device}; operations and median ms per call, with 1 face and with 4")
-    print(f"{'step':<22}{'ops 1':>7}{'ops 4':>7}{'ms 1':>9}{'ms 4':>9}")
+    print(f"{'step':<31}{'ops 1':>7}{'ops 4':>7}{'ms 1':>9}{'ms 4':>9}")
     for name, (ops, ms) in measured[1].items():
         ops4, ms4 = measured[4][name]
-        print(f"{name:<22}{ops:>7}{ops4:>7}{ms:>9.2f}{ms4:>9.2f}")
+        print(f"{name:<31}{ops:>7}{ops4:>7}{ms:>9.2f}{ms4:>9.2f}")
     if args.json:
         rows = [
             {"faces": n, "step": name, "operations": ops, "median_ms": round(ms, 3)}

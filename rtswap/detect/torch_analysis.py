@@ -17,6 +17,7 @@ from rtswap.detect.blazeface import BlazeFace
 from rtswap.detect.face_mesh_torch import INPUT_PX, FaceMeshNet, crops, to_image
 from rtswap.detect.face_mesh_torch import Region as MeshRegion
 from rtswap.frame import Detection
+from rtswap.runtime.cuda_graph import CudaGraphed
 
 _MIN_PRESENCE = 0.5
 """Below this face-presence score the mesh has lost the face (mediapipe's tracking threshold)."""
@@ -58,7 +59,7 @@ class TorchFaceMesh:
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self._network = FaceMeshNet().to(device).eval()
+        self._network = CudaGraphed(FaceMeshNet().to(device).eval())  # on CUDA: one launch a batch
         self._previous: dict[int, np.ndarray] = {}
         self._run(  # once here, as the detector (and mediapipe's graphs) are
             torch.zeros(INPUT_PX, INPUT_PX, 3, dtype=torch.uint8, device=device),

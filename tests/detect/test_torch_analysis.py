@@ -11,11 +11,13 @@ import torch
 from rtswap.capture.synthetic_heads import SyntheticClip, SyntheticHead
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.detect.face_mesh_torch import FaceMeshNet, Region, crops
 from rtswap.detect.hands import HANDS_EVERY
 from rtswap.frame import Frame
 from rtswap.media.samples import grace_hopper_path
 from rtswap.media.video import DecodedFrame
 from rtswap.pipeline import Pipeline, PipelineConfig
+from rtswap.runtime.cuda_graph import CudaGraphed
 from rtswap.swapper import Swapper
 from rtswap.testing.doubles import CollectSink, ListSource
 
@@ -66,6 +68,26 @@ def test_the_ports_give_on_cuda_what_they_give_on_the_cpu(astro: np.ndarray, gra
     assert len(found["cpu"]) == len(found["cuda"]) == 2
     for a, b in zip(found["cpu"], found["cuda"], strict=True):
         assert np.abs(a[:, :2] - b[:, :2]).max() <= 0.1
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_the_mesh_replayed_from_cuda_graphs_gives_what_it_gives_eagerly(
+    astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer
+) -> None:
+    """One graph per batch size, each replay reading the call's own crops."""
+    cuda = torch.device("cuda")
+    faces = [
+        crops(torch.from_numpy(image).to(cuda), [Region.around(analyzer.analyze(image)[0].landmarks)])
+        for image in (astro, grace)
+    ]
+    graphed = CudaGraphed(FaceMeshNet().to(cuda).eval())
+    with torch.inference_mode():
+        for batch in (faces[0], faces[1], torch.cat(faces), torch.cat(faces[::-1])):
+            replayed, eager = graphed(batch), graphed.module(batch)
+            for a, b in zip(replayed, eager, strict=True):
+                assert torch.allclose(a, b, atol=1e-4)
+    assert graphed.capturing
 
 
 class _TensorSource(ListSource):
