@@ -60,8 +60,11 @@ class _Counter(TorchDispatchMode):
 
 
 def _count(step: Callable[[], object]) -> int:
-    with torch.inference_mode(), _Counter() as counter:
+    """Operations in one call after a first (which may capture a CUDA graph)."""
+    with torch.inference_mode():
         step()
+        with _Counter() as counter:
+            step()
     return sum(counter.ops.values())
 
 

@@ -17,6 +17,7 @@ import torch
 from rtswap.detect.tflite_graph import TfliteGraph
 from rtswap.geometry.align import warp_affine
 from rtswap.geometry.mediapipe_files import mediapipe_file
+from rtswap.runtime.cuda_graph import CudaGraphed
 
 INPUT_PX = 192
 _GRID = 48
@@ -43,6 +44,7 @@ class BlazeFace(torch.nn.Module):
     def __init__(self, min_score: float = 0.5) -> None:
         super().__init__()
         self.network = TfliteGraph(model_path())
+        self._graphed = CudaGraphed(self.network)  # on CUDA one launch a scan
         self.min_score = min_score
         cells = (torch.arange(_GRID, dtype=torch.float32) + 0.5) / _GRID
         y, x = torch.meshgrid(cells, cells, indexing="ij")
@@ -57,7 +59,7 @@ class BlazeFace(torch.nn.Module):
                 for image, (to_image, _) in zip(images, squares, strict=True)
             ]
         )
-        raw, logits = self.network(batch.round() / 127.5 - 1.0)  # mediapipe resamples 8-bit pixels
+        raw, logits = self._graphed(batch.round() / 127.5 - 1.0)  # mediapipe resamples 8-bit pixels
         candidates = self._decoded(raw, logits).cpu().numpy()  # (B, anchors, 5)
         found = [
             _suppressed(c[c[:, 4] >= _CANDIDATE_SCORE], side) + np.array([*origin, *origin, 0.0], np.float32)
