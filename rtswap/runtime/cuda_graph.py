@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 import torch
 
@@ -20,14 +21,17 @@ _WARMUP_RUNS = 3
 choices made (cuDNN, cuBLAS workspaces), which a capture may not do."""
 
 
+_Outputs = torch.Tensor | Sequence[torch.Tensor]
+
+
 class CudaGraphed:
-    """``module(x)`` for one tensor ``x``, returning a tensor or a tuple of tensors: on CUDA a
+    """``module(x)`` for one tensor ``x``, returning a tensor or a sequence of tensors: on CUDA a
     graph captured at the first call of each input shape and replayed after; the outputs are
     the caller's own (copied out of the graph's buffers). Thread-safe: one replay at a time."""
 
     def __init__(self, module: torch.nn.Module) -> None:
         self.module = module
-        self._graphs: dict[tuple[int, ...], tuple[torch.cuda.CUDAGraph, torch.Tensor, object]] = {}
+        self._graphs: dict[tuple[int, ...], tuple[torch.cuda.CUDAGraph, torch.Tensor, _Outputs]] = {}
         self._eager = False
         self._lock = threading.Lock()
 
@@ -36,7 +40,7 @@ class CudaGraphed:
         """Whether CUDA calls replay graphs (False once a capture has failed)."""
         return not self._eager
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    def __call__(self, x: torch.Tensor) -> _Outputs:
         if x.device.type != "cuda" or self._eager:
             return self.module(x)
         with self._lock, torch.inference_mode():
@@ -51,12 +55,9 @@ class CudaGraphed:
             graph, static, out = self._graphs[shape]
             static.copy_(x)
             graph.replay()
-            if isinstance(out, torch.Tensor):
-                return out.clone()
-            assert isinstance(out, tuple)
-            return tuple(t.clone() for t in out)
+            return out.clone() if isinstance(out, torch.Tensor) else tuple(t.clone() for t in out)
 
-    def _capture(self, x: torch.Tensor) -> tuple[torch.cuda.CUDAGraph, torch.Tensor, object]:
+    def _capture(self, x: torch.Tensor) -> tuple[torch.cuda.CUDAGraph, torch.Tensor, _Outputs]:
         static = x.clone()
         caller = torch.cuda.current_stream(x.device)
         side = torch.cuda.Stream(x.device)
