@@ -27,13 +27,15 @@ _Outputs = torch.Tensor | Sequence[torch.Tensor]
 class CudaGraphed:
     """``module(x)`` for one tensor ``x``, returning a tensor or a sequence of tensors: on CUDA a
     graph captured at the first call of each input shape and replayed after; the outputs are
-    the caller's own (copied out of the graph's buffers). Thread-safe: one replay at a time."""
+    the caller's own (copied out of the graph's buffers). Thread-safe, whatever stream each
+    thread runs on: one replay at a time, on the device as on the host."""
 
     def __init__(self, module: torch.nn.Module) -> None:
         self.module = module
         self._graphs: dict[tuple[int, ...], tuple[torch.cuda.CUDAGraph, torch.Tensor, _Outputs]] = {}
         self._eager = False
         self._lock = threading.Lock()
+        self._replayed: torch.cuda.Event | None = None
 
     @property
     def capturing(self) -> bool:
@@ -53,9 +55,14 @@ class CudaGraphed:
                     self._eager = True
                     return self.module(x)
             graph, static, out = self._graphs[shape]
+            stream = torch.cuda.current_stream(x.device)
+            if self._replayed is not None:  # a replay queued on another thread's stream reads and
+                stream.wait_event(self._replayed)  # writes the same buffers: this one comes after it
             static.copy_(x)
             graph.replay()
-            return out.clone() if isinstance(out, torch.Tensor) else tuple(t.clone() for t in out)
+            copied = out.clone() if isinstance(out, torch.Tensor) else tuple(t.clone() for t in out)
+            self._replayed = stream.record_event()
+            return copied
 
     def _capture(self, x: torch.Tensor) -> tuple[torch.cuda.CUDAGraph, torch.Tensor, _Outputs]:
         static = x.clone()

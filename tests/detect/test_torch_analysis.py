@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,37 @@ def test_the_mesh_replayed_from_cuda_graphs_gives_what_it_gives_eagerly(
             for a, b in zip(replayed, eager, strict=True):
                 assert torch.allclose(a, b, atol=1e-4)
     assert graphed.capturing
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_threads_on_their_own_streams_each_get_their_own_replay(
+    astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer
+) -> None:
+    """As the detector is called from the frame path and from the scans' thread, each on its own
+    stream: a replay queued on one must not read or overwrite the graph's buffers under the other."""
+    cuda = torch.device("cuda")
+    faces = [
+        crops(torch.from_numpy(image).to(cuda), [Region.around(analyzer.analyze(image)[0].landmarks)])
+        for image in (astro, grace)
+    ]
+    graphed = CudaGraphed(FaceMeshNet().to(cuda).eval())
+    with torch.inference_mode():
+        expected = [graphed.module(face)[0] for face in faces]
+    got: dict[int, list[torch.Tensor]] = {0: [], 1: []}
+
+    def run(k: int) -> None:
+        with torch.cuda.stream(torch.cuda.Stream()), torch.inference_mode():
+            got[k] = [graphed(faces[k])[0] for _ in range(30)]
+        torch.cuda.synchronize()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for k in (0, 1):
+        assert len(got[k]) == 30 and all(torch.allclose(p, expected[k], atol=1e-4) for p in got[k])
 
 
 class _TensorSource(ListSource):
