@@ -40,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
         validate_name(args.name)  # the name, an identity already stored and the files, before torch
         if not args.force and cache.has(args.name):
             raise InputError(f"an identity named {args.name!r} is already stored; add --force to replace it")
+        folders = [str(path) for path in args.files if path.is_dir()]
+        if folders:
+            raise InputError(f"{', '.join(folders)}: a folder: name its files")
         missing = [str(path) for path in args.files if not path.is_file()]
         if missing:
             raise InputError(f"no such file: {', '.join(missing)}")

@@ -50,6 +50,11 @@ class IdentityStore:
         path = Path(source)
         if path.is_file():
             return self._load_or_build(self.cache.hashed_entry([sha256_file(path)]), str(path), [path])
+        if path.is_dir():
+            raise InputError(
+                f"{source}: a folder; give one photo or video, or store several as one identity"
+                " (rtswap identity add NAME FILE...)"
+            )
         if _is_name(str(source)) and (self.cache.entry(str(source)) / "manifest.json").exists():
             return self._load_or_build(self.cache.entry(str(source)), str(source), None)
         raise InputError(
@@ -64,7 +69,7 @@ class IdentityStore:
             raise InputError(f"an identity named {name!r} is already stored; add --force to replace it")
         for path in files:
             if not path.is_file():
-                raise InputError(f"{path}: no such file")
+                raise InputError(f"{path}: {'a folder: name its files' if path.is_dir() else 'no such file'}")
         return self._build(self.cache.entry(name), name, files)
 
     def _load_or_build(self, entry: Path, name: str, files: list[Path] | None) -> Identity:

@@ -224,6 +224,13 @@ def test_identity_add_list_use_and_remove(
         main(["-q", "swap", "--source", "grace", str(tmp_path / "astro.png"), str(tmp_path / "o2.png")]) == 1
     )
     assert "no stored identity by that name" in _error_line(capsys)
+    assert (
+        main(["-q", "swap", "--source", str(tmp_path), str(tmp_path / "astro.png"), str(tmp_path / "o3.png")])
+        == 1
+    )
+    assert "a folder; give one photo or video" in _error_line(capsys)
+    assert main(["-q", "identity", "add", "grace", str(tmp_path)]) == 1
+    assert "a folder: name its files" in _error_line(capsys)
     assert main(["-q", "identity", "add", "../evil", GRACE]) == 1
     assert "invalid identity name" in _error_line(capsys)
 
