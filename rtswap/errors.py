@@ -4,6 +4,10 @@ Each class also derives from the builtin that describes it, so callers of the Py
 API can catch ``ValueError`` or ``OSError`` without knowing about rtswap.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
 
 class RtswapError(Exception):
     """Base of every error rtswap raises on purpose."""
@@ -36,3 +40,9 @@ class ModelLoadError(RtswapError, OSError):
 
 class DependencyError(RtswapError, ImportError):
     """An optional extra that the chosen engine or backend needs is not installed."""
+
+
+def require_file(path: Path, error: type[RtswapError] = InputError) -> None:
+    """``error`` in one line unless ``path`` is a file: a folder is named as one (it is there)."""
+    if not path.is_file():
+        raise error(f"{path}: {'a folder, not a file' if path.is_dir() else 'no such file'}")

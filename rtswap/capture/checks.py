@@ -59,6 +59,5 @@ def check_source(spec: str) -> None:
     if spec == "synthetic" or is_camera(spec):
         return
     if not Path(spec).is_file():
-        raise InputError(
-            f"{spec}: no such file (inputs: webcam, a camera index, /dev/videoN, synthetic, a file)"
-        )
+        what = "a folder, not a file" if Path(spec).is_dir() else "no such file"
+        raise InputError(f"{spec}: {what} (inputs: webcam, a camera index, /dev/videoN, synthetic, a file)")

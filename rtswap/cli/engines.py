@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rtswap.cli import argtypes
 from rtswap.cli.options import add_engine, add_models, engine_config
-from rtswap.errors import InputError
+from rtswap.errors import InputError, require_file
 
 
 def _add_adding(actions: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -109,8 +109,7 @@ def _convert(args: argparse.Namespace, folder: Path) -> int:
     from rtswap.engines.simswap.checkpoint import convert_arcface
     from rtswap.weights.state_dict import CONVERT_HINT
 
-    if not args.file.is_file():  # before the advice on trusting it
-        raise InputError(f"{args.file}: no such file")
+    require_file(args.file)  # before the advice on trusting it
     if not args.trust_pickle:
         raise InputError(f"{args.file}: {CONVERT_HINT.format(path=args.file)}")
     print(f"wrote {convert_arcface(args.file, folder)} (weights only; {args.file} is no longer needed)")

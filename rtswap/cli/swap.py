@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from rtswap.cli.notes import plural
 from rtswap.cli.options import add_sources, add_swap, sources, swap_config
-from rtswap.errors import InputError
+from rtswap.errors import InputError, require_file
 
 if TYPE_CHECKING:  # the command's --help imports this module, and must not import torch
     import numpy as np
@@ -87,8 +87,7 @@ def check_swap_paths(input_path: str | Path, output_path: str | Path) -> tuple[P
     from rtswap.media.image import check_output_path, check_video_output, is_image_path
 
     input_path, output_path = Path(input_path), check_output_path(output_path)
-    if not input_path.is_file():
-        raise InputError(f"{input_path}: no such file")
+    require_file(input_path)
     if output_path.resolve() == input_path.resolve():
         raise InputError(f"{output_path}: output would overwrite the input")
     if is_image_path(input_path) != is_image_path(output_path):

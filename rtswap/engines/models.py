@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rtswap.engines import layout_check, names
-from rtswap.errors import InputError, ModelLoadError
+from rtswap.errors import InputError, ModelLoadError, require_file
 from rtswap.weights import onnx_io
 from rtswap.weights.cards import ModelCard, all_cards, cards_for
 from rtswap.weights.hashes import file_sha256, sha256_file
@@ -121,8 +121,7 @@ def identify(path: Path, engine: str | None = None) -> tuple[ModelCard, bool]:
     """The card a user's file belongs to, and whether its hash is on the card. By hash first,
     else by layout (among ``engine``'s cards, if given), and among cards of the same layout by the
     file's name; a file that fits no card, or several engines' files alike, is one line."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    require_file(path)
     digest = sha256_file(path)
     cards = all_cards() if engine is None else cards_for(engine)
     for card in cards:

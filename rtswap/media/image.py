@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rtswap.errors import InputError, OutputError, TooLargeError
+from rtswap.errors import InputError, OutputError, TooLargeError, require_file
 from rtswap.media.label import METADATA
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
@@ -43,8 +43,7 @@ def read_image(path: str | Path) -> np.ndarray:
     """HxWx3 uint8 RGB. Raises InputError for a missing, unreadable or non-image file, and
     TooLargeError (an InputError) for one past :data:`MAX_SIDE` or :data:`MAX_PIXELS`."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    require_file(path)
     return decode_image(path.read_bytes(), str(path))
 
 

@@ -18,7 +18,7 @@ import av
 import numpy as np
 import torch
 
-from rtswap.errors import InputError, MediaError
+from rtswap.errors import InputError, MediaError, require_file
 from rtswap.media.image import MAX_PIXELS, MAX_SIDE, check_video_output, temporary_sibling
 from rtswap.media.label import METADATA
 
@@ -51,8 +51,7 @@ class DecodedFrame:
 
 
 def _open(path: Path) -> av.container.InputContainer:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    require_file(path)
     try:
         return av.open(str(path))
     except av.error.FFmpegError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rtswap.errors import DependencyError, ModelLoadError
+from rtswap.errors import DependencyError, ModelLoadError, require_file
 
 
 def onnx_module() -> Any:
@@ -28,8 +28,7 @@ def onnx_module() -> Any:
 def load(path: Path) -> Any:
     """The ``onnx.ModelProto`` in ``path``; a missing, truncated or non-ONNX file is one line."""
     onnx = onnx_module()
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such file")
+    require_file(path, ModelLoadError)
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf's DecodeError and friends

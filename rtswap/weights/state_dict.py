@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from rtswap.errors import ModelLoadError
+from rtswap.errors import ModelLoadError, require_file
 
 CONVERT_HINT = (
     "it is a pickled whole model, and loading it would run code named in the file. If you trust "
@@ -23,8 +23,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The tensors of a ``.safetensors`` file or of a state dict saved with ``torch.save`` (nested
     mappings flattened, see :func:`_flat`); a pickle that needs code, a truncated file or anything
     else is one line."""
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such file")
+    require_file(path, ModelLoadError)
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 

@@ -97,6 +97,7 @@ def test_swap_video_keeps_every_frame_and_the_audio(face_video: Path, tmp_path: 
             "no face found in the source",
         ),
         (lambda d: ["--source", GRACE, str(d / "nope.mp4"), str(d / "o.mp4")], "nope.mp4: no such file"),
+        (lambda d: ["--source", GRACE, str(d), str(d / "o.mp4")], ": a folder, not a file"),
         (lambda d: ["--source", GRACE, GRACE, str(d / "no" / "dir" / "o.png")], "does not exist"),
         (lambda d: ["--source", GRACE, str(d / "cut.mp4"), str(d / "o.mp4")], "cut.mp4"),
         (lambda d: ["--source", GRACE, GRACE, str(d / "o.mp4")], "output must be too"),
@@ -106,6 +107,7 @@ def test_swap_video_keeps_every_frame_and_the_audio(face_video: Path, tmp_path: 
         "not-an-image",
         "no-face",
         "missing-input",
+        "folder-input",
         "missing-folder",
         "truncated-video",
         "kind-mismatch",
@@ -273,9 +275,10 @@ def test_quiet_shows_no_progress_while_a_video_source_is_prepared(
         ),
         (["live", "--input", "synthetic", "--output", "still.png"], "a live run writes a video"),
         (["live", "--input", "nothing.mp4", "--output", "null"], "nothing.mp4: no such file"),
+        (["live", "--input", ".", "--output", "null"], ".: a folder, not a file"),
         (["swap", GRACE, "missing_dir/x.png"], "does not exist"),
     ],
-    ids=["missing-folder", "image-output", "missing-input", "swap-missing-folder"],
+    ids=["missing-folder", "image-output", "missing-input", "folder-input", "swap-missing-folder"],
 )
 def test_arguments_are_checked_before_any_preparation(
     argv: list[str],

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rtswap.errors import ModelLoadError
+from rtswap.errors import ModelLoadError, require_file
 
 
 class _StandIn(nn.Module):
@@ -98,8 +98,7 @@ def convert_arcface(path: Path, folder: Path) -> Path:
 
     from rtswap.engines.simswap.model import arcface_from_state_dict
 
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such file")
+    require_file(path, ModelLoadError)
     try:
         state = state_dict_from_pickle(path)
         arcface_from_state_dict(state)
