@@ -12,7 +12,7 @@ import numpy as np
 
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines.base import Identity, SwapEngine
-from rtswap.errors import InputError
+from rtswap.errors import InputError, require_file
 from rtswap.identity import views
 from rtswap.identity.cache import (
     EngineEntry,
@@ -68,8 +68,7 @@ class IdentityStore:
         if not replace and self.cache.has(name):
             raise InputError(f"an identity named {name!r} is already stored; add --force to replace it")
         for path in files:
-            if not path.is_file():
-                raise InputError(f"{path}: {'a folder: name its files' if path.is_dir() else 'no such file'}")
+            require_file(path)
         return self._build(self.cache.entry(name), name, files)
 
     def _load_or_build(self, entry: Path, name: str, files: list[Path] | None) -> Identity:
