@@ -28,6 +28,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from rtswap.bench.runner import machine
+from rtswap.blend.composite import graphed_composite
 from rtswap.blend.composite_tensor import composite_tensor
 from rtswap.blend.occluders.skin import occluders
 from rtswap.config import SwapConfig
@@ -114,7 +115,8 @@ def _steps(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict[
         "crop, face by face": lambda: [r.crop() for r in one_each],
         "crop + engine (warp)": lambda: face_swap.swap(frame, faces),
         "occluders": lambda: occluders(work.crops, work.landmarks, work.mask),
-        "composite": lambda: composite_tensor(work.crops, work.swapped, work.mask),
+        "composite, eager": lambda: composite_tensor(work.crops, work.swapped, work.mask),
+        "composite, CUDA graph": lambda: graphed_composite(work.crops, work.swapped, work.mask),
         "paste, batched": lambda: regions.paste(frame.clone(), changes),
         "paste, face by face": lambda: _paste_one_by_one(one_each, frame.clone(), changes),
     }

@@ -1,7 +1,7 @@
 """The composite shared by all engines: swapped crop -> change to paste into the frame.
 
-One algorithm, two implementations: tensor operations (any device; what runs on CUDA,
-:mod:`~rtswap.blend.composite_tensor`), and OpenCV for tensors on the CPU
+One algorithm, two implementations: tensor operations (any device; what runs on CUDA, replayed
+there from CUDA graphs, :mod:`~rtswap.blend.composite_tensor`), and OpenCV for tensors on the CPU
 (:mod:`~rtswap.blend.composite_cpu`), whose SIMD kernels work on all channels of a pixel at once and
 do not pay PyTorch's per-operation cost on small images (docs/speed.md). Both take every size from
 :class:`~rtswap.blend.sizes.BlendSizes`, and a test checks that they agree.
@@ -13,6 +13,7 @@ import torch
 
 from rtswap.blend.composite_cpu import composite_cpu
 from rtswap.blend.composite_tensor import composite_tensor
+from rtswap.runtime.cuda_graph import CudaGraphed
 
 
 def composite(
@@ -27,4 +28,9 @@ def composite(
     """
     if target.device.type == "cpu":
         return composite_cpu(target, swapped, coverage, levels_fewer)
-    return composite_tensor(target, swapped, coverage, levels_fewer)
+    return graphed_composite(target, swapped, coverage, levels_fewer=levels_fewer)
+
+
+graphed_composite = CudaGraphed(composite_tensor)
+"""On CUDA one launch a call instead of ~220 (one graph per number of faces, crop size and
+levels); elsewhere the tensor operations as they are."""

@@ -1,6 +1,8 @@
+import pytest
 import torch
 
 from rtswap.blend.color import lab_to_rgb, masked_stats, rgb_to_lab, transfer_color
+from rtswap.blend.composite import composite, graphed_composite
 from rtswap.blend.composite_cpu import composite_cpu
 from rtswap.blend.composite_tensor import composite_tensor
 from rtswap.blend.mask import close_small_gaps, soft_erode
@@ -74,9 +76,9 @@ def test_multiband_change_is_exact_where_the_mask_is_constant() -> None:
     )
 
 
-def test_the_opencv_composite_matches_the_tensor_one() -> None:
-    """The CPU path (OpenCV) and the tensor path (CUDA) are one algorithm: same masks, colour
-    transfer and pyramid, to within float rounding (OpenCV's Lab differs by ~0.5 L)."""
+def _faces() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Two 192 px target crops, their swaps and the swaps' coverage, an open mouth and a closed
+    one's lip line cut out of it."""
     gen = torch.Generator().manual_seed(1)
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, 192), torch.linspace(-1, 1, 192), indexing="ij")
     target = (
@@ -87,6 +89,13 @@ def test_the_opencv_composite_matches_the_tensor_one() -> None:
     coverage = ((xx / 0.7) ** 2 + (yy / 0.85) ** 2 < 1).to(torch.float32)[None, None].repeat(2, 1, 1, 1)
     coverage[..., 130:140, 70:120] = 0.0  # an open mouth
     coverage[..., 110:112, 70:120] = 0.0  # a closed one's lip line
+    return target, swapped, coverage
+
+
+def test_the_opencv_composite_matches_the_tensor_one() -> None:
+    """The CPU path (OpenCV) and the tensor path (CUDA) are one algorithm: same masks, colour
+    transfer and pyramid, to within float rounding (OpenCV's Lab differs by ~0.5 L)."""
+    target, swapped, coverage = _faces()
     expected = composite_tensor(target, swapped, coverage)
     got = composite_cpu(target, swapped, coverage)
     assert got.shape == expected.shape and expected.abs().max() > 0.2
@@ -104,3 +113,22 @@ def test_the_opencv_composite_matches_the_tensor_one() -> None:
         composite_cpu(grey_target, swapped, coverage),
     )
     assert (got - expected).abs().max() < 2 / 255
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_the_composite_replayed_on_cuda_is_the_tensor_one() -> None:
+    """One graph per number of faces, crop size and levels, each replay reading its own call's
+    crops."""
+    target, swapped, coverage = (t.cuda() for t in _faces())
+    calls = [
+        ((target, swapped, coverage), 0),
+        ((target, swapped.flip(-2), coverage), 0),
+        ((target[:1], swapped[:1], coverage[:1]), 0),
+        ((target, swapped, coverage), 1),
+    ]
+    with torch.inference_mode():
+        for crops, levels_fewer in calls:
+            got, expected = composite(*crops, levels_fewer), composite_tensor(*crops, levels_fewer)
+            assert torch.allclose(got, expected, atol=1e-5)
+    assert graphed_composite.capturing

@@ -85,7 +85,7 @@ def test_the_mesh_replayed_from_cuda_graphs_gives_what_it_gives_eagerly(
     graphed = CudaGraphed(FaceMeshNet().to(cuda).eval())
     with torch.inference_mode():
         for batch in (faces[0], faces[1], torch.cat(faces), torch.cat(faces[::-1])):
-            replayed, eager = graphed(batch), graphed.module(batch)
+            replayed, eager = graphed(batch), graphed.step(batch)
             for a, b in zip(replayed, eager, strict=True):
                 assert torch.allclose(a, b, atol=1e-4)
     assert graphed.capturing
@@ -105,7 +105,7 @@ def test_threads_on_their_own_streams_each_get_their_own_replay(
     ]
     graphed = CudaGraphed(FaceMeshNet().to(cuda).eval())
     with torch.inference_mode():
-        expected = [graphed.module(face)[0] for face in faces]
+        expected = [graphed.step(face)[0] for face in faces]
     got: dict[int, list[torch.Tensor]] = {0: [], 1: []}
 
     def run(k: int) -> None:
