@@ -42,7 +42,9 @@ class DependencyError(RtswapError, ImportError):
     """An optional extra that the chosen engine or backend needs is not installed."""
 
 
-def require_file(path: Path, error: type[RtswapError] = InputError) -> None:
-    """``error`` in one line unless ``path`` is a file: a folder is named as one (it is there)."""
+def require_file(path: Path, error: type[RtswapError] = InputError, hint: str = "") -> None:
+    """``error`` in one line, ending with ``hint`` in brackets, unless ``path`` is a file: a
+    folder is named as one (it is there)."""
     if not path.is_file():
-        raise error(f"{path}: {'a folder, not a file' if path.is_dir() else 'no such file'}")
+        what = "a folder, not a file" if path.is_dir() else "no such file"
+        raise error(f"{path}: {what}" + (f" ({hint})" if hint else ""))

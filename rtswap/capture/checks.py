@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rtswap.errors import InputError, MediaError
+from rtswap.errors import InputError, MediaError, require_file
 
 
 def is_camera(spec: str) -> bool:
@@ -58,6 +58,4 @@ def check_source(spec: str) -> None:
     """A one-line error now, before any preparation, for an input that is not there."""
     if spec == "synthetic" or is_camera(spec):
         return
-    if not Path(spec).is_file():
-        what = "a folder, not a file" if Path(spec).is_dir() else "no such file"
-        raise InputError(f"{spec}: {what} (inputs: webcam, a camera index, /dev/videoN, synthetic, a file)")
+    require_file(Path(spec), hint="inputs: webcam, a camera index, /dev/videoN, synthetic, a file")
