@@ -39,11 +39,11 @@ class Today(NamedTuple):
 
 
 TODAY = {  # the best each figure has been on the CPU (a8c328b's swap, and the commits since)
-    "Grace Hopper -> astronaut": Today(0.465, 0.58, 0.000, 0.957, 23.5),
+    "Grace Hopper -> astronaut": Today(0.453, 0.41, 0.000, 0.959, 23.5),
     "astronaut -> Grace Hopper": Today(0.591, 1.37, 0.028, 0.760, 4.0),
-    "Grace Hopper -> demo frame 0": Today(0.462, 0.59, 0.001, 0.956, 28.8),
-    "Grace Hopper -> demo frame 60": Today(0.508, 0.45, 0.002, 0.949, 11.3),
-    "Grace Hopper -> demo frame 119": Today(0.537, 1.09, 0.006, 0.972, 24.6),
+    "Grace Hopper -> demo frame 0": Today(0.454, 0.59, 0.001, 0.958, 28.8),
+    "Grace Hopper -> demo frame 60": Today(0.489, 0.45, 0.001, 0.951, 11.3),
+    "Grace Hopper -> demo frame 119": Today(0.520, 1.09, 0.006, 0.973, 24.6),
 }
 
 

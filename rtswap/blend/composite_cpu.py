@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from rtswap.blend.color import GREY_BLOCK, GREY_SPREAD, MIN_VISIBLE, SPREAD_LIMITS, STATS_STRIDE
+from rtswap.blend.color import GREY_BLOCK, GREY_SPREAD, MIN_VISIBLE, SPREAD_HIGH, SPREAD_LOW, STATS_STRIDE
 from rtswap.blend.sizes import BlendSizes
 
 
@@ -59,7 +59,7 @@ def _transfer_color(source: np.ndarray, target: np.ndarray, weight: np.ndarray) 
     )
     small_target = _lab(cv2.resize(target, small, interpolation=cv2.INTER_AREA))
     tgt_mean, tgt_std = _masked_stats(small_target, small_weight)
-    ratio = np.clip(tgt_std / np.maximum(src_std, 1e-3), *SPREAD_LIMITS)
+    ratio = np.clip(tgt_std / np.maximum(src_std, 1e-3), SPREAD_LOW, SPREAD_HIGH)
     moved = np.hstack([np.diag(ratio), (tgt_mean - ratio * src_mean)[:, None]]).astype(np.float32)
     lab = _lab(source)
     out = cv2.transform(lab, moved)
