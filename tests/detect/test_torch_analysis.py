@@ -71,18 +71,22 @@ def test_the_ports_give_on_cuda_what_they_give_on_the_cpu(astro: np.ndarray, gra
         assert np.abs(a[:, :2] - b[:, :2]).max() <= 0.1
 
 
+def _mesh_crops_on_cuda(images: list[np.ndarray], analyzer: FaceAnalyzer) -> list[torch.Tensor]:
+    """Each image's face as the mesh's (1, 3, 192, 192) crop, on CUDA."""
+    return [
+        crops(torch.from_numpy(image).cuda(), [Region.around(analyzer.analyze(image)[0].landmarks)])
+        for image in images
+    ]
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_the_mesh_replayed_from_cuda_graphs_gives_what_it_gives_eagerly(
     astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer
 ) -> None:
     """One graph per batch size, each replay reading the call's own crops."""
-    cuda = torch.device("cuda")
-    faces = [
-        crops(torch.from_numpy(image).to(cuda), [Region.around(analyzer.analyze(image)[0].landmarks)])
-        for image in (astro, grace)
-    ]
-    graphed = CudaGraphed(FaceMeshNet().to(cuda).eval())
+    faces = _mesh_crops_on_cuda([astro, grace], analyzer)
+    graphed = CudaGraphed(FaceMeshNet().cuda().eval())
     with torch.inference_mode():
         for batch in (faces[0], faces[1], torch.cat(faces), torch.cat(faces[::-1])):
             replayed, eager = graphed(batch), graphed.step(batch)
@@ -98,12 +102,8 @@ def test_threads_on_their_own_streams_each_get_their_own_replay(
 ) -> None:
     """As the detector is called from the frame path and from the scans' thread, each on its own
     stream: a replay queued on one must not read or overwrite the graph's buffers under the other."""
-    cuda = torch.device("cuda")
-    faces = [
-        crops(torch.from_numpy(image).to(cuda), [Region.around(analyzer.analyze(image)[0].landmarks)])
-        for image in (astro, grace)
-    ]
-    graphed = CudaGraphed(FaceMeshNet().to(cuda).eval())
+    faces = _mesh_crops_on_cuda([astro, grace], analyzer)
+    graphed = CudaGraphed(FaceMeshNet().cuda().eval())
     with torch.inference_mode():
         expected = [graphed.step(face)[0] for face in faces]
     got: dict[int, list[torch.Tensor]] = {0: [], 1: []}
