@@ -9,7 +9,7 @@ from pathlib import Path
 from rtswap.bench.config import WARMUP_S
 from rtswap.cli import argtypes
 from rtswap.cli.options import add_detect_every, add_latency_budget, add_resolution, add_swap, swap_config
-from rtswap.errors import InputError
+from rtswap.errors import InputError, require_file
 
 MAX_SYNTHETIC_FACES = 16
 """A 4x4 grid: at 720p each head is then 180 px, and the clip takes a minute to render; more
@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from rtswap.capture.checks import check_synthetic
     from rtswap.media.image import is_image_path
 
-    if args.input != "synthetic" and not Path(args.input).is_file():
-        raise InputError(f"{args.input}: no such file (bench inputs: synthetic or a video file)")
+    if args.input != "synthetic":
+        require_file(Path(args.input), hint="bench inputs: synthetic or a video file")
     if is_image_path(args.input):  # one frame: the run would end before anything was measured
         raise InputError(f"{args.input}: bench loops a video file (or synthetic); this is an image")
     if args.input == "synthetic":
