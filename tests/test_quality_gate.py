@@ -2,16 +2,18 @@
 wrote these figures, by judges that know nothing of the engine (``rtswap.testing.judges``: dlib's
 identity descriptor and 68 points, head pose from a fresh face-mesh run, the target's light).
 
-Per pair: d(swap, source) (dlib's distance to the source's face; lower is more of the source)
-may grow by 0.02 at most, the 2D pitch difference by 0.5°, the mouth's opening difference by
-0.01; the correlation of the swap's low-frequency light with the target's may drop by 0.02, and
-its darkest jaw or chin patch may not be more than 5 levels darker than the target's own (a
-source's shadow pasted as a smudge; lighter is no fault, and the target's light would bring it
-towards the target's); and no pixel outside the face may change. Quality is deterministic on the
-CPU, so these are assertions, not timings. Every pair here has glasses on one side (Grace Hopper
-wears them; dlib moves 0.36-0.51 for glasses alone), so d(swap, source) says less here than on a
-pair without: the astronaut is our only face without glasses. When a change makes a figure
-better, write the new figure here in the same commit (the gate then holds the better one).
+Per pair: d(swap, source) (dlib's distance to the source's face; lower is more of the source) may
+grow by 0.02 at most, the 2D pitch difference by 0.5°, the mouth's opening difference by 0.01; the
+correlation of the swap's low-frequency light with the target's may drop by 0.02, and its darkest
+jaw or chin patch may not be more than 5 levels darker than today's, today's taken as at most 10
+levels lighter than the target's own (a source's shadow pasted as a smudge, as Grace Hopper's
+hair's under her ear was on demo frames 30 and 45 until the commit that added them: 0.1 and -1.6
+levels; lighter than the target's is no fault); and no pixel outside the face may change. Quality
+is deterministic on the CPU, so these are assertions, not timings. Every pair here has glasses on
+one side (Grace Hopper wears them; dlib moves 0.36-0.51 for glasses alone), so d(swap, source) says
+less here than on a pair without: the astronaut is our only face without glasses. When a change
+makes a figure better, write the new figure here in the same commit (the gate then holds the better
+one).
 
 Needs the ``[quality]`` extra, which the README's test command installs; without it the gate
 fails rather than skips, so that it cannot silently go away.
@@ -40,11 +42,16 @@ class Today(NamedTuple):
 
 TODAY = {  # the best each figure has been on the CPU (a8c328b's swap, and the commits since)
     "Grace Hopper -> astronaut": Today(0.453, 0.41, 0.000, 0.959, 23.5),
-    "astronaut -> Grace Hopper": Today(0.591, 1.37, 0.028, 0.760, 4.0),
+    "astronaut -> Grace Hopper": Today(0.582, 1.37, 0.028, 0.760, 4.0),
     "Grace Hopper -> demo frame 0": Today(0.454, 0.59, 0.001, 0.958, 28.8),
+    "Grace Hopper -> demo frame 30": Today(0.493, 2.14, 0.031, 0.957, 17.2),
+    "Grace Hopper -> demo frame 45": Today(0.528, 1.88, 0.029, 0.963, 14.1),
     "Grace Hopper -> demo frame 60": Today(0.489, 0.45, 0.001, 0.951, 11.3),
     "Grace Hopper -> demo frame 119": Today(0.520, 1.09, 0.006, 0.973, 24.6),
 }
+
+
+_LIGHTER = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +81,7 @@ def test_the_swap_is_no_worse_than_today(
     assert row.pitch_diff_2d <= today.pitch_2d + 0.5
     assert row.mouth_diff <= today.mouth + 0.01
     assert row.light_corr >= today.light_corr - 0.02
-    assert row.dark_jaw >= min(today.dark_jaw, 0.0) - 5.0  # no darker than the target's own (a smudge)
+    assert row.dark_jaw >= min(today.dark_jaw, _LIGHTER) - 5.0  # a smudge
     assert row.outside_max == 0
 
 

@@ -19,7 +19,8 @@ surroundings are skin-coloured: a highlight is pale, and small) or its luma belo
 of the plane's.
 Exceptions, by landmarks: the eyes are never occluders; on the lips only darkness counts (a hand,
 not lipstick), and in the nostrils only colour; in the eyebrows only what is far darker than a
-brow (a frame's bar); along the jaw only what is wide (a hand, not the shadow under the chin).
+brow (a frame's bar); along the jaw only what is wide (a hand, not the shadow under the chin;
+on a source, round the chin only, not at the jaw's corners under the ears).
 When most of the face below the nose is not skin, a mask or a scarf covers it whole: the lips and
 nostrils under it are covered, and so is all of the lower face that has the cover's colour (its
 side in shadow too) and the spots of a pattern on it. Last, only what is connected to the face's
@@ -103,16 +104,31 @@ _MIN_COVER_SPREAD = 0.02
 _LIPS = _edges(fmc.FACEMESH_LIPS)
 _BROWS = _edges(fmc.FACEMESH_LEFT_EYEBROW, fmc.FACEMESH_RIGHT_EYEBROW)
 _OUTLINE = _edges(fmc.FACEMESH_FACE_OVAL)
-_JAW_VERTICES = [FACE_OVAL[(FACE_OVAL.index(CHIN) + k) % len(FACE_OVAL)] for k in range(-8, 9)]
-_JAW = Constant(list(zip(_JAW_VERTICES[:-1], _JAW_VERTICES[1:], strict=True)))
-"""The outline from one corner of the jaw round the chin to the other."""
 
 
-def occluders(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+def _outline_round_chin(reach: int) -> Constant:
+    """The outline's edges from ``reach`` vertices one side of the chin to ``reach`` the other."""
+    vertices = [FACE_OVAL[(FACE_OVAL.index(CHIN) + k) % len(FACE_OVAL)] for k in range(-reach, reach + 1)]
+    return Constant(list(zip(vertices[:-1], vertices[1:], strict=True)))
+
+
+_JAW = _outline_round_chin(8)
+"""The outline from one corner of the jaw (below the ear) round the chin to the other."""
+_SOURCE_JAW = _outline_round_chin(6)
+"""On a source, the outline round the chin, stopping two vertices short of the jaw's corners:
+there, under the ear, a photo's outline often takes in the shadow of the hair (Grace Hopper's
+was pasted as a grey patch on a turned target's jaw), which is thin along the outline, so the
+jaw's rule would keep it."""
+
+
+def occluders(
+    crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor, *, source: bool = False
+) -> torch.Tensor:
     """(B, 1, S, S) float in [0, 1]: 1 where something covers the face in each aligned crop.
 
     crops: (B, 3, S, S) RGB [0, 1]; landmarks: (B, 478, 2) in crop pixels; face: (B, 1, S, S), the
-    face's region (the engine's mask), which separates the chin from the neck.
+    face's region (the engine's mask), which separates the chin from the neck. ``source``: the
+    crops are of a source, whose jaw's corners take the usual rule (:data:`_SOURCE_JAW`).
     """
     size = crops.shape[-1] // 2
     half = (crops[..., ::2, ::2] + crops[..., 1::2, ::2] + crops[..., ::2, 1::2] + crops[..., 1::2, 1::2]) / 4
@@ -129,7 +145,8 @@ def occluders(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) 
     beyond = torch.maximum(chroma / chroma_limit - 1, darker)  # > 0: not skin
     fine = max(1, size // 64)
     lips, eyes, nostrils = _coarse_bands(points, [_LIPS, _EYES, _NOSTRILS], size, fine).unbind(1)
-    brows, jaw = _coarse_bands(points, [_BROWS, _JAW], size, max(2, size // 32)).unbind(1)
+    jaw_band = _SOURCE_JAW if source else _JAW
+    brows, jaw = _coarse_bands(points, [_BROWS, jaw_band], size, max(2, size // 32)).unbind(1)
     lower = _below_nose(face[..., ::2, ::2], points)
     covered = _covered(beyond > 0, lower)  # (B, 1, 1, 1)
     # covered whole: what looks like the cover, all over the lower face, is the cover (its shaded

@@ -89,7 +89,7 @@ class WarpEngine:
 
     name = "warp"
     backend = "eager"
-    artifact_version = 6
+    artifact_version = 7
     """Version of what :meth:`prepare` returns; bump it when that changes."""
     any_crop_size = True
     """``swap`` works on target crops of any size up to the template's (the source's texture stays
@@ -111,7 +111,7 @@ class WarpEngine:
         landmarks = np.stack([v.landmarks[:, :2] for v in views])
         points = torch.as_tensor(landmarks, dtype=torch.float32, device=crops.device)
         covered = torch.maximum(
-            occluders(crops, points, mesh_mask(points, crops.shape[-1])), rim_maps(crops, points)
+            occluders(crops, points, mesh_mask(points, crops.shape[-1]), source=True), rim_maps(crops, points)
         )
         parsed = [v.covered if v.covered is not None else torch.zeros_like(covered[:1]) for v in views]
         covered = torch.maximum(covered, torch.cat(parsed).to(covered.device))  # a parser's glasses, hair
