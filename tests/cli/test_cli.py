@@ -277,8 +277,16 @@ def test_quiet_shows_no_progress_while_a_video_source_is_prepared(
         (["live", "--input", "nothing.mp4", "--output", "null"], "nothing.mp4: no such file"),
         (["live", "--input", ".", "--output", "null"], ".: a folder, not a file"),
         (["swap", GRACE, "missing_dir/x.png"], "does not exist"),
+        (["swap", GRACE, "x.png", "--device", "cpu", "--precision", "fp16"], "fp16 needs a CUDA device"),
     ],
-    ids=["missing-folder", "image-output", "missing-input", "folder-input", "swap-missing-folder"],
+    ids=[
+        "missing-folder",
+        "image-output",
+        "missing-input",
+        "folder-input",
+        "swap-missing-folder",
+        "half-precision-on-cpu",
+    ],
 )
 def test_arguments_are_checked_before_any_preparation(
     argv: list[str],

@@ -6,6 +6,7 @@ without torch; the engine itself is in :mod:`.engine`."""
 from __future__ import annotations
 
 import argparse
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,8 @@ from rtswap.errors import InputError
 
 if TYPE_CHECKING:
     from rtswap.engines.base import EngineSettings, SwapEngine
+
+log = logging.getLogger("rtswap")
 
 NAME = "warp"
 PLACE = 0
@@ -55,6 +58,15 @@ def options(args: argparse.Namespace) -> Options:
 
 
 def open(settings: EngineSettings) -> SwapEngine[Any]:
+    """The engine; ``--precision`` fp16 or bf16 without CUDA is refused as for the neural engines,
+    and a backend or precision asked for is said to leave the warp itself as it is."""
     from rtswap.engines.warp.engine import WarpEngine
+    from rtswap.runtime.base import check_precision
 
+    check_precision("eager", settings.device, settings.precision)
+    if settings.backend != "auto" or settings.precision != "fp32":
+        log.info(
+            "warp runs as plain tensor operations in fp32: --backend and --precision apply to "
+            "restorers and mask models only"
+        )
     return WarpEngine(settings.own(Options).crop_size, settings.device)
