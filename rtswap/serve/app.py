@@ -104,7 +104,8 @@ def listen(host: str, port: int) -> socket.socket:
     try:
         return socket.create_server((host, port), family=family)
     except OSError as exc:
-        why = os.strerror(exc.errno) if exc.errno else str(exc)  # (create_server adds the address)
+        # (create_server's message repeats the address; a failed name lookup's errno is negative)
+        why = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else "no such address"
         raise InputError(f"--host {host} --port {port}: cannot listen there ({why})") from None
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,7 +34,9 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             raise ModelLoadError(f"{path}: not a readable safetensors file ({exc})") from None
     _check_archive(path)
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # its notes on the pickle's protocol: the outcome is said below
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise ModelLoadError(f"{path}: {CONVERT_HINT.format(path=path)}") from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:

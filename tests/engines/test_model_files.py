@@ -5,6 +5,8 @@ name files in the models folder only; an installed file is replaced only when as
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -89,6 +91,28 @@ def test_a_checkpoint_that_would_inflate_is_refused_before_it_is_read(tmp_path: 
     assert bomb.stat().st_size < 2**20
     with pytest.raises(ModelLoadError, match="not a checkpoint torch.save wrote"):
         read_state_dict(bomb)
+
+
+def test_a_plain_pickle_is_refused_in_one_line_and_runs_nothing(tmp_path: Path) -> None:
+    """Not torch.save's: pickle's own protocol 4 (torch warned of it on top of our one line)."""
+    ran = tmp_path / "ran"
+    pickled = tmp_path / "model.pth"
+    pickled.write_bytes(pickle.dumps(Touch(str(ran)), protocol=4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning on the way is a second line
+        with pytest.raises(ModelLoadError, match="pickled whole model"):
+            read_state_dict(pickled)
+    assert not ran.exists()
+
+
+class Touch:
+    """Unpickled, it would create ``path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (self.path, "w"))
 
 
 def test_engines_add_takes_single_file_models_only(tmp_path: Path) -> None:
