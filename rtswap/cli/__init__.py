@@ -42,9 +42,39 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+_LIVE_FILES = ("--input", "--output")
+"""``live``'s flags for its files, which ``swap`` takes as they are (``swap --source S IN OUT``)."""
+
+
+def _swap_meant(args: argparse.Namespace, argv: list[str]) -> str:
+    """The swap command meant by one written with ``live``'s ``--input``/``--output``."""
+    flagged = {flag: _flag_value(argv, flag) for flag in _LIVE_FILES}
+    loose = [str(f) for f in (args.input, args.output) if f is not None and str(f) not in flagged.values()]
+    files = [flagged[flag] or (loose.pop(0) if loose else flag[2:].upper()) for flag in _LIVE_FILES]
+    faces = [f"--source {face}" for face in args.source or ["FACE"]]
+    return " ".join(["rtswap swap", *faces, *files])
+
+
+def _flag_value(argv: list[str], flag: str) -> str | None:
+    """What follows ``flag`` in ``argv`` (``flag VALUE`` or ``flag=VALUE``), if it is there."""
+    for k, arg in enumerate(argv):
+        if arg == flag and k + 1 < len(argv):
+            return argv[k + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "swap" and any(arg.split("=")[0] in _LIVE_FILES for arg in extra):
+        meant = _swap_meant(args, list(sys.argv[1:] if argv is None else argv))
+        print(
+            f"rtswap: error: swap takes its input and output without --input/--output: {meant}",
+            file=sys.stderr,
+        )
+        return 1
     if extra and args.command == "swap" and not args.source and not args.map:
         # `rtswap swap face.jpg in.jpg out.jpg`: the face was meant as --source
         meant = f"rtswap swap --source {args.input} {args.output} {' '.join(extra)}"

@@ -248,6 +248,26 @@ def test_help_answers_without_heavy_imports(argv: list[str]) -> None:
     assert out.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--source", "face.jpg", "--input", "in.mp4", "--output", "out.mp4"],
+        ["--source", "face.jpg", "--output", "out.mp4", "--input", "in.mp4"],
+        ["--source", "face.jpg", "in.mp4", "--output", "out.mp4"],
+    ],
+    ids=["both", "reversed", "output-only"],
+)
+def test_swap_written_with_lives_file_flags_is_shown_as_meant(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["swap", *argv]) == 1
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said == [
+        "rtswap: error: swap takes its input and output without --input/--output: "
+        "rtswap swap --source face.jpg in.mp4 out.mp4"
+    ]
+
+
 def test_quiet_works_before_or_after_the_command() -> None:
     from rtswap.cli import build_parser
 
