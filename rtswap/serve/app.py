@@ -16,7 +16,16 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from rtswap.errors import InputError
-from rtswap.serve.requests import MAX_BODY, ApiError, check_form, check_token, offer_of, page_url, source_of
+from rtswap.serve.requests import (
+    MAX_BODY,
+    TOO_LARGE,
+    ApiError,
+    check_form,
+    check_token,
+    offer_of,
+    page_url,
+    source_of,
+)
 from rtswap.serve.sessions import Session, Sessions
 
 PAGE = Path(__file__).with_name("page.html")
@@ -87,6 +96,8 @@ async def _api_errors(
         return response
     except ApiError as error:
         return error_response(error)
+    except web.HTTPRequestEntityTooLarge:  # aiohttp's own, past client_max_size: plain text
+        return error_response(TOO_LARGE)
 
 
 def error_response(error: ApiError) -> web.Response:

@@ -45,7 +45,16 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from rtswap.config import SwapConfig
 from rtswap.errors import OutputError
-from rtswap.serve.requests import MAX_BODY, ApiError, check_form, check_token, offer_of, page_url, source_of
+from rtswap.serve.requests import (
+    MAX_BODY,
+    TOO_LARGE,
+    ApiError,
+    check_form,
+    check_token,
+    offer_of,
+    page_url,
+    source_of,
+)
 from rtswap.serve.timeouts import Timeouts
 
 log = logging.getLogger("rtswap")
@@ -57,15 +66,14 @@ SOURCE_TIMEOUT_S = 30.0
 async def _read_limited(request: Request) -> None:
     """Read a request's body, refusing it (413) once past :data:`MAX_BODY`, before reading more;
     Starlette's ``json()`` and ``form()`` then parse what was read."""
-    too_large = ApiError(413, f"request body over {MAX_BODY // 2**20} MiB")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
-        raise too_large
+        raise TOO_LARGE
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
-            raise too_large
+            raise TOO_LARGE
     request._body = bytes(body)  # what Starlette's json() and form() read
 
 

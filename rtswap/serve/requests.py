@@ -25,6 +25,9 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
 
+TOO_LARGE = ApiError(413, f"request body over {MAX_BODY // 2**20} MiB")
+
+
 def check_token(header: str, token: str) -> None:
     """``header``: the request's Authorization header (bytes that are not UTF-8 are a wrong token,
     not a server error)."""

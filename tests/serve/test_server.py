@@ -234,6 +234,9 @@ def test_a_session_can_change_its_source_face(
         ghost = await client.post("/source", data=encoded("nobody", png_header(30000, 30000)), headers=AUTH)
         assert (huge.status, bad.status, ghost.status) == (413, 400, 404)
         assert "13000x13000 is larger than rtswap reads" in (await huge.json())["error"]
+        past = await client.post("/source", data=encoded(session.id, bytes(17 * 2**20)), headers=AUTH)
+        assert past.status == 413  # aiohttp's own limit, answered in JSON like the rest (the page reads it)
+        assert (await past.json())["error"] == "request body over 16 MiB"
         second = await client.post("/source", data=form(session.id, astro, face=2), headers=AUTH)
         too_far = await client.post("/source", data=form(session.id, astro, face=5), headers=AUTH)
         replaced = (
