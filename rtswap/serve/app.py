@@ -18,13 +18,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 from rtswap.errors import InputError
 from rtswap.serve.requests import (
     MAX_BODY,
-    TOO_LARGE,
     ApiError,
     check_form,
     check_token,
     offer_of,
     page_url,
     source_of,
+    too_large,
 )
 from rtswap.serve.sessions import Session, Sessions
 
@@ -97,7 +97,7 @@ async def _api_errors(
     except ApiError as error:
         return error_response(error)
     except web.HTTPRequestEntityTooLarge:  # aiohttp's own, past client_max_size: plain text
-        return error_response(TOO_LARGE)
+        return error_response(too_large())
 
 
 def error_response(error: ApiError) -> web.Response:

@@ -47,13 +47,13 @@ from rtswap.config import SwapConfig
 from rtswap.errors import OutputError
 from rtswap.serve.requests import (
     MAX_BODY,
-    TOO_LARGE,
     ApiError,
     check_form,
     check_token,
     offer_of,
     page_url,
     source_of,
+    too_large,
 )
 from rtswap.serve.timeouts import Timeouts
 
@@ -68,12 +68,12 @@ async def _read_limited(request: Request) -> None:
     Starlette's ``json()`` and ``form()`` then parse what was read."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
-        raise TOO_LARGE
+        raise too_large()
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
-            raise TOO_LARGE
+            raise too_large()
     request._body = bytes(body)  # what Starlette's json() and form() read
 
 

@@ -25,7 +25,9 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
 
-TOO_LARGE = ApiError(413, f"request body over {MAX_BODY // 2**20} MiB")
+def too_large() -> ApiError:
+    """A body past :data:`MAX_BODY` (a new error each time: a raised one keeps its frames)."""
+    return ApiError(413, f"request body over {MAX_BODY // 2**20} MiB")
 
 
 def check_token(header: str, token: str) -> None:
