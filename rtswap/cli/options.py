@@ -102,11 +102,16 @@ def add_runtime(parser: argparse.ArgumentParser) -> None:
         "--backend",
         default="auto",
         choices=("auto", *BACKENDS),
-        help="how neural engines run: auto (tensorrt if installed on CUDA, else inductor on CUDA, else "
-        "onnxruntime on CPU), eager, inductor (torch.compile), onnxruntime or tensorrt",
+        help="how neural engines, restorers and mask models run (warp is plain tensor operations): auto "
+        "(tensorrt if installed on CUDA, else inductor on CUDA, else onnxruntime on CPU), eager, inductor "
+        "(torch.compile), onnxruntime or tensorrt",
     )
     parser.add_argument(
-        "--precision", default="fp32", choices=PRECISIONS, help="neural engines' precision (default: fp32)"
+        "--precision",
+        default="fp32",
+        choices=PRECISIONS,
+        help="neural engines', restorers' and mask models' precision; fp16 and bf16 need CUDA "
+        "(default: fp32)",
     )
     add_models(parser)
 
