@@ -126,3 +126,26 @@ def test_the_page_times_the_round_trip_of_frames_it_numbers(
     found = re.search(r"round trip p50 (\d+) ms p95 (\d+) ms \(numbered frames\)", status)
     assert found and 0 < int(found.group(1)) <= int(found.group(2))
     assert "swap latency in the server p50" in server
+
+
+def test_the_page_sends_another_source_face_and_says_what_came_of_it(
+    server_url: str, head: SyntheticHead, astro: np.ndarray, tmp_path: Path
+) -> None:
+    frames = list(SyntheticClip(width=640, height=480, fps=30, seconds=1, head=head))
+    face, notes = tmp_path / "face.png", tmp_path / "notes.png"
+    cv2.imwrite(str(face), cv2.cvtColor(astro, cv2.COLOR_RGB2BGR))
+    notes.write_text("not a picture")
+    said = "document.getElementById('upload-status').textContent"
+    with _page(tmp_path, frames) as page:
+        page.goto(f"{server_url}/#token={SERVER_TOKEN}")
+        page.click("#start")
+        page.wait_for_function("!document.getElementById('send').disabled", timeout=30_000)
+        page.set_input_files("input[name=image]", str(face))
+        page.click("#send")
+        page.wait_for_function(f"{said}.length > 0", timeout=60_000)
+        assert page.inner_text("#upload-status") == "now swapping the new face"
+        page.evaluate(f"{said} = ''")
+        page.set_input_files("input[name=image]", str(notes))
+        page.click("#send")
+        page.wait_for_function(f"{said}.length > 0", timeout=30_000)
+        assert "not a readable image" in page.inner_text("#upload-status")
