@@ -52,6 +52,8 @@ TODAY = {  # the best each figure has been on the CPU (a8c328b's swap, and the c
 
 
 _LIGHTER = 10.0
+"""A darkest jaw patch lighter than the target's by more than this is held to this (lighter is
+no fault; a change towards the target's own is not a smudge)."""
 
 
 @pytest.fixture(scope="module")
