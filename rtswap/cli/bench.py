@@ -63,12 +63,12 @@ def run(args: argparse.Namespace) -> int:
     from rtswap.capture.checks import check_synthetic
     from rtswap.media.image import is_image_path
 
-    if args.input != "synthetic":
-        require_file(Path(args.input), hint="bench inputs: synthetic or a video file")
-    if is_image_path(args.input):  # one frame: the run would end before anything was measured
-        raise InputError(f"{args.input}: bench loops a video file (or synthetic); this is an image")
     if args.input == "synthetic":
         check_synthetic(args.resolution, args.fps or 30.0)  # unpaced, the clip is rendered at 30
+    else:
+        require_file(Path(args.input), hint="bench inputs: synthetic or a video file")
+        if is_image_path(args.input):  # one frame: the run would end before anything was measured
+            raise InputError(f"{args.input}: bench loops a video file (or synthetic); this is an image")
     from rtswap.bench.config import BenchConfig
     from rtswap.bench.runner import format_table, run_bench
 
