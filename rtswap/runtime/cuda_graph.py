@@ -24,6 +24,10 @@ choices made (cuDNN, cuBLAS workspaces), which a capture may not do."""
 MAX_GRAPHS = 32
 """Graphs kept per step (each holds its own memory); a step called with more input shapes than
 this runs the others eagerly."""
+_CAPTURING = threading.Lock()
+"""One capture at a time in the process, as CUDA graphs require: captures share PyTorch's capture
+stream, so a second one begun while another is under way ends both (the mesh and the composite
+each met a new number of faces on their own threads, and both fell back to running eagerly)."""
 
 Outputs = TypeVar("Outputs", bound=torch.Tensor | Sequence[torch.Tensor])
 _Key = tuple[object, ...]
@@ -88,7 +92,7 @@ class CudaGraphed(Generic[Outputs]):
         caller.wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         # thread-local: the pipeline's other threads keep using the device while this one captures
-        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+        with _CAPTURING, torch.cuda.graph(graph, capture_error_mode="thread_local"):
             out = self.step(*static, **options)
         return graph, static, out
 

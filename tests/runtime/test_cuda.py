@@ -23,6 +23,7 @@ from rtswap.media.image import read_image
 from rtswap.media.samples import grace_hopper_path
 from rtswap.runtime import Precision
 from rtswap.runtime.base import DTYPES
+from rtswap.runtime.cuda_graph import CudaGraphed
 from rtswap.runtime.onnxruntime import OnnxRuntimeRunner, session
 from rtswap.swapper import Swapper
 from rtswap.testing.replicas import write_arcface, write_models, write_simswap
@@ -140,3 +141,36 @@ def test_frames_come_to_the_host_whole_while_the_device_goes_on() -> None:
         frame.fill_(value)
         arrays.append(download(frame))
     assert [int(a.min()) for a in arrays] == [int(a.max()) for a in arrays] == [1, 2, 3, 4, 5]
+
+
+def _many_small_kernels(x: torch.Tensor) -> torch.Tensor:
+    for _ in range(200):
+        x = x * 1.001 + 0.001
+    return x
+
+
+def test_two_threads_capturing_at_once_both_keep_their_graphs() -> None:
+    """The mesh and the composite meet a new number of faces on their own threads at the same
+    moment: the second capture must wait for the first, not end both and leave each step eager."""
+    steps = [CudaGraphed(_many_small_kernels), CudaGraphed(_many_small_kernels)]
+    start = threading.Barrier(2)
+    shapes = {k: [torch.full((rows, 64), float(k), device=CUDA) for rows in range(1, 9)] for k in (0, 1)}
+    got: dict[int, list[torch.Tensor]] = {0: [], 1: []}
+
+    def run(k: int) -> None:
+        start.wait()
+        with torch.cuda.stream(torch.cuda.Stream()):
+            got[k] = [steps[k](x) for x in shapes[k]]
+        torch.cuda.synchronize()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(step.capturing for step in steps)
+    for k in (0, 1):
+        expected = [
+            _many_small_kernels(torch.full((rows, 64), float(k), device=CUDA)) for rows in range(1, 9)
+        ]
+        assert len(got[k]) == 8 and all(torch.allclose(g, e) for g, e in zip(got[k], expected, strict=True))
