@@ -44,13 +44,13 @@ class Today(NamedTuple):
 
 TODAY = {  # the best each figure has been on the CPU (a8c328b's swap, and the commits since); identity,
     # pitch and mouth as read since the judges average over copies with grain (measured at ac25e90)
-    "Grace Hopper -> astronaut": Today(0.460, 0.56, 0.0098, 0.959, 23.5),
-    "astronaut -> Grace Hopper": Today(0.610, 1.38, 0.0392, 0.760, 4.0),
-    "Grace Hopper -> demo frame 0": Today(0.456, 0.87, 0.0032, 0.958, 28.8),
-    "Grace Hopper -> demo frame 30": Today(0.494, 2.18, 0.0299, 0.957, 17.2),
-    "Grace Hopper -> demo frame 45": Today(0.518, 1.95, 0.0122, 0.963, 14.1),
-    "Grace Hopper -> demo frame 60": Today(0.487, 0.77, 0.0016, 0.951, 11.3),
-    "Grace Hopper -> demo frame 119": Today(0.522, 1.34, 0.0045, 0.973, 24.6),
+    "Grace Hopper -> astronaut": Today(0.456, 0.43, 0.0098, 0.959, 23.5),
+    "astronaut -> Grace Hopper": Today(0.610, 1.38, 0.0340, 0.763, 4.0),
+    "Grace Hopper -> demo frame 0": Today(0.456, 0.87, 0.0019, 0.958, 28.8),
+    "Grace Hopper -> demo frame 30": Today(0.494, 2.08, 0.0299, 0.957, 19.1),
+    "Grace Hopper -> demo frame 45": Today(0.518, 1.95, 0.0122, 0.963, 16.0),
+    "Grace Hopper -> demo frame 60": Today(0.484, 0.77, 0.0016, 0.951, 11.3),
+    "Grace Hopper -> demo frame 119": Today(0.519, 1.29, 0.0045, 0.973, 25.9),
 }
 
 

@@ -14,7 +14,15 @@ import cv2
 import numpy as np
 import torch
 
-from rtswap.blend.color import GREY_BLOCK, GREY_SPREAD, MIN_VISIBLE, SPREAD_HIGH, SPREAD_LOW, STATS_STRIDE
+from rtswap.blend.color import (
+    GREY_BLOCK,
+    GREY_SPREAD,
+    LIGHT_OFFSET,
+    MIN_VISIBLE,
+    SPREAD_HIGH,
+    SPREAD_LOW,
+    STATS_STRIDE,
+)
 from rtswap.blend.sizes import BlendSizes
 
 
@@ -54,15 +62,20 @@ def _transfer_color(source: np.ndarray, target: np.ndarray, weight: np.ndarray) 
     size = weight.shape[0]
     small = (size // STATS_STRIDE, size // STATS_STRIDE)
     small_weight = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
-    src_mean, src_std = _masked_stats(
-        _lab(cv2.resize(source, small, interpolation=cv2.INTER_AREA)), small_weight
-    )
+    small_source = _lab(cv2.resize(source, small, interpolation=cv2.INTER_AREA))
     small_target = _lab(cv2.resize(target, small, interpolation=cv2.INTER_AREA))
+    src_mean, src_std = _masked_stats(small_source, small_weight)
     tgt_mean, tgt_std = _masked_stats(small_target, small_weight)
     ratio = np.clip(tgt_std / np.maximum(src_std, 1e-3), SPREAD_LOW, SPREAD_HIGH)
     moved = np.hstack([np.diag(ratio), (tgt_mean - ratio * src_mean)[:, None]]).astype(np.float32)
     lab = _lab(source)
-    out = cv2.transform(lab, moved)
+    # Reinhard's move, then the darker tones' departures from it (functions of L* alone: a table of
+    # 256 levels, exact enough as they are flat about the skin's mean; two passes over the crop)
+    departures = _tone_departures(
+        ratio, src_mean, tgt_mean, *(_light_mean(x, small_weight) for x in (small_source, small_target))
+    )
+    levels = cv2.convertScaleAbs(cv2.extractChannel(lab, 0), alpha=255 / 100)
+    out = cv2.add(cv2.transform(lab, moved), cv2.LUT(cv2.merge([levels] * 3), departures))
     low, high = GREY_SPREAD
     spread = min(np.hypot(src_std[1], src_std[2]), np.hypot(tgt_std[1], tgt_std[2]))
     grey = float(np.clip((high - spread) / (high - low), 0.0, 1.0))
@@ -74,6 +87,27 @@ def _transfer_color(source: np.ndarray, target: np.ndarray, weight: np.ndarray) 
     if visible < 1:
         out = _colour_towards(out, lab, 1 - visible)
     return np.clip(cv2.cvtColor(out, cv2.COLOR_Lab2RGB), 0.0, 1.0)
+
+
+def _tone_departures(
+    ratio: np.ndarray, src_mean: np.ndarray, tgt_mean: np.ndarray, src_light: float, tgt_light: float
+) -> np.ndarray:
+    """(1, 256, 3) float32: for L* at each of 256 levels over [0, 100], what
+    :func:`~rtswap.blend.color.transfer_color` moves (L*, a, b) by beyond Reinhard's move."""
+    lightness = np.linspace(0.0, 100.0, 256)
+    tone = (lightness + LIGHT_OFFSET) / src_light
+    powered = tgt_light * tone ** (ratio[0] * src_light / tgt_light) - LIGHT_OFFSET
+    shift = tgt_mean - ratio * src_mean
+    short = np.maximum(1 - tone, 0)  # the share of the colour's shift not taken
+    departures = [powered - (ratio[0] * lightness + shift[0]), -short * shift[1], -short * shift[2]]
+    return np.stack(departures, axis=-1)[None].astype(np.float32)
+
+
+def _light_mean(lab: np.ndarray, weight: np.ndarray) -> float:
+    """:func:`~rtswap.blend.color.light_mean` of a small (h, w, 3) Lab image, weight (h, w)."""
+    logs = np.log(lab[..., 0].astype(np.float64) + LIGHT_OFFSET).reshape(-1)
+    w = weight.reshape(-1).astype(np.float64)
+    return float(np.exp(w @ logs / max(float(w.sum()), 1e-6)))
 
 
 def _colour_towards(lab: np.ndarray, other: np.ndarray, share: float) -> np.ndarray:

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rtswap.blend.color import lab_to_rgb, masked_stats, rgb_to_lab, transfer_color
+from rtswap.blend.color import SPREAD_LOW, lab_to_rgb, masked_stats, rgb_to_lab, transfer_color
 from rtswap.blend.composite import composite, graphed_composite
 from rtswap.blend.composite_cpu import composite_cpu
 from rtswap.blend.composite_tensor import composite_tensor
@@ -31,6 +31,28 @@ def test_colour_transfer_moves_mean_skin_colour_to_the_target() -> None:
     after = (masked_stats(out, weight)[0] - masked_stats(target, weight)[0]).abs().max()
     assert before > 0.2
     assert after < 0.01
+
+
+def test_a_darker_sources_dark_features_stay_dark_on_a_lighter_target() -> None:
+    """Grace Hopper's dark irises came out pale and grey on the astronaut: Reinhard's move lifted
+    them as far as her skin. Lifted as light lifts them, they end up darker than that, and brown."""
+    gen = torch.Generator().manual_seed(0)
+    source = torch.tensor([0.75, 0.50, 0.38])[None, :, None, None] + 0.04 * torch.randn(
+        1, 3, 64, 64, generator=gen
+    )
+    source[..., 28:36, 28:36] = torch.tensor([0.11, 0.055, 0.043])[:, None, None]  # an iris
+    target = torch.tensor([0.88, 0.72, 0.62])[None, :, None, None] + 0.02 * torch.randn(
+        1, 3, 64, 64, generator=gen
+    )
+    source, target, weight = source.clamp(0, 1), target.clamp(0, 1), torch.ones(1, 1, 64, 64)
+    (src_mean, src_std), (tgt_mean, tgt_std) = (masked_stats(rgb_to_lab(x), weight) for x in (source, target))
+    iris = rgb_to_lab(source)[0, 0, 32, 32]
+    reinhards = (iris - src_mean[0, 0]) * (tgt_std[0, 0] / src_std[0, 0]).clamp(min=SPREAD_LOW[0]) + tgt_mean[
+        0, 0
+    ]
+    out = rgb_to_lab(transfer_color(source, target, weight))[0, :, 32, 32]
+    assert out[0] < reinhards - 5  # (22.8 against 29.8)
+    assert out[1] > 5 and out[2] > 10  # brown: red and yellow
 
 
 def test_a_face_almost_all_covered_keeps_the_source_colour_with_the_target_lightness() -> None:
