@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from rtswap.pipeline import Pipeline, PipelineConfig
 from rtswap.runtime.cuda_graph import CudaGraphed
 from rtswap.swapper import Swapper
 from rtswap.testing.doubles import CollectSink, ListSource
+from rtswap.testing.streams import on_own_streams
 
 
 def test_a_still_is_analysed_as_mediapipe_analyses_it(astro: np.ndarray, analyzer: FaceAnalyzer) -> None:
@@ -106,20 +106,11 @@ def test_threads_on_their_own_streams_each_get_their_own_replay(
     graphed = CudaGraphed(FaceMeshNet().cuda().eval())
     with torch.inference_mode():
         expected = [graphed.step(face)[0] for face in faces]
-    got: dict[int, list[torch.Tensor]] = {0: [], 1: []}
-
-    def run(k: int) -> None:
-        with torch.cuda.stream(torch.cuda.Stream()), torch.inference_mode():
-            got[k] = [graphed(faces[k])[0] for _ in range(30)]
-        torch.cuda.synchronize()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    got = on_own_streams(lambda k: [graphed(faces[k])[0] for _ in range(30)])
     for k in (0, 1):
-        assert len(got[k]) == 30 and all(torch.allclose(p, expected[k], atol=1e-4) for p in got[k])
+        result = got[k]
+        assert result is not None and len(result) == 30
+        assert all(torch.allclose(p, expected[k], atol=1e-4) for p in result)
 
 
 class _TensorSource(ListSource):

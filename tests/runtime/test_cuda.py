@@ -27,6 +27,7 @@ from rtswap.runtime.cuda_graph import CudaGraphed
 from rtswap.runtime.onnxruntime import OnnxRuntimeRunner, session
 from rtswap.swapper import Swapper
 from rtswap.testing.replicas import write_arcface, write_models, write_simswap
+from rtswap.testing.streams import on_own_streams
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 CUDA = torch.device("cuda")
@@ -153,24 +154,11 @@ def test_two_threads_capturing_at_once_both_keep_their_graphs() -> None:
     """The mesh and the composite meet a new number of faces on their own threads at the same
     moment: the second capture must wait for the first, not end both and leave each step eager."""
     steps = [CudaGraphed(_many_small_kernels), CudaGraphed(_many_small_kernels)]
-    start = threading.Barrier(2)
-    shapes = {k: [torch.full((rows, 64), float(k), device=CUDA) for rows in range(1, 9)] for k in (0, 1)}
-    got: dict[int, list[torch.Tensor]] = {0: [], 1: []}
-
-    def run(k: int) -> None:
-        start.wait()
-        with torch.cuda.stream(torch.cuda.Stream()):
-            got[k] = [steps[k](x) for x in shapes[k]]
-        torch.cuda.synchronize()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    shapes = [[torch.full((rows, 64), float(k), device=CUDA) for rows in range(1, 9)] for k in (0, 1)]
+    got = on_own_streams(lambda k: [steps[k](x) for x in shapes[k]])
     assert all(step.capturing for step in steps)
     for k in (0, 1):
-        expected = [
-            _many_small_kernels(torch.full((rows, 64), float(k), device=CUDA)) for rows in range(1, 9)
-        ]
-        assert len(got[k]) == 8 and all(torch.allclose(g, e) for g, e in zip(got[k], expected, strict=True))
+        expected = [_many_small_kernels(x) for x in shapes[k]]
+        result = got[k]
+        assert result is not None and len(result) == 8
+        assert all(torch.allclose(g, e) for g, e in zip(result, expected, strict=True))
