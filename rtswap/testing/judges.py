@@ -66,13 +66,13 @@ pose is compared at these shifts (the same for target and swap) and averaged."""
 
 
 _GRAIN_COPIES = 4
-"""dlib's and the mesh's readings of one swap jump with noise no one can see: the swap plus a
-random ±1 level (Grace Hopper's face on the astronaut, four such copies) read a mouth 0.000 to
-0.013 apart (dlib's points are whole pixels: 0.01 is one pixel of a face 100 px high), a 2D pitch
-0.5° apart, and with the astronaut on Grace Hopper d(swap, source) 0.549 to 0.636, as much as the
-quality gate allows a change to move them. So the swap's identity, mouth and pose are read on it
-and on this many copies with such grain, and averaged (as dithering does, the grain lets the
-average resolve finer than one reading)."""
+"""dlib's and the mesh's readings of one swap jump with noise no one can see: the quality gate's
+swaps plus a random ±1 level (three such copies each) read Grace Hopper's face on the astronaut
+with a mouth 0.000 and 0.012-0.013 (dlib's points are whole pixels: 0.01 is one pixel of a face
+100 px high), demo frame 45 with a 2D pitch 0.48° apart, and the astronaut on Grace Hopper with
+d(swap, source) 0.549 to 0.636: as much as the gate allows a change to move them. So the swap's
+identity, mouth and pose are read on it and on this many copies with such grain, and averaged (as
+dithering does, the grain lets the average resolve finer than one reading)."""
 
 
 def _with_grain(image: np.ndarray) -> list[np.ndarray]:
