@@ -189,3 +189,15 @@ the camera in image coordinates (x right, y down, z into the screen) for nearly 
 MIRROR: np.ndarray = _mirror(TRIANGLES)
 """(478, 478) float32: ``MIRROR @ values`` takes per-vertex values (positions, weights) to
 those of each vertex's mirror image across the face's midline."""
+
+
+def around(loop: list[int], rings: int) -> list[int]:
+    """The vertices of ``loop`` and those within ``rings`` edges of it on :data:`TRIANGLES`."""
+    neighbours: dict[int, set[int]] = {}
+    for t in TRIANGLES.tolist():
+        for k in range(3):
+            neighbours.setdefault(t[k], set()).update((t[k - 1], t[k - 2]))
+    near = set(loop)
+    for _ in range(rings):
+        near |= {n for v in near for n in neighbours[v]}
+    return sorted(near)
