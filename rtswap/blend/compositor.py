@@ -183,8 +183,17 @@ def _rims_widened(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tens
 def _camera_looks(work: SwapWork, due: list[int], before: list[torch.Tensor | None]) -> list[Look]:
     """:func:`camera_look` of the faces at positions ``due``, each with its box in the frame and
     its crop in the frame before (``before``: every face's, in batch order; None for a new face or
-    one whose crop changed size)."""
+    one whose crop changed size).
+
+    A tracked face with no crop before gets no grain until its next look: without the frames'
+    change to cap it, the grain read includes the face's own fine texture, and fresh grain that
+    strong made a new face boil for its first frames (1.4-1.8x the steady frame-to-frame change on
+    Grace Hopper's photo). A still, which has no frame before ever, keeps the grain read."""
     crops, swapped, mask = rows(due, work.crops, work.swapped, work.mask)
     frames = [work.regions.in_frame(k) for k in due]
     magnified = [math.hypot(*work.regions.matrices[k][0, :2]) for k in due]
-    return camera_look(crops, swapped, mask, frames, magnified, [before[k] for k in due])
+    looks = camera_look(crops, swapped, mask, frames, magnified, [before[k] for k in due])
+    return [
+        look._replace(grain=0.0) if before[k] is None and work.track_ids[k] >= 0 else look
+        for k, look in zip(due, looks, strict=True)
+    ]

@@ -5,7 +5,9 @@ frame. The change from frame to frame inside the face, blurred with σ 2 (sensor
 little), in the swap and in the input. Before the tracker settled a new face's landmarks and the
 camera's grain was checked against what changes between frames: the swap's change was 1.7x the
 input's on the astronaut and 3.4x on Grace Hopper (her wrinkles read as noise), and a new face
-crawled, its change 1.8x the steady level on its fourth frame, 4x on its second
+crawled, its change 1.8x the steady level on its fourth frame, 4x on its second; before a new
+face's grain waited for a look that could tell the sensor's noise from the face's texture, the
+change on Grace Hopper's first frames was 1.53x and 1.37x the steady level
 (``benchmarks/stability.py`` measures the same on a group photo, a drift and a nod)."""
 
 from __future__ import annotations
@@ -48,9 +50,9 @@ def test_a_still_face_swapped_changes_as_little_as_the_frame_from_its_first_fram
     hull = face_hull(analyzer.analyze(target)[0], target.shape)
     inside = cv2.erode(hull.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     swap, given = _changes(sink.images, inside), _changes(frames, inside)
-    assert swap[2:].mean() <= 1.5 * given[2:].mean()  # no boil (1.15 and 1.18 now)
+    assert swap[2:].mean() <= 1.5 * given[2:].mean()  # no boil (1.10 and 1.12 now)
     steady = np.median(swap[len(swap) // 2 :])
-    assert swap[2:].max() <= 1.5 * steady  # no crawl after a new face's first two frames (1.11, 1.21)
+    assert swap.max() <= 1.25 * steady  # no crawl, from a new face's first frame (1.05, 1.13)
 
 
 def _shifted(image: np.ndarray, dx: float) -> np.ndarray:
