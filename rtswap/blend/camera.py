@@ -22,8 +22,8 @@ grainy head. Per face, from the target crop and the swapped crop over the face's
   still.
 
 Looked at on a track's first frame, again two frames later (so the grain is checked against the
-frames' change early), then on every ``LOOK_EVERY``-th frame (a camera's focus and light change
-slowly); applied on every frame.
+frames' change early; the compositor gives a tracked face no grain until then), then on every
+``LOOK_EVERY``-th frame (a camera's focus and light change slowly); applied on every frame.
 """
 
 from __future__ import annotations
