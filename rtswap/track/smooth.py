@@ -55,8 +55,12 @@ _LIDS_RINGS = 2
 _BLINK_HZ = 15.0
 """Cutoff added to the landmarks around an eye per unit of its aperture's speed (per second)."""
 _BLINK_FLOOR = 0.3
-"""Aperture speed (per second), once smoothed, that a face's landmark noise stays under: on the
-stability benchmark's still and drifting faces (sensor noise σ 3) the lids are smoothed as before."""
+"""Aperture speed (per second), once smoothed, that the lids need before they are let go, at
+least: on the stability benchmark's still and drifting faces (sensor noise σ 3) they stay
+smoothed as before. A noisier face's floor is its own noise (:data:`_BLINK_NOISE_RATE`)."""
+_BLINK_NOISE_RATE = 0.05
+"""An eye's noise is the mean of its aperture's unsmoothed speed over a track's first 20 frames,
+then moves this share of the way to each quiet frame's (taken at most 2x the noise)."""
 _BLINK_SPEED_CUTOFF_HZ = 3.0
 
 
@@ -76,14 +80,18 @@ class BlinkFollower:
     that speed, itself smoothed, has hardly risen before the blink is over: on the demo clip the
     smoothed eyes closed two thirds as far as the mesh saw them close, and were still half shut
     6 frames after it saw them open. An eye's aperture (:func:`aperture` of its rim) changes by
-    0.05-0.07 a frame in a blink and by 0.003-0.008 on a still face in sensor noise, so its
-    speed, beyond that noise, lets the lids go."""
+    0.05-0.07 a frame in a blink, and on a still face by what the landmarks' noise moves it:
+    0.003-0.008 a frame under sensor noise of σ 3 on a 150 px face, 0.02-0.03 on a 60-90 px face
+    in a noisy, compressed frame. Its speed beyond that noise (and :data:`_BLINK_FLOOR`) lets the
+    lids go, so a noisy face's lids are not let go by their own jitter."""
 
     def __init__(self) -> None:
         self._eyes = [np.array(loop) for loop in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)]
         self._lids = [np.array(around(loop, _LIDS_RINGS)) for loop in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)]
         self._apertures: np.ndarray | None = None
         self._speeds = np.zeros(2)
+        self._noise = np.zeros(2)
+        self._heard = 0
         self._time_s = 0.0
 
     def __call__(self, landmarks: np.ndarray, time_s: float) -> np.ndarray:
@@ -94,10 +102,24 @@ class BlinkFollower:
         if self._apertures is not None and dt > 0:
             speeds = (apertures - self._apertures) / dt
             self._speeds += _alpha(dt, _BLINK_SPEED_CUTOFF_HZ) * (speeds - self._speeds)
-            for lids, speed in zip(self._lids, np.abs(self._speeds), strict=True):
-                more[lids] = _BLINK_HZ * max(0.0, speed - _BLINK_FLOOR)
+            floors = np.maximum(self._noise, _BLINK_FLOOR)
+            self._listen(speeds, quiet=np.abs(self._speeds) <= floors)
+            for lids, speed, floor in zip(self._lids, np.abs(self._speeds), floors, strict=True):
+                more[lids] = _BLINK_HZ * max(0.0, speed - floor)
         self._apertures, self._time_s = apertures, time_s
         return more
+
+    def _listen(self, speeds: np.ndarray, quiet: np.ndarray) -> None:
+        """Learn each eye's noise from its aperture's unsmoothed ``speeds``: over a track's first
+        frames from all of them, then from those where the eye is ``quiet`` (its lids not let go:
+        a blink is not noise). A head's turn or nod, which opens or narrows the eyes as seen,
+        counts too: their lids then need more to be let go."""
+        self._heard += 1
+        if self._heard < 1 / _BLINK_NOISE_RATE:  # the mean of the frames so far
+            self._noise += (np.abs(speeds) - self._noise) / self._heard
+        else:
+            heard = np.minimum(np.abs(speeds), 2 * self._noise)
+            self._noise += np.where(quiet, _BLINK_NOISE_RATE * (heard - self._noise), 0.0)
 
 
 class LandmarkSmoother:
