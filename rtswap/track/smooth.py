@@ -62,6 +62,9 @@ _BLINK_NOISE_RATE = 0.05
 """An eye's noise is the mean of its aperture's unsmoothed speed over a track's first 20 frames,
 then moves this share of the way to each quiet frame's (taken at most 2x the noise)."""
 _BLINK_SPEED_CUTOFF_HZ = 3.0
+"""An eye's aperture's speed is smoothed at this cutoff: a blink lasts 4-8 frames at 30 fps."""
+_EYES = [np.array(loop) for loop in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)]
+_LIDS = [np.array(around(loop, _LIDS_RINGS)) for loop in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)]
 
 
 def aperture(points: np.ndarray) -> float:
@@ -81,13 +84,11 @@ class BlinkFollower:
     smoothed eyes closed two thirds as far as the mesh saw them close, and were still half shut
     6 frames after it saw them open. An eye's aperture (:func:`aperture` of its rim) changes by
     0.05-0.07 a frame in a blink, and on a still face by what the landmarks' noise moves it:
-    0.003-0.008 a frame under sensor noise of σ 3 on a 150 px face, 0.02-0.03 on a 60-90 px face
-    in a noisy, compressed frame. Its speed beyond that noise (and :data:`_BLINK_FLOOR`) lets the
+    0.003-0.008 a frame under sensor noise of σ 3 on a 150 px face, 0.02-0.03 on a 60-160 px face
+    in a noisier, JPEG-compressed frame. Its speed beyond that noise (and :data:`_BLINK_FLOOR`) lets the
     lids go, so a noisy face's lids are not let go by their own jitter."""
 
     def __init__(self) -> None:
-        self._eyes = [np.array(loop) for loop in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)]
-        self._lids = [np.array(around(loop, _LIDS_RINGS)) for loop in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)]
         self._apertures: np.ndarray | None = None
         self._speeds = np.zeros(2)
         self._noise = np.zeros(2)
@@ -96,7 +97,7 @@ class BlinkFollower:
 
     def __call__(self, landmarks: np.ndarray, time_s: float) -> np.ndarray:
         """(N, 1) cutoff in Hz to add for ``landmarks`` (the face mesh's) at ``time_s``."""
-        apertures = np.array([aperture(landmarks[eye, :2]) for eye in self._eyes])
+        apertures = np.array([aperture(landmarks[eye, :2]) for eye in _EYES])
         more = np.zeros((len(landmarks), 1))
         dt = time_s - self._time_s
         if self._apertures is not None and dt > 0:
@@ -104,7 +105,7 @@ class BlinkFollower:
             self._speeds += _alpha(dt, _BLINK_SPEED_CUTOFF_HZ) * (speeds - self._speeds)
             floors = np.maximum(self._noise, _BLINK_FLOOR)
             self._listen(speeds, quiet=np.abs(self._speeds) <= floors)
-            for lids, speed, floor in zip(self._lids, np.abs(self._speeds), floors, strict=True):
+            for lids, speed, floor in zip(_LIDS, np.abs(self._speeds), floors, strict=True):
                 more[lids] = _BLINK_HZ * max(0.0, speed - floor)
         self._apertures, self._time_s = apertures, time_s
         return more
@@ -133,8 +134,8 @@ class LandmarkSmoother:
     the mean of 478 landmarks hardly jitters, the shape does), and an expression or a turn moves the
     shape and its filter's cutoff rises steeply with it: on a mouth opening by 5-10% of the face in
     0.1-0.3 s it lags 15-30% less than one filter per coordinate (1 Hz, beta 2), and on a face
-    drifting 0.25 px a frame with 0.2 px of landmark noise it passes 0.4x the jitter. On the face
-    mesh's landmarks, the eyelids follow a blink (:class:`BlinkFollower`)."""
+    drifting 0.25 px a frame with 0.2 px of landmark noise it passes 0.4x the jitter. The eyelids
+    follow a blink (:class:`BlinkFollower`)."""
 
     def __init__(self) -> None:
         self._place = OneEuroFilter(_PLACE_CUTOFF_HZ, _PLACE_BETA)
