@@ -120,8 +120,7 @@ class Compositor:
             if work.hands is not None:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
-        before = [self._crops_before.get(t) for t in ids]
-        before = [crop if crop is not None and crop.shape[-1] == size else None for crop in before]
+        before = [_at_size(self._crops_before.get(t), size) for t in ids]
         looks = self._camera(ids, size, lambda due: _camera_looks(work, due, before))
         self._crops_before = {t: work.crops[k : k + 1] for k, t in enumerate(ids) if t >= 0}
         lights = self._light(ids, size, lambda due: light_ratio(*rows(due, work.crops, work.swapped, mask)))
@@ -174,6 +173,14 @@ def _blur_halfway(kept: Look, new: Look) -> Look:
     return Look((kept.blur_x + new.blur_x) / 2, (kept.blur_y + new.blur_y) / 2, new.grain)
 
 
+def _at_size(crop: torch.Tensor | None, size: int) -> torch.Tensor | None:
+    """A track's crop from the frame before at this frame's crop ``size`` (the governor changed
+    it between them: the crops are aligned alike, only their resolution differs)."""
+    if crop is None or crop.shape[-1] == size:
+        return crop
+    return torch.nn.functional.interpolate(crop, size=(size, size), mode="bilinear", antialias=True)
+
+
 def _rims_widened(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
     """Glasses' rims in the target crops, widened by a pixel per 128 of the crop: between looks, a
     talking mouth moves the alignment a little."""
@@ -182,13 +189,12 @@ def _rims_widened(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tens
 
 def _camera_looks(work: SwapWork, due: list[int], before: list[torch.Tensor | None]) -> list[Look]:
     """:func:`camera_look` of the faces at positions ``due``, each with its box in the frame and
-    its crop in the frame before (``before``: every face's, in batch order; None for a new face or
-    one whose crop changed size).
+    its crop in the frame before (``before``: every face's, in batch order; None for a new face).
 
-    A tracked face with no crop before gets no grain until its next look: without the frames'
-    change to cap it, the grain read includes the face's own fine texture, and fresh grain that
-    strong made a new face boil for its first frames (1.4-1.8x the steady frame-to-frame change on
-    Grace Hopper's photo). A still, which has no frame before ever, keeps the grain read."""
+    A new tracked face gets no grain until its next look: without the frames' change to cap it,
+    the grain read includes the face's own fine texture, and fresh grain that strong made a new
+    face boil for its first frames (1.4-1.8x the steady frame-to-frame change on Grace Hopper's
+    photo). A still, which has no frame before ever, keeps the grain read."""
     crops, swapped, mask = rows(due, work.crops, work.swapped, work.mask)
     frames = [work.regions.in_frame(k) for k in due]
     magnified = [math.hypot(*work.regions.matrices[k][0, :2]) for k in due]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -117,3 +118,31 @@ def test_a_moving_face_s_own_texture_is_not_read_as_the_sensor_s_noise(
         grains.append(added)
     assert grains[0] > 2 / 255
     assert grains[1] <= 1.12 * grains[0]
+
+
+def test_a_tracked_face_gets_grain_from_its_second_look_and_keeps_it_when_its_crop_size_changes(
+    grace: np.ndarray, analyzer: FaceAnalyzer, astro_swapper: Swapper
+) -> None:
+    """Grace Hopper's photo with fresh sensor noise (6 levels) on each frame, as one track. Its
+    first look has no frame before to tell the sensor's noise from her print's grain, so the face
+    gets no grain until the second, two frames later (drawn at the first look's level, it boiled);
+    when the crop size changes (the governor), the next look compares with the frame before at the
+    new size, and the grain stays (without it, none for the 15 frames until the look after)."""
+    face = dataclasses.replace(analyzer.analyze(grace)[0], track_id=0)
+    face_swap, draws = astro_swapper.face_swap, np.random.default_rng(0)
+    face_swap.new_stream()
+    grains, sizes = [], []
+    try:
+        for i in range(16):
+            noisy = (grace + draws.normal(0, 6, grace.shape)).round().clip(0, 255).astype(np.uint8)
+            with torch.inference_mode():
+                work = face_swap.swap(torch.from_numpy(noisy), [face], max_crop=None if i < 8 else 128)
+                assert work is not None
+                face_swap.composite(work)
+            grains.append(0.0 if work.grain is None else float(work.grain.max()))
+            sizes.append(work.crops.shape[-1])
+    finally:
+        face_swap.new_stream()
+    assert sizes[7] > sizes[8] == sizes[-1]
+    assert grains[:2] == [0.0, 0.0]
+    assert min(grains[2:]) > 2 / 255
