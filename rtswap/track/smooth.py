@@ -81,8 +81,8 @@ class BlinkFollower:
     A blink shuts the eyelids in 2-3 frames at 30 fps and opens them again in 3-4. The shape's
     cutoff rises with each landmark's own speed, but a lid's landmarks move a few pixels, and
     that speed, itself smoothed, has hardly risen before the blink is over: on the demo clip the
-    smoothed eyes closed two thirds as far as the mesh saw them close, and were still half shut
-    6 frames after it saw them open. An eye's aperture (:func:`aperture` of its rim) changes by
+    smoothed eyes closed two thirds as far as the mesh saw them close, and opened 6 frames after
+    it saw them open. An eye's aperture (:func:`aperture` of its rim) changes by
     0.05-0.07 a frame in a blink, and on a still face by what the landmarks' noise moves it:
     0.003-0.008 a frame under sensor noise of σ 3 on a 150 px face, 0.02-0.03 on a 60-160 px face
     in a noisier, JPEG-compressed frame. Its speed beyond that noise (and :data:`_BLINK_FLOOR`) lets the
