@@ -1,13 +1,16 @@
 """Smoothing landmarks: the One-Euro filter (Casiez, Roussel & Vogel, CHI 2012), steady when
-still, no lag when moving; a face's place and its shape smoothed apart, and the eyelids let go
-when the eyes open or close fast (a blink)."""
+still, no lag when moving; a face's place and its shape smoothed apart, and the eyelids and
+irises let go when the eyes blink or glance."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
 from rtswap.geometry.topology import LEFT_EYE_HOLE, RIGHT_EYE_HOLE, around
 
 
@@ -52,19 +55,18 @@ _PLACE_CUTOFF_HZ, _PLACE_BETA = 1.0, 2.0
 _SHAPE_CUTOFF_HZ, _SHAPE_BETA = 0.35, 8.0
 _LIDS_RINGS = 2
 """The landmarks that move when an eye closes: its rim and those within this many edges of it."""
-_BLINK_HZ = 15.0
-"""Cutoff added to the landmarks around an eye per unit of its aperture's speed (per second)."""
-_BLINK_FLOOR = 0.3
-"""Aperture speed (per second), once smoothed, that the lids need before they are let go, at
-least: on the stability benchmark's still and drifting faces (sensor noise σ 3) they stay
-smoothed as before. A noisier face's floor is its own noise (:data:`_BLINK_NOISE_RATE`)."""
-_BLINK_NOISE_RATE = 0.05
-"""An eye's noise is the mean of its aperture's unsmoothed speed over a track's first 20 frames,
-then moves this share of the way to each quiet frame's (taken at most 2x the noise)."""
-_BLINK_SPEED_CUTOFF_HZ = 3.0
-"""An eye's aperture's speed is smoothed at this cutoff: a blink lasts 4-8 frames at 30 fps."""
-_EYES = [np.array(loop) for loop in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)]
-_LIDS = [np.array(around(loop, _LIDS_RINGS)) for loop in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)]
+_EYES_HZ = 15.0
+"""Cutoff added to the landmarks an eye's motion moves, per unit of its speed (per second)."""
+_EYES_FLOOR = 0.3
+"""Speed (per second), once smoothed, that an eye's motion needs before its landmarks are let go,
+at least: on the stability benchmark's still and drifting faces (sensor noise σ 3) they stay
+smoothed as before. A noisier face's floor is its own noise (:data:`_EYES_NOISE_RATE`)."""
+_EYES_NOISE_RATE = 0.05
+"""A motion's noise is the mean of its unsmoothed speed over a track's first 20 frames (when it
+lets no landmark go: a few frames' mean is too low as often as not), then moves this share of the
+way to each quiet frame's (taken at most 2x the noise)."""
+_EYES_SPEED_CUTOFF_HZ = 3.0
+"""A motion's speed is smoothed at this cutoff: a blink lasts 4-8 frames at 30 fps."""
 
 
 def aperture(points: np.ndarray) -> float:
@@ -75,52 +77,94 @@ def aperture(points: np.ndarray) -> float:
     return float(np.sqrt(max(small, 0.0) / max(large, 1e-12)))
 
 
-class BlinkFollower:
-    """Extra cutoff for the landmarks around each eye while it opens or closes fast.
+@dataclass(frozen=True)
+class _EyeMotion:
+    """Something an eye does in a few frames, read from the landmarks as a vector, and the
+    landmarks it moves."""
 
-    A blink shuts the eyelids in 2-3 frames at 30 fps and opens them again in 3-4. The shape's
-    cutoff rises with each landmark's own speed, but a lid's landmarks move a few pixels, and
-    that speed, itself smoothed, has hardly risen before the blink is over: on the demo clip the
-    smoothed eyes closed two thirds as far as the mesh saw them close, and opened 6 frames after
-    it saw them open. An eye's aperture (:func:`aperture` of its rim) changes by
-    0.05-0.07 a frame in a blink, and on a still face by what the landmarks' noise moves it:
-    0.003-0.008 a frame under sensor noise of σ 3 on a 150 px face, 0.02-0.03 on a 60-160 px face
-    in a noisier, JPEG-compressed frame. Its speed beyond that noise (and :data:`_BLINK_FLOOR`) lets the
-    lids go, so a noisy face's lids are not let go by their own jitter."""
+    read: Callable[[np.ndarray], np.ndarray]
+    moves: np.ndarray
+
+
+def _blink(rim: list[int]) -> _EyeMotion:
+    """An eye opening or closing: its rim's aperture; it moves the lids round the rim."""
+    index = np.array(rim)
+    return _EyeMotion(lambda p: np.array([aperture(p[index, :2])]), np.array(around(rim, _LIDS_RINGS)))
+
+
+def _gaze(iris: int, corners: tuple[int, int]) -> _EyeMotion:
+    """An eye looking elsewhere: its iris's centre from the middle of its corners, in eye widths;
+    it moves the iris (its centre and ring)."""
+
+    def read(p: np.ndarray) -> np.ndarray:
+        inner, outer = p[corners[0], :2], p[corners[1], :2]
+        return (p[iris, :2] - (inner + outer) / 2) / max(float(np.linalg.norm(outer - inner)), 1e-6)
+
+    return _EyeMotion(read, np.arange(iris, iris + 5))
+
+
+_EYE_MOTIONS = [
+    _blink(LEFT_EYE_HOLE),
+    _blink(RIGHT_EYE_HOLE),
+    _gaze(LEFT_IRIS, (133, 33)),
+    _gaze(RIGHT_IRIS, (362, 263)),
+]
+
+
+class EyeFollower:
+    """Extra cutoff for the landmarks an eye moves while it blinks or looks elsewhere.
+
+    A blink shuts the eyelids in 2-3 frames at 30 fps and opens them again in 3-4; a glance moves
+    the irises in 1-2. The shape's cutoff rises with each landmark's own speed, but a lid or an
+    iris moves a few pixels, and that speed, itself smoothed, has hardly risen before the motion is
+    over: on the demo clip the smoothed eyes closed two thirds as far as the mesh saw them close,
+    and opened 6 frames after it saw them open; a glance by 15% of an eye's width was 70% behind
+    on its first frame and a third behind on its third. An eye's aperture (:func:`aperture` of its
+    rim) changes by 0.05-0.07 a frame in a blink, and its iris by 0.15 eye widths in such a
+    glance; on a still face by what the landmarks' noise moves them: 0.003-0.008 and 0.003-0.011 a
+    frame under sensor noise of σ 3 on a 150 px face, the aperture 0.02-0.03 on a 60-160 px face in
+    a noisier, JPEG-compressed frame. A motion's speed beyond that noise (and
+    :data:`_EYES_FLOOR`) lets its landmarks go, so a noisy face's are not let go by their own
+    jitter."""
 
     def __init__(self) -> None:
-        self._apertures: np.ndarray | None = None
-        self._speeds = np.zeros(2)
-        self._noise = np.zeros(2)
+        self._values: list[np.ndarray] | None = None
+        self._speeds: list[np.ndarray] = []
+        self._noise = np.zeros(len(_EYE_MOTIONS))
         self._heard = 0
         self._time_s = 0.0
 
     def __call__(self, landmarks: np.ndarray, time_s: float) -> np.ndarray:
         """(N, 1) cutoff in Hz to add for ``landmarks`` (the face mesh's) at ``time_s``."""
-        apertures = np.array([aperture(landmarks[eye, :2]) for eye in _EYES])
+        values = [motion.read(landmarks) for motion in _EYE_MOTIONS]
         more = np.zeros((len(landmarks), 1))
         dt = time_s - self._time_s
-        if self._apertures is not None and dt > 0:
-            speeds = (apertures - self._apertures) / dt
-            self._speeds += _alpha(dt, _BLINK_SPEED_CUTOFF_HZ) * (speeds - self._speeds)
-            floors = np.maximum(self._noise, _BLINK_FLOOR)
-            self._listen(speeds, quiet=np.abs(self._speeds) <= floors)
-            for lids, speed, floor in zip(_LIDS, np.abs(self._speeds), floors, strict=True):
-                more[lids] = _BLINK_HZ * max(0.0, speed - floor)
-        self._apertures, self._time_s = apertures, time_s
+        if self._values is None:
+            self._speeds = [np.zeros_like(value) for value in values]
+        elif dt > 0:
+            raw = [(now - before) / dt for now, before in zip(values, self._values, strict=True)]
+            alpha = _alpha(dt, _EYES_SPEED_CUTOFF_HZ)
+            self._speeds = [s + alpha * (r - s) for s, r in zip(self._speeds, raw, strict=True)]
+            speeds = np.array([np.linalg.norm(s) for s in self._speeds])
+            floors = np.maximum(self._noise, _EYES_FLOOR)
+            self._listen(np.array([np.linalg.norm(r) for r in raw]), quiet=speeds <= floors)
+            for motion, speed, floor in zip(_EYE_MOTIONS, speeds, floors, strict=True):
+                if self._heard >= 1 / _EYES_NOISE_RATE:  # (its noise is known)
+                    more[motion.moves] = np.maximum(more[motion.moves], _EYES_HZ * max(0.0, speed - floor))
+        self._values, self._time_s = values, time_s
         return more
 
     def _listen(self, speeds: np.ndarray, quiet: np.ndarray) -> None:
-        """Learn each eye's noise from its aperture's unsmoothed ``speeds``: over a track's first
-        frames from all of them, then from those where the eye is ``quiet`` (its lids not let go:
-        a blink is not noise). A head's turn or nod, which opens or narrows the eyes as seen,
+        """Learn each motion's noise from its unsmoothed ``speeds``: over a track's first frames
+        from all of them, then from those where it is ``quiet`` (its landmarks not let go: a
+        blink is not noise). A head's turn or nod, which opens or narrows the eyes as seen,
         counts too: their lids then need more to be let go."""
         self._heard += 1
-        if self._heard < 1 / _BLINK_NOISE_RATE:  # the mean of the frames so far
-            self._noise += (np.abs(speeds) - self._noise) / self._heard
+        if self._heard < 1 / _EYES_NOISE_RATE:  # the mean of the frames so far
+            self._noise += (speeds - self._noise) / self._heard
         else:
-            heard = np.minimum(np.abs(speeds), 2 * self._noise)
-            self._noise += np.where(quiet, _BLINK_NOISE_RATE * (heard - self._noise), 0.0)
+            heard = np.minimum(speeds, 2 * self._noise)
+            self._noise += np.where(quiet, _EYES_NOISE_RATE * (heard - self._noise), 0.0)
 
 
 class LandmarkSmoother:
@@ -135,16 +179,16 @@ class LandmarkSmoother:
     shape and its filter's cutoff rises steeply with it: on a mouth opening by 5-10% of the face in
     0.1-0.3 s it lags 15-30% less than one filter per coordinate (1 Hz, beta 2), and on a face
     drifting 0.25 px a frame with 0.2 px of landmark noise it passes 0.4x the jitter. The eyelids
-    follow a blink (:class:`BlinkFollower`)."""
+    follow a blink, the irises a glance (:class:`EyeFollower`)."""
 
     def __init__(self) -> None:
         self._place = OneEuroFilter(_PLACE_CUTOFF_HZ, _PLACE_BETA)
         self._shape = OneEuroFilter(_SHAPE_CUTOFF_HZ, _SHAPE_BETA)
-        self._blinks = BlinkFollower()
+        self._eyes = EyeFollower()
 
     def __call__(self, landmarks: np.ndarray, time_s: float, scale: float = 1.0) -> np.ndarray:
         """The face mesh's (478, D) ``landmarks`` at ``time_s``, smoothed; speeds divided by
         ``scale`` (the face's size)."""
         place = landmarks.mean(axis=0)
-        more = self._blinks(landmarks, time_s)
+        more = self._eyes(landmarks, time_s)
         return self._place(place, time_s, scale) + self._shape(landmarks - place, time_s, scale, more)
