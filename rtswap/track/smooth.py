@@ -118,8 +118,8 @@ class EyeFollower:
     the irises in 1-2. The shape's cutoff rises with each landmark's own speed, but a lid or an
     iris moves a few pixels, and that speed, itself smoothed, has hardly risen before the motion is
     over: on the demo clip the smoothed eyes closed two thirds as far as the mesh saw them close,
-    and opened 6 frames after it saw them open; a glance by 15% of an eye's width was 70% behind
-    on its first frame and a third behind on its third. An eye's aperture (:func:`aperture` of its
+    and opened 6 frames after it saw them open; a glance by 15% of an eye's width was 79% behind
+    on its frame and 41% two frames on. An eye's aperture (:func:`aperture` of its
     rim) changes by 0.05-0.07 a frame in a blink, and its iris by 0.15 eye widths in such a
     glance; on a still face by what the landmarks' noise moves them: 0.003-0.008 and 0.003-0.011 a
     frame under sensor noise of σ 3 on a 150 px face, the aperture 0.02-0.03 on a 60-160 px face in
@@ -148,8 +148,9 @@ class EyeFollower:
             speeds = np.array([np.linalg.norm(s) for s in self._speeds])
             floors = np.maximum(self._noise, _EYES_FLOOR)
             self._listen(np.array([np.linalg.norm(r) for r in raw]), quiet=speeds <= floors)
+            known = self._heard >= 1 / _EYES_NOISE_RATE
             for motion, speed, floor in zip(_EYE_MOTIONS, speeds, floors, strict=True):
-                if self._heard >= 1 / _EYES_NOISE_RATE:  # (its noise is known)
+                if known:
                     more[motion.moves] = np.maximum(more[motion.moves], _EYES_HZ * max(0.0, speed - floor))
         self._values, self._time_s = values, time_s
         return more
