@@ -33,6 +33,11 @@ class OneEuroFilter:
         self._speed: np.ndarray | None = None
         self._time_s = 0.0
 
+    @property
+    def speed(self) -> np.ndarray | None:
+        """The smoothed speed (per second) found at the last call; None before the first."""
+        return self._speed
+
     def __call__(
         self, value: np.ndarray, time_s: float, scale: float = 1.0, more_hz: np.ndarray | float = 0.0
     ) -> np.ndarray:
@@ -52,6 +57,11 @@ class OneEuroFilter:
 
 
 _PLACE_CUTOFF_HZ, _PLACE_BETA = 1.0, 2.0
+_MOVING_FLOOR = 0.3
+"""A face's place moving faster than this (face heights per second, as its filter reads its
+speed: about a pixel a frame on a 100 px face) is let go: see :func:`_moving`."""
+_MOVING_HZ = 40.0
+"""Cutoff added to the place per face height per second beyond :data:`_MOVING_FLOOR`."""
 _SHAPE_CUTOFF_HZ, _SHAPE_BETA = 0.35, 8.0
 _SHAPE_SPEED_CUTOFF_HZ = 2.0
 """The shape's speed is smoothed at this cutoff, not One-Euro's usual 1 Hz: its cutoff rises
@@ -173,6 +183,18 @@ class EyeFollower:
             self._noise += np.where(quiet, _EYES_NOISE_RATE * (heard - self._noise), 0.0)
 
 
+def _moving(speed: np.ndarray | None, scale: float) -> float:
+    """Cutoff to add to the place of a face whose filter reads ``speed`` (its place's, per
+    second; the face ``scale`` high). The place's own speed term is kept low (beta 2) so that a
+    face drifting a fraction of a pixel a frame does not shake; it left a head moving 2 px a frame
+    2.7 px behind and one moving 8 px a frame 4.8 px (a 108 px face; the swap trails the head it
+    covers). Beyond about a pixel a frame the place is let go: 0.5 and 0.4 px behind, and the
+    still, drifting and nodding faces of the stability benchmark as before."""
+    if speed is None:
+        return 0.0
+    return _MOVING_HZ * max(0.0, float(np.linalg.norm(speed[:2])) / scale - _MOVING_FLOOR)
+
+
 class LandmarkSmoother:
     """A face's landmarks smoothed as where the face is (their mean) and its shape (each landmark
     from the mean), each by its own One-Euro filter.
@@ -197,4 +219,5 @@ class LandmarkSmoother:
         ``scale`` (the face's size)."""
         place = landmarks.mean(axis=0)
         more = self._eyes(landmarks, time_s)
-        return self._place(place, time_s, scale) + self._shape(landmarks - place, time_s, scale, more)
+        moving = _moving(self._place.speed, scale)
+        return self._place(place, time_s, scale, moving) + self._shape(landmarks - place, time_s, scale, more)
