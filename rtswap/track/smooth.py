@@ -63,11 +63,13 @@ speed: about a pixel a frame on a 100 px face) is let go: see :func:`_moving`.""
 _MOVING_HZ = 40.0
 """Cutoff added to the place per face height per second beyond :data:`_MOVING_FLOOR`."""
 _SHAPE_CUTOFF_HZ, _SHAPE_BETA = 0.35, 8.0
-_SHAPE_SPEED_CUTOFF_HZ = 2.0
-"""The shape's speed is smoothed at this cutoff, not One-Euro's usual 1 Hz: its cutoff rises
-sooner with a syllable's lips (a mouth opening by 10% of the face and shutting over 4 frames was
-followed to 74% of its depth and was still 41% open the frame after it shut; now 82% and 27%),
-and the stability benchmark's faces keep as still (R within 0.013 either way, the means within 0.002)."""
+_SPEED_CUTOFF_HZ = 2.0
+"""The place's and the shape's speeds are smoothed at this cutoff, not One-Euro's usual 1 Hz, so
+their cutoffs rise sooner: a syllable's lips (a mouth opening by 10% of the face and shutting over
+4 frames was followed to 74% of its depth and was still 41% open the frame after it shut; now 82%
+and 27%), and a new face already moving (8 px a frame: 6.0 px behind on its third frame, now
+2.8). The stability benchmark's faces keep as still (R within 0.013 either way, the means within
+0.002)."""
 _LIDS_RINGS = 2
 """The landmarks that move when an eye closes: its rim and those within this many edges of it."""
 _EYES_HZ = 15.0
@@ -210,8 +212,8 @@ class LandmarkSmoother:
     follow a blink, the irises a glance (:class:`EyeFollower`)."""
 
     def __init__(self) -> None:
-        self._place = OneEuroFilter(_PLACE_CUTOFF_HZ, _PLACE_BETA)
-        self._shape = OneEuroFilter(_SHAPE_CUTOFF_HZ, _SHAPE_BETA, _SHAPE_SPEED_CUTOFF_HZ)
+        self._place = OneEuroFilter(_PLACE_CUTOFF_HZ, _PLACE_BETA, _SPEED_CUTOFF_HZ)
+        self._shape = OneEuroFilter(_SHAPE_CUTOFF_HZ, _SHAPE_BETA, _SPEED_CUTOFF_HZ)
         self._eyes = EyeFollower()
 
     def __call__(self, landmarks: np.ndarray, time_s: float, scale: float = 1.0) -> np.ndarray:
