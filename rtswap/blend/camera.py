@@ -86,7 +86,8 @@ def camera_look(
 
     crops, swapped: (B, 3, S, S) RGB [0, 1]; face: (B, 1, S, S) the face's region; frames: each
     face's box in the frame ((1, 3, h, w) [0, 1]); magnification: crop pixels per frame pixel;
-    before: each face's target crop in the frame before ((1, 3, S, S)), where there is one.
+    before: each face's target crop in the frame before ((1, 3, S', S'), where there is one; aligned
+    as the crops are, at any size: the governor may have changed it).
     The blur is judged with both faces as large as the face is in the frame (a crop that enlarges a
     face softens it, and would pass for a soft camera), or at :data:`_LOOK_PX` if that is smaller.
     The target's noise is measured in the frame, in the middle of the face's box (the crop's
@@ -109,7 +110,7 @@ def camera_look(
         pairs = (
             []
             if previous is None
-            else [(target_k, _resized((previous * weights).sum(1, keepdim=True), scale))]
+            else [(target_k, _resized_to((previous * weights).sum(1, keepdim=True), target_k.shape[-1]))]
         )
         measured = torch.cat(  # every number the look needs, read to the host at once
             [
@@ -208,6 +209,11 @@ def _resized(x: torch.Tensor, scale: float) -> torch.Tensor:
         return x
     size = max(8, round(x.shape[-1] * scale))
     return F.interpolate(x, size=(size, size), mode="area")
+
+
+def _resized_to(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``x`` (1, C, S', S') at ``size``, each pixel the mean of those it covers."""
+    return x if x.shape[-1] == size else F.interpolate(x, size=(size, size), mode="area")
 
 
 def _noise_power(luma: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:

@@ -120,7 +120,7 @@ class Compositor:
             if work.hands is not None:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
-        before = [_at_size(self._crops_before.get(t), size) for t in ids]
+        before = [self._crops_before.get(t) for t in ids]
         looks = self._camera(ids, size, lambda due: _camera_looks(work, due, before))
         self._crops_before = {t: work.crops[k : k + 1] for k, t in enumerate(ids) if t >= 0}
         lights = self._light(ids, size, lambda due: light_ratio(*rows(due, work.crops, work.swapped, mask)))
@@ -171,14 +171,6 @@ def _blur_halfway(kept: Look, new: Look) -> Look:
     at once is a jump; a camera's focus changes slowly), the grain is the new one (fresh noise
     every frame: a new level is no jump)."""
     return Look((kept.blur_x + new.blur_x) / 2, (kept.blur_y + new.blur_y) / 2, new.grain)
-
-
-def _at_size(crop: torch.Tensor | None, size: int) -> torch.Tensor | None:
-    """A track's crop from the frame before at this frame's crop ``size`` (the governor changed
-    it between them: the crops are aligned alike, only their resolution differs)."""
-    if crop is None or crop.shape[-1] == size:
-        return crop
-    return torch.nn.functional.interpolate(crop, size=(size, size), mode="bilinear", antialias=True)
 
 
 def _rims_widened(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
