@@ -153,8 +153,9 @@ class Cover(Protocol):
 
     name: str
 
-    def covered(self, crops: torch.Tensor) -> torch.Tensor:
-        """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1]."""
+    def covered(self, crops: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1] and their (B, 478, 2)
+        landmarks in crop pixels."""
         ...
 
 
@@ -162,7 +163,10 @@ def marked(chosen: list[AlignedView], covers: Sequence[Cover]) -> list[AlignedVi
     """``chosen`` with what ``covers`` find on each view (the most any of them finds)."""
     if not covers:
         return chosen
+    marks = [
+        torch.as_tensor(v.landmarks[None, :, :2], dtype=torch.float32, device=v.crop.device) for v in chosen
+    ]
     return [
-        replace(v, covered=torch.stack([cover.covered(v.crop) for cover in covers]).amax(dim=0))
-        for v in chosen
+        replace(v, covered=torch.stack([cover.covered(v.crop, m) for cover in covers]).amax(dim=0))
+        for v, m in zip(chosen, marks, strict=True)
     ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from rtswap.blend.face_mask import eyes_mask
 from rtswap.blend.masks import MaskMap, Masks
 from rtswap.engines import models
 from rtswap.errors import InputError
@@ -16,8 +17,9 @@ from rtswap.plugins.runner import plugin_runner
 from rtswap.runtime import plugin_backend
 from rtswap.weights import cards
 
-_NOT_THE_FACE = torch.tensor([6, 17])
-"""Glasses and hair: never swapped on a target, left out of a source's texture."""
+_GLASSES, _HAIR = 6, 17
+"""A face parser's classes that are never swapped on a target and are left out of a source's
+texture (:data:`rtswap.plugins.masks.REGIONS` never names them)."""
 
 
 class MaskModel:
@@ -54,13 +56,15 @@ class MaskModel:
             visible = torch.isin(out.argmax(dim=1, keepdim=True), self._swapped).float()
         return F.interpolate(visible, size=crops.shape[-2:], mode="bilinear")
 
-    def covered(self, crops: torch.Tensor) -> torch.Tensor:
+    def covered(self, crops: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         """A face parser on a source: (B, 1, S, S), 1 where it sees glasses or hair (left out of
-        what is prepared from the source; on a target they stay on top)."""
-        labels = self._run(crops).argmax(dim=1, keepdim=True)
-        return F.interpolate(
-            torch.isin(labels, _NOT_THE_FACE.to(labels.device)).float(), size=crops.shape[-2:]
-        )
+        what is prepared from the source; on a target they stay on top). ``landmarks``: (B, 478, 2)
+        in crop pixels. Parsers label a pair of glasses whole, lenses and all (the glasses class is
+        drawn over the eyes in CelebAMask-HQ's labels), but what is seen through a lens is the
+        source's own: its eyes, their lids and the skin round them are not taken as covered."""
+        labels = F.interpolate(self._run(crops).argmax(dim=1, keepdim=True).float(), size=crops.shape[-2:])
+        glasses = (labels == _GLASSES).float() * (1 - eyes_mask(landmarks, crops.shape[-1]))
+        return torch.maximum(glasses, (labels == _HAIR).float())
 
     def _run(self, crops: torch.Tensor) -> torch.Tensor:
         image = F.interpolate(crops, size=(self.size, self.size), mode="bilinear", antialias=True)
