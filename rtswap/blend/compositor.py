@@ -137,10 +137,10 @@ class Compositor:
         """The mask models' minimum over the faces at positions ``due``; a model that sees almost
         none of a face's landmark mask is set aside for it (occluder models can take a whole
         profile for an occlusion, and the swap would vanish)."""
-        crops, mask = rows(due, work.crops, work.mask)
+        crops, landmarks, mask = rows(due, work.crops, work.landmarks, work.mask)
         seen = torch.ones_like(mask)
         for model in self.masks.models:
-            visible = blur(model(crops), max(1, crops.shape[-1] // 128))  # no hard class edges
+            visible = blur(model(crops, landmarks), max(1, crops.shape[-1] // 128))  # no hard class edges
             kept = (visible * mask).flatten(1).sum(1) >= _MIN_SEEN * mask.flatten(1).sum(1)
             if not bool(kept.all()) and model.name not in self._guarded:
                 self._guarded.add(model.name)

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from rtswap.device import Constant
+from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
 from rtswap.geometry.raster import rasterize
 from rtswap.geometry.topology import LEFT_EYE_HOLE, RIGHT_EYE_HOLE, TRIANGLES, around
 
@@ -21,12 +22,14 @@ the skin round them, about as far as a spectacle lens reaches (on Grace Hopper, 
 two rings leave her lower lids' folds out, four reach her frames' top bar)."""
 
 
-def _near_the_eyes() -> list[list[int]]:
-    near = set(around(LEFT_EYE_HOLE, _EYE_RINGS)) | set(around(RIGHT_EYE_HOLE, _EYE_RINGS))
-    return [t for t in TRIANGLES.tolist() if near.issuperset(t)]
+def _near_the_eyes(rings: int) -> Constant:
+    """The triangles of the eyes' openings (fanned round the irises' centres) and of ``rings``
+    rings of the mesh around them."""
+    near = {LEFT_IRIS, RIGHT_IRIS} | set(around(LEFT_EYE_HOLE, rings)) | set(around(RIGHT_EYE_HOLE, rings))
+    return Constant([t for t in TRIANGLES.tolist() if near.issuperset(t)])
 
 
-_EYE_TRIANGLES = Constant(_near_the_eyes())
+_EYES = {rings: _near_the_eyes(rings) for rings in (0, _EYE_RINGS)}
 
 
 def mesh_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
@@ -36,11 +39,10 @@ def mesh_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
     return _drawn(landmarks, _TRIANGLES, size)
 
 
-def eyes_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
+def eyes_mask(landmarks: torch.Tensor, size: int, *, openings: bool = False) -> torch.Tensor:
     """(B, 1, S, S) float32 in [0, 1]: 1 on the eyes' openings, their lids and the skin round them
-    (:data:`_EYE_RINGS`).
-    landmarks: (B, 478, 2) in crop pixels."""
-    return _drawn(landmarks, _EYE_TRIANGLES, size)
+    (:data:`_EYE_RINGS`), or on the ``openings`` alone. landmarks: (B, 478, 2) in crop pixels."""
+    return _drawn(landmarks, _EYES[0 if openings else _EYE_RINGS], size)
 
 
 def _drawn(landmarks: torch.Tensor, triangles: Constant, size: int) -> torch.Tensor:

@@ -12,8 +12,9 @@ import torch
 class MaskMap(Protocol):
     name: str
 
-    def __call__(self, crops: torch.Tensor) -> torch.Tensor:
-        """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1]: where the face is swapped."""
+    def __call__(self, crops: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1] and their (B, 478, 2)
+        landmarks in crop pixels: where the face is swapped."""
         ...
 
 

@@ -171,7 +171,8 @@ def _add_masks(parser: argparse.ArgumentParser) -> None:
         help="combined, comma-separated: box (the aligned crop, feathered, not the face's outline), skin "
         "(what is not skin-coloured stays on top; the default), occlusion (an XSeg occluder model: xseg_1, "
         "xseg_2, xseg_3, all you have), region (a BiSeNet face parser: --mask-regions; its glasses and hair "
-        "stay on top); glasses' rims and hands stay on top whatever you choose",
+        "stay on top, but for the eyes behind clear lenses); glasses' rims and hands stay on top whatever "
+        "you choose",
     )
     masks.add_argument(
         "--mask-regions",

@@ -25,6 +25,8 @@ TINTED_FRAME_COLOUR = (170, 95, 70)
 """Clear plastic of a skin-like tint, drawn at :data:`TINTED_FRAME_OPACITY`: frames the skin
 model cannot tell from skin, and only their shape gives away (:mod:`rtswap.blend.occluders.rims`)."""
 TINTED_FRAME_OPACITY = 0.45
+SUNGLASS_COLOUR = (20, 20, 25)
+SUNGLASS_OPACITY = 0.85
 HAND_COLOUR = (82, 52, 38)
 
 
@@ -38,13 +40,11 @@ def with_glasses(
     and the frames' mask."""
     left, right = landmarks[LEFT_IRIS, :2], landmarks[RIGHT_IRIS, :2]
     spacing = float(np.linalg.norm(right - left))
-    axes = (round(spacing * 0.42), round(spacing * 0.3))
     thickness = max(2, round(spacing * 0.06))
-    mask = np.zeros(image.shape[:2], np.uint8)
-    for centre in (left, right):
-        cv2.ellipse(
-            mask, (round(centre[0]), round(centre[1] + spacing * 0.05)), axes, 0, 0, 360, (255,), thickness
-        )
+    mask, lenses = np.zeros(image.shape[:2], np.uint8), _lenses(landmarks)
+    for middle, axes in lenses:
+        cv2.ellipse(mask, middle, axes, 0, 0, 360, (255,), thickness)
+    axes = lenses[0][1]
     bridge_y = round((left[1] + right[1]) / 2 - spacing * 0.02)
     x0, x1 = round(left[0] + axes[0]), round(right[0] - axes[0])
     cv2.line(mask, (x0, bridge_y), (x1, bridge_y), (255,), thickness)
@@ -61,6 +61,26 @@ def with_glasses(
     drawn = mask > 0
     out[drawn] = np.round((1 - opacity) * image[drawn] + opacity * np.array(colour)).astype(np.uint8)
     return out, drawn
+
+
+def _lenses(landmarks: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Each lens's centre and half-axes (pixels): an oval round each eye, a little below it."""
+    left, right = landmarks[LEFT_IRIS, :2], landmarks[RIGHT_IRIS, :2]
+    spacing = float(np.linalg.norm(right - left))
+    axes = (round(spacing * 0.42), round(spacing * 0.3))
+    return [((round(c[0]), round(c[1] + spacing * 0.05)), axes) for c in (left, right)]
+
+
+def with_sunglasses(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """A copy of ``image`` with dark glasses: :func:`with_glasses`' frames, their lenses filled
+    with :data:`SUNGLASS_COLOUR` at :data:`SUNGLASS_OPACITY`."""
+    out, _ = with_glasses(image, landmarks)
+    lenses = np.zeros(image.shape[:2], np.uint8)
+    for centre, axes in _lenses(landmarks):
+        cv2.ellipse(lenses, centre, axes, 0, 0, 360, (255,), -1)
+    dark = lenses > 0
+    out[dark] = np.round((1 - SUNGLASS_OPACITY) * out[dark] + SUNGLASS_OPACITY * np.array(SUNGLASS_COLOUR))
+    return out
 
 
 def with_hand(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,16 +13,21 @@ import pytest
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.frame import Face
+from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
 from rtswap.swapper import Swapper
+from rtswap.testing.occluders import with_sunglasses
 from rtswap.testing.replicas import write_occluder, write_parser
 from tests.conftest import face_hull
 
 THIRD = 1 / 3
 
 
-def _swap(grace: np.ndarray, astro: np.ndarray, folder: Path, masks: tuple[str, ...]) -> np.ndarray:
-    with Swapper(grace, SwapConfig(device="cpu", models_dir=folder, masks=masks), progress=False) as swapper:
-        return swapper.swap_image(astro)
+def _swap(
+    source: np.ndarray, target: np.ndarray, folder: Path, masks: tuple[str, ...], **config: object
+) -> np.ndarray:
+    settings = SwapConfig(device="cpu", models_dir=folder, masks=masks, **config)  # type: ignore[arg-type]
+    with Swapper(source, settings, progress=False) as swapper:
+        return swapper.swap_image(target)
 
 
 def _change_by_side(before: np.ndarray, after: np.ndarray, face: Face) -> tuple[float, float]:
@@ -65,8 +70,37 @@ def test_a_parsers_glasses_stay_on_top_and_its_skin_is_swapped(
     labels[:, :256] = 6  # glasses over the crop's left half
     write_parser(tmp_path / "bisenet_resnet_34.onnx", labels)
     face = analyzer.analyze(astro)[0]
-    kept, swapped = _change_by_side(astro, _swap(grace, astro, tmp_path, ("region",)), face)
+    # (the eyes not among the regions: those behind clear glasses are swapped as eyes, below)
+    out = _swap(grace, astro, tmp_path, ("region",), mask_regions=("skin", "brows", "nose", "mouth", "lips"))
+    kept, swapped = _change_by_side(astro, out, face)
     assert kept < 2 and swapped > 10, (kept, swapped)
+
+
+@pytest.mark.parametrize("lenses", ["clear", "dark"])
+def test_the_eyes_behind_a_parsers_glasses_are_swapped_when_they_show_through(
+    lenses: str, grace: np.ndarray, astro: np.ndarray, analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    """Parsers label a pair of glasses whole, lenses and all: Grace Hopper's eyes, behind her clear
+    lenses, are swapped with the eyes; behind dark glasses (drawn on her) they are hidden, and
+    the glasses stay whole."""
+    labels = np.ones((512, 512), np.int64)
+    labels[96:180] = 6  # glasses across her brows and eyes
+    write_parser(tmp_path / "bisenet_resnet_18.onnx", labels)
+    target = grace if lenses == "clear" else with_sunglasses(grace, analyzer.analyze(grace)[0].landmarks)
+    irises = analyzer.analyze(grace)[0].landmarks[[LEFT_IRIS, RIGHT_IRIS], :2].round().astype(int)
+    out = _swap(astro, target, tmp_path, ("region",))
+    change = [
+        float(
+            np.abs(
+                out[y - 2 : y + 3, x - 2 : x + 3].astype(int) - target[y - 2 : y + 3, x - 2 : x + 3]
+            ).mean()
+        )
+        for x, y in irises
+    ]
+    if lenses == "clear":
+        assert min(change) > 5, change  # (8.7 and 12.5; 0 when a parser's glasses kept them)
+    else:
+        assert max(change) < 1, change
 
 
 def test_a_model_that_sees_none_of_a_face_is_set_aside_for_it(

@@ -8,7 +8,8 @@ folder. ``--mask`` combines, by minimum, any of:
 - ``occlusion``: an occluder model (DeepFaceLab's XSeg): 1 where the face is visible; with several
   XSeg files installed, where all of them see it;
 - ``region``: a face parser (BiSeNet, CelebAMask-HQ's 19 classes): the regions ``--mask-regions``
-  names are swapped; glasses and hair are always kept from the target.
+  names are swapped; glasses and hair are always kept from the target, but for the eyes behind
+  clear lenses (parsers label a pair of glasses whole, over the eyes), which are swapped as eyes.
 
 A card's ``[mask]`` table says how to feed and read the file:
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from rtswap.blend.face_mask import eyes_mask
+from rtswap.blend.face_mask import eyes_mask, mesh_mask
 from rtswap.blend.masks import MaskMap, Masks
+from rtswap.device import Constant
 from rtswap.engines import models
 from rtswap.errors import InputError
 from rtswap.plugins.masks import KINDS, REGIONS, ROLE
@@ -19,7 +20,33 @@ from rtswap.weights import cards
 
 _GLASSES, _HAIR = 6, 17
 """A face parser's classes that are never swapped on a target and are left out of a source's
-texture (:data:`rtswap.plugins.masks.REGIONS` never names them)."""
+texture (:data:`rtswap.plugins.masks.REGIONS` never names them), but for the eyes behind clear
+glasses."""
+
+_CLEAR = 0.45
+"""The eyes show through what covers them when the brightest tenth of their openings (their
+whites) is at least this fraction of the skin's median luma. Eyes without glasses: 0.98-1.08
+(the astronaut, demo frames); Grace Hopper's, narrow and dark behind clear lenses: 0.67; behind
+drawn lenses half dark: 0.61; behind drawn sunglasses (85% dark): 0.23-0.29."""
+
+_LUMA = Constant([0.299, 0.587, 0.114])
+
+
+def _behind_lenses(crops: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+    """(B, 1, S, S): 1 on the eyes' region (the openings, lids and the skin round them, as far as
+    a lens reaches) of each face whose eyes show through what covers them. Parsers label a pair
+    of glasses whole, lenses and all (CelebAMask-HQ's labels, which BiSeNet learns, draw the
+    glasses over the eyes), so a pair of clear glasses would keep a target's own eyes and take a
+    source's away; dark glasses hide the eyes, and stay whole."""
+    size = crops.shape[-1]
+    luma = torch.einsum("c,bchw->bhw", _LUMA.like(crops), crops)[:, None]
+    openings, around = eyes_mask(landmarks, size, openings=True), eyes_mask(landmarks, size)
+    skin = (mesh_mask(landmarks, size) > 0.5) & (around < 0.5)
+    shows = []
+    for y, opening, face in zip(luma, openings > 0.5, skin, strict=True):
+        whites = y[opening].quantile(0.9) if bool(opening.any()) else y.new_zeros(())
+        shows.append(bool(face.any()) and bool(whites >= _CLEAR * y[face].median()))
+    return around * torch.tensor(shows, dtype=around.dtype, device=around.device).view(-1, 1, 1, 1)
 
 
 class MaskModel:
@@ -41,30 +68,40 @@ class MaskModel:
         self._std = torch.tensor(spec["std"], dtype=torch.float32, device=device).view(1, 3, 1, 1)
         swapped = [c for r in regions for c in REGIONS[r]]
         self._swapped = torch.tensor(swapped, dtype=torch.long, device=device)
+        self._eyes_swapped = "eyes" in regions
         shape = (1, self.size, self.size, 3) if self._nhwc else (1, 3, self.size, self.size)
         self._runner = plugin_runner(
             card, found, device, backend, build, [spec["input"]], [torch.zeros(shape)]
         )
 
-    def __call__(self, crops: torch.Tensor) -> torch.Tensor:
-        """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1]: 1 where the face is visible
-        (occlusion) or is one of the regions to swap (region)."""
-        out = self._run(crops)
+    def __call__(self, crops: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1] and their (B, 478, 2)
+        landmarks in crop pixels: 1 where the face is visible (occlusion) or is one of the regions
+        to swap (region; the eyes behind clear glasses are the eyes, see :meth:`_behind_lenses`)."""
         if self.kind == "occlusion":
+            out = self._run(crops)
             visible = (out.permute(0, 3, 1, 2) if out.shape[-1] == 1 else out[:, :1]).clamp(0, 1)
-        else:
-            visible = torch.isin(out.argmax(dim=1, keepdim=True), self._swapped).float()
-        return F.interpolate(visible, size=crops.shape[-2:], mode="bilinear")
+            return F.interpolate(visible, size=crops.shape[-2:], mode="bilinear")
+        labels = self._labels(crops)
+        visible, glasses = torch.isin(labels, self._swapped).float(), labels == _GLASSES
+        if self._eyes_swapped and bool(glasses.any()):
+            visible = torch.maximum(visible, glasses.float() * _behind_lenses(crops, landmarks))
+        return visible
 
     def covered(self, crops: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         """A face parser on a source: (B, 1, S, S), 1 where it sees glasses or hair (left out of
-        what is prepared from the source; on a target they stay on top). ``landmarks``: (B, 478, 2)
-        in crop pixels. Parsers label a pair of glasses whole, lenses and all (the glasses class is
-        drawn over the eyes in CelebAMask-HQ's labels), but what is seen through a lens is the
-        source's own: its eyes, their lids and the skin round them are not taken as covered."""
-        labels = F.interpolate(self._run(crops).argmax(dim=1, keepdim=True).float(), size=crops.shape[-2:])
-        glasses = (labels == _GLASSES).float() * (1 - eyes_mask(landmarks, crops.shape[-1]))
+        what is prepared from the source; on a target they stay on top), but for the eyes behind
+        clear glasses (:meth:`_behind_lenses`), which are the source's own. ``landmarks``: (B, 478,
+        2) in crop pixels."""
+        labels = self._labels(crops)
+        glasses = (labels == _GLASSES).float() * (1 - _behind_lenses(crops, landmarks))
         return torch.maximum(glasses, (labels == _HAIR).float())
+
+    def _labels(self, crops: torch.Tensor) -> torch.Tensor:
+        """(B, 1, S, S) class ids, at the crops' size."""
+        return F.interpolate(
+            self._run(crops).argmax(dim=1, keepdim=True).float(), size=crops.shape[-2:]
+        ).long()
 
     def _run(self, crops: torch.Tensor) -> torch.Tensor:
         image = F.interpolate(crops, size=(self.size, self.size), mode="bilinear", antialias=True)
