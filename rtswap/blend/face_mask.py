@@ -16,7 +16,7 @@ _STRIDE = 2
 """Rasterised at half the crop's resolution, then upsampled: the mask's edge is feathered by the
 composite anyway."""
 
-_EYE_RINGS = 3
+EYE_RINGS = 3
 """The eyes' region reaches this many rings of the mesh beyond each eye's opening: the lids and
 the skin round them, about as far as a spectacle lens reaches (on Grace Hopper, to her frames;
 two rings leave her lower lids' folds out, four reach her frames' top bar)."""
@@ -29,7 +29,7 @@ def _near_the_eyes(rings: int) -> Constant:
     return Constant([t for t in TRIANGLES.tolist() if near.issuperset(t)])
 
 
-_EYES = {rings: _near_the_eyes(rings) for rings in (0, _EYE_RINGS)}
+_EYES = {rings: _near_the_eyes(rings) for rings in (0, EYE_RINGS)}
 
 
 def mesh_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
@@ -41,8 +41,8 @@ def mesh_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
 
 def eyes_mask(landmarks: torch.Tensor, size: int, *, openings: bool = False) -> torch.Tensor:
     """(B, 1, S, S) float32 in [0, 1]: 1 on the eyes' openings, their lids and the skin round them
-    (:data:`_EYE_RINGS`), or on the ``openings`` alone. landmarks: (B, 478, 2) in crop pixels."""
-    return _drawn(landmarks, _EYES[0 if openings else _EYE_RINGS], size)
+    (:data:`EYE_RINGS`), or on the ``openings`` alone. landmarks: (B, 478, 2) in crop pixels."""
+    return _drawn(landmarks, _EYES[0 if openings else EYE_RINGS], size)
 
 
 def _drawn(landmarks: torch.Tensor, triangles: Constant, size: int) -> torch.Tensor:

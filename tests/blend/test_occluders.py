@@ -33,6 +33,7 @@ from rtswap.testing.occluders import (
     with_glasses,
     with_hand,
     with_open_hand,
+    with_sunglasses,
 )
 from tests.conftest import face_change, face_hull, write_video
 
@@ -58,6 +59,36 @@ def test_target_glasses_frames_stay_on_top(astro: np.ndarray, analyzer: FaceAnal
         assert _mean_change(target, out, on_face) < 1
     else:  # painted over (36.9 measured: where her own rims were, the source leaves the target's pixels)
         assert _mean_change(target, out, on_face) > 30
+
+
+@pytest.mark.parametrize("target_name", ["astronaut", "demo frame 30"])
+def test_target_dark_glasses_stay_on_top_whole(
+    target_name: str, astro: np.ndarray, analyzer: FaceAnalyzer, grace_swapper: Swapper
+) -> None:
+    """The eyes are never taken for an occluder, unless dark glasses hide them: the source's eyes
+    are not drawn inside the lenses."""
+    plain = astro if target_name == "astronaut" else SyntheticClip().frame(30)
+    face = analyzer.analyze(plain)[0]
+    target = with_sunglasses(plain, face.landmarks)
+    out = grace_swapper.swap_image(target)
+    lenses = (np.abs(target.astype(int) - plain).max(axis=-1) > 0) & face_hull(face, plain.shape)
+    assert _mean_change(target, out, lenses) < 1  # (0.01, 0.05; 5.2 with the eyes drawn inside)
+    assert face_change(target, out, face)[0] > 0.2  # the face round them is swapped (0.30, 0.34)
+
+
+def test_a_source_dark_glasses_are_left_out_of_its_texture(astro: np.ndarray, analyzer: FaceAnalyzer) -> None:
+    """Behind dark glasses a source's eyes do not show: the lenses are not pasted as its eyes."""
+    from rtswap.engines.warp.engine import WarpEngine, WarpIdentity
+    from rtswap.identity.views import prepare_image
+
+    shaded = with_sunglasses(astro, analyzer.analyze(astro)[0].landmarks)
+    validity = []
+    for source in (astro, shaded):
+        identity = prepare_image(source, analyzer, WarpEngine())
+        assert isinstance(identity, WarpIdentity)
+        irises = identity.landmarks[0, [LEFT_IRIS, RIGHT_IRIS]].round().long()
+        validity.append(identity.textures[0, 3, irises[:, 1], irises[:, 0]])
+    assert bool((validity[0] > 0.9).all()) and bool((validity[1] < 0.1).all()), validity
 
 
 def test_target_glasses_of_a_skin_like_tint_stay_on_top_by_their_shape(

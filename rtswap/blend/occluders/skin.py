@@ -17,10 +17,11 @@ fitted to the samples (refitted without outliers). A pixel is not skin where its
 than ``_CHROMA_LIMIT`` deviations away (twice that if it is brighter than the skin and its
 surroundings are skin-coloured: a highlight is pale, and small) or its luma below ``_DARK_RATIO``
 of the plane's.
-Exceptions, by landmarks: the eyes are never occluders; on the lips only darkness counts (a hand,
-not lipstick), and in the nostrils only colour; in the eyebrows only what is far darker than a
-brow (a frame's bar); along the jaw only what is wide (a hand, not the shadow under the chin;
-on a source, round the chin only, not at the jaw's corners under the ears).
+Exceptions, by landmarks: the eyes are never occluders, unless they do not show (dark glasses,
+:mod:`rtswap.blend.occluders.lenses`); on the lips only darkness counts (a hand, not lipstick), and
+in the nostrils only colour; in the eyebrows only what is far darker than a brow (a frame's bar);
+along the jaw only what is wide (a hand, not the shadow under the chin; on a source, round the chin
+only, not at the jaw's corners under the ears).
 When most of the face below the nose is not skin, a mask or a scarf covers it whole: the lips and
 nostrils under it are covered, and so is all of the lower face that has the cover's colour (its
 side in shadow too) and the spots of a pattern on it. Last, only what is connected to the face's
@@ -45,9 +46,10 @@ import torch
 import torch.nn.functional as F
 
 from rtswap.blend.mask import blur, close_small_gaps, dilate, erode
+from rtswap.blend.occluders.lenses import eyes_show
 from rtswap.device import Constant
-from rtswap.geometry.align import to_sampling_grid
-from rtswap.geometry.landmarks import CHIN
+from rtswap.geometry.align import sample, to_sampling_grid
+from rtswap.geometry.landmarks import CHIN, LEFT_IRIS, RIGHT_IRIS
 from rtswap.geometry.mediapipe_files import face_mesh_connections
 from rtswap.geometry.topology import FACE_OVAL
 
@@ -155,7 +157,8 @@ def occluders(
     beyond = torch.where(covered & (lower > 0) & like_cover, beyond.clamp(min=_RAMP), beyond)
     beyond = torch.where((lips[:, None] > 0) & ~covered, darker, beyond)
     beyond = torch.where((nostrils[:, None] > 0) & ~covered, chroma / chroma_limit - 1, beyond)
-    never = eyes
+    at_the_eyes = sample(skin_luma, points[:, None, [LEFT_IRIS, RIGHT_IRIS]]).flatten(1).mean(dim=1)
+    never = eyes * eyes_show(ycc[:, :1], points, at_the_eyes).view(-1, 1, 1)  # (not behind dark glasses)
     beyond = torch.where(brows[:, None] > 0, blacker, beyond)
     score = (beyond * (1 - never[:, None]) / _RAMP).clamp(0, 1)
     opened = dilate(erode(score * face[..., ::2, ::2], fine), fine)

@@ -8,45 +8,50 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from rtswap.blend.face_mask import eyes_mask, mesh_mask
+from rtswap.blend.face_mask import EYE_RINGS, eyes_mask
 from rtswap.blend.masks import MaskMap, Masks
+from rtswap.blend.occluders.lenses import LUMA, eyes_show
 from rtswap.device import Constant
 from rtswap.engines import models
 from rtswap.errors import InputError
+from rtswap.geometry.landmarks import LEFT_IRIS
+from rtswap.geometry.topology import LEFT_EYE_HOLE, RIGHT_EYE_HOLE, around
 from rtswap.plugins.masks import KINDS, REGIONS, ROLE
 from rtswap.plugins.runner import plugin_runner
 from rtswap.runtime import plugin_backend
 from rtswap.weights import cards
 
-_GLASSES, _HAIR = 6, 17
-"""A face parser's classes that are never swapped on a target and are left out of a source's
-texture (:data:`rtswap.plugins.masks.REGIONS` never names them), but for the eyes behind clear
-glasses."""
-
-_CLEAR = 0.45
-"""The eyes show through what covers them when the brightest tenth of their openings (their
-whites) is at least this fraction of the skin's median luma. Eyes without glasses: 0.98-1.08
-(the astronaut, demo frames); Grace Hopper's, narrow and dark behind clear lenses: 0.67; behind
-drawn lenses half dark: 0.61; behind drawn sunglasses (85% dark): 0.23-0.29."""
-
-_LUMA = Constant([0.299, 0.587, 0.114])
+_SKIN, _GLASSES, _HAIR = 1, 6, 17
+"""A face parser's classes: glasses and hair are never swapped on a target and are left out of a
+source's texture (:data:`rtswap.plugins.masks.REGIONS` never names them), but for the eyes behind
+clear glasses."""
 
 
-def _behind_lenses(crops: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+_AWAY_FROM_THE_EYES = Constant(
+    sorted(
+        set(range(LEFT_IRIS)) - set(around(LEFT_EYE_HOLE, EYE_RINGS)) - set(around(RIGHT_EYE_HOLE, EYE_RINGS))
+    )
+)
+"""The face mesh's points beyond a lens's reach (the irises' points aside): the skin's luma is
+read where the parser calls them skin (its skin class alone takes in the neck, the ears, a
+background it is unsure of), as their upper quartile (the skin in the light, not the shade under
+the brows and nose)."""
+
+
+def _behind_lenses(crops: torch.Tensor, landmarks: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """(B, 1, S, S): 1 on the eyes' region (the openings, lids and the skin round them, as far as
-    a lens reaches) of each face whose eyes show through what covers them. Parsers label a pair
-    of glasses whole, lenses and all (CelebAMask-HQ's labels, which BiSeNet learns, draw the
-    glasses over the eyes), so a pair of clear glasses would keep a target's own eyes and take a
-    source's away; dark glasses hide the eyes, and stay whole."""
+    a lens reaches) of each face whose eyes show through what is in front of them, by the luma of
+    what ``labels`` (B, 1, S, S) calls skin. Parsers label a pair of glasses whole, lenses and all
+    (CelebAMask-HQ's labels, which BiSeNet learns, draw the glasses over the eyes), so a pair of
+    clear glasses would keep a target's own eyes and take a source's away; dark glasses hide the
+    eyes, and stay whole."""
     size = crops.shape[-1]
-    luma = torch.einsum("c,bchw->bhw", _LUMA.like(crops), crops)[:, None]
-    openings, around = eyes_mask(landmarks, size, openings=True), eyes_mask(landmarks, size)
-    skin = (mesh_mask(landmarks, size) > 0.5) & (around < 0.5)
-    shows = []
-    for y, opening, face in zip(luma, openings > 0.5, skin, strict=True):
-        whites = y[opening].quantile(0.9) if bool(opening.any()) else y.new_zeros(())
-        shows.append(bool(face.any()) and bool(whites >= _CLEAR * y[face].median()))
-    return around * torch.tensor(shows, dtype=around.dtype, device=around.device).view(-1, 1, 1, 1)
+    luma = torch.einsum("c,bchw->bhw", LUMA.like(crops), crops)[:, None]
+    at = landmarks[:, _AWAY_FROM_THE_EYES.on(landmarks.device)].round().long().clamp(0, size - 1)
+    flat = at[..., 1] * size + at[..., 0]  # (B, N)
+    there = luma.flatten(1).gather(1, flat).masked_fill(labels.flatten(1).gather(1, flat) != _SKIN, torch.nan)
+    skin = there.nanquantile(0.75, dim=1)
+    return eyes_mask(landmarks, size) * eyes_show(luma, landmarks, skin).view(-1, 1, 1, 1)
 
 
 class MaskModel:
@@ -77,7 +82,7 @@ class MaskModel:
     def __call__(self, crops: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         """(B, 1, S, S) in [0, 1] for (B, 3, S, S) RGB crops in [0, 1] and their (B, 478, 2)
         landmarks in crop pixels: 1 where the face is visible (occlusion) or is one of the regions
-        to swap (region; the eyes behind clear glasses are the eyes, see :meth:`_behind_lenses`)."""
+        to swap (region; the eyes behind clear glasses are the eyes, see :func:`_behind_lenses`)."""
         if self.kind == "occlusion":
             out = self._run(crops)
             visible = (out.permute(0, 3, 1, 2) if out.shape[-1] == 1 else out[:, :1]).clamp(0, 1)
@@ -85,16 +90,16 @@ class MaskModel:
         labels = self._labels(crops)
         visible, glasses = torch.isin(labels, self._swapped).float(), labels == _GLASSES
         if self._eyes_swapped and bool(glasses.any()):
-            visible = torch.maximum(visible, glasses.float() * _behind_lenses(crops, landmarks))
+            visible = torch.maximum(visible, glasses.float() * _behind_lenses(crops, landmarks, labels))
         return visible
 
     def covered(self, crops: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         """A face parser on a source: (B, 1, S, S), 1 where it sees glasses or hair (left out of
         what is prepared from the source; on a target they stay on top), but for the eyes behind
-        clear glasses (:meth:`_behind_lenses`), which are the source's own. ``landmarks``: (B, 478,
+        clear glasses (:func:`_behind_lenses`), which are the source's own. ``landmarks``: (B, 478,
         2) in crop pixels."""
         labels = self._labels(crops)
-        glasses = (labels == _GLASSES).float() * (1 - _behind_lenses(crops, landmarks))
+        glasses = (labels == _GLASSES).float() * (1 - _behind_lenses(crops, landmarks, labels))
         return torch.maximum(glasses, (labels == _HAIR).float())
 
     def _labels(self, crops: torch.Tensor) -> torch.Tensor:
