@@ -104,6 +104,7 @@ _COVER_DEVIATIONS = 3.0
 _MIN_COVER_SPREAD = 0.02
 """...the deviation taken as at least this (an evenly coloured cloth)."""
 _LIPS = _edges(fmc.FACEMESH_LIPS)
+_IRISES = Constant([LEFT_IRIS, RIGHT_IRIS])
 _BROWS = _edges(fmc.FACEMESH_LEFT_EYEBROW, fmc.FACEMESH_RIGHT_EYEBROW)
 _OUTLINE = _edges(fmc.FACEMESH_FACE_OVAL)
 
@@ -157,7 +158,7 @@ def occluders(
     beyond = torch.where(covered & (lower > 0) & like_cover, beyond.clamp(min=_RAMP), beyond)
     beyond = torch.where((lips[:, None] > 0) & ~covered, darker, beyond)
     beyond = torch.where((nostrils[:, None] > 0) & ~covered, chroma / chroma_limit - 1, beyond)
-    at_the_eyes = sample(skin_luma, points[:, None, [LEFT_IRIS, RIGHT_IRIS]]).flatten(1).mean(dim=1)
+    at_the_eyes = sample(skin_luma, points[:, None, _IRISES.on(points.device)]).flatten(1).mean(dim=1)
     never = eyes * eyes_show(ycc[:, :1], points, at_the_eyes).view(-1, 1, 1)  # (not behind dark glasses)
     beyond = torch.where(brows[:, None] > 0, blacker, beyond)
     score = (beyond * (1 - never[:, None]) / _RAMP).clamp(0, 1)
