@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from rtswap.blend.occluders.lenses import eyes_show, face_luma, luma
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.engines.base import AlignedView, Identity, SwapEngine
 from rtswap.errors import NoFaceError
@@ -85,6 +86,22 @@ def _say_if_small(views: list[AlignedView], name: str) -> None:
         )
 
 
+def _say_if_eyes_hidden(views: list[AlignedView], name: str) -> None:
+    """Warn, once for ``name``, when its face's eyes do not show in any view (dark glasses): the
+    swap cannot take them from it."""
+    crops = torch.cat([v.crop for v in views])
+    points = torch.as_tensor(
+        np.stack([v.landmarks[:, :2] for v in views]), dtype=torch.float32, device=crops.device
+    )
+    light = luma(crops)
+    if not bool(eyes_show(light, points, face_luma(light, points)).any()):
+        log.warning(
+            "%s: the eyes do not show (dark glasses?), so the swap cannot take them from this "
+            "source; one with the eyes in view gives them",
+            name,
+        )
+
+
 def _enlarged(view: AlignedView) -> float:
     """How many times the view's face is enlarged from its source image into the crop."""
     in_crop = float(view.landmarks[:, 1].max() - view.landmarks[:, 1].min())
@@ -130,6 +147,7 @@ def collect(
         if not found:
             raise NoFaceError(f"{path}: no face found in the source")
         _say_if_small(found, str(path))
+        _say_if_eyes_hidden(found, str(path))
         views.extend(found)
     chosen = select(views)
     if len(views) > 1:
@@ -145,6 +163,7 @@ def prepare_image(
     if view is None:
         raise NoFaceError("source image: no face found in the source")
     _say_if_small([view], "source image")
+    _say_if_eyes_hidden([view], "source image")
     return engine.load(engine.prepare(marked([view], covers)))
 
 

@@ -13,6 +13,7 @@ from rtswap.errors import NoFaceError
 from rtswap.geometry.topology import MOUTH_HOLE
 from rtswap.media.samples import grace_hopper_path
 from rtswap.swapper import Swapper
+from rtswap.testing.occluders import with_sunglasses
 from tests.conftest import face_hull
 
 
@@ -87,6 +88,20 @@ def test_a_small_source_face_is_said_to_make_a_soft_swap(
         said = "source image: the face is 34 px tall, enlarged 6.4x for the engine: the swap will be soft"
         assert said in caplog.text
         assert "(a source where it is at least 72 px tall gives a sharp one)" in caplog.text
+
+
+@pytest.mark.parametrize("who", ["astronaut", "grace hopper"])
+def test_a_source_in_dark_glasses_is_said_to_hide_its_eyes(
+    who: str, astro: np.ndarray, grace: np.ndarray, analyzer: FaceAnalyzer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Grace Hopper's clear lenses show her eyes; drawn sunglasses do not."""
+    said = "source image: the eyes do not show (dark glasses?), so the swap cannot take them from this source"
+    face = astro if who == "astronaut" else grace
+    with caplog.at_level("WARNING", logger="rtswap"), Swapper(face, SwapConfig(device="cpu")):
+        assert said not in caplog.text
+    shaded = with_sunglasses(face, analyzer.analyze(face)[0].landmarks)
+    with caplog.at_level("WARNING", logger="rtswap"), Swapper(shaded, SwapConfig(device="cpu")):
+        assert said in caplog.text
 
 
 def test_warp_output_is_unchanged(astro: np.ndarray) -> None:

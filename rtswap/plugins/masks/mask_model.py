@@ -8,14 +8,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from rtswap.blend.face_mask import EYE_RINGS, eyes_mask
+from rtswap.blend.face_mask import eyes_mask
 from rtswap.blend.masks import MaskMap, Masks
-from rtswap.blend.occluders.lenses import LUMA, eyes_show
-from rtswap.device import Constant
+from rtswap.blend.occluders.lenses import eyes_show, face_luma, luma
 from rtswap.engines import models
 from rtswap.errors import InputError
-from rtswap.geometry.landmarks import LEFT_IRIS
-from rtswap.geometry.topology import LEFT_EYE_HOLE, RIGHT_EYE_HOLE, around
 from rtswap.plugins.masks import KINDS, REGIONS, ROLE
 from rtswap.plugins.runner import plugin_runner
 from rtswap.runtime import plugin_backend
@@ -27,17 +24,6 @@ source's texture (:data:`rtswap.plugins.masks.REGIONS` never names them), but fo
 clear glasses."""
 
 
-_AWAY_FROM_THE_EYES = Constant(
-    sorted(
-        set(range(LEFT_IRIS)) - set(around(LEFT_EYE_HOLE, EYE_RINGS)) - set(around(RIGHT_EYE_HOLE, EYE_RINGS))
-    )
-)
-"""The face mesh's points beyond a lens's reach (the irises' points aside): the skin's luma is
-read where the parser calls them skin (its skin class alone takes in the neck, the ears, a
-background it is unsure of), as their upper quartile (the skin in the light, not the shade under
-the brows and nose)."""
-
-
 def _behind_lenses(crops: torch.Tensor, landmarks: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """(B, 1, S, S): 1 on the eyes' region (the openings, lids and the skin round them, as far as
     a lens reaches) of each face whose eyes show through what is in front of them, by the luma of
@@ -45,13 +31,9 @@ def _behind_lenses(crops: torch.Tensor, landmarks: torch.Tensor, labels: torch.T
     (CelebAMask-HQ's labels, which BiSeNet learns, draw the glasses over the eyes), so a pair of
     clear glasses would keep a target's own eyes and take a source's away; dark glasses hide the
     eyes, and stay whole."""
-    size = crops.shape[-1]
-    luma = torch.einsum("c,bchw->bhw", LUMA.like(crops), crops)[:, None]
-    at = landmarks[:, _AWAY_FROM_THE_EYES.on(landmarks.device)].round().long().clamp(0, size - 1)
-    flat = at[..., 1] * size + at[..., 0]  # (B, N)
-    there = luma.flatten(1).gather(1, flat).masked_fill(labels.flatten(1).gather(1, flat) != _SKIN, torch.nan)
-    skin = there.nanquantile(0.75, dim=1)
-    return eyes_mask(landmarks, size) * eyes_show(luma, landmarks, skin).view(-1, 1, 1, 1)
+    light = luma(crops)
+    shows = eyes_show(light, landmarks, face_luma(light, landmarks, labels == _SKIN))
+    return eyes_mask(landmarks, crops.shape[-1]) * shows.view(-1, 1, 1, 1)
 
 
 class MaskModel:
