@@ -71,6 +71,8 @@ class SwapWork:
     """(B, 478, 2) the target faces' landmarks in crop pixels."""
     track_ids: list[int]
     """The faces' track ids, in batch order."""
+    poses: list[tuple[float, float]]
+    """The faces' heads' (yaw, pitch) in degrees, in batch order."""
     moved: torch.Tensor | None = None
     """(B, 3, S, S) with ``shape="source"``, what moving the target's pixels to the source's face
     outline changed in each crop (``crops`` are the moved ones); else None."""

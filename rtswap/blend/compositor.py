@@ -27,6 +27,11 @@ _OCCLUDERS_EVERY = 3
 """A tracked face's occluders are looked for on every this many frames..."""
 _OCCLUDERS_EASE = 0.5
 """...and the map shown goes this share of the way to a refreshed one on each frame."""
+_MASKS_STILL = (5.0, 15)
+"""...but a mask model's map (a parser's regions, an occluder model's), looked for no more often,
+is kept while the head turns less than this many degrees from where it was looked at, for up to
+this many frames (the models cost far more than the skin model; a hand that comes in is the hand
+model's and the skin model's to find at once)."""
 _MIN_SEEN = 0.2
 """A mask model that leaves less than this share of a face's landmark mask is set aside for it."""
 _GLASSES_EVERY = 30
@@ -76,7 +81,7 @@ class Compositor:
             LOOK_EVERY, self._background, LOOK_AGAIN_AFTER, merge=_blur_halfway
         )
         self._visible: TrackedLooks[torch.Tensor] = TrackedLooks(
-            _OCCLUDERS_EVERY, self._background, merge=_halfway
+            _OCCLUDERS_EVERY, self._background, merge=_halfway, still=_MASKS_STILL
         )
         self._crops_before: dict[int, torch.Tensor] = {}
         """Each track's target crop in the frame before (a camera look compares the two)."""
@@ -108,9 +113,8 @@ class Compositor:
         mask, covered = (feathered_box(work.mask) if self.masks.box else work.mask), None
         ids, size, looked_at = work.track_ids, work.crops.shape[-1], (work.crops, work.landmarks, work.mask)
         if self.masks.models:
-            mask = torch.minimum(
-                mask, torch.stack(self._visible(ids, size, lambda due: self._seen(work, due)))
-            )
+            seen = self._visible(ids, size, lambda due: self._seen(work, due), work.poses)
+            mask = torch.minimum(mask, torch.stack(seen))
         if self.keep_occluders:
             rims = self._glasses(ids, size, lambda due: _rims_widened(*rows(due, *looked_at)))
             covered = torch.stack(self._glasses_shown(ids, rims))

@@ -155,11 +155,10 @@ class FaceSwap:
         moved = None
         if self.shape == "source":
             crops, landmarks, moved = self._reshaped(crops, landmarks, depth, chosen)
-        track_ids = [face.track_id for _, face in pairs]
+        track_ids, poses = [face.track_id for _, face in pairs], [face.pose[:2] for _, face in pairs]
         if reuse is not None and reuse.track_ids == track_ids and reuse.crops.shape == crops.shape:
             swapped, mask = reuse.swapped, reuse.mask
         else:
-            poses = [face.pose[:2] for _, face in pairs]
             swapped, mask = self._run_engine(crops, FaceBatch(landmarks, depth, poses), chosen)
             if self.restorer is not None and restore != "off":
                 swapped = self._restore(swapped, landmarks, track_ids, again=restore == "again")
@@ -167,7 +166,7 @@ class FaceSwap:
         if hands and self.keep_occluders:
             drawn = silhouettes(hands, [m for m, _ in pairs], size)
             covering = upload(drawn, self.device)[:, None]
-        return SwapWork(regions, crops, swapped, mask, landmarks, track_ids, moved, covering)
+        return SwapWork(regions, crops, swapped, mask, landmarks, track_ids, poses, moved, covering)
 
     def _restore(
         self, swapped: torch.Tensor, landmarks: torch.Tensor, track_ids: list[int], again: bool

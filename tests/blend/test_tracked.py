@@ -44,6 +44,27 @@ def test_looks_are_reused_within_a_track_and_made_again_only_for_the_faces_due()
     assert calls == [1, 1, 1, 1]  # frames 0 (track 1), 1 (track 2), 3 (track 1), 4 (track 2)
 
 
+def test_with_still_a_look_is_kept_while_the_head_turns_little() -> None:
+    """A still head is looked at again only on every 15th frame; a turning one on every 3rd frame
+    on which it has turned 5 degrees or more since its last look."""
+
+    def frames_looked(yaw_per_frame: float, frames: int) -> list[int]:
+        looked: list[int] = []
+        looks: TrackedLooks[int] = TrackedLooks(every=3, still=(5.0, 15))
+        for frame in range(frames):
+
+            def find(due: list[int], frame: int = frame) -> list[int]:
+                looked.append(frame)
+                return [frame for _ in due]
+
+            looks([4], 64, find, [(yaw_per_frame * frame, 0.0)])
+        return looked
+
+    assert frames_looked(0.0, 31) == [0, 15, 30]
+    assert frames_looked(2.0, 12) == [0, 3, 6, 9]  # 6 degrees turned by each third frame
+    assert frames_looked(1.0, 31) == [0, 5, 10, 15, 20, 25, 30]  # 5 degrees by each fifth
+
+
 def test_with_a_background_a_refresh_runs_off_the_frame_path_and_is_used_once_ready() -> None:
     """The first look of a face is made at once; its refreshes run on the background thread
     while the frames go on with the previous look."""
