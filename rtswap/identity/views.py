@@ -89,17 +89,18 @@ def _say_if_small(views: list[AlignedView], name: str) -> None:
 def _say_if_eyes_hidden(views: list[AlignedView], name: str) -> None:
     """Warn, once for ``name``, when its face's eyes do not show in any view (dark glasses): the
     swap cannot take them from it."""
-    crops = torch.cat([v.crop for v in views])
-    points = torch.as_tensor(
-        np.stack([v.landmarks[:, :2] for v in views]), dtype=torch.float32, device=crops.device
-    )
-    light = luma(crops)
-    if not bool(eyes_show(light, points, face_luma(light, points)).any()):
+    if not any(map(_eyes_show, views)):
         log.warning(
             "%s: the eyes do not show (dark glasses?), so the swap cannot take them from this "
             "source; one with the eyes in view gives them",
             name,
         )
+
+
+def _eyes_show(view: AlignedView) -> bool:
+    points = torch.as_tensor(view.landmarks[None, :, :2], dtype=torch.float32, device=view.crop.device)
+    light = luma(view.crop)
+    return bool(eyes_show(light, points, face_luma(light, points))[0])
 
 
 def _enlarged(view: AlignedView) -> float:
