@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from rtswap.geometry.crops import FaceRegions
+from rtswap.geometry.landmarks import LOWER_LIP_INNER, UPPER_LIP_INNER
 
 
 @dataclass
@@ -48,6 +49,12 @@ class Face:
     def area(self) -> float:
         return float((self.box[2] - self.box[0]) * (self.box[3] - self.box[1]))
 
+    @property
+    def mouth_open(self) -> float:
+        """The gap between the inner lips, as a share of the face's height."""
+        gap = self.landmarks[LOWER_LIP_INNER, :2] - self.landmarks[UPPER_LIP_INNER, :2]
+        return float(np.hypot(*gap)) / max(self.height, 1.0)
+
     @cached_property
     def pose(self) -> tuple[float, float, float]:
         """(yaw, pitch, roll) in degrees, computed once from the landmarks."""
@@ -73,6 +80,8 @@ class SwapWork:
     """The faces' track ids, in batch order."""
     poses: list[tuple[float, float]]
     """The faces' heads' (yaw, pitch) in degrees, in batch order."""
+    mouths: list[float]
+    """The faces' mouths' openings (:attr:`Face.mouth_open`), in batch order."""
     moved: torch.Tensor | None = None
     """(B, 3, S, S) with ``shape="source"``, what moving the target's pixels to the source's face
     outline changed in each crop (``crops`` are the moved ones); else None."""

@@ -27,11 +27,12 @@ _OCCLUDERS_EVERY = 3
 """A tracked face's occluders are looked for on every this many frames..."""
 _OCCLUDERS_EASE = 0.5
 """...and the map shown goes this share of the way to a refreshed one on each frame."""
-_MASKS_STILL = (5.0, 15)
+_MASKS_STILL = ((5.0, 5.0, 0.03), 15)
 """...but a mask model's map (a parser's regions, an occluder model's), looked for no more often,
-is kept while the head turns less than this many degrees from where it was looked at, for up to
-this many frames (the models cost far more than the skin model; a hand that comes in is the hand
-model's and the skin model's to find at once)."""
+is kept while the head turns less than 5 degrees (yaw, pitch) and the mouth opens or shuts by less
+than 3% of the face's height from where they were at the look, for up to 15 frames (the models
+cost far more than the skin model; a hand that comes in is the hand model's and the skin model's
+to find)."""
 _MIN_SEEN = 0.2
 """A mask model that leaves less than this share of a face's landmark mask is set aside for it."""
 _GLASSES_EVERY = 30
@@ -113,7 +114,8 @@ class Compositor:
         mask, covered = (feathered_box(work.mask) if self.masks.box else work.mask), None
         ids, size, looked_at = work.track_ids, work.crops.shape[-1], (work.crops, work.landmarks, work.mask)
         if self.masks.models:
-            seen = self._visible(ids, size, lambda due: self._seen(work, due), work.poses)
+            states = [(*pose, mouth) for pose, mouth in zip(work.poses, work.mouths, strict=True)]
+            seen = self._visible(ids, size, lambda due: self._seen(work, due), states)
             mask = torch.minimum(mask, torch.stack(seen))
         if self.keep_occluders:
             rims = self._glasses(ids, size, lambda due: _rims_widened(*rows(due, *looked_at)))

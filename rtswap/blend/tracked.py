@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 import torch
@@ -12,8 +12,8 @@ from rtswap.background import Background
 from rtswap.device import upload
 
 Found = TypeVar("Found")
-Pose = tuple[float, float]
-"""A head's (yaw, pitch) in degrees."""
+State = tuple[float, ...]
+"""What a face's look depends on, in numbers: its head's yaw and pitch in degrees, say."""
 
 
 class TrackedLooks(Generic[Found]):
@@ -28,9 +28,10 @@ class TrackedLooks(Generic[Found]):
     checks the first early), then every ``every``. ``merge(kept, new)``: what a refresh keeps
     (default: the new look; a look switched at once shows as a jump on a still face).
 
-    ``still``: (degrees, frames): a face whose head has turned (yaw or pitch) less than this many
-    degrees since its last look keeps that look for up to this many frames, not ``every``: what a
-    face parser or an occluder model sees stays put in the aligned crop while the face does.
+    ``still``: (tolerances, frames): a face whose state (``states`` in :meth:`__call__`: its head's
+    yaw and pitch, its mouth's opening) has moved less than these, each number by its own, since
+    its last look keeps that look for up to this many frames, not ``every``: what a face parser or
+    an occluder model sees stays put in the aligned crop while the face does.
 
     With a ``background``, a due refresh runs there instead (its result is used from the frame it
     is ready on; the previous one until then), so that no frame waits for it. Used by one stream's
@@ -42,7 +43,7 @@ class TrackedLooks(Generic[Found]):
         background: Background | None = None,
         again_after: int | None = None,
         merge: Callable[[Found, Found], Found] | None = None,
-        still: tuple[float, int] | None = None,
+        still: tuple[State, int] | None = None,
     ) -> None:
         self.every, self.background, self.still = every, background, still
         self.merge: Callable[[Found, Found], Found] = merge or (lambda _, new: new)
@@ -51,8 +52,8 @@ class TrackedLooks(Generic[Found]):
         """track id -> (frames since found, the crop size it was found at, what was found)."""
         self._looked: dict[int, int] = {}
         """track id -> how many looks it has had."""
-        self._looked_from: dict[int, Pose] = {}
-        """track id -> its head's (yaw, pitch) at its last look (with ``still``)."""
+        self._looked_from: dict[int, State] = {}
+        """track id -> its state at its last look (with ``still``)."""
         self._pending: set[int] = set()
         """Tracks whose refresh is running in the background."""
         self._lock = threading.Lock()
@@ -62,21 +63,21 @@ class TrackedLooks(Generic[Found]):
         track_ids: list[int],
         size: int,
         find: Callable[[list[int]], Iterable[Found]],
-        poses: list[Pose] | None = None,
+        states: Sequence[State] | None = None,
     ) -> list[Found]:
         """One found thing per face, in batch order: kept, or for the faces due (their positions
         in the batch), what ``find`` finds. ``size``: the crop size of this frame's faces;
-        ``poses``: their heads' (yaw, pitch), needed with ``still``."""
-        assert self.still is None or poses is not None
+        ``states``: theirs, needed with ``still``."""
+        assert self.still is None or states is not None
         with self._lock:
             now = [k for k, t in enumerate(track_ids) if not self._usable(t, size)]
             due = [
                 k
                 for k, t in enumerate(track_ids)
-                if k not in now and self._due(t, None if poses is None else poses[k])
+                if k not in now and self._due(t, None if states is None else states[k])
             ]
-            if poses is not None:
-                self._looked_from.update((track_ids[k], poses[k]) for k in (*now, *due) if track_ids[k] >= 0)
+            if states is not None:
+                self._looked_from.update((track_ids[k], states[k]) for k in (*now, *due) if track_ids[k] >= 0)
         found = dict(zip(now, find(now), strict=True)) if now else {}
         if due and self.background is None:
             with self._lock:
@@ -102,16 +103,17 @@ class TrackedLooks(Generic[Found]):
         kept = self._kept.get(track_id)
         return kept is not None and kept[1] == size
 
-    def _due(self, track_id: int, pose: Pose | None) -> bool:
+    def _due(self, track_id: int, state: State | None) -> bool:
         every = self.again_after if self._looked.get(track_id, 0) == 1 else self.every
         age = self._kept[track_id][0]
         if age < every - 1 or track_id in self._pending:
             return False
-        if self.still is None or pose is None or track_id not in self._looked_from:
+        if self.still is None or state is None or track_id not in self._looked_from:
             return True
-        degrees, frames = self.still
-        turned = max(abs(now - then) for now, then in zip(pose, self._looked_from[track_id], strict=True))
-        return turned >= degrees or age >= frames - 1
+        tolerances, frames = self.still
+        then = self._looked_from[track_id]
+        moved = any(abs(a - b) >= limit for a, b, limit in zip(state, then, tolerances, strict=True))
+        return moved or age >= frames - 1
 
     def _refresh_later(self, tracks: list[int], size: int, find: Callable[[], Iterable[Found]]) -> None:
         assert self.background is not None

@@ -166,7 +166,8 @@ class FaceSwap:
         if hands and self.keep_occluders:
             drawn = silhouettes(hands, [m for m, _ in pairs], size)
             covering = upload(drawn, self.device)[:, None]
-        return SwapWork(regions, crops, swapped, mask, landmarks, track_ids, poses, moved, covering)
+        mouths = [face.mouth_open for _, face in pairs]
+        return SwapWork(regions, crops, swapped, mask, landmarks, track_ids, poses, mouths, moved, covering)
 
     def _restore(
         self, swapped: torch.Tensor, landmarks: torch.Tensor, track_ids: list[int], again: bool

@@ -1,5 +1,6 @@
 import threading
 import time
+from collections.abc import Sequence
 
 import torch
 
@@ -46,23 +47,29 @@ def test_looks_are_reused_within_a_track_and_made_again_only_for_the_faces_due()
 
 def test_with_still_a_look_is_kept_while_the_head_turns_little() -> None:
     """A still head is looked at again only on every 15th frame; a turning one on every 3rd frame
-    on which it has turned 5 degrees or more since its last look."""
+    on which it has turned 5 degrees or more since its last look; each number of a state counts
+    by its own tolerance."""
 
-    def frames_looked(yaw_per_frame: float, frames: int) -> list[int]:
+    def frames_looked(states: Sequence[tuple[float, ...]], tolerances: tuple[float, ...]) -> list[int]:
         looked: list[int] = []
-        looks: TrackedLooks[int] = TrackedLooks(every=3, still=(5.0, 15))
-        for frame in range(frames):
+        looks: TrackedLooks[int] = TrackedLooks(every=3, still=(tolerances, 15))
+        for frame, state in enumerate(states):
 
             def find(due: list[int], frame: int = frame) -> list[int]:
                 looked.append(frame)
                 return [frame for _ in due]
 
-            looks([4], 64, find, [(yaw_per_frame * frame, 0.0)])
+            looks([4], 64, find, [state])
         return looked
 
-    assert frames_looked(0.0, 31) == [0, 15, 30]
-    assert frames_looked(2.0, 12) == [0, 3, 6, 9]  # 6 degrees turned by each third frame
-    assert frames_looked(1.0, 31) == [0, 5, 10, 15, 20, 25, 30]  # 5 degrees by each fifth
+    def turning(degrees_per_frame: float, frames: int) -> list[tuple[float, ...]]:
+        return [(degrees_per_frame * frame, 0.0) for frame in range(frames)]
+
+    assert frames_looked(turning(0.0, 31), (5.0, 5.0)) == [0, 15, 30]
+    assert frames_looked(turning(2.0, 12), (5.0, 5.0)) == [0, 3, 6, 9]  # 6 degrees by each third frame
+    assert frames_looked(turning(1.0, 31), (5.0, 5.0)) == [0, 5, 10, 15, 20, 25, 30]  # 5 by each fifth
+    mouth_opens = [(0.0, 0.0, 0.0)] * 3 + [(0.0, 0.0, 0.05)] * 3  # by 5% of the face on frame 3
+    assert frames_looked(mouth_opens, (5.0, 5.0, 0.03)) == [0, 3]
 
 
 def test_with_a_background_a_refresh_runs_off_the_frame_path_and_is_used_once_ready() -> None:
