@@ -237,25 +237,45 @@ def test_a_hand_silhouette_covers_the_hand_on_the_face(
     assert abs(half.sum() * 4 / full.sum() - 1) < 0.1  # pixel edges: 6% measured
 
 
-def test_hands_are_looked_for_on_every_nth_frame_kept_between_and_less_when_the_governor_says(
+def test_hands_are_looked_for_on_every_nth_frame_more_often_in_view_and_less_when_the_governor_says(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     looked: list[int] = []
 
     def find(self: HandFinder, image: np.ndarray) -> list[np.ndarray]:
-        looked.append(int(image[0, 0, 0]))
-        return [np.full((21, 2), image[0, 0, 0], np.float32)]
+        frame = int(image[0, 0, 0])
+        looked.append(frame)
+        return [np.full((21, 2), 50.0, np.float32)] if frame >= 6 else []  # a hand, still, from frame 6 on
 
     monkeypatch.setattr(HandFinder, "find", find)
     watch = HandWatch(every=4)
     try:
-        seen = [float(watch(partial(np.full, (8, 8, 3), k, np.uint8))[0][0, 0]) for k in range(9)]
-        for k in range(9, 26):  # the governor detecting less: every 8th from the next look on
+        seen = [len(watch(partial(np.full, (8, 8, 3), k, np.uint8))) for k in range(13)]
+        for k in range(13, 22):  # the governor detecting less: twice as far apart from the next look on
             watch(partial(np.full, (8, 8, 3), k, np.uint8), slower=2)
     finally:
         watch.close()
-    assert seen == [0, 0, 0, 0, 4, 4, 4, 4, 8]
-    assert looked == [0, 4, 8, 12, 20]
+    assert seen == [0] * 8 + [1] * 5  # kept between looks
+    assert looked == [0, 4, 8, 11, 14, 20]  # every 4th; every 3rd once a hand is in view
+
+
+def test_a_moving_hand_is_moved_on_between_looks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between looks a hand is given where it was heading: on from where it was last seen, as it
+    moved since the look before, for at most as many frames as looks are apart."""
+
+    spread = np.stack([np.arange(21) * 3.0, np.zeros(21)], axis=1).astype(np.float32)  # 60 px wide
+
+    def find(self: HandFinder, image: np.ndarray) -> list[np.ndarray]:
+        return [spread + 100.0 + 4 * int(image[0, 0, 0])]  # 4 px a frame
+
+    monkeypatch.setattr(HandFinder, "find", find)
+    watch = HandWatch(every=3)
+    try:
+        given = [float(watch(partial(np.full, (8, 8, 3), k, np.uint8))[0][0, 0]) for k in range(7)]
+    finally:
+        watch.close()
+    # looks on frames 0, 3 and 6; on 1 and 2 no motion is known yet; on 4 and 5, 4 px a frame on
+    assert given == [100, 100, 100, 112, 116, 120, 124]
 
 
 def test_live_hand_looks_run_off_the_frame_path(monkeypatch: pytest.MonkeyPatch) -> None:
