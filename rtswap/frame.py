@@ -1,6 +1,7 @@
 """Data that flows between the steps: a frame, the faces found in it, and the faces' swap work.
 
-The bottom layer: imports nothing of rtswap's but geometry (the crops the work lives in)."""
+The bottom layer: imports nothing of rtswap's but geometry (the crops the work lives in, the mesh's
+named points)."""
 
 from __future__ import annotations
 
