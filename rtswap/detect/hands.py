@@ -30,11 +30,10 @@ whatever the frame's size (the palm detector's input is 192 px)..."""
 HANDS_IN_VIEW_EVERY = 3
 """...and on every this many while its last look found a hand, which is moved on between looks
 as it moved since the look before, for at most this many frames (:data:`_AHEAD_AT_MOST`). A hand
-of Grace Hopper's own tone waving across her face (``benchmarks/hand_sweep.py``: up to 19 px a
-frame at 720p; ``benchmarks/results/hand-sweep-7be5f44-*.json``, 2-core AMD EPYC) was painted over on
-79 of 210 frames with a look on every 6th frame and the hand kept where it was, on 28 with a look
-on every 3rd and the hand moved on, on 13 on every 2nd; live, four runs each alternating,
-glass-to-glass p95 28-30, 29-33 and 31-46 ms."""
+of Grace Hopper's own tone waving across her face (``benchmarks/hand_sweep.py``, up to 19 px a
+frame at 720p) was painted over on 79 of 210 frames with a look on every 6th frame and the hand
+kept where it was, on 28 with a look on every 3rd and the hand moved on, on 13 on every 2nd, which
+cost live latency on two cores (docs/quality.md, "Hands")."""
 _AHEAD_AT_MOST = HANDS_IN_VIEW_EVERY
 _MAX_SIDE = 640
 """Frames are looked at at most this wide or tall: the palm detector sees 192 px anyway."""
