@@ -16,20 +16,24 @@ _STRIDE = 2
 """Rasterised at half the crop's resolution, then upsampled: the mask's edge is feathered by the
 composite anyway."""
 
-EYE_RINGS = 3
+_EYE_RINGS = 3
 """The eyes' region reaches this many rings of the mesh beyond each eye's opening: the lids and
 the skin round them, about as far as a spectacle lens reaches (on Grace Hopper, to her frames;
 two rings leave her lower lids' folds out, four reach her frames' top bar)."""
 
 
-def _near_the_eyes(rings: int) -> Constant:
-    """The triangles of the eyes' openings (fanned round the irises' centres) and of ``rings``
-    rings of the mesh around them."""
-    near = {LEFT_IRIS, RIGHT_IRIS} | set(around(LEFT_EYE_HOLE, rings)) | set(around(RIGHT_EYE_HOLE, rings))
-    return Constant([t for t in TRIANGLES.tolist() if near.issuperset(t)])
+def _near_the_eyes(rings: int) -> frozenset[int]:
+    """The irises' centres, the eyes' rims and the vertices within ``rings`` edges of them."""
+    return frozenset({LEFT_IRIS, RIGHT_IRIS, *around(LEFT_EYE_HOLE, rings), *around(RIGHT_EYE_HOLE, rings)})
 
 
-_EYES = {rings: _near_the_eyes(rings) for rings in (0, EYE_RINGS)}
+AROUND_THE_EYES = _near_the_eyes(_EYE_RINGS)
+"""The mesh's vertices of the eyes' region (:data:`_EYE_RINGS`)."""
+_EYES = {
+    openings: Constant([t for t in TRIANGLES.tolist() if near.issuperset(t)])
+    for openings, near in ((True, _near_the_eyes(0)), (False, AROUND_THE_EYES))
+}
+"""The triangles of the eyes' openings (fanned round the irises' centres), and of their region."""
 
 
 def mesh_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
@@ -41,8 +45,8 @@ def mesh_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
 
 def eyes_mask(landmarks: torch.Tensor, size: int, *, openings: bool = False) -> torch.Tensor:
     """(B, 1, S, S) float32 in [0, 1]: 1 on the eyes' openings, their lids and the skin round them
-    (:data:`EYE_RINGS`), or on the ``openings`` alone. landmarks: (B, 478, 2) in crop pixels."""
-    return _drawn(landmarks, _EYES[0 if openings else EYE_RINGS], size)
+    (:data:`_EYE_RINGS`), or on the ``openings`` alone. landmarks: (B, 478, 2) in crop pixels."""
+    return _drawn(landmarks, _EYES[openings], size)
 
 
 def _drawn(landmarks: torch.Tensor, triangles: Constant, size: int) -> torch.Tensor:

@@ -191,13 +191,21 @@ MIRROR: np.ndarray = _mirror(TRIANGLES)
 those of each vertex's mirror image across the face's midline."""
 
 
-def around(loop: list[int], rings: int) -> list[int]:
-    """The vertices of ``loop`` and those within ``rings`` edges of it on :data:`TRIANGLES`."""
-    neighbours: dict[int, set[int]] = {}
+def _neighbours() -> dict[int, set[int]]:
+    found: dict[int, set[int]] = {}
     for t in TRIANGLES.tolist():
         for k in range(3):
-            neighbours.setdefault(t[k], set()).update((t[k - 1], t[k - 2]))
+            found.setdefault(t[k], set()).update((t[k - 1], t[k - 2]))
+    return found
+
+
+_NEIGHBOURS = _neighbours()
+"""Each vertex's neighbours along the edges of :data:`TRIANGLES`."""
+
+
+def around(loop: list[int], rings: int) -> list[int]:
+    """The vertices of ``loop`` and those within ``rings`` edges of it on :data:`TRIANGLES`."""
     near = set(loop)
     for _ in range(rings):
-        near |= {n for v in near for n in neighbours[v]}
+        near |= {n for v in near for n in _NEIGHBOURS[v]}
     return sorted(near)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import torch
 
-from rtswap.blend.face_mask import EYE_RINGS
+from rtswap.blend.face_mask import AROUND_THE_EYES
 from rtswap.device import Constant
 from rtswap.geometry.align import sample
 from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
-from rtswap.geometry.topology import LEFT_EYE_HOLE, RIGHT_EYE_HOLE, around
+from rtswap.geometry.topology import LEFT_EYE_HOLE, RIGHT_EYE_HOLE
 
 _CLEAR = 0.32
 """The eyes show when the brightest tenth of their openings (their whites) is at least this fraction
@@ -32,11 +32,7 @@ _OPENINGS = Constant(
     [[centre, v] for centre, hole in ((LEFT_IRIS, LEFT_EYE_HOLE), (RIGHT_IRIS, RIGHT_EYE_HOLE)) for v in hole]
 )
 """The eyes' openings, sampled on the way from each iris's centre to each point of its eye's rim."""
-_AWAY_FROM_THE_EYES = Constant(
-    sorted(
-        set(range(LEFT_IRIS)) - set(around(LEFT_EYE_HOLE, EYE_RINGS)) - set(around(RIGHT_EYE_HOLE, EYE_RINGS))
-    )
-)
+_AWAY_FROM_THE_EYES = Constant(sorted(set(range(LEFT_IRIS)) - AROUND_THE_EYES))
 """The face mesh's points beyond a lens's reach (the irises' points aside)."""
 
 
