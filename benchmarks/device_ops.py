@@ -30,6 +30,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from rtswap.bench.runner import machine
 from rtswap.blend.composite import graphed_composite
 from rtswap.blend.composite_tensor import composite_tensor
+from rtswap.blend.face_mask import eye_openings
 from rtswap.blend.occluders.skin import occluders
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
@@ -106,6 +107,7 @@ def _steps(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict[
     graphed = CudaGraphed(network)  # on the CPU the network itself
     with torch.inference_mode():
         mesh_crops = crops(frame, [MeshRegion.around(face.landmarks) for face in faces])
+    eyes = eye_openings(work.landmarks, work.crops.shape[-1])
     return {
         "detector, whole frame": lambda: detector.detect(frame),
         "face mesh, followed": lambda: mesh.landmarks_many(frame, followed),
@@ -115,8 +117,8 @@ def _steps(face_swap: FaceSwap, frame: torch.Tensor, faces: list[Face]) -> dict[
         "crop, face by face": lambda: [r.crop() for r in one_each],
         "crop + engine (warp)": lambda: face_swap.swap(frame, faces),
         "occluders": lambda: occluders(work.crops, work.landmarks, work.mask),
-        "composite, eager": lambda: composite_tensor(work.crops, work.swapped, work.mask),
-        "composite, CUDA graph": lambda: graphed_composite(work.crops, work.swapped, work.mask),
+        "composite, eager": lambda: composite_tensor(work.crops, work.swapped, work.mask, eyes),
+        "composite, CUDA graph": lambda: graphed_composite(work.crops, work.swapped, work.mask, eyes),
         "paste, batched": lambda: regions.paste(frame.clone(), changes),
         "paste, face by face": lambda: _paste_one_by_one(one_each, frame.clone(), changes),
     }

@@ -26,6 +26,7 @@ from rtswap.identity import views
 from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
+from rtswap.testing.skin import darker_skin
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,6 +66,18 @@ def grace_swapper() -> Iterator[Swapper]:
 def astro_swapper(astro: np.ndarray) -> Iterator[Swapper]:
     """The astronaut as the source (her fringe covers much of her forehead)."""
     with Swapper(astro, SwapConfig(device="cpu"), progress=False) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def darker_astro(astro: np.ndarray, analyzer: FaceAnalyzer) -> np.ndarray:
+    """The astronaut with darker skin (:func:`rtswap.testing.skin.darker_skin`)."""
+    return darker_skin(astro, analyzer.analyze(astro)[0].landmarks)
+
+
+@pytest.fixture(scope="session")
+def darker_astro_swapper(darker_astro: np.ndarray) -> Iterator[Swapper]:
+    with Swapper(darker_astro, SwapConfig(device="cpu"), progress=False) as s:
         yield s
 
 

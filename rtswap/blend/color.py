@@ -35,7 +35,13 @@ lightness's spread shrinks by a tenth at most: a source more contrasty than its 
 face, a harsher light, dark eyes) keeps its features' darkness, which is its look. Shrunk as far
 as the colour's may be, Grace Hopper's irises on the astronaut came out lighter than either
 face's (L 37 against 18 and 29) and the whole eye area pale; keeping all of it changed the mouth
-judge's reading of one demo frame past the quality gate (docs/quality.md)."""
+judge's reading of one demo frame past the quality gate (docs/quality.md). For a target darker
+than the source (a dimmer light, darker skin) the lightness's limits, this and
+:data:`SPREAD_HIGH`, are scaled by the ratio of the faces' light (:func:`light_mean`): a dimmer
+light scales every tone's L* + 16, and the features' spread with it. Held to the unscaled limit,
+Grace Hopper's face (cheeks L* ~64) on a darker astronaut (~45,
+:func:`rtswap.testing.skin.darker_skin`) kept her features' whole depth against a darker skin: her
+wrinkles and lids stood out like cuts."""
 SPREAD_HIGH = 2.0
 """...and at most this (a flat region cannot amplify noise)."""
 _SPREAD_LOW = Constant(SPREAD_LOW)
@@ -53,6 +59,23 @@ a mix (:func:`grey_share`). Where little of the target is visible (:data:`MIN_VI
 colour is taken less, as above."""
 GREY_BLOCK = 2 * STATS_STRIDE
 """The target's colour that a grey source takes is its mean over blocks of this many pixels."""
+EYES_GAIN = 2.0
+"""Where the source's eyes show their whites (:data:`WHITES_SHOW`), its eyes' openings take the
+light of the target's: L* + 16 times the target's openings' lighter half (:func:`whites`) over the
+source's, within this factor either way, the colour shifted as theirs is. The skin's move is a
+change of light times a change of skin: from a darker skin to a lighter one it lifted the eyes'
+whites past white (eyes that glowed), and the other way it dimmed them grey, the irises near
+black. Whites are much alike from person to person, so the change of theirs is the light's alone.
+A target whose eyes show little white gives the source's eyes its own openings' light and tint:
+the astronaut's behind Grace Hopper's amber lenses come out dimmer and warmer, as hers are."""
+WHITES_SHOW = (0.8, 0.86)
+"""The source's whites' L* + 16 over its skin's (:func:`light_mean`) from which its eyes count as
+showing their whites, not at all below the first, wholly above the second. In 128-192 px crops:
+0.86-0.94 on the astronaut (smiling, her eyes narrowed; the less the smaller her face), 1.30-1.34
+on her darker-skinned variant. Small or shaded eyes, or eyes behind glasses' glare, show little
+white, and their openings' lighter half is not it (Grace Hopper's: 0.69-0.77): such a source's
+eyes move with the skin. Decided by the source alone, a still texture: decided by the target's
+eyes too, a blink switched it off for a frame, and the eyes flashed."""
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
@@ -87,6 +110,40 @@ def light_mean(lab: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return masked_stats((lab[:, :1] + LIGHT_OFFSET).log(), weight)[0].exp()
 
 
+def whites(lab: torch.Tensor, eyes: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) Lab, (B, 1, H, W) the eyes' openings in [0, 1] -> (B, 3, 1, 1): the mean Lab of
+    the openings' lighter half, their whites (0 where there are none)."""
+    lightness = lab[:, :1]
+    return masked_stats(lab, eyes * (lightness > masked_stats(lightness, eyes)[0]))[0]
+
+
+def _eyes_in_their_light(
+    moved: torch.Tensor,
+    source: torch.Tensor,
+    target: torch.Tensor,
+    eyes: torch.Tensor,
+    src_light: torch.Tensor,
+    tgt_light: torch.Tensor,
+) -> torch.Tensor:
+    """(B, 3, H, W) Lab as the skin moved it, with the eyes' openings in the light of the target's
+    eyes where the source's show their whites (:data:`EYES_GAIN`, :data:`WHITES_SHOW`): L* + 16
+    scaled as the whites' is, the colour shifted as theirs is. source: the source's Lab; target:
+    its RGB; the lights: :func:`light_mean` of the skin."""
+    target_whites, source_whites = whites(rgb_to_lab(target), eyes), whites(source, eyes)
+    target_light, source_light = target_whites[:, :1] + LIGHT_OFFSET, source_whites[:, :1] + LIGHT_OFFSET
+    low, high = WHITES_SHOW
+    shown = (source_light / src_light - low) / (high - low)
+    gain = (target_light / source_light).clamp(1 / EYES_GAIN, EYES_GAIN)
+    in_eyes = torch.cat(
+        [
+            (source[:, :1] + LIGHT_OFFSET) * gain - LIGHT_OFFSET,
+            source[:, 1:] + target_whites[:, 1:] - source_whites[:, 1:],
+        ],
+        dim=1,
+    )
+    return moved + (in_eyes - moved) * eyes * shown.clamp(0, 1)
+
+
 def grey_share(source_std: torch.Tensor, target_std: torch.Tensor) -> torch.Tensor:
     """(B, 3, 1, 1) Lab spreads of the source and the target -> (B, 1, 1, 1): how much of the
     colour (a, b) comes from the target's pixels (:data:`GREY_SPREAD`)."""
@@ -97,11 +154,15 @@ def grey_share(source_std: torch.Tensor, target_std: torch.Tensor) -> torch.Tens
     return ((high - spread) / (high - low)).clamp(0, 1)
 
 
-def transfer_color(source: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def transfer_color(
+    source: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, eyes: torch.Tensor
+) -> torch.Tensor:
     """Give ``source`` the Lab mean and spread of ``target`` over ``weight`` (both images aligned),
-    its darker tones moved as light moves them (above).
+    its darker tones moved as light moves them (above), its eyes' openings, where they show their
+    whites, in the light of the target's (:data:`EYES_GAIN`).
 
-    source, target: (B, 3, H, W) RGB [0, 1]; weight: (B, 1, H, W) in [0, 1], the skin to compare.
+    source, target: (B, 3, H, W) RGB [0, 1]; weight: (B, 1, H, W) in [0, 1], the skin to compare;
+    eyes: (B, 1, H, W) in [0, 1], the eyes' openings.
     The spread ratio is limited (:data:`SPREAD_LOW`, :data:`SPREAD_HIGH`); the colour (a, b)
     is moved less where little is visible (:data:`MIN_VISIBLE`), and with a grey source or target
     the swap takes the target's colour (:data:`GREY_SPREAD`). Statistics are taken at a quarter of
@@ -112,14 +173,17 @@ def transfer_color(source: torch.Tensor, target: torch.Tensor, weight: torch.Ten
     small_source = rgb_to_lab(F.avg_pool2d(source, STATS_STRIDE))
     src_mean, src_std = masked_stats(small_source, small_weight)
     tgt_mean, tgt_std = masked_stats(small_target, small_weight)
-    ratio = torch.maximum(tgt_std / src_std.clamp(min=1e-3), _SPREAD_LOW.like(tgt_std)[None, :, None, None])
-    ratio = ratio.clamp(max=SPREAD_HIGH)
-    lab = rgb_to_lab(source)
     src_light, tgt_light = (light_mean(x, small_weight) for x in (small_source, small_target))
+    dimmer = (tgt_light / src_light).clamp(max=1)  # (B, 1, 1, 1)
+    scale = torch.cat([dimmer, torch.ones_like(dimmer), torch.ones_like(dimmer)], dim=1)  # L* only
+    low = _SPREAD_LOW.like(tgt_std)[None, :, None, None] * scale
+    ratio = torch.minimum(torch.maximum(tgt_std / src_std.clamp(min=1e-3), low), SPREAD_HIGH * scale)
+    lab = rgb_to_lab(source)
     tone = (lab[:, :1] + LIGHT_OFFSET) / src_light
     lightness = tgt_light * tone ** (ratio[:, :1] * src_light / tgt_light) - LIGHT_OFFSET
     shift = tgt_mean[:, 1:] - ratio[:, 1:] * src_mean[:, 1:]
     moved = torch.cat([lightness, lab[:, 1:] * ratio[:, 1:] + shift * tone.clamp(max=1)], dim=1)
+    moved = _eyes_in_their_light(moved, lab, target, eyes, src_light, tgt_light)
     blocks = F.avg_pool2d(small_target[:, 1:], GREY_BLOCK // STATS_STRIDE)
     colour = F.interpolate(blocks, size=source.shape[-2:], mode="bilinear", align_corners=False)
     colour = moved[:, 1:] + (colour - moved[:, 1:]) * grey_share(src_std, tgt_std)

@@ -17,18 +17,24 @@ from rtswap.runtime.cuda_graph import CudaGraphed
 
 
 def composite(
-    target: torch.Tensor, swapped: torch.Tensor, coverage: torch.Tensor, levels_fewer: int = 0
+    target: torch.Tensor,
+    swapped: torch.Tensor,
+    coverage: torch.Tensor,
+    eyes: torch.Tensor,
+    levels_fewer: int = 0,
 ) -> torch.Tensor:
     """Blend swapped faces into their target crops and return the change to paste back.
 
     target, swapped: (B, 3, S, S) RGB [0, 1] aligned crops; coverage: (B, 1, S, S) in [0, 1], where
-    the engine produced face pixels (for ``warp``: the mesh, open mouth excluded).
+    the engine produced face pixels (for ``warp``: the mesh, open mouth excluded); eyes: (B, 1, S,
+    S) in [0, 1], the eyes' openings (they take the light of the target's eyes,
+    :data:`~rtswap.blend.color.EYES_GAIN`).
     Returns (B, 3, S, S): blended − target, weighted by a feathered paste mask, zero far from the face.
     ``levels_fewer`` leaves that many of the coarsest pyramid levels out of the blend (cheaper).
     """
     if target.device.type == "cpu":
-        return composite_cpu(target, swapped, coverage, levels_fewer)
-    return graphed_composite(target, swapped, coverage, levels_fewer=levels_fewer)
+        return composite_cpu(target, swapped, coverage, eyes, levels_fewer)
+    return graphed_composite(target, swapped, coverage, eyes, levels_fewer=levels_fewer)
 
 
 graphed_composite = CudaGraphed(composite_tensor)

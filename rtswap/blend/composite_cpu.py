@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from rtswap.blend.color import (
+    EYES_GAIN,
     GREY_BLOCK,
     GREY_SPREAD,
     LIGHT_OFFSET,
@@ -22,32 +23,38 @@ from rtswap.blend.color import (
     SPREAD_HIGH,
     SPREAD_LOW,
     STATS_STRIDE,
+    WHITES_SHOW,
 )
 from rtswap.blend.sizes import BlendSizes
 
 
 def composite_cpu(
-    target: torch.Tensor, swapped: torch.Tensor, coverage: torch.Tensor, levels_fewer: int = 0
+    target: torch.Tensor,
+    swapped: torch.Tensor,
+    coverage: torch.Tensor,
+    eyes: torch.Tensor,
+    levels_fewer: int = 0,
 ) -> torch.Tensor:
     sizes = BlendSizes.of(target.shape[-1], levels_fewer)
     changes = [
-        _composite_one(t, s, c[..., 0], sizes)
-        for t, s, c in zip(
-            _channels_last(target), _channels_last(swapped), _channels_last(coverage), strict=True
+        _composite_one(t, s, c[..., 0], e[..., 0], sizes)
+        for t, s, c, e in zip(
+            *map(_channels_last, (target, swapped, coverage, eyes)),
+            strict=True,
         )
     ]
     return torch.from_numpy(np.stack(changes)).permute(0, 3, 1, 2).contiguous()
 
 
 def _composite_one(
-    target: np.ndarray, swapped: np.ndarray, coverage: np.ndarray, sizes: BlendSizes
+    target: np.ndarray, swapped: np.ndarray, coverage: np.ndarray, eyes: np.ndarray, sizes: BlendSizes
 ) -> np.ndarray:
     size = coverage.shape[0]
     half = cv2.resize(coverage, (size // 2, size // 2), interpolation=cv2.INTER_AREA)  # 2x2 means
     r = sizes.gap_half // 2
     solid_half = cv2.erode(cv2.dilate(half, _square(r)), _square(r))
     mask = _box(cv2.erode(_double(solid_half), _square(sizes.erode)), sizes.erode - 1)
-    matched = _transfer_color(swapped, target, mask)
+    matched = _transfer_color(swapped, target, mask, eyes)
     delta = (matched - target) * _rgb(coverage > 0.5)  # the swap where it covers, else the target
     change = _multiband_change(delta, mask, sizes.levels)
     paste_alpha = _box(
@@ -56,9 +63,12 @@ def _composite_one(
     return change * _rgb(_double(paste_alpha))
 
 
-def _transfer_color(source: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def _transfer_color(
+    source: np.ndarray, target: np.ndarray, weight: np.ndarray, eyes: np.ndarray
+) -> np.ndarray:
     """:func:`~rtswap.blend.color.transfer_color` (Lab mean and spread over ``weight``, the colour
-    moved less where little is visible, the target's colour with a grey source or target)."""
+    moved less where little is visible, the target's colour with a grey source or target, the
+    eyes' openings in the light of the target's)."""
     size = weight.shape[0]
     small = (size // STATS_STRIDE, size // STATS_STRIDE)
     small_weight = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
@@ -66,17 +76,18 @@ def _transfer_color(source: np.ndarray, target: np.ndarray, weight: np.ndarray) 
     small_target = _lab(cv2.resize(target, small, interpolation=cv2.INTER_AREA))
     src_mean, src_std = _masked_stats(small_source, small_weight)
     tgt_mean, tgt_std = _masked_stats(small_target, small_weight)
-    ratio = np.clip(tgt_std / np.maximum(src_std, 1e-3), SPREAD_LOW, SPREAD_HIGH)
+    src_light, tgt_light = (_light_mean(x, small_weight) for x in (small_source, small_target))
+    scale = np.array([min(1.0, tgt_light / src_light), 1.0, 1.0])  # L* only (SPREAD_LOW)
+    ratio = np.clip(tgt_std / np.maximum(src_std, 1e-3), np.array(SPREAD_LOW) * scale, SPREAD_HIGH * scale)
     moved = np.hstack([np.diag(ratio), (tgt_mean - ratio * src_mean)[:, None]]).astype(np.float32)
     lab = _lab(source)
     # Reinhard's move, then the darker tones' departures from it: functions of L* alone, looked up in
     # a table of 256 levels (exact enough, as they are flat about the skin's mean; computed per
     # pixel, their ten passes over the crop cost twice the time)
-    departures = _tone_departures(
-        ratio, src_mean, tgt_mean, *(_light_mean(x, small_weight) for x in (small_source, small_target))
-    )
+    departures = _tone_departures(ratio, src_mean, tgt_mean, src_light, tgt_light)
     levels = cv2.convertScaleAbs(cv2.extractChannel(lab, 0), alpha=255 / 100)
     out = cv2.add(cv2.transform(lab, moved), cv2.LUT(cv2.merge([levels] * 3), departures))
+    out = _eyes_in_their_light(out, lab, target, eyes, src_light, tgt_light)
     low, high = GREY_SPREAD
     spread = min(np.hypot(src_std[1], src_std[2]), np.hypot(tgt_std[1], tgt_std[2]))
     grey = float(np.clip((high - spread) / (high - low), 0.0, 1.0))
@@ -102,6 +113,51 @@ def _tone_departures(
     short = np.maximum(1 - tone, 0)  # the share of the colour's shift not taken
     departures = [powered - (ratio[0] * lightness + shift[0]), -short * shift[1], -short * shift[2]]
     return np.stack(departures, axis=-1)[None].astype(np.float32)
+
+
+def _eyes_in_their_light(
+    moved: np.ndarray,
+    source: np.ndarray,
+    target: np.ndarray,
+    eyes: np.ndarray,
+    src_light: float,
+    tgt_light: float,
+) -> np.ndarray:
+    """:func:`~rtswap.blend.color._eyes_in_their_light` of (H, W, 3) Lab as the skin moved it
+    (changed in place), the source's Lab, the target's RGB, eyes (H, W); within the eyes' box."""
+    rows, columns = (np.flatnonzero((eyes > 0).any(axis=axis)) for axis in (1, 0))
+    if rows.size == 0:
+        return moved
+    box = np.s_[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    eyes, source = eyes[box], source[box]
+    target_whites, source_whites = _whites(_lab(target[box]), eyes), _whites(source, eyes)
+    target_light, source_light = target_whites[0] + LIGHT_OFFSET, source_whites[0] + LIGHT_OFFSET
+    low, high = WHITES_SHOW
+    shown = float(np.clip((source_light / src_light - low) / (high - low), 0, 1))
+    if shown == 0:  # (the tensor path computes the rest and mixes in none)
+        return moved
+    gain = float(np.clip(target_light / source_light, 1 / EYES_GAIN, EYES_GAIN))
+    shift = target_whites - source_whites
+    in_eyes = cv2.transform(
+        source,
+        np.array(
+            [[gain, 0, 0, LIGHT_OFFSET * (gain - 1)], [0, 1, 0, shift[1]], [0, 0, 1, shift[2]]], np.float32
+        ),
+    )
+    moved[box] += (in_eyes - moved[box]) * _rgb(eyes * shown)
+    return moved
+
+
+def _whites(lab: np.ndarray, eyes: np.ndarray) -> np.ndarray:
+    """:func:`~rtswap.blend.color.whites` of (H, W, 3) Lab, eyes (H, W) -> (3,)."""
+    lightness = cv2.extractChannel(lab, 0)
+    return _weighted_mean(lab, eyes * (lightness > _weighted_mean(lightness[..., None], eyes)[0]))
+
+
+def _weighted_mean(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(H, W, C) values, (H, W) weight -> (C,)."""
+    w = weight.reshape(-1).astype(np.float64)
+    return w @ values.reshape(w.size, -1).astype(np.float64) / max(float(w.sum()), 1e-6)
 
 
 def _light_mean(lab: np.ndarray, weight: np.ndarray) -> float:

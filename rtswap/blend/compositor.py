@@ -12,6 +12,7 @@ import torch
 from rtswap.background import Background, FramePath
 from rtswap.blend.camera import LOOK_AGAIN_AFTER, LOOK_EVERY, Look, camera_look, match_camera
 from rtswap.blend.composite import composite
+from rtswap.blend.face_mask import eye_openings
 from rtswap.blend.light import light_ratio, relit
 from rtswap.blend.mask import blur, dilate, feathered_box
 from rtswap.blend.masks import Masks
@@ -99,7 +100,7 @@ class Compositor:
         the skin model's and the grain's least-squares fits, loads the solver library)."""
         crop = torch.zeros(1, 3, size, size, device=device)
         face = torch.ones(1, 1, size, size, device=device)
-        change = composite(crop, crop, face)
+        change = composite(crop, crop, face, face)
         camera_look(crop, crop, face, [crop], [1.0], [crop])
         match_camera(change, face, [Look(1.0, 1.0, 1 / 255)])  # a blur and grain, whatever the look found
         for dtype in (torch.float32, torch.float64):  # the skin model's fit, the grain's
@@ -131,7 +132,8 @@ class Compositor:
         self._crops_before = {t: work.crops[k : k + 1] for k, t in enumerate(ids) if t >= 0}
         lights = self._light(ids, size, lambda due: light_ratio(*rows(due, work.crops, work.swapped, mask)))
         swapped = relit(work.swapped, torch.stack(self._light_shown(ids, lights)))  # the target's light
-        changes = composite(work.crops, swapped, mask, blend_levels_fewer)
+        eyes = eye_openings(work.landmarks, size)
+        changes = composite(work.crops, swapped, mask, eyes, blend_levels_fewer)
         if covered is not None:  # on top: the blend's feather and low bands do not reach into them
             changes = changes * (1 - covered)
         # as soft and grainy as the camera, the seams with what covers the face soft too

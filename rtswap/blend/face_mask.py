@@ -3,6 +3,8 @@ and its eyes with the skin round them."""
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -16,6 +18,9 @@ _STRIDE = 2
 """Rasterised at half the crop's resolution, then upsampled: the mask's edge is feathered by the
 composite anyway."""
 
+_SUBPIXEL_BITS = 4
+_SUBPIXELS = 1 << _SUBPIXEL_BITS
+"""OpenCV draws polygons with corners in sixteenths of a pixel."""
 _EYE_RINGS = 3
 """The eyes' region reaches this many rings of the mesh beyond each eye's opening: the lids and
 the skin round them, about as far as a spectacle lens reaches (on Grace Hopper, to her frames;
@@ -29,11 +34,11 @@ def _near_the_eyes(rings: int) -> frozenset[int]:
 
 AROUND_THE_EYES = _near_the_eyes(_EYE_RINGS)
 """The mesh's vertices of the eyes' region (:data:`_EYE_RINGS`)."""
-_EYES = {
-    openings: Constant([t for t in TRIANGLES.tolist() if near.issuperset(t)])
-    for openings, near in ((True, _near_the_eyes(0)), (False, AROUND_THE_EYES))
-}
-"""The triangles of the eyes' openings (fanned round the irises' centres), and of their region."""
+_EYES = Constant([t for t in TRIANGLES.tolist() if AROUND_THE_EYES.issuperset(t)])
+"""The triangles of the eyes' region."""
+_RIMS = [np.array(hole) for hole in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)]
+_EDGES = Constant(np.concatenate([np.stack([rim, np.roll(rim, -1)], axis=1) for rim in _RIMS]))
+"""(E, 2): the eyes' rims' edges, both eyes', as pairs of landmarks."""
 
 
 def mesh_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
@@ -43,10 +48,38 @@ def mesh_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
     return _drawn(landmarks, _TRIANGLES, size)
 
 
-def eyes_mask(landmarks: torch.Tensor, size: int, *, openings: bool = False) -> torch.Tensor:
+def eyes_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
     """(B, 1, S, S) float32 in [0, 1]: 1 on the eyes' openings, their lids and the skin round them
-    (:data:`_EYE_RINGS`), or on the ``openings`` alone. landmarks: (B, 478, 2) in crop pixels."""
-    return _drawn(landmarks, _EYES[openings], size)
+    (:data:`_EYE_RINGS`). landmarks: (B, 478, 2) in crop pixels."""
+    return _drawn(landmarks, _EYES, size)
+
+
+def eye_openings(landmarks: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, 1, S, S) float32 in [0, 1]: 1 in the eyes' openings, the edges antialiased.
+    landmarks: (B, 478, 2) in crop pixels. On the CPU OpenCV draws the two polygons;
+    elsewhere :func:`eye_openings_tensor` (no copy to the host)."""
+    if landmarks.device.type != "cpu":
+        return eye_openings_tensor(landmarks, size)
+    drawn = np.zeros((len(landmarks), size, size), np.uint8)
+    for canvas, points in zip(drawn, landmarks.numpy(), strict=True):
+        rims = [np.round(points[rim] * _SUBPIXELS).astype(np.int32) for rim in _RIMS]
+        cv2.fillPoly(canvas, rims, (255,), cv2.LINE_AA, _SUBPIXEL_BITS)
+    return torch.from_numpy(drawn)[:, None].to(torch.float32) / 255
+
+
+def eye_openings_tensor(landmarks: torch.Tensor, size: int) -> torch.Tensor:
+    """:func:`eye_openings` in tensor operations: each pixel of half the crop's resolution is in
+    an opening when a ray from it crosses the rims an odd number of times, then upsampled."""
+    low = size // _STRIDE
+    ends = ((landmarks + 0.5) / _STRIDE - 0.5)[:, _EDGES.on(landmarks.device)]  # (B, E, 2, 2)
+    (x0, y0), (x1, y1) = ends[..., 0, :].unbind(-1), ends[..., 1, :].unbind(-1)
+    rows = torch.arange(low, device=landmarks.device, dtype=landmarks.dtype)
+    y = rows[None, None, :]  # (1, 1, h)
+    spans = (y0[..., None] > y) != (y1[..., None] > y)  # (B, E, h): the edge spans the row
+    x_at = x0[..., None] + (y - y0[..., None]) * ((x1 - x0) / torch.where(y1 == y0, 1.0, y1 - y0))[..., None]
+    crossings = spans[..., None] & (rows[None, None, None, :] < x_at[..., None])  # (B, E, h, w)
+    inside = (crossings.sum(dim=1, keepdim=True) % 2).to(torch.float32)
+    return F.interpolate(inside, size=(size, size), mode="bilinear")
 
 
 def _drawn(landmarks: torch.Tensor, triangles: Constant, size: int) -> torch.Tensor:

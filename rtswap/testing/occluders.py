@@ -71,15 +71,17 @@ def _lenses(landmarks: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int
     return [((round(c[0]), round(c[1] + spacing * 0.05)), axes) for c in (left, right)]
 
 
-def with_sunglasses(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+def with_sunglasses(
+    image: np.ndarray, landmarks: np.ndarray, opacity: float = SUNGLASS_OPACITY
+) -> np.ndarray:
     """A copy of ``image`` with dark glasses: :func:`with_glasses`' frames, their lenses filled
-    with :data:`SUNGLASS_COLOUR` at :data:`SUNGLASS_OPACITY`."""
+    with :data:`SUNGLASS_COLOUR` at ``opacity`` (by default :data:`SUNGLASS_OPACITY`)."""
     out, _ = with_glasses(image, landmarks)
     lenses = np.zeros(image.shape[:2], np.uint8)
     for centre, axes in _lenses(landmarks):
         cv2.ellipse(lenses, centre, axes, 0, 0, 360, (255,), -1)
     dark = lenses > 0
-    out[dark] = np.round((1 - SUNGLASS_OPACITY) * out[dark] + SUNGLASS_OPACITY * np.array(SUNGLASS_COLOUR))
+    out[dark] = np.round((1 - opacity) * out[dark] + opacity * np.array(SUNGLASS_COLOUR))
     return out
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rtswap.blend.color import SPREAD_LOW, lab_to_rgb, masked_stats, rgb_to_lab, transfer_color
+from rtswap.blend.color import LIGHT_OFFSET, SPREAD_LOW, lab_to_rgb, masked_stats, rgb_to_lab, transfer_color
 from rtswap.blend.composite import composite, graphed_composite
 from rtswap.blend.composite_cpu import composite_cpu
 from rtswap.blend.composite_tensor import composite_tensor
@@ -26,7 +26,7 @@ def test_colour_transfer_moves_mean_skin_colour_to_the_target() -> None:
     ).clamp(0, 1)
     weight = torch.zeros(1, 1, 64, 64)
     weight[..., 16:48, 16:48] = 1.0
-    out = transfer_color(source, target, weight)
+    out = transfer_color(source, target, weight, torch.zeros_like(weight))
     before = (masked_stats(source, weight)[0] - masked_stats(target, weight)[0]).abs().max()
     after = (masked_stats(out, weight)[0] - masked_stats(target, weight)[0]).abs().max()
     assert before > 0.2
@@ -50,9 +50,52 @@ def test_a_darker_sources_dark_features_stay_dark_on_a_lighter_target() -> None:
     reinhards = (iris - src_mean[0, 0]) * (tgt_std[0, 0] / src_std[0, 0]).clamp(min=SPREAD_LOW[0]) + tgt_mean[
         0, 0
     ]
-    out = rgb_to_lab(transfer_color(source, target, weight))[0, :, 32, 32]
+    out = rgb_to_lab(transfer_color(source, target, weight, torch.zeros_like(weight)))[0, :, 32, 32]
     assert out[0] < reinhards - 5  # (22.8 against 29.8)
     assert out[1] > 5 and out[2] > 10  # brown: red and yellow
+
+
+def test_a_lighter_sources_skin_keeps_its_contrast_relative_to_a_darker_targets() -> None:
+    """Held to the lighter source's spread, Grace Hopper's wrinkles and lids stood out like cuts on
+    a darker astronaut: a darker skin scales its features' spread with it (L* + 16, as light does)."""
+    gen = torch.Generator().manual_seed(0)
+    source = torch.tensor([0.75, 0.55, 0.45])[None, :, None, None] + 0.06 * torch.randn(
+        1, 3, 64, 64, generator=gen
+    )
+    target = torch.tensor([0.40, 0.26, 0.19])[None, :, None, None] + 0.01 * torch.randn(
+        1, 3, 64, 64, generator=gen
+    )
+    source, target, weight = source.clamp(0, 1), target.clamp(0, 1), torch.ones(1, 1, 64, 64)
+    contrast = [
+        float(lab[0, 0].std() / (lab[0, 0].mean() + LIGHT_OFFSET))
+        for lab in map(rgb_to_lab, (source, transfer_color(source, target, weight, torch.zeros_like(weight))))
+    ]
+    assert 0.85 < contrast[1] / contrast[0] < 1.1, contrast  # (0.90; 1.45 held to the source's spread)
+
+
+def test_the_eyes_take_the_light_of_the_targets_eyes_not_of_its_skin() -> None:
+    """From a darker skin to a lighter one the skin's move lifted the eyes' whites past white (eyes
+    that glowed); the other way it dimmed them grey. Whites are alike from face to face: the swap's
+    end up as light as the target's, each way, and the iris stays darker than the whites."""
+    gen = torch.Generator().manual_seed(0)
+    eyes = torch.zeros(1, 1, 64, 64)
+    eyes[..., 24:32, 12:52] = 1.0
+
+    def face(skin: tuple[float, float, float], white: float) -> torch.Tensor:
+        image = torch.tensor(skin)[None, :, None, None] + 0.03 * torch.randn(1, 3, 64, 64, generator=gen)
+        image[..., 24:32, 12:52] = white
+        image[..., 24:32, 28:36] = torch.tensor([0.25, 0.15, 0.1])[:, None, None]  # an iris
+        return image.clamp(0, 1)
+
+    dark, light = face((0.45, 0.30, 0.22), 0.80), face((0.88, 0.72, 0.62), 0.85)
+    weight = 1 - eyes
+    for source, target in ((dark, light), (light, dark)):
+        out = rgb_to_lab(transfer_color(source, target, weight, eyes))[0, 0]
+        target_white = rgb_to_lab(target)[0, 0, 26, 16]
+        assert abs(out[26, 16] - target_white) < 3  # (before: 100 against 87, 47 against 82)
+        assert 10 < out[28, 32] < out[26, 16] - 20  # (before: the iris at 60, then at 0)
+        skin = rgb_to_lab(target)[0, 0, 40:60].mean()
+        assert abs(out[40:60].mean() - skin) < 2  # the skin still moves as it did
 
 
 def test_a_face_almost_all_covered_keeps_the_source_colour_with_the_target_lightness() -> None:
@@ -61,12 +104,15 @@ def test_a_face_almost_all_covered_keeps_the_source_colour_with_the_target_light
     target = torch.tensor([0.30, 0.35, 0.60])[None, :, None, None].expand(1, 3, 64, 64)
     weight = torch.zeros(1, 1, 64, 64)
     weight[..., 30:34, 30:34] = 1.0  # 0.4% of the crop
-    out = transfer_color(source, target, weight)
+    out = transfer_color(source, target, weight, torch.zeros_like(weight))
     source_lab, target_lab, out_lab = (rgb_to_lab(x)[0, :, 32, 32] for x in (source, target, out))
     assert (out_lab[1:] - source_lab[1:]).abs().max() < 0.2 * (target_lab[1:] - source_lab[1:]).abs().max()
     assert (out_lab[0] - target_lab[0]).abs() < 1.0
     weight[..., 8:56, 8:56] = 1.0  # a face in view: the target's colour, as before
-    assert (rgb_to_lab(transfer_color(source, target, weight))[0, :, 32, 32] - target_lab).abs().max() < 1.0
+    assert (
+        rgb_to_lab(transfer_color(source, target, weight, torch.zeros_like(weight)))[0, :, 32, 32]
+        - target_lab
+    ).abs().max() < 1.0
 
 
 def test_soft_erosion_is_one_inside_and_fades_to_zero_at_the_edge() -> None:
@@ -98,9 +144,9 @@ def test_multiband_change_is_exact_where_the_mask_is_constant() -> None:
     )
 
 
-def _faces() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Two 192 px target crops, their swaps and the swaps' coverage, an open mouth and a closed
-    one's lip line cut out of it."""
+def _faces() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Two 192 px target crops, their swaps, the swaps' coverage (an open mouth and a closed one's
+    lip line cut out of it) and the eyes' openings."""
     gen = torch.Generator().manual_seed(1)
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, 192), torch.linspace(-1, 1, 192), indexing="ij")
     target = (
@@ -111,28 +157,36 @@ def _faces() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     coverage = ((xx / 0.7) ** 2 + (yy / 0.85) ** 2 < 1).to(torch.float32)[None, None].repeat(2, 1, 1, 1)
     coverage[..., 130:140, 70:120] = 0.0  # an open mouth
     coverage[..., 110:112, 70:120] = 0.0  # a closed one's lip line
-    return target, swapped, coverage
+    eyes = torch.zeros_like(coverage)
+    eyes[..., 70:80, 50:80] = eyes[..., 70:80, 112:142] = 1.0
+    return target, swapped, coverage, eyes
 
 
 def test_the_opencv_composite_matches_the_tensor_one() -> None:
     """The CPU path (OpenCV) and the tensor path (CUDA) are one algorithm: same masks, colour
     transfer and pyramid, to within float rounding (OpenCV's Lab differs by ~0.5 L)."""
-    target, swapped, coverage = _faces()
-    expected = composite_tensor(target, swapped, coverage)
-    got = composite_cpu(target, swapped, coverage)
+    target, swapped, coverage, eyes = _faces()
+    expected = composite_tensor(target, swapped, coverage, eyes)
+    got = composite_cpu(target, swapped, coverage, eyes)
     assert got.shape == expected.shape and expected.abs().max() > 0.2
     assert (got - expected).abs().max() < 2 / 255
     speck = torch.zeros_like(coverage)
     speck[..., 90:102, 90:102] = 1.0  # too little visible to trust the target's colour
-    expected, got = composite_tensor(target, swapped, speck), composite_cpu(target, swapped, speck)
+    expected, got = (
+        composite_tensor(target, swapped, speck, eyes),
+        composite_cpu(target, swapped, speck, eyes),
+    )
     assert (got - expected).abs().max() < 2 / 255
     grey = swapped.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)  # takes the target's colour
-    expected, got = composite_tensor(target, grey, coverage), composite_cpu(target, grey, coverage)
+    expected, got = (
+        composite_tensor(target, grey, coverage, eyes),
+        composite_cpu(target, grey, coverage, eyes),
+    )
     assert (got - expected).abs().max() < 2 / 255
     grey_target = target.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)  # so does one on a grey target
     expected, got = (
-        composite_tensor(grey_target, swapped, coverage),
-        composite_cpu(grey_target, swapped, coverage),
+        composite_tensor(grey_target, swapped, coverage, eyes),
+        composite_cpu(grey_target, swapped, coverage, eyes),
     )
     assert (got - expected).abs().max() < 2 / 255
 
@@ -142,12 +196,12 @@ def test_the_opencv_composite_matches_the_tensor_one() -> None:
 def test_the_composite_replayed_on_cuda_is_the_tensor_one() -> None:
     """One graph per number of faces, crop size and levels, each replay reading its own call's
     crops."""
-    target, swapped, coverage = (t.cuda() for t in _faces())
+    target, swapped, coverage, eyes = (t.cuda() for t in _faces())
     calls = [
-        ((target, swapped, coverage), 0),
-        ((target, swapped.flip(-2), coverage), 0),
-        ((target[:1], swapped[:1], coverage[:1]), 0),
-        ((target, swapped, coverage), 1),
+        ((target, swapped, coverage, eyes), 0),
+        ((target, swapped.flip(-2), coverage, eyes), 0),
+        ((target[:1], swapped[:1], coverage[:1], eyes[:1]), 0),
+        ((target, swapped, coverage, eyes), 1),
     ]
     with torch.inference_mode():
         for crops, levels_fewer in calls:

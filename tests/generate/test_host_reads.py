@@ -15,6 +15,7 @@ import torch
 
 from rtswap.blend import compositor
 from rtswap.blend.composite_tensor import composite_tensor
+from rtswap.blend.face_mask import eye_openings_tensor
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.generate import face_swap
 from rtswap.geometry.crops import FaceRegions
@@ -58,6 +59,7 @@ def test_a_frame_reads_the_device_once_a_camera_look_once_more_a_glasses_look_tw
 ) -> None:
     monkeypatch.setattr(face_swap, "FaceRegions", functools.partial(FaceRegions, opencv=False))
     monkeypatch.setattr(compositor, "composite", composite_tensor)
+    monkeypatch.setattr(compositor, "eye_openings", eye_openings_tensor)
     faces = analyzer.analyze(astro)
     for k, face in enumerate(faces):
         face.track_id = k
