@@ -1,5 +1,5 @@
-"""Regions of a face crop, from its landmarks: the face (the mask neural engines' swaps go through)
-and its eyes with the skin round them."""
+"""Regions of a face crop, from its landmarks: the face (the mask neural engines' swaps go through),
+its eyes with the skin round them, and the openings of its eyes and mouth."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from rtswap.device import Constant
 from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
 from rtswap.geometry.raster import rasterize
-from rtswap.geometry.topology import LEFT_EYE_HOLE, RIGHT_EYE_HOLE, TRIANGLES, around
+from rtswap.geometry.topology import LEFT_EYE_HOLE, MOUTH_HOLE, RIGHT_EYE_HOLE, TRIANGLES, around
 
 _TRIANGLES = Constant(TRIANGLES)
 _STRIDE = 2
@@ -36,8 +36,11 @@ AROUND_THE_EYES = _near_the_eyes(_EYE_RINGS)
 """The mesh's vertices of the eyes' region (:data:`_EYE_RINGS`)."""
 _EYES = Constant([t for t in TRIANGLES.tolist() if AROUND_THE_EYES.issuperset(t)])
 """The triangles of the eyes' region."""
-_RIMS = [np.array(hole) for hole in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)]
-_EDGES = Constant(np.concatenate([np.stack([rim, np.roll(rim, -1)], axis=1) for rim in _RIMS]))
+EYES = (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)
+MOUTH = (MOUTH_HOLE,)
+"""The rims of the eyes' openings, and of the mouth's: loops of landmarks."""
+_EYES_EDGES = Constant(np.concatenate([np.stack([rim, np.roll(rim, -1)], axis=1) for rim in EYES]))
+"""(E, 2): the eyes' rims' edges, as pairs of landmarks."""
 """(E, 2): the eyes' rims' edges, both eyes', as pairs of landmarks."""
 
 
@@ -56,22 +59,28 @@ def eyes_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
 
 def eye_openings(landmarks: torch.Tensor, size: int) -> torch.Tensor:
     """(B, 1, S, S) float32 in [0, 1]: 1 in the eyes' openings, the edges antialiased.
-    landmarks: (B, 478, 2) in crop pixels. On the CPU OpenCV draws the two polygons;
+    landmarks: (B, 478, 2) in crop pixels. On the CPU OpenCV draws them (:func:`drawn_openings`);
     elsewhere :func:`eye_openings_tensor` (no copy to the host)."""
     if landmarks.device.type != "cpu":
         return eye_openings_tensor(landmarks, size)
-    drawn = np.zeros((len(landmarks), size, size), np.uint8)
-    for canvas, points in zip(drawn, landmarks.numpy(), strict=True):
-        rims = [np.round(points[rim] * _SUBPIXELS).astype(np.int32) for rim in _RIMS]
-        cv2.fillPoly(canvas, rims, (255,), cv2.LINE_AA, _SUBPIXEL_BITS)
-    return torch.from_numpy(drawn)[:, None].to(torch.float32) / 255
+    drawn = [drawn_openings(points, size, EYES) for points in landmarks.numpy()]
+    return torch.from_numpy(np.stack(drawn))[:, None]
+
+
+def drawn_openings(points: np.ndarray, size: int, rims: tuple[list[int], ...]) -> np.ndarray:
+    """(S, S) float32 in [0, 1]: 1 inside the ``rims`` (:data:`EYES`, :data:`MOUTH`) of one face's
+    landmarks ``points`` (478, 2+) in crop pixels, drawn by OpenCV, the edges antialiased."""
+    canvas = np.zeros((size, size), np.uint8)
+    loops = [np.round(points[rim, :2] * _SUBPIXELS).astype(np.int32) for rim in rims]
+    cv2.fillPoly(canvas, loops, (255,), cv2.LINE_AA, _SUBPIXEL_BITS)
+    return canvas.astype(np.float32) / 255
 
 
 def eye_openings_tensor(landmarks: torch.Tensor, size: int) -> torch.Tensor:
     """:func:`eye_openings` in tensor operations: each pixel of half the crop's resolution is in
     an opening when a ray from it crosses the rims an odd number of times, then upsampled."""
     low = size // _STRIDE
-    ends = ((landmarks + 0.5) / _STRIDE - 0.5)[:, _EDGES.on(landmarks.device)]  # (B, E, 2, 2)
+    ends = ((landmarks + 0.5) / _STRIDE - 0.5)[:, _EYES_EDGES.on(landmarks.device)]  # (B, E, 2, 2)
     (x0, y0), (x1, y1) = ends[..., 0, :].unbind(-1), ends[..., 1, :].unbind(-1)
     rows = torch.arange(low, device=landmarks.device, dtype=landmarks.dtype)
     y = rows[None, None, :]  # (1, 1, h)

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rtswap.blend.face_mask import mesh_mask
+from rtswap.blend.color import LUMA
+from rtswap.blend.face_mask import MOUTH, drawn_openings, mesh_mask
 from rtswap.blend.occluders.rims import rim_maps
 from rtswap.blend.occluders.skin import occluders
 from rtswap.device import upload
@@ -31,6 +33,12 @@ _TIGHTEN = 1.3
 """The FFHQ template leaves the face a quarter of the crop; scaling it by 1.3 about the face's
 centre gives the face most of the crop while leaving room for the feathered paste mask."""
 _FFHQ_FACE_CENTRE = np.array([256.0, 315.0])
+_MOUTH_GROWN = 1 / 256
+"""A source's teeth are looked for in its mouth opening grown by this share of the crop (a pixel)..."""
+_LIPS_RING = 3
+"""...against its lips, this many pixels round that..."""
+_TEETH_ABOVE = 0.05
+"""...as what is lighter than the lips' median luma by this, wholly by twice this."""
 _RASTER_STRIDE = 2
 """The mesh is rasterised at half the crop's resolution and the texture coordinates upsampled:
 a quarter of the raster work, and the same pixels where the map is affine (inside triangles)."""
@@ -49,9 +57,9 @@ class WarpIdentity:
     textures: torch.Tensor
     """(V, 4, S, S) float [0, 1]: each view aligned into the crop, RGB premultiplied by its
     validity, and the validity: 0 where something covers the source's face on both sides (hair,
-    glasses frames; see :mod:`rtswap.blend.occluders.skin`), 1 on its skin and features. Where the
-    other side of the face is better (not covered, or, in a turned view, not turned away), its
-    texture, mirrored, fills in."""
+    glasses frames; see :mod:`rtswap.blend.occluders.skin`) and on its teeth (:func:`_teeth`), 1
+    on its skin and features. Where the other side of the face is better (not covered, or, in a
+    turned view, not turned away), its texture, mirrored, fills in."""
     landmarks: torch.Tensor
     """(V, 478, 2) float32: each view's landmarks in crop pixels."""
     depth: torch.Tensor
@@ -89,7 +97,7 @@ class WarpEngine:
 
     name = "warp"
     backend = "eager"
-    artifact_version = 7
+    artifact_version = 8
     """Version of what :meth:`prepare` returns; bump it when that changes."""
     any_crop_size = True
     """``swap`` works on target crops of any size up to the template's (the source's texture stays
@@ -115,6 +123,7 @@ class WarpEngine:
         )
         parsed = [v.covered if v.covered is not None else torch.zeros_like(covered[:1]) for v in views]
         covered = torch.maximum(covered, torch.cat(parsed).to(covered.device))  # a parser's glasses, hair
+        covered = torch.maximum(covered, _teeth(crops, landmarks).to(covered.device))
         textures = torch.cat([crops, 1 - covered], dim=1)
         return {
             "textures": (textures * 255).round().clamp(0, 255).to(torch.uint8).cpu(),
@@ -208,6 +217,30 @@ class WarpEngine:
         swapped = rgb / valid.clamp(min=1e-3)  # the premultiplied views' RGB, unpremultiplied
         hit = hit > 0.5
         return swapped * hit, (coverage * hit).contiguous()
+
+
+def _teeth(crops: torch.Tensor, landmarks: np.ndarray) -> torch.Tensor:
+    """(V, 1, S, S): what is lighter than the lips round it in each view's mouth opening (grown by
+    :data:`_MOUTH_GROWN` of the crop): its teeth. From a smiling source onto a closed mouth, the
+    lips' inner edges drew them as a light line between the lips (glowing, from a darker skin onto
+    a lighter one); a closed mouth's dark line is its lips' and stays."""
+    size = crops.shape[-1]
+    grow = round(size * _MOUTH_GROWN)
+    teeth = []
+    for crop, points in zip(crops.cpu().numpy(), landmarks, strict=True):
+        opening = drawn_openings(points, size, MOUTH)
+        grown = cv2.dilate(opening, _square(grow))
+        lips = cv2.dilate(opening, _square(grow + _LIPS_RING)) - grown > 0.5
+        if not lips.any():  # (a mouth outside the crop)
+            teeth.append(np.zeros_like(opening))
+            continue
+        luma = np.einsum("c,chw->hw", LUMA.cpu.numpy(), crop)
+        teeth.append(grown * np.clip((luma - np.median(luma[lips]) - _TEETH_ABOVE) / _TEETH_ABOVE, 0, 1))
+    return torch.from_numpy(np.stack(teeth).astype(np.float32))[:, None]
+
+
+def _square(radius: int) -> np.ndarray:
+    return np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
 
 
 def _per_face(values: torch.Tensor, targets: list[int], batch: int) -> torch.Tensor:
