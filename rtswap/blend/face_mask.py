@@ -40,7 +40,6 @@ EYES = (LEFT_EYE_HOLE, RIGHT_EYE_HOLE)
 MOUTH = (MOUTH_HOLE,)
 """The rims of the eyes' openings, and of the mouth's: loops of landmarks."""
 _EYES_EDGES = Constant(np.concatenate([np.stack([rim, np.roll(rim, -1)], axis=1) for rim in EYES]))
-"""(E, 2): the eyes' rims' edges, as pairs of landmarks."""
 """(E, 2): the eyes' rims' edges, both eyes', as pairs of landmarks."""
 
 

@@ -10,8 +10,8 @@ import numpy as np
 from rtswap.geometry.topology import LEFT_EYE_HOLE, MOUTH_HOLE, RIGHT_EYE_HOLE
 
 DEEP_BROWN = (0.3, 0.22, 0.17)
-"""Linear-light factors per channel (R, G, B): the astronaut's cheek (sRGB ~ 230, 180, 160) comes
-out near (135, 90, 70), a brown."""
+"""Linear-light factors per channel (R, G, B): the astronaut's cheek (sRGB ~ 235, 200, 175) comes
+out near (135, 100, 80), a brown."""
 
 
 def darker_skin(
