@@ -61,19 +61,26 @@ def test_target_glasses_frames_stay_on_top(astro: np.ndarray, analyzer: FaceAnal
         assert _mean_change(target, out, on_face) > 30
 
 
-@pytest.mark.parametrize("target_name", ["astronaut", "demo frame 30"])
+@pytest.mark.parametrize("target_name", ["astronaut", "demo frame 30", "darker astronaut"])
 def test_target_dark_glasses_stay_on_top_whole(
-    target_name: str, astro: np.ndarray, analyzer: FaceAnalyzer, grace_swapper: Swapper
+    target_name: str,
+    astro: np.ndarray,
+    darker_astro: np.ndarray,
+    analyzer: FaceAnalyzer,
+    grace_swapper: Swapper,
 ) -> None:
     """The eyes are never taken for an occluder, unless dark glasses hide them: the source's eyes
-    are not drawn inside the lenses."""
-    plain = astro if target_name == "astronaut" else SyntheticClip().frame(30)
+    are not drawn inside the lenses, whatever the skin's tone (against a darker skin, the eyes
+    behind dark lenses stand out as much as clear eyes against a light one)."""
+    plain = {"astronaut": astro, "darker astronaut": darker_astro}.get(target_name, SyntheticClip().frame(30))
     face = analyzer.analyze(plain)[0]
     target = with_sunglasses(plain, face.landmarks)
     out = grace_swapper.swap_image(target)
     lenses = (np.abs(target.astype(int) - plain).max(axis=-1) > 0) & face_hull(face, plain.shape)
-    assert _mean_change(target, out, lenses) < 1  # (0.01, 0.05; 5.2 with the eyes drawn inside)
-    assert face_change(target, out, face)[0] > 0.2  # the face round them is swapped (0.30, 0.34)
+    # (0.01, 0.05, 0.00; 5.2 with the eyes drawn inside, and on the darker face 2.95 until the
+    # eyes' spread was asked for too)
+    assert _mean_change(target, out, lenses) < 1
+    assert face_change(target, out, face)[0] > 0.2  # the face round them is swapped (0.30, 0.34, 0.25)
 
 
 def test_a_source_dark_glasses_are_left_out_of_its_texture(astro: np.ndarray, analyzer: FaceAnalyzer) -> None:

@@ -24,9 +24,21 @@ glasses (and call all else skin): Grace Hopper's 0.44-0.53, behind drawn sunglas
 and the astronaut's). By :func:`face_luma` alone (a source's, to warn): the astronaut's and the
 demo's 0.91-0.98, Grace Hopper's 0.52, behind drawn sunglasses 0.20-0.25."""
 
+_SPREAD = 0.2
+"""...and the spread of their openings (their brightest tenth less their darkest: the whites
+against the irises and lashes) is at least this fraction of the skin's luma: dark glasses shrink
+it with everything behind them. The whites' ratio alone is skin-deep: against a darker skin they
+stand out more (the darker-skinned astronaut's eyes 1.45-1.53 of her skin's luma, and behind drawn
+sunglasses 0.37, past :data:`_CLEAR`), and her dark glasses let her swapped eyes through. The
+spread, in the same order: 0.88-1.04, behind sunglasses 0.13; the astronaut's 0.57-0.59 (0.30
+behind the half-dark pair, 0.09 behind sunglasses; 0.26 at the height of a blink on the demo clip),
+Grace Hopper's 0.28-0.35 (0.07 behind sunglasses). By :func:`face_luma` (a source's): 1.29, the
+astronaut's 0.74, Grace Hopper's 0.41; behind drawn sunglasses 0.19, 0.11 and 0.08."""
+
 _LUMA = Constant([0.299, 0.587, 0.114])
 """The luma of gamma-encoded RGB (BT.601), as the skin model's YCbCr has it."""
 
+_TENTHS = Constant([0.1, 0.9])
 _OUT_FROM_THE_IRIS = Constant([0.2, 0.4, 0.6, 0.8])
 _OPENINGS = Constant(
     [[centre, v] for centre, hole in ((LEFT_IRIS, LEFT_EYE_HOLE), (RIGHT_IRIS, RIGHT_EYE_HOLE)) for v in hole]
@@ -37,14 +49,14 @@ _AWAY_FROM_THE_EYES = Constant(sorted(set(range(LEFT_IRIS)) - AROUND_THE_EYES))
 
 
 def eyes_show(luma: torch.Tensor, landmarks: torch.Tensor, skin: torch.Tensor) -> torch.Tensor:
-    """(B,) bool: whether each face's eyes show (:data:`_CLEAR`). luma: (B, 1, H, W) in [0, 1];
-    landmarks: (B, 478, 2) in its pixels; skin: (B,), the skin's luma (NaN if unknown: the eyes
-    then count as showing). Sampled at a hundred-odd points, not over the crop."""
+    """(B,) bool: whether each face's eyes show (:data:`_CLEAR`, :data:`_SPREAD`). luma: (B, 1,
+    H, W) in [0, 1]; landmarks: (B, 478, 2) in its pixels; skin: (B,), the skin's luma (NaN if
+    unknown: the eyes then count as showing). Sampled at a hundred-odd points, not over the crop."""
     pairs = landmarks[:, _OPENINGS.on(landmarks.device)]  # (B, P, 2, 2)
     along = _OUT_FROM_THE_IRIS.like(landmarks)[None, None, :, None]
     inside = pairs[:, :, None, 0] + along * (pairs[:, :, None, 1] - pairs[:, :, None, 0])  # (B, P, 4, 2)
-    whites = sample(luma, inside).flatten(1).quantile(0.9, dim=1)
-    return ~(whites < _CLEAR * skin)
+    darkest, whites = sample(luma, inside).flatten(1).quantile(_TENTHS.like(luma), dim=1)
+    return ~((whites < _CLEAR * skin) | (whites - darkest < _SPREAD * skin))
 
 
 def face_luma(luma: torch.Tensor, landmarks: torch.Tensor, skin: torch.Tensor | None = None) -> torch.Tensor:
