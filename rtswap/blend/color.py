@@ -50,13 +50,21 @@ MIN_VISIBLE = 0.03
 hand), the target's colour is trusted less and less: the swap keeps more of the source's colour
 (a and b), with the target's lightness."""
 GREY_SPREAD = (1.0, 2.0)
-"""A face whose colour (a, b) spreads less than the first over it (a black-and-white, sepia or
-faded photo or film: a colour face spreads 4-10) is grey. A grey source has no colour to give,
+"""A face whose colour (a, b) spreads less than the first over it, taken to the light of
+:data:`GREY_LIGHT` (a black-and-white, sepia or faded photo or film: a colour face spreads 4-13)
+is grey. A grey source has no colour to give,
 and a grey target wants none: either way the swap takes the target's colour (its skin, lips and
 eyes, averaged over 8 px blocks of the crop so that its wrinkles' and rims' tints stay out), with
 the source's lightness moved as usual. Above the second both keep the transfer above; in between,
 a mix (:func:`grey_share`). Where little of the target is visible (:data:`MIN_VISIBLE`), its
 colour is taken less, as above."""
+GREY_LIGHT = 100.0
+"""Colour in Lab scales with lightness, so a darker skin's spreads less: the darker-skinned
+astronaut's 2.4-2.5 (:func:`rtswap.testing.skin.darker_skin`), a darker variant's (its factors
+0.12, 0.08, 0.06) 1.8-2.2, which read as partly grey: swapped onto itself, a fifth of its colour
+came from the target's blocks. So a face's spread is taken to the light of L* + 16 = 100, about a
+light skin's, by the ratio of that to its own (:func:`light_mean`): 4.4 and 5.3 (the astronaut's
+4.8, Grace Hopper's 12.8); a black-and-white photo's stays near 0."""
 GREY_BLOCK = 2 * STATS_STRIDE
 """The target's colour that a grey source takes is its mean over blocks of this many pixels."""
 EYES_GAIN = 2.0
@@ -144,11 +152,17 @@ def _eyes_in_their_light(
     return moved + (in_eyes - moved) * eyes * shown.clamp(0, 1)
 
 
-def grey_share(source_std: torch.Tensor, target_std: torch.Tensor) -> torch.Tensor:
-    """(B, 3, 1, 1) Lab spreads of the source and the target -> (B, 1, 1, 1): how much of the
-    colour (a, b) comes from the target's pixels (:data:`GREY_SPREAD`)."""
+def grey_share(
+    source_std: torch.Tensor, target_std: torch.Tensor, src_light: torch.Tensor, tgt_light: torch.Tensor
+) -> torch.Tensor:
+    """(B, 3, 1, 1) Lab spreads of the source and the target, (B, 1, 1, 1) their skins' light
+    (:func:`light_mean`) -> (B, 1, 1, 1): how much of the colour (a, b) comes from the target's
+    pixels (:data:`GREY_SPREAD`, :data:`GREY_LIGHT`)."""
     spread = torch.minimum(
-        *(torch.linalg.vector_norm(std[:, 1:], dim=1, keepdim=True) for std in (source_std, target_std))
+        *(
+            torch.linalg.vector_norm(std[:, 1:], dim=1, keepdim=True) * GREY_LIGHT / light
+            for std, light in ((source_std, src_light), (target_std, tgt_light))
+        )
     )
     low, high = GREY_SPREAD
     return ((high - spread) / (high - low)).clamp(0, 1)
@@ -186,7 +200,7 @@ def transfer_color(
     moved = _eyes_in_their_light(moved, lab, target, eyes, src_light, tgt_light)
     blocks = F.avg_pool2d(small_target[:, 1:], GREY_BLOCK // STATS_STRIDE)
     colour = F.interpolate(blocks, size=source.shape[-2:], mode="bilinear", align_corners=False)
-    colour = moved[:, 1:] + (colour - moved[:, 1:]) * grey_share(src_std, tgt_std)
+    colour = moved[:, 1:] + (colour - moved[:, 1:]) * grey_share(src_std, tgt_std, src_light, tgt_light)
     visible = (small_weight.mean(dim=(2, 3), keepdim=True) / MIN_VISIBLE).clamp(max=1)  # (B, 1, 1, 1)
     colour = lab[:, 1:] + (colour - lab[:, 1:]) * visible  # the lightness always moves
     return lab_to_rgb(torch.cat([moved[:, :1], colour], dim=1))

@@ -17,6 +17,7 @@ import torch
 from rtswap.blend.color import (
     EYES_GAIN,
     GREY_BLOCK,
+    GREY_LIGHT,
     GREY_SPREAD,
     LIGHT_OFFSET,
     MIN_VISIBLE,
@@ -89,7 +90,9 @@ def _transfer_color(
     out = cv2.add(cv2.transform(lab, moved), cv2.LUT(cv2.merge([levels] * 3), departures))
     out = _eyes_in_their_light(out, lab, target, eyes, src_light, tgt_light)
     low, high = GREY_SPREAD
-    spread = min(np.hypot(src_std[1], src_std[2]), np.hypot(tgt_std[1], tgt_std[2]))
+    spread = min(
+        np.hypot(*std[1:]) * GREY_LIGHT / light for std, light in ((src_std, src_light), (tgt_std, tgt_light))
+    )
     grey = float(np.clip((high - spread) / (high - low), 0.0, 1.0))
     visible = min(1.0, float(small_weight.mean()) / MIN_VISIBLE)
     if grey > 0:  # colour faces skip this (the tensor path computes it and mixes in none)

@@ -1,7 +1,15 @@
 import pytest
 import torch
 
-from rtswap.blend.color import LIGHT_OFFSET, SPREAD_LOW, lab_to_rgb, masked_stats, rgb_to_lab, transfer_color
+from rtswap.blend.color import (
+    LIGHT_OFFSET,
+    SPREAD_LOW,
+    grey_share,
+    lab_to_rgb,
+    masked_stats,
+    rgb_to_lab,
+    transfer_color,
+)
 from rtswap.blend.composite import composite, graphed_composite
 from rtswap.blend.composite_cpu import composite_cpu
 from rtswap.blend.composite_tensor import composite_tensor
@@ -96,6 +104,17 @@ def test_the_eyes_take_the_light_of_the_targets_eyes_not_of_its_skin() -> None:
         assert 10 < out[28, 32] < out[26, 16] - 20  # (before: the iris at 60, then at 0)
         skin = rgb_to_lab(target)[0, 0, 40:60].mean()
         assert abs(out[40:60].mean() - skin) < 2  # the skin still moves as it did
+
+
+def test_a_dark_skins_colour_is_not_taken_for_a_grey_photos() -> None:
+    """Colour in Lab scales with lightness: a dark skin's spreads less than a light one's, and a
+    very dark one read as partly grey. Taken to the same light, it is a colour face; a
+    black-and-white photo's stays grey, whatever its light."""
+    dark, light = torch.tensor(45.0).view(1, 1, 1, 1), torch.tensor(100.0).view(1, 1, 1, 1)
+    colour, grey = (torch.tensor([5.0, a, a]).view(1, 3, 1, 1) for a in (1.2, 0.1))  # (a, b) spread 1.7, 0.14
+    assert float(grey_share(colour, colour, dark, dark)) == 0.0
+    assert float(grey_share(colour, colour, light, light)) == pytest.approx(0.3, abs=0.01)  # (as before)
+    assert float(grey_share(grey, colour, dark, dark)) == 1.0
 
 
 def test_a_face_almost_all_covered_keeps_the_source_colour_with_the_target_lightness() -> None:
