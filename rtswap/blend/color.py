@@ -52,12 +52,11 @@ hand), the target's colour is trusted less and less: the swap keeps more of the 
 GREY_SPREAD = (1.0, 2.0)
 """A face whose colour (a, b) spreads less than the first over it, taken to the light of
 :data:`GREY_LIGHT` (a black-and-white, sepia or faded photo or film: a colour face spreads 4-13)
-is grey. A grey source has no colour to give,
-and a grey target wants none: either way the swap takes the target's colour (its skin, lips and
-eyes, averaged over 8 px blocks of the crop so that its wrinkles' and rims' tints stay out), with
-the source's lightness moved as usual. Above the second both keep the transfer above; in between,
-a mix (:func:`grey_share`). Where little of the target is visible (:data:`MIN_VISIBLE`), its
-colour is taken less, as above."""
+is grey. A grey source has no colour to give, and a grey target wants none: either way the swap
+takes the target's colour (its skin, lips and eyes, averaged over 8 px blocks of the crop so that
+its wrinkles' and rims' tints stay out), with the source's lightness moved as usual. Above the
+second both keep the transfer above; in between, a mix (:func:`grey_share`). Where little of the
+target is visible (:data:`MIN_VISIBLE`), its colour is taken less, as above."""
 GREY_LIGHT = 100.0
 """Colour in Lab scales with lightness, so a darker skin's spreads less: the darker-skinned
 astronaut's 2.4-2.5 (:func:`rtswap.testing.skin.darker_skin`), a darker variant's (its factors
