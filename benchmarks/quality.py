@@ -17,7 +17,10 @@ The light (``rtswap.testing.judges.light``): the correlation of the swap's lumin
 target's over the face, both blurred by 15% of the face's height (the target's light must come
 through), and the swap's darkest jaw or chin patch (blurred by 4%) less the target's, in levels (a
 source's shadow pasted as a smudge shows well below 0). The face region is the convex hull of the
-target's landmarks dilated by 10% of the face height.
+target's landmarks dilated by 10% of the face height. The pairs: Grace Hopper and the astronaut
+each way, Grace Hopper onto demo frames, and across skin tones with the astronaut's darker-skinned
+variant (``rtswap.testing.skin``; one person, so there d(swap, source) is how much of the source
+photo's tones the swap keeps, not identity).
 
 Then occluders, on glasses frames and hands drawn on the photos (``rtswap.testing.occluders``),
 with the target's occluders kept (the default) and with ``--no-occluders``: the darkest row of the
@@ -73,22 +76,36 @@ from rtswap.testing.occluders import (
     with_hand,
     with_open_hand,
 )
+from rtswap.testing.skin import darker_skin
 
 
 def run(clip_frames: int, shape: str = "target") -> list[Row]:
     judge, analyzer = Judge(), FaceAnalyzer()
     grace, astro = read_image(grace_hopper_path()), astronaut()
+    darker = darker_skin(astro, analyzer.analyze(astro)[0].landmarks)
     rows = []
     with (
         Swapper(grace, SwapConfig(shape=shape)) as to_grace,
         Swapper(astro, SwapConfig(shape=shape)) as to_astro,
+        Swapper(darker, SwapConfig(shape=shape)) as to_darker,
     ):
-        rows.append(
-            measure("Grace Hopper -> astronaut", judge, analyzer, grace, astro, to_grace.swap_image(astro))
-        )
-        rows.append(
-            measure("astronaut -> Grace Hopper", judge, analyzer, astro, grace, to_astro.swap_image(grace))
-        )
+        faces = {
+            "Grace Hopper": (grace, to_grace),
+            "astronaut": (astro, to_astro),
+            "darker astronaut": (darker, to_darker),
+        }
+        for source, target in (
+            ("Grace Hopper", "astronaut"),
+            ("astronaut", "Grace Hopper"),
+            ("Grace Hopper", "darker astronaut"),  # between lighter and darker skin: one person,
+            ("astronaut", "darker astronaut"),  # so d(swap, source) says how much of the source
+            ("darker astronaut", "astronaut"),  # photo's tones are kept, not identity
+        ):
+            (source_image, swapper), target_image = faces[source], faces[target][0]
+            swapped = swapper.swap_image(target_image)
+            rows.append(
+                measure(f"{source} -> {target}", judge, analyzer, source_image, target_image, swapped)
+            )
         clip = SyntheticClip()
         for index in np.linspace(0, len(clip) - 1, clip_frames).round().astype(int):
             frame = clip.frame(int(index))
