@@ -133,12 +133,14 @@ def _eyes_in_their_light(
         return moved
     box = np.s_[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
     eyes, source = eyes[box], source[box]
-    target_whites, source_whites = _whites(_lab(target[box]), eyes), _whites(source, eyes)
-    target_light, source_light = target_whites[0] + LIGHT_OFFSET, source_whites[0] + LIGHT_OFFSET
+    source_whites = _whites(source, eyes)
+    source_light = source_whites[0] + LIGHT_OFFSET
     low, high = WHITES_SHOW
     shown = float(np.clip((source_light / src_light - low) / (high - low), 0, 1))
     if shown == 0:  # (the tensor path computes the rest and mixes in none)
         return moved
+    target_whites = _whites(_lab(target[box]), eyes)
+    target_light = target_whites[0] + LIGHT_OFFSET
     gain = float(np.clip(target_light / source_light, 1 / EYES_GAIN, EYES_GAIN))
     shift = target_whites - source_whites
     in_eyes = cv2.transform(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from rtswap.blend.color import LUMA
 from rtswap.blend.face_mask import AROUND_THE_EYES
 from rtswap.device import Constant
 from rtswap.geometry.align import sample
@@ -34,9 +35,6 @@ spread, in the same order: 0.88-1.04, behind sunglasses 0.13; the astronaut's 0.
 behind the half-dark pair, 0.09 behind sunglasses; 0.26 at the height of a blink on the demo clip),
 Grace Hopper's 0.28-0.35 (0.07 behind sunglasses). By :func:`face_luma` (a source's): 1.29, the
 astronaut's 0.74, Grace Hopper's 0.41; behind drawn sunglasses 0.19, 0.11 and 0.08."""
-
-_LUMA = Constant([0.299, 0.587, 0.114])
-"""The luma of gamma-encoded RGB (BT.601), as the skin model's YCbCr has it."""
 
 _TENTHS = Constant([0.1, 0.9])
 _OUT_FROM_THE_IRIS = Constant([0.2, 0.4, 0.6, 0.8])
@@ -76,4 +74,4 @@ def face_luma(luma: torch.Tensor, landmarks: torch.Tensor, skin: torch.Tensor | 
 
 def luma(crops: torch.Tensor) -> torch.Tensor:
     """(B, 1, S, S): the luma of (B, 3, S, S) RGB crops, as the skin model reads it."""
-    return torch.einsum("c,bchw->bhw", _LUMA.like(crops), crops)[:, None]
+    return torch.einsum("c,bchw->bhw", LUMA.like(crops), crops)[:, None]

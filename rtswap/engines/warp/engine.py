@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rtswap.blend.color import LUMA
 from rtswap.blend.face_mask import MOUTH, drawn_openings, mesh_mask
+from rtswap.blend.mask import dilate
+from rtswap.blend.occluders.lenses import luma
 from rtswap.blend.occluders.rims import rim_maps
 from rtswap.blend.occluders.skin import occluders
 from rtswap.device import upload
@@ -226,21 +226,18 @@ def _teeth(crops: torch.Tensor, landmarks: np.ndarray) -> torch.Tensor:
     a lighter one); a closed mouth's dark line is its lips' and stays."""
     size = crops.shape[-1]
     grow = round(size * _MOUTH_GROWN)
+    drawn = np.stack([drawn_openings(points, size, MOUTH) for points in landmarks])
+    opening = torch.from_numpy(drawn)[:, None].to(crops.device)
+    grown = dilate(opening, grow)
+    lips = dilate(opening, grow + _LIPS_RING) - grown > 0.5
     teeth = []
-    for crop, points in zip(crops.cpu().numpy(), landmarks, strict=True):
-        opening = drawn_openings(points, size, MOUTH)
-        grown = cv2.dilate(opening, _square(grow))
-        lips = cv2.dilate(opening, _square(grow + _LIPS_RING)) - grown > 0.5
-        if not lips.any():  # (a mouth outside the crop)
-            teeth.append(np.zeros_like(opening))
+    for light, view_grown, view_lips in zip(luma(crops), grown, lips, strict=True):
+        if not bool(view_lips.any()):  # (a mouth outside the crop)
+            teeth.append(torch.zeros_like(view_grown))
             continue
-        luma = np.einsum("c,chw->hw", LUMA.cpu.numpy(), crop)
-        teeth.append(grown * np.clip((luma - np.median(luma[lips]) - _TEETH_ABOVE) / _TEETH_ABOVE, 0, 1))
-    return torch.from_numpy(np.stack(teeth).astype(np.float32))[:, None]
-
-
-def _square(radius: int) -> np.ndarray:
-    return np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+        lighter = (light - light[view_lips].quantile(0.5) - _TEETH_ABOVE) / _TEETH_ABOVE
+        teeth.append(view_grown * lighter.clamp(0, 1))
+    return torch.stack(teeth)
 
 
 def _per_face(values: torch.Tensor, targets: list[int], batch: int) -> torch.Tensor:
