@@ -69,12 +69,14 @@ GREY_BLOCK = 2 * STATS_STRIDE
 EYES_GAIN = 2.0
 """Where the source's eyes show their whites (:data:`WHITES_SHOW`), its eyes' openings take the
 light of the target's: L* + 16 times the target's openings' lighter half (:func:`whites`) over the
-source's, within this factor either way, the colour shifted as theirs is. The skin's move is a
-change of light times a change of skin: from a darker skin to a lighter one it lifted the eyes'
-whites past white (eyes that glowed), and the other way it dimmed them grey, the irises near
-black. Whites are much alike from person to person, so the change of theirs is the light's alone.
-A target whose eyes show little white gives the source's eyes its own openings' light and tint:
-the astronaut's behind Grace Hopper's amber lenses come out dimmer and warmer, as hers are."""
+source's, within this factor either way, the colour shifted as theirs is in proportion to L* + 16
+(a tint is a change of light: shifted alike, the dark irises behind an over-exposed target's amber
+lenses came out red). The skin's move is a change of light times a change of skin: from a darker
+skin to a lighter one it lifted the eyes' whites past white (eyes that glowed), and the other way
+it dimmed them grey, the irises near black. Whites are much alike from person to person, so the
+change of theirs is the light's alone. A target whose eyes show little white gives the source's
+eyes its own openings' light and tint: the astronaut's behind Grace Hopper's amber lenses come out
+dimmer and warmer, as hers are."""
 WHITES_SHOW = (0.8, 0.86)
 """The source's whites' L* + 16 over its skin's (:func:`light_mean`) from which its eyes count as
 showing their whites, not at all below the first, wholly above the second. In 128-192 px crops:
@@ -134,17 +136,18 @@ def _eyes_in_their_light(
 ) -> torch.Tensor:
     """(B, 3, H, W) Lab as the skin moved it, with the eyes' openings in the light of the target's
     eyes where the source's show their whites (:data:`EYES_GAIN`, :data:`WHITES_SHOW`): L* + 16
-    scaled as the whites' is, the colour shifted as theirs is. source: the source's Lab; target:
-    its RGB; the lights: :func:`light_mean` of the skin."""
+    scaled as the whites' is, the colour shifted as theirs is in proportion to L* + 16. source: the
+    source's Lab; target: its RGB; the lights: :func:`light_mean` of the skin."""
     target_whites, source_whites = whites(rgb_to_lab(target), eyes), whites(source, eyes)
     target_light, source_light = target_whites[:, :1] + LIGHT_OFFSET, source_whites[:, :1] + LIGHT_OFFSET
     low, high = WHITES_SHOW
     shown = (source_light / src_light - low) / (high - low)
     gain = (target_light / source_light).clamp(1 / EYES_GAIN, EYES_GAIN)
+    tint = (target_whites[:, 1:] - source_whites[:, 1:]) / source_light  # per unit of L* + 16
     in_eyes = torch.cat(
         [
             (source[:, :1] + LIGHT_OFFSET) * gain - LIGHT_OFFSET,
-            source[:, 1:] + target_whites[:, 1:] - source_whites[:, 1:],
+            source[:, 1:] + tint * (source[:, :1] + LIGHT_OFFSET),
         ],
         dim=1,
     )

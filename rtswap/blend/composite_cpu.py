@@ -142,11 +142,16 @@ def _eyes_in_their_light(
     target_whites = _whites(_lab(target[box]), eyes)
     target_light = target_whites[0] + LIGHT_OFFSET
     gain = float(np.clip(target_light / source_light, 1 / EYES_GAIN, EYES_GAIN))
-    shift = target_whites - source_whites
+    tint = (target_whites - source_whites) / source_light  # per unit of L* + 16
     in_eyes = cv2.transform(
         source,
         np.array(
-            [[gain, 0, 0, LIGHT_OFFSET * (gain - 1)], [0, 1, 0, shift[1]], [0, 0, 1, shift[2]]], np.float32
+            [
+                [gain, 0, 0, LIGHT_OFFSET * (gain - 1)],
+                [tint[1], 1, 0, LIGHT_OFFSET * tint[1]],
+                [tint[2], 0, 1, LIGHT_OFFSET * tint[2]],
+            ],
+            np.float32,
         ),
     )
     moved[box] += (in_eyes - moved[box]) * _rgb(eyes * shown)

@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 import pytest
 import torch
 
@@ -104,6 +106,31 @@ def test_the_eyes_take_the_light_of_the_targets_eyes_not_of_its_skin() -> None:
         assert 10 < out[28, 32] < out[26, 16] - 20  # (before: the iris at 60, then at 0)
         skin = rgb_to_lab(target)[0, 0, 40:60].mean()
         assert abs(out[40:60].mean() - skin) < 2  # the skin still moves as it did
+
+
+@pytest.mark.parametrize("composite_path", [composite_cpu, composite_tensor])
+def test_the_eyes_tint_is_the_lights_so_a_dark_iris_takes_little_of_it(
+    composite_path: Callable[..., torch.Tensor],
+) -> None:
+    """Behind an over-exposed target's amber lenses the whites it shows are reddish: shifted by as
+    much, the swap's dark irises came out red. A tint is a change of light: it scales with it."""
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 192), torch.linspace(-1, 1, 192), indexing="ij")
+    coverage = ((xx / 0.8) ** 2 + (yy / 0.9) ** 2 < 1).to(torch.float32)[None, None]
+    eyes = torch.zeros_like(coverage)
+    eyes[..., 70:86, 40:152] = 1.0
+
+    def face(white: tuple[float, float, float]) -> torch.Tensor:
+        image = torch.tensor([0.8, 0.6, 0.5])[:, None, None].repeat(1, 1, 192, 192)
+        image[..., 70:86, 40:152] = torch.tensor(white)[:, None, None]
+        image[..., 70:86, 88:104] = torch.tensor([0.12, 0.08, 0.06])[:, None, None]  # an iris
+        return image
+
+    target, swapped = face((0.95, 0.7, 0.55)), face((0.9, 0.9, 0.88))
+    out = rgb_to_lab((target + composite_path(target, swapped, coverage, eyes)).clamp(0, 1))[0]
+    before = rgb_to_lab(swapped)[0]
+    white_shift, iris_shift = ((out - before)[1:, 78, x].norm() for x in (60, 96))
+    assert white_shift > 15
+    assert iris_shift < 0.35 * white_shift  # (0.18x; shifted as much as the whites: 0.69x)
 
 
 def test_a_dark_skins_colour_is_not_taken_for_a_grey_photos() -> None:
