@@ -83,8 +83,11 @@ showing their whites, not at all below the first, wholly above the second. In 12
 0.86-0.94 on the astronaut (smiling, her eyes narrowed; the less the smaller her face), 1.30-1.34
 on her darker-skinned variant. Small or shaded eyes, or eyes behind glasses' glare, show little
 white, and their openings' lighter half is not it (Grace Hopper's: 0.69-0.77): such a source's
-eyes move with the skin. Decided by the source alone, a still texture: decided by the target's
-eyes too, a blink switched it off for a frame, and the eyes flashed."""
+eyes take the skin's change of light (L* + 16 times the target's skin's over the source's, within
+:data:`EYES_GAIN`) and its colour, not its change of contrast, which lifted Grace Hopper's
+near-black irises to a pale blue-grey on the lighter astronaut. Decided by the source alone, a
+still texture: decided by the target's eyes too, a blink switched it off for a frame, and the eyes
+flashed."""
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
@@ -136,13 +139,15 @@ def _eyes_in_their_light(
 ) -> torch.Tensor:
     """(B, 3, H, W) Lab as the skin moved it, with the eyes' openings in the light of the target's
     eyes where the source's show their whites (:data:`EYES_GAIN`, :data:`WHITES_SHOW`): L* + 16
-    scaled as the whites' is, the colour shifted as theirs is in proportion to L* + 16. source: the
-    source's Lab; target: its RGB; the lights: :func:`light_mean` of the skin."""
+    scaled as the whites' is, the colour shifted as theirs is in proportion to L* + 16; elsewhere
+    L* + 16 scaled as the skin's is, the colour as the skin moved it. source: the source's Lab;
+    target: its RGB; the lights: :func:`light_mean` of the skin."""
     target_whites, source_whites = whites(rgb_to_lab(target), eyes), whites(source, eyes)
     target_light, source_light = target_whites[:, :1] + LIGHT_OFFSET, source_whites[:, :1] + LIGHT_OFFSET
     low, high = WHITES_SHOW
-    shown = (source_light / src_light - low) / (high - low)
-    gain = (target_light / source_light).clamp(1 / EYES_GAIN, EYES_GAIN)
+    shown = ((source_light / src_light - low) / (high - low)).clamp(0, 1)
+    gain = (tgt_light / src_light).clamp(1 / EYES_GAIN, EYES_GAIN)
+    gain = gain + ((target_light / source_light).clamp(1 / EYES_GAIN, EYES_GAIN) - gain) * shown
     tint = (target_whites[:, 1:] - source_whites[:, 1:]) / source_light  # per unit of L* + 16
     in_eyes = torch.cat(
         [
@@ -151,7 +156,7 @@ def _eyes_in_their_light(
         ],
         dim=1,
     )
-    return moved + (in_eyes - moved) * eyes * shown.clamp(0, 1)
+    return moved + (in_eyes - moved) * eyes * torch.cat([torch.ones_like(shown), shown, shown], dim=1)
 
 
 def grey_share(
@@ -174,8 +179,8 @@ def transfer_color(
     source: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, eyes: torch.Tensor
 ) -> torch.Tensor:
     """Give ``source`` the Lab mean and spread of ``target`` over ``weight`` (both images aligned),
-    its darker tones moved as light moves them (above), its eyes' openings, where they show their
-    whites, in the light of the target's (:data:`EYES_GAIN`).
+    its darker tones moved as light moves them (above), its eyes' openings in the light of the
+    target's eyes where they show their whites, else of its skin (:data:`EYES_GAIN`).
 
     source, target: (B, 3, H, W) RGB [0, 1]; weight: (B, 1, H, W) in [0, 1], the skin to compare;
     eyes: (B, 1, H, W) in [0, 1], the eyes' openings.

@@ -137,12 +137,13 @@ def _eyes_in_their_light(
     source_light = source_whites[0] + LIGHT_OFFSET
     low, high = WHITES_SHOW
     shown = float(np.clip((source_light / src_light - low) / (high - low), 0, 1))
-    if shown == 0:  # (the tensor path computes the rest and mixes in none)
-        return moved
-    target_whites = _whites(_lab(target[box]), eyes)
-    target_light = target_whites[0] + LIGHT_OFFSET
-    gain = float(np.clip(target_light / source_light, 1 / EYES_GAIN, EYES_GAIN))
-    tint = (target_whites - source_whites) / source_light  # per unit of L* + 16
+    gain = float(np.clip(tgt_light / src_light, 1 / EYES_GAIN, EYES_GAIN))
+    tint = np.zeros(3)
+    if shown > 0:  # (the tensor path computes the whites' move and mixes in none)
+        target_whites = _whites(_lab(target[box]), eyes)
+        whites_gain = np.clip((target_whites[0] + LIGHT_OFFSET) / source_light, 1 / EYES_GAIN, EYES_GAIN)
+        gain += (float(whites_gain) - gain) * shown
+        tint = (target_whites - source_whites) / source_light  # per unit of L* + 16
     in_eyes = cv2.transform(
         source,
         np.array(
@@ -154,7 +155,7 @@ def _eyes_in_their_light(
             np.float32,
         ),
     )
-    moved[box] += (in_eyes - moved[box]) * _rgb(eyes * shown)
+    moved[box] += (in_eyes - moved[box]) * cv2.merge([eyes, eyes * shown, eyes * shown])
     return moved
 
 

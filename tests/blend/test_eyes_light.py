@@ -18,14 +18,25 @@ from rtswap.swapper import Swapper
 from rtswap.testing.occluders import with_sunglasses
 
 
-def _whites(image: np.ndarray, landmarks: np.ndarray) -> float:
-    """The mean L* of the lighter half of the eyes' openings (drawn a pixel inside)."""
+def _openings(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The L* of the eyes' openings (drawn a pixel inside)."""
     openings = np.zeros(image.shape[:2], np.uint8)
     for hole in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE):
         cv2.fillPoly(openings, [np.round(landmarks[hole, :2]).astype(np.int32)], (1,))
     inside = cv2.erode(openings, np.ones((3, 3), np.uint8)) > 0
-    lightness = rgb_to_lab(torch.from_numpy(image).permute(2, 0, 1)[None] / 255.0)[0, 0].numpy()[inside]
+    return rgb_to_lab(torch.from_numpy(image).permute(2, 0, 1)[None] / 255.0)[0, 0].numpy()[inside]
+
+
+def _whites(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """The mean L* of the lighter half of the eyes' openings."""
+    lightness = _openings(image, landmarks)
     return float(lightness[lightness > lightness.mean()].mean())
+
+
+def _irises(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """The mean L* of the darkest third of the eyes' openings."""
+    lightness = _openings(image, landmarks)
+    return float(lightness[lightness < np.percentile(lightness, 30)].mean())
 
 
 def test_the_eyes_are_as_light_as_the_targets_whatever_the_skin(
@@ -41,6 +52,17 @@ def test_the_eyes_are_as_light_as_the_targets_whatever_the_skin(
         landmarks = analyzer.analyze(target)[0].landmarks
         swapped = swapper.swap_image(target)
         assert abs(_whites(swapped, landmarks) - _whites(target, landmarks)) < 8
+
+
+def test_eyes_that_show_no_white_keep_their_depth(
+    grace: np.ndarray, astro: np.ndarray, grace_swapper: Swapper, analyzer: FaceAnalyzer
+) -> None:
+    """Grace Hopper's narrow eyes show little white: they take the skin's change of light but not
+    its change of contrast, which had lifted her near-black irises (L* 6) to a pale blue-grey
+    (18) on the astronaut, lighter than the astronaut's own brown ones (17)."""
+    swapped = grace_swapper.swap_image(astro)
+    irises = _irises(swapped, analyzer.analyze(astro)[0].landmarks)
+    assert _irises(grace, analyzer.analyze(grace)[0].landmarks) < irises < 14  # (9.9)
 
 
 def test_behind_tinted_lenses_the_eyes_take_the_tint(
