@@ -235,6 +235,12 @@ def test_the_opencv_composite_matches_the_tensor_one() -> None:
         composite_cpu(grey_target, swapped, coverage, eyes),
     )
     assert (got - expected).abs().max() < 2 / 255
+    shaded = swapped * (1 - 0.7 * eyes)  # eyes that show no white: in the skin's light
+    expected, got = (
+        composite_tensor(target, shaded, coverage, eyes),
+        composite_cpu(target, shaded, coverage, eyes),
+    )
+    assert (got - expected).abs().max() < 2 / 255
 
 
 @pytest.mark.gpu
