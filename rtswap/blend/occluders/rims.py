@@ -34,8 +34,9 @@ _MIDLINE_BETWEEN_EYES = 168
 _BROWS = sorted({i for edge in (*fmc.FACEMESH_LEFT_EYEBROW, *fmc.FACEMESH_RIGHT_EYEBROW) for i in edge})
 _MIN_DARKNESS = 0.035
 """Along 70% of an oval's lower arc, the rim must be this much darker than the skin beside it
-(relative), on both eyes. Clear faces give 0.005-0.018 (the astronaut, demo frames 0-119), Grace
-Hopper's clear rims 0.11-0.14, drawn clear frames 0.065-0.086 (128-256 px crops)."""
+(relative), on both eyes. Clear faces give 0.005-0.023 (the astronaut, her darker-skinned variant,
+demo frames 0-119), Grace Hopper's clear rims 0.12-0.14, drawn clear frames 0.074-0.086 (128-256
+px crops; on the darker face, 0.011-0.026: not found)."""
 _LOWER_ARC = np.radians(np.linspace(10.0, 170.0, 33))
 """Angles of an oval's lower arc (image y points down): the upper arc lies in the brows and,
 on most frames, in the bar the skin model finds anyway."""
@@ -93,7 +94,7 @@ def rims(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(S, S) bool: the glasses' rims and bridge in an aligned face crop ((S, S, 3) uint8 RGB, its
     (478, 2+) landmarks in crop pixels); all False when no glasses are found."""
     size = crop.shape[0]
-    luma = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    luma = _eyes_as_skin(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255, landmarks, size)
     dark = _darker_than_beside(luma, size / 20)
     smooth = cv2.GaussianBlur(dark, (0, 0), size / 170)  # a rim between two ovals tried counts for both
     lenses = _lenses(smooth, landmarks[:, :2])
@@ -121,6 +122,21 @@ def rims(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     found &= cv2.dilate(eyes, _disk(size / 40)) == 0
     found[: max(0, round(landmarks[_BROWS, 1].min()))] = False
     return cv2.dilate(found.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+
+
+def _eyes_as_skin(luma: np.ndarray, landmarks: np.ndarray, size: int) -> np.ndarray:
+    """``luma`` with each eye's opening, grown by a margin, the median of the skin round it. Beside
+    an eye's whites a lid is a dark line round the eye: against a darker skin, whose whites are
+    as light as any, the lower lids read as lower rims (the darker astronaut without glasses:
+    0.033-0.046, past :data:`_MIN_DARKNESS`; 0.012-0.023 so)."""
+    out = luma.copy()
+    for contour, _ in _EYES:
+        eye = np.zeros(luma.shape, np.uint8)
+        cv2.fillPoly(eye, [np.round(landmarks[contour, :2]).astype(np.int32)], (1,))
+        grown = cv2.dilate(eye, _disk(size / 40))
+        ring = cv2.dilate(grown, _disk(size / 40)) > grown
+        out[grown > 0] = np.median(luma[ring])
+    return out
 
 
 def _disk(diameter: float) -> np.ndarray:
