@@ -135,7 +135,8 @@ def _eyes_as_skin(luma: np.ndarray, landmarks: np.ndarray, size: int) -> np.ndar
         cv2.fillPoly(eye, [np.round(landmarks[contour, :2]).astype(np.int32)], (1,))
         grown = cv2.dilate(eye, _disk(size / 40))
         ring = cv2.dilate(grown, _disk(size / 40)) > grown
-        out[grown > 0] = np.median(luma[ring])
+        if ring.any():  # (an eye outside the crop has none)
+            out[grown > 0] = np.median(luma[ring])
     return out
 
 
