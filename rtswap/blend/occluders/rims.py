@@ -35,7 +35,7 @@ _BROWS = sorted({i for edge in (*fmc.FACEMESH_LEFT_EYEBROW, *fmc.FACEMESH_RIGHT_
 _MIN_DARKNESS = 0.035
 """Along 70% of an oval's lower arc, the rim must be this much darker than the skin beside it
 (relative), on both eyes. Clear faces give 0.005-0.023 (the astronaut, her darker-skinned variant,
-demo frames 0-119), Grace Hopper's clear rims 0.12-0.14, drawn clear frames 0.074-0.086 (128-256
+demo frames 0-119), Grace Hopper's clear rims 0.11-0.14, drawn clear frames 0.065-0.086 (128-256
 px crops; on the darker face, 0.011-0.026: not found)."""
 _LOWER_ARC = np.radians(np.linspace(10.0, 170.0, 33))
 """Angles of an oval's lower arc (image y points down): the upper arc lies in the brows and,
@@ -125,10 +125,12 @@ def rims(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 
 def _eyes_as_skin(luma: np.ndarray, landmarks: np.ndarray, size: int) -> np.ndarray:
-    """``luma`` with each eye's opening, grown by a margin, the median of the skin round it. Beside
-    an eye's whites a lid is a dark line round the eye: against a darker skin, whose whites are
-    as light as any, the lower lids read as lower rims (the darker astronaut without glasses:
-    0.033-0.046, past :data:`_MIN_DARKNESS`; 0.012-0.023 so)."""
+    """``luma`` with each eye's opening, grown by a margin, no lighter than the skin round it (its
+    median). Beside an eye's whites a lid is a dark line round the eye: against a darker skin,
+    whose whites are as light as any, the lower lids read as lower rims (the darker astronaut
+    without glasses: 0.033-0.046, past :data:`_MIN_DARKNESS`). Only the light is capped: the same
+    median taken as the whole opening moved the rims found on Grace Hopper's drifting face from
+    one look to the next (with sensor noise, the ring's median moves)."""
     out = luma.copy()
     for contour, _ in _EYES:
         eye = np.zeros(luma.shape, np.uint8)
@@ -136,7 +138,7 @@ def _eyes_as_skin(luma: np.ndarray, landmarks: np.ndarray, size: int) -> np.ndar
         grown = cv2.dilate(eye, _disk(size / 40))
         ring = cv2.dilate(grown, _disk(size / 40)) > grown
         if ring.any():  # (an eye outside the crop has none)
-            out[grown > 0] = np.median(luma[ring])
+            out[grown > 0] = np.minimum(luma[grown > 0], np.median(luma[ring]))
     return out
 
 
