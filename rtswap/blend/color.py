@@ -64,6 +64,14 @@ astronaut's 2.4-2.5 (:func:`rtswap.testing.skin.darker_skin`), a darker variant'
 came from the target's blocks. So a face's spread is taken to the light of L* + 16 = 100, about a
 light skin's, by the ratio of that to its own (:func:`light_mean`): 4.4 and 5.3 (the astronaut's
 4.8, Grace Hopper's 12.8); a black-and-white photo's stays near 0."""
+CLIPPED = 0.98
+"""A pixel with a channel this high (of 1), in either face, has lost its colour to the camera's
+clipping: an over-exposed cheek reads white or yellow whatever the skin's colour. The colour's
+statistics (a, b) leave such pixels out, but for :data:`CLIPPED_SHARE` of their weight (a face
+clipped all over still has statistics); the lightness's keep them. Onto Grace Hopper's photo times
+1.6, three quarters of her skin clipped, her skin's a* read 14 against 37 where it is not, and the
+swap came out pale against her warm face (times 1.3: 24 against 35)."""
+CLIPPED_SHARE = 0.01
 GREY_BLOCK = 2 * STATS_STRIDE
 """The target's colour that a grey source takes is its mean over blocks of this many pixels."""
 EYES_GAIN = 2.0
@@ -115,6 +123,15 @@ def masked_stats(image: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tenso
     mean = (image * weight).sum(dim=(2, 3), keepdim=True) / total
     var = ((image - mean) ** 2 * weight).sum(dim=(2, 3), keepdim=True) / total
     return mean, var.sqrt()
+
+
+def _skin_stats(
+    lab: torch.Tensor, weight: torch.Tensor, colour_weight: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 3, 1, 1) mean and spread of ``lab``: L* over ``weight``, a and b over ``colour_weight``
+    (:data:`CLIPPED`)."""
+    (l_mean, l_std), (c_mean, c_std) = masked_stats(lab, weight), masked_stats(lab, colour_weight)
+    return torch.cat([l_mean[:, :1], c_mean[:, 1:]], dim=1), torch.cat([l_std[:, :1], c_std[:, 1:]], dim=1)
 
 
 def light_mean(lab: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -184,16 +201,19 @@ def transfer_color(
 
     source, target: (B, 3, H, W) RGB [0, 1]; weight: (B, 1, H, W) in [0, 1], the skin to compare;
     eyes: (B, 1, H, W) in [0, 1], the eyes' openings.
-    The spread ratio is limited (:data:`SPREAD_LOW`, :data:`SPREAD_HIGH`); the colour (a, b)
-    is moved less where little is visible (:data:`MIN_VISIBLE`), and with a grey source or target
+    The spread ratio is limited (:data:`SPREAD_LOW`, :data:`SPREAD_HIGH`); the colour's statistics
+    leave clipped pixels out (:data:`CLIPPED`); the colour (a, b) is moved less where little is
+    visible (:data:`MIN_VISIBLE`), and with a grey source or target
     the swap takes the target's colour (:data:`GREY_SPREAD`). Statistics are taken at a quarter of
     the resolution: they barely change and it saves a full-size conversion.
     """
     small_weight = F.avg_pool2d(weight, STATS_STRIDE)
-    small_target = rgb_to_lab(F.avg_pool2d(target, STATS_STRIDE))
-    small_source = rgb_to_lab(F.avg_pool2d(source, STATS_STRIDE))
-    src_mean, src_std = masked_stats(small_source, small_weight)
-    tgt_mean, tgt_std = masked_stats(small_target, small_weight)
+    small_rgb = [F.avg_pool2d(x, STATS_STRIDE) for x in (source, target)]
+    small_source, small_target = (rgb_to_lab(x) for x in small_rgb)
+    unclipped = (torch.maximum(*(x.amax(dim=1, keepdim=True) for x in small_rgb)) < CLIPPED).to(weight.dtype)
+    colour_weight = small_weight * (unclipped + CLIPPED_SHARE)
+    src_mean, src_std = _skin_stats(small_source, small_weight, colour_weight)
+    tgt_mean, tgt_std = _skin_stats(small_target, small_weight, colour_weight)
     src_light, tgt_light = (light_mean(x, small_weight) for x in (small_source, small_target))
     dimmer = (tgt_light / src_light).clamp(max=1)  # (B, 1, 1, 1)
     scale = torch.cat([dimmer, torch.ones_like(dimmer), torch.ones_like(dimmer)], dim=1)  # L* only

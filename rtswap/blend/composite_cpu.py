@@ -15,6 +15,8 @@ import numpy as np
 import torch
 
 from rtswap.blend.color import (
+    CLIPPED,
+    CLIPPED_SHARE,
     EYES_GAIN,
     GREY_BLOCK,
     GREY_LIGHT,
@@ -67,16 +69,18 @@ def _composite_one(
 def _transfer_color(
     source: np.ndarray, target: np.ndarray, weight: np.ndarray, eyes: np.ndarray
 ) -> np.ndarray:
-    """:func:`~rtswap.blend.color.transfer_color` (Lab mean and spread over ``weight``, the colour
-    moved less where little is visible, the target's colour with a grey source or target, the
-    eyes' openings in the light of the target's)."""
+    """:func:`~rtswap.blend.color.transfer_color` (Lab mean and spread over ``weight``, the colour's
+    without clipped pixels, the colour moved less where little is visible, the target's colour with
+    a grey source or target, the eyes' openings in the light of the target's)."""
     size = weight.shape[0]
     small = (size // STATS_STRIDE, size // STATS_STRIDE)
     small_weight = cv2.resize(weight, small, interpolation=cv2.INTER_AREA)
-    small_source = _lab(cv2.resize(source, small, interpolation=cv2.INTER_AREA))
-    small_target = _lab(cv2.resize(target, small, interpolation=cv2.INTER_AREA))
-    src_mean, src_std = _masked_stats(small_source, small_weight)
-    tgt_mean, tgt_std = _masked_stats(small_target, small_weight)
+    small_rgb = [cv2.resize(x, small, interpolation=cv2.INTER_AREA) for x in (source, target)]
+    small_source, small_target = (_lab(x) for x in small_rgb)
+    unclipped = (np.maximum(*(x.max(axis=-1) for x in small_rgb)) < CLIPPED).astype(np.float32)
+    colour_weight = small_weight * (unclipped + CLIPPED_SHARE)
+    src_mean, src_std = _skin_stats(small_source, small_weight, colour_weight)
+    tgt_mean, tgt_std = _skin_stats(small_target, small_weight, colour_weight)
     src_light, tgt_light = (_light_mean(x, small_weight) for x in (small_source, small_target))
     scale = np.array([min(1.0, tgt_light / src_light), 1.0, 1.0])  # L* only (SPREAD_LOW)
     ratio = np.clip(tgt_std / np.maximum(src_std, 1e-3), np.array(SPREAD_LOW) * scale, SPREAD_HIGH * scale)
@@ -195,6 +199,14 @@ def _multiband_change(delta: np.ndarray, mask: np.ndarray, levels: int) -> np.nd
     for band in reversed(bands):
         out = _resize(out, band.shape) + band
     return out
+
+
+def _skin_stats(
+    lab: np.ndarray, weight: np.ndarray, colour_weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~rtswap.blend.color._skin_stats` of a small (h, w, 3) Lab image: (3,) mean and spread."""
+    (l_mean, l_std), (c_mean, c_std) = _masked_stats(lab, weight), _masked_stats(lab, colour_weight)
+    return np.concatenate([l_mean[:1], c_mean[1:]]), np.concatenate([l_std[:1], c_std[1:]])
 
 
 def _masked_stats(image: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

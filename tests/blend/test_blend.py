@@ -133,6 +133,28 @@ def test_the_eyes_tint_is_the_lights_so_a_dark_iris_takes_little_of_it(
     assert iris_shift < 0.35 * white_shift  # (0.18x; shifted as much as the whites: 0.69x)
 
 
+@pytest.mark.parametrize("composite_path", [composite_cpu, composite_tensor])
+def test_an_over_exposed_targets_clipped_skin_does_not_set_the_colour(
+    composite_path: Callable[..., torch.Tensor],
+) -> None:
+    """Clipped, the top half of the target's face reads near white whatever its skin: it used to
+    pull the swap's colour halfway to grey (a, b 16 units off the target's skin below it)."""
+    gen = torch.Generator().manual_seed(0)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 192), torch.linspace(-1, 1, 192), indexing="ij")
+    coverage = ((xx / 0.8) ** 2 + (yy / 0.9) ** 2 < 1).to(torch.float32)[None, None]
+
+    def skin(rgb: tuple[float, float, float]) -> torch.Tensor:
+        noise = 0.03 * torch.randn(3, 192, 192, generator=gen)
+        return (torch.tensor(rgb)[:, None, None] + noise)[None].clamp(0, 1)
+
+    target, swapped = skin((0.9, 0.62, 0.42)), skin((0.75, 0.6, 0.55))
+    target[..., :90, :] = torch.tensor([1.0, 0.97, 0.9])[:, None, None]
+    change = composite_path(target, swapped, coverage, torch.zeros_like(coverage))
+    out = rgb_to_lab((target + change).clamp(0, 1))
+    below = (slice(None), slice(1, 3), slice(110, 160), slice(60, 130))  # (a, b) under the clipped half
+    assert (out[below].mean(dim=(2, 3)) - rgb_to_lab(target)[below].mean(dim=(2, 3))).norm() < 7  # (5.0)
+
+
 def test_a_dark_skins_colour_is_not_taken_for_a_grey_photos() -> None:
     """Colour in Lab scales with lightness: a dark skin's spreads less than a light one's, and a
     very dark one read as partly grey. Taken to the same light, it is a colour face; a
@@ -235,6 +257,14 @@ def test_the_opencv_composite_matches_the_tensor_one() -> None:
         composite_cpu(grey_target, swapped, coverage, eyes),
     )
     assert (got - expected).abs().max() < 2 / 255
+    over_exposed = (target * 1.6).clamp(0, 1)  # the colour's statistics without clipped pixels
+    expected, got = (
+        composite_tensor(over_exposed, swapped, coverage, eyes),
+        composite_cpu(over_exposed, swapped, coverage, eyes),
+    )
+    off = (got - expected).abs()
+    assert off.flatten().quantile(0.999) < 2 / 255  # (0.8 levels)
+    assert off.max() < 5 / 255  # (6 pixels past 2 levels, out of the gamut: the two Labs clip unlike)
     shaded = swapped * (1 - 0.7 * eyes)  # eyes that show no white: in the skin's light
     expected, got = (
         composite_tensor(target, shaded, coverage, eyes),
