@@ -94,7 +94,9 @@ def rims(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(S, S) bool: the glasses' rims and bridge in an aligned face crop ((S, S, 3) uint8 RGB, its
     (478, 2+) landmarks in crop pixels); all False when no glasses are found."""
     size = crop.shape[0]
-    luma = _eyes_as_skin(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255, landmarks, size)
+    corners = [np.round(landmarks[contour, :2]).astype(np.int32) for contour, _ in _EYES]
+    openings = [cv2.fillPoly(np.zeros((size, size), np.uint8), [eye], (1,)) for eye in corners]
+    luma = _eyes_as_skin(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255, openings, size)
     dark = _darker_than_beside(luma, size / 20)
     smooth = cv2.GaussianBlur(dark, (0, 0), size / 170)  # a rim between two ovals tried counts for both
     lenses = _lenses(smooth, landmarks[:, :2])
@@ -114,27 +116,24 @@ def rims(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     ] = 1
     found = (traced > 0) | ((near > 0) & (dark > 0.7 * darkness))
     # never the eyes, nor straight above them (lids and brows), nor above the brows (hair)
-    eyes = np.zeros_like(traced)
-    for contour, _ in _EYES:
-        eye = np.round(landmarks[contour, :2]).astype(np.int32)
-        cv2.fillPoly(eyes, [eye], (1,))
+    eyes = np.maximum(*openings)
+    for eye in corners:
         eyes[: eye[:, 1].max(), eye[:, 0].min() : eye[:, 0].max()] = 1
     found &= cv2.dilate(eyes, _disk(size / 40)) == 0
     found[: max(0, round(landmarks[_BROWS, 1].min()))] = False
     return cv2.dilate(found.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
 
 
-def _eyes_as_skin(luma: np.ndarray, landmarks: np.ndarray, size: int) -> np.ndarray:
-    """``luma`` with each eye's opening, grown by a margin, no lighter than the skin round it (its
-    median). Beside an eye's whites a lid is a dark line round the eye: against a darker skin,
-    whose whites are as light as any, the lower lids read as lower rims (the darker astronaut
-    without glasses: 0.033-0.046, past :data:`_MIN_DARKNESS`). Only the light is capped: the same
-    median taken as the whole opening moved the rims found on Grace Hopper's drifting face from
-    one look to the next (with sensor noise, the ring's median moves)."""
+def _eyes_as_skin(luma: np.ndarray, openings: list[np.ndarray], size: int) -> np.ndarray:
+    """``luma`` with each eye's opening (``openings``: (S, S) uint8, 1 inside), grown by a margin,
+    no lighter than the skin round it (its median). Beside an eye's whites a lid is a dark line
+    round the eye: against a darker skin, whose whites are as light as any, the lower lids read as
+    lower rims (the darker astronaut without glasses: 0.033-0.046, past :data:`_MIN_DARKNESS`).
+    Only the light is capped: the same median taken as the whole opening moved the rims found on
+    Grace Hopper's drifting face from one look to the next (with sensor noise, the ring's median
+    moves)."""
     out = luma.copy()
-    for contour, _ in _EYES:
-        eye = np.zeros(luma.shape, np.uint8)
-        cv2.fillPoly(eye, [np.round(landmarks[contour, :2]).astype(np.int32)], (1,))
+    for eye in openings:
         grown = cv2.dilate(eye, _disk(size / 40))
         ring = cv2.dilate(grown, _disk(size / 40)) > grown
         if ring.any():  # (an eye outside the crop has none)
