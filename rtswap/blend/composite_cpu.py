@@ -170,16 +170,15 @@ def _whites(lab: np.ndarray, eyes: np.ndarray) -> np.ndarray:
 
 
 def _weighted_mean(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """(H, W, C) values, (H, W) weight -> (C,)."""
+    """(H, W, C) values, (H, W) weight -> (C,): a product of a vector and a matrix, no broadcasting
+    over channels."""
     w = weight.reshape(-1).astype(np.float64)
     return w @ values.reshape(w.size, -1).astype(np.float64) / max(float(w.sum()), 1e-6)
 
 
 def _light_mean(lab: np.ndarray, weight: np.ndarray) -> float:
     """:func:`~rtswap.blend.color.light_mean` of a small (h, w, 3) Lab image, weight (h, w)."""
-    logs = np.log(lab[..., 0].astype(np.float64) + LIGHT_OFFSET).reshape(-1)
-    w = weight.reshape(-1).astype(np.float64)
-    return float(np.exp(w @ logs / max(float(w.sum()), 1e-6)))
+    return float(np.exp(_weighted_mean(np.log(lab[..., :1].astype(np.float64) + LIGHT_OFFSET), weight)[0]))
 
 
 def _colour_towards(lab: np.ndarray, other: np.ndarray, share: float) -> np.ndarray:
@@ -211,10 +210,9 @@ def _skin_stats(
 
 def _masked_stats(image: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel weighted mean and std of a small (h, w, 3) image, weight (h, w)."""
-    w, pixels = weight.reshape(-1).astype(np.float64), image.reshape(-1, 3).astype(np.float64)
-    total = max(float(w.sum()), 1e-6)
-    mean = w @ pixels / total  # products of a vector and a matrix: no broadcasting over channels
-    var = w @ (pixels * pixels) / total - mean * mean
+    pixels = image.astype(np.float64)
+    mean = _weighted_mean(pixels, weight)
+    var = _weighted_mean(pixels * pixels, weight) - mean * mean
     return mean, np.sqrt(np.maximum(var, 0.0))
 
 
