@@ -109,6 +109,12 @@ _BROWS = _edges(fmc.FACEMESH_LEFT_EYEBROW, fmc.FACEMESH_RIGHT_EYEBROW)
 _OUTLINE = _edges(fmc.FACEMESH_FACE_OVAL)
 
 
+_SOURCE_BAR = 0.5
+"""On a source, in the brows, what the map finds covered by this much is covered whole. A frame's
+top bar is about 5 px thick at a 256 px crop, and the map's blur left a fifth of it: Grace Hopper's
+bar was drawn on every target as dark arcs and specks over the lids and brows."""
+
+
 def _outline_round_chin(reach: int) -> Constant:
     """The outline's edges from ``reach`` vertices one side of the chin to ``reach`` the other."""
     vertices = [FACE_OVAL[(FACE_OVAL.index(CHIN) + k) % len(FACE_OVAL)] for k in range(-reach, reach + 1)]
@@ -131,7 +137,8 @@ def occluders(
 
     crops: (B, 3, S, S) RGB [0, 1]; landmarks: (B, 478, 2) in crop pixels; face: (B, 1, S, S), the
     face's region (the engine's mask), which separates the chin from the neck. ``source``: the
-    crops are of a source, whose jaw's corners take the usual rule (:data:`_SOURCE_JAW`).
+    crops are of a source, whose jaw's corners take the usual rule (:data:`_SOURCE_JAW`) and whose
+    brows' covers are whole (:data:`_SOURCE_BAR`).
     """
     size = crops.shape[-1] // 2
     half = (crops[..., ::2, ::2] + crops[..., 1::2, ::2] + crops[..., ::2, 1::2] + crops[..., 1::2, 1::2]) / 4
@@ -168,7 +175,10 @@ def occluders(
     whole = close_small_gaps(score, gap_px=2 * max(1, size // 32)) * lower
     score = torch.where(covered, torch.maximum(score, whole), score)
     score = score * _reached_from_outline(score, points)
-    return F.interpolate(blur(dilate(score, 1), 1), scale_factor=2, mode="bilinear", align_corners=False)
+    soft = blur(dilate(score, 1), 1)
+    if source:  # what is left out of a texture is left out whole (_SOURCE_BAR)
+        soft = torch.where((brows[:, None] > 0) & (soft >= _SOURCE_BAR), 1.0, soft)
+    return F.interpolate(soft, scale_factor=2, mode="bilinear", align_corners=False)
 
 
 def _below_nose(face: torch.Tensor, points: torch.Tensor) -> torch.Tensor:

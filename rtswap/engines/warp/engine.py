@@ -24,6 +24,7 @@ from rtswap.blend.occluders.skin import occluders
 from rtswap.device import upload
 from rtswap.engines.base import AlignedView, FaceBatch
 from rtswap.engines.warp.appearance import AppearanceMap
+from rtswap.engines.warp.fill import thin_holes_filled
 from rtswap.geometry.align import Template, ffhq_template, sample
 from rtswap.geometry.facing import facing, visibility
 from rtswap.geometry.raster import interpolate, rasterize
@@ -59,7 +60,8 @@ class WarpIdentity:
     validity, and the validity: 0 where something covers the source's face on both sides (hair,
     glasses frames; see :mod:`rtswap.blend.occluders.skin`) and on its teeth (:func:`_teeth`), 1
     on its skin and features. Where the other side of the face is better (not covered, or, in a
-    turned view, not turned away), its texture, mirrored, fills in."""
+    turned view, not turned away), its texture, mirrored, fills in; thin holes above the eyes (a
+    frame's top bar) are filled from the pixels round them (:mod:`rtswap.engines.warp.fill`)."""
     landmarks: torch.Tensor
     """(V, 478, 2) float32: each view's landmarks in crop pixels."""
     depth: torch.Tensor
@@ -97,7 +99,7 @@ class WarpEngine:
 
     name = "warp"
     backend = "eager"
-    artifact_version = 10
+    artifact_version = 11
     """Version of what :meth:`prepare` returns; bump it when that changes."""
     any_crop_size = True
     """``swap`` works on target crops of any size up to the template's (the source's texture stays
@@ -136,8 +138,9 @@ class WarpEngine:
         landmarks = tensors["landmarks"].to(self.device, torch.float32)
         depth = tensors["depth"].to(self.device, torch.float32)
         points = torch.cat([landmarks, depth[..., None]], dim=-1)
+        textures = tensors["textures"].to(self.device, torch.float32) / 255.0
         return WarpIdentity(
-            textures=self._mirror_filled(tensors["textures"].to(self.device, torch.float32) / 255.0, points),
+            textures=thin_holes_filled(self._mirror_filled(textures, points), points),
             landmarks=landmarks,
             depth=depth,
             poses=tensors["poses"].to(self.device, torch.float32),
