@@ -54,10 +54,11 @@ TODAY = {  # the best each figure has been on the CPU (a8c328b's swap, and the c
     "astronaut -> Grace Hopper": Today(0.575, 2.24, 0.0097, 0.774, 4.5),  # d since clipped pixels left out
     "Grace Hopper -> demo frame 0": Today(0.435, 0.69, 0.0018, 0.958, 28.8),
     "Grace Hopper -> demo frame 30": Today(0.475, 2.08, 0.0299, 0.957, 19.1),
-    # the 2D pitch on the next two and on the darker astronaut, 1.95, 1.29 and 1.31 while the gap of
-    # Grace Hopper's frames' top bar showed the target's dark brows (and the blend took the target's
-    # eyes back round it); her own pale brows, filled in round the bar's place, read 0.6-0.8° further
-    # on the face mesh, the pose by eye unchanged and d 0.01-0.07 nearer her (docs/quality.md)
+    # the 2D pitch on the next two and on the darker astronaut: 1.95, 1.29 and 1.31 at best, 2.10,
+    # 1.51 and 1.66 at 04358c7, while the gap of Grace Hopper's frames' top bar showed the target's
+    # dark brows (and the blend took the target's eyes back round it); with her own pale brows there
+    # (the bar's place filled) the face mesh reads 2.51, 2.07 and 1.96, the pose by eye unchanged,
+    # and d 0.015-0.074 nearer her on all her pairs (docs/quality.md)
     "Grace Hopper -> demo frame 45": Today(0.470, 2.51, 0.0114, 0.963, 16.0),
     "Grace Hopper -> demo frame 60": Today(0.413, 0.77, 0.0016, 0.951, 11.3),
     "Grace Hopper -> demo frame 119": Today(0.444, 2.07, 0.0045, 0.973, 25.9),

@@ -4,10 +4,10 @@ What covers a source on both sides of its face (hair, a glasses frame) is left o
 and the target's pixels show there. Above the eyes that was the target's brows and lids through
 the gap left by the source's frame's top bar, a line about 5 px thick across the brows: the blend's
 lower bands dip over such a gap, and took the target's eyes back into the swap's, blurred (Grace
-Hopper's on the demo clip's frames). A hole that thin is filled from the source's skin and brows
+Hopper onto demo frames 45 and 119). A hole that thin is filled from the source's skin and brows
 on either side of it (OpenCV's Telea inpainting). Wider holes (a fringe, a hand) stay holes, and
 so do holes beside and below the eyes (a frame's lower rims): filled, the source's own shading
-there came through where the target's light did (the quality gate's light correlation 0.02-0.03
+there came through where the target's light did (the quality gate's light correlation 0.01-0.03
 lower on Grace Hopper's pairs, docs/quality.md).
 """
 
@@ -19,7 +19,7 @@ import torch
 
 from rtswap.geometry.topology import FACE_OVAL, LEFT_EYE_HOLE, RIGHT_EYE_HOLE
 
-THIN = 6 / 256
+_THIN = 6 / 256
 """A hole is thin where a disc of this radius (a share of the crop) does not fit in it."""
 _COVERED = 0.5
 """A texture pixel with less validity than this is a hole; one with less than :data:`_WHOLE` next
@@ -42,7 +42,7 @@ def _filled(texture: torch.Tensor, points: np.ndarray) -> torch.Tensor:
     outline = [np.round(points[FACE_OVAL]).astype(np.int32)]
     face = cv2.fillPoly(np.zeros((size, size), np.uint8), outline, (1,))
     hole = (validity < _COVERED) & (face > 0)
-    radius = max(1, round(size * THIN))
+    radius = max(1, round(size * _THIN))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     wide = _grown(cv2.morphologyEx(hole.astype(np.uint8), cv2.MORPH_OPEN, disc) > 0)
     eyes_top = min(points[LEFT_EYE_HOLE, 1].min(), points[RIGHT_EYE_HOLE, 1].min())
