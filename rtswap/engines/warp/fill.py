@@ -41,7 +41,8 @@ def _filled(texture: torch.Tensor, points: np.ndarray) -> torch.Tensor:
     validity = texture[3].cpu().numpy()
     outline = [np.round(points[FACE_OVAL]).astype(np.int32)]
     face = cv2.fillPoly(np.zeros((size, size), np.uint8), outline, (1,))
-    hole = (validity < _COVERED) & (face > 0)
+    covered = validity < _COVERED
+    hole = covered & (face > 0)
     radius = max(1, round(size * _THIN))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     wide = _grown(cv2.morphologyEx(hole.astype(np.uint8), cv2.MORPH_OPEN, disc) > 0)
@@ -51,7 +52,7 @@ def _filled(texture: torch.Tensor, points: np.ndarray) -> torch.Tensor:
         return texture
     soft = validity < _WHOLE
     redone = thin | (_grown(thin) & soft)
-    unknown = hole | (_grown(hole) & soft)  # nothing in a hole or its edge fills
+    unknown = covered | (_grown(covered) & soft)  # nothing covered, nor its soft edge, fills
     rgb = (texture[:3] / texture[3:].clamp(min=1e-3)).clamp(0, 1).permute(1, 2, 0).cpu().numpy()
     pixels, reach = np.round(rgb * 255).astype(np.uint8), max(1, round(size * _INPAINT_RADIUS))
     painted = cv2.inpaint(pixels, unknown.astype(np.uint8), reach, cv2.INPAINT_TELEA)
