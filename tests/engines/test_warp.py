@@ -8,6 +8,7 @@ import torch
 
 from rtswap.capture.synthetic_heads import SyntheticClip
 from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.engines.warp.engine import WarpIdentity
 from rtswap.engines.warp.fill import thin_holes_filled
 from rtswap.geometry.landmarks import LEFT_IRIS
 from rtswap.geometry.topology import LEFT_EYE_HOLE, MOUTH_HOLE, RIGHT_EYE_HOLE
@@ -34,7 +35,9 @@ def test_thin_holes_above_the_eyes_are_filled_from_the_skin_round_them(grace_swa
     """On a plain skin with Grace Hopper's face's landmarks: a 4 px line left out across the
     forehead (a frame's top bar) is filled with the skin's colour and counts as valid; a wide hole
     (a fringe) and a thin one below the eyes (a lower rim) stay holes."""
-    points = grace_swapper.face_swap.identities[0].landmarks[:1]  # type: ignore[attr-defined]
+    identity = grace_swapper.face_swap.identities[0]
+    assert isinstance(identity, WarpIdentity)
+    points = identity.landmarks[:1]
     size = 256
     eyes_top = int(points[0, [*LEFT_EYE_HOLE, *RIGHT_EYE_HOLE], 1].min())
     below = int(points[0, LEFT_IRIS, 1]) + 20
@@ -50,6 +53,20 @@ def test_thin_holes_above_the_eyes_are_filled_from_the_skin_round_them(grace_swa
     assert float((filled[:3][(slice(None), *bar)] - skin).abs().max()) < 2 / 255
     assert float(filled[3, eyes_top - 50 : eyes_top - 40, 110:146].max()) == 0
     assert float(filled[3, below : below + 3, 70:100].max()) == 0
+
+
+def test_the_band_above_a_sources_eyes_is_her_own_under_her_frames_top_bar(grace_swapper: Swapper) -> None:
+    """Grace Hopper's frames' top bar runs just above her eyes. Across the 12 rows above each eye's
+    opening, 60% of her texture was valid (the bar's place a gap, its blurred edges half in); now
+    98%, the bar's place filled from her face."""
+    identity = grace_swapper.face_swap.identities[0]
+    assert isinstance(identity, WarpIdentity)
+    validity, points = identity.textures[0, 3], identity.landmarks[0]
+    for eye in (LEFT_EYE_HOLE, RIGHT_EYE_HOLE):
+        top = int(points[eye, 1].min())
+        left, right = int(points[eye, 0].min()), int(points[eye, 0].max())
+        band = validity[top - 14 : top - 2, left:right]
+        assert float((band > 0.5).float().mean()) > 0.95
 
 
 def test_a_sources_top_bar_does_not_bring_the_targets_eyes_back(
