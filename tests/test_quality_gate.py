@@ -56,7 +56,8 @@ TODAY = {  # the best each figure has been on the CPU (a8c328b's swap, and the c
     "Grace Hopper -> demo frame 30": Today(0.475, 2.08, 0.0299, 0.957, 19.1),
     # the 2D pitch on the next two and on the darker astronaut: 1.95, 1.29 and 1.31 at best, 2.10,
     # 1.51 and 1.66 at 04358c7, while the gap of Grace Hopper's frames' top bar showed the target's
-    # dark brows (and the blend took the target's eyes back round it); with her own pale brows there
+    # dark brows (and the camera match, reading the swap as sharper, blurred the target's eyes back
+    # into the swap's); with her own pale brows there
     # (the bar's place filled) the face mesh reads 2.51, 2.02 and 1.95, the pose by eye unchanged,
     # and d 0.015-0.074 nearer her on all her pairs (docs/quality.md)
     "Grace Hopper -> demo frame 45": Today(0.467, 2.51, 0.0095, 0.963, 16.0),

@@ -1,14 +1,16 @@
 """A source's thin holes above its eyes, filled from its own pixels around them.
 
 What covers a source on both sides of its face (hair, a glasses frame) is left out of its texture,
-and the target's pixels show there. Above the eyes that was the target's brows and lids through
-the gap left by the source's frame's top bar, a line about 5 px thick across the brows: the blend's
-lower bands dip over such a gap, and took the target's eyes back into the swap's, blurred (Grace
-Hopper onto demo frames 45 and 119). A hole that thin is filled from the source's skin and brows
-on either side of it (OpenCV's Telea inpainting). Wider holes (a fringe, a hand) stay holes, and
-so do holes beside and below the eyes (a frame's lower rims): filled, the source's own shading
-there came through where the target's light did (the quality gate's light correlation 0.01-0.03
-lower on Grace Hopper's pairs, docs/quality.md).
+and the target's pixels show there. Above the eyes that was the target's brows through the gap left
+by the source's frame's top bar, a line about 5 px thick across the brows; and with that gap (and
+the bar's blurred remnant) in her texture the camera match, whose decision there sits near its
+threshold, read the swap as sharper than the target down the face and blurred the change by up to 2
+crop pixels, which lets the target's own detail back: the target's lids and catchlights came into
+the swap's eyes (Grace Hopper onto demo frames 45 and 119). A hole that thin is filled from the
+source's skin and brows on either side of it (OpenCV's Telea inpainting). Wider holes (a fringe, a
+hand) stay holes, and so do holes beside and below the eyes (a frame's lower rims): filled, the
+source's own shading there came through where the target's light did (the quality gate's light
+correlation 0.01-0.03 lower on Grace Hopper's pairs, docs/quality.md).
 """
 
 from __future__ import annotations
