@@ -20,8 +20,9 @@ of the plane's.
 Exceptions, by landmarks: the eyes are never occluders, unless they do not show (dark glasses,
 :mod:`rtswap.blend.occluders.lenses`); on the lips only darkness counts (a hand, not lipstick), and
 in the nostrils only colour; in the eyebrows only what is far darker than a brow (a frame's bar);
-along the jaw only what is wide (a hand, not the shadow under the chin; on a source, round the chin
-only, not at the jaw's corners under the ears).
+along a target's jaw only what is wide (a hand, not the shadow under the chin). On a source the
+shadow under the chin and the hair's under the ears are left out as well: they are its light, and
+pasted they made a grey band along a target's chin and a patch at its jaw.
 When most of the face below the nose is not skin, a mask or a scarf covers it whole: the lips and
 nostrils under it are covered, and so is all of the lower face that has the cover's colour (its
 side in shadow too) and the spots of a pattern on it. Last, only what is connected to the face's
@@ -122,12 +123,8 @@ def _outline_round_chin(reach: int) -> Constant:
 
 
 _JAW = _outline_round_chin(8)
-"""The outline from one corner of the jaw (below the ear) round the chin to the other."""
-_SOURCE_JAW = _outline_round_chin(6)
-"""On a source, the outline round the chin, stopping two vertices short of the jaw's corners:
-there, under the ear, a photo's outline often takes in the shadow of the hair (Grace Hopper's
-was pasted as a grey patch on a turned target's jaw), which is thin along the outline, so the
-jaw's rule would keep it."""
+"""The outline from one corner of the jaw (below the ear) round the chin to the other: on a
+target, only what is wide there covers the face (a hand, not the shadow under the chin)."""
 
 
 def occluders(
@@ -137,8 +134,8 @@ def occluders(
 
     crops: (B, 3, S, S) RGB [0, 1]; landmarks: (B, 478, 2) in crop pixels; face: (B, 1, S, S), the
     face's region (the engine's mask), which separates the chin from the neck. ``source``: the
-    crops are of a source, whose jaw's corners take the usual rule (:data:`_SOURCE_JAW`) and whose
-    brows' covers are whole (:data:`_SOURCE_BAR`).
+    crops are of a source, whose jaw takes the usual rule (its shadows are left out, not only what
+    is wide: :data:`_JAW`) and whose brows' covers are whole (:data:`_SOURCE_BAR`).
     """
     size = crops.shape[-1] // 2
     half = (crops[..., ::2, ::2] + crops[..., 1::2, ::2] + crops[..., ::2, 1::2] + crops[..., 1::2, 1::2]) / 4
@@ -155,8 +152,7 @@ def occluders(
     beyond = torch.maximum(chroma / chroma_limit - 1, darker)  # > 0: not skin
     fine = max(1, size // 64)
     lips, eyes, nostrils = _coarse_bands(points, [_LIPS, _EYES, _NOSTRILS], size, fine).unbind(1)
-    jaw_band = _SOURCE_JAW if source else _JAW
-    brows, jaw = _coarse_bands(points, [_BROWS, jaw_band], size, max(2, size // 32)).unbind(1)
+    brows, jaw = _coarse_bands(points, [_BROWS, _JAW], size, max(2, size // 32)).unbind(1)
     lower = _below_nose(face[..., ::2, ::2], points)
     covered = _covered(beyond > 0, lower)  # (B, 1, 1, 1)
     # covered whole: what looks like the cover, all over the lower face, is the cover (its shaded
@@ -169,8 +165,9 @@ def occluders(
     never = eyes * eyes_show(ycc[:, :1], points, at_the_eyes).view(-1, 1, 1)  # (not behind dark glasses)
     beyond = torch.where(brows[:, None] > 0, blacker, beyond)
     score = (beyond * (1 - never[:, None]) / _RAMP).clamp(0, 1)
-    opened = dilate(erode(score * face[..., ::2, ::2], fine), fine)
-    score = torch.where(jaw[:, None] > 0, opened, score)
+    if not source:
+        opened = dilate(erode(score * face[..., ::2, ::2], fine), fine)
+        score = torch.where(jaw[:, None] > 0, opened, score)
     # a covered face's cover is whole: the spots of a pattern on it are the cover too
     whole = close_small_gaps(score, gap_px=2 * max(1, size // 32)) * lower
     score = torch.where(covered, torch.maximum(score, whole), score)
