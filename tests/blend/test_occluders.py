@@ -22,6 +22,8 @@ from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.detect.hands import HandFinder, HandWatch
 from rtswap.geometry.landmarks import LEFT_IRIS, RIGHT_IRIS
+from rtswap.geometry.mediapipe_files import face_mesh_connections
+from rtswap.geometry.topology import LEFT_EYE_HOLE, RIGHT_EYE_HOLE
 from rtswap.media.image import write_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.swapper import Swapper
@@ -59,6 +61,33 @@ def test_target_glasses_frames_stay_on_top(astro: np.ndarray, analyzer: FaceAnal
         assert _mean_change(target, out, on_face) < 1
     else:  # painted over (36.9 measured: where her own rims were, the source leaves the target's pixels)
         assert _mean_change(target, out, on_face) > 30
+
+
+def test_a_darker_faces_dark_frames_stay_on_top_whole_and_out_of_its_texture(
+    astro: np.ndarray, darker_astro: np.ndarray, analyzer: FaceAnalyzer, grace_swapper: Swapper
+) -> None:
+    """In the brows only what is near-black counts as covering the face, and against a darker skin
+    a brown frame is not: the darker astronaut's drawn frames lost their top arcs over the brows
+    (as a target, painted over: 4.5 levels of mean change on the frames; as a source, pasted onto
+    the astronaut as a second pair of brows: a third of the band from her brows' top to her eyes'
+    30 levels darker than the same source's swap without frames). A dark frame's top arc is now
+    found by its shape, as its lower arcs are (0.0 levels; 7% of the band, the arcs' outer ends)."""
+    face = analyzer.analyze(darker_astro)[0]
+    target, frames = with_glasses(darker_astro, face.landmarks)
+    out = grace_swapper.swap_image(target)
+    assert _mean_change(target, out, frames & face_hull(face, darker_astro.shape)) < 1
+    marks = analyzer.analyze(astro)[0].landmarks
+    mesh = face_mesh_connections()
+    brows = marks[
+        sorted({i for edge in (*mesh.FACEMESH_LEFT_EYEBROW, *mesh.FACEMESH_RIGHT_EYEBROW) for i in edge})
+    ]
+    eyes_top = int(marks[[*LEFT_EYE_HOLE, *RIGHT_EYE_HOLE], 1].min())
+    band = (slice(int(brows[:, 1].min()), eyes_top), slice(int(brows[:, 0].min()), int(brows[:, 0].max())))
+    swaps = []
+    for source in (target, darker_astro):
+        with Swapper(source, SwapConfig(device="cpu"), progress=False) as swapper:
+            swaps.append(cv2.cvtColor(swapper.swap_image(astro), cv2.COLOR_RGB2GRAY)[band].astype(int))
+    assert np.mean(swaps[0] - swaps[1] < -30) < 0.15
 
 
 @pytest.mark.parametrize("target_name", ["astronaut", "demo frame 30", "darker astronaut"])

@@ -11,8 +11,9 @@ the oval) and widened to where it is dark, with the bridge over the nose.
 
 On a source, once per view when it is prepared; on a target, every few dozen frames of a track
 (a look's cost: docs/speed.md). How it fails: a rimless pair, rims
-paler than the skin, and the top rim of clear frames (over the lids and brows, never marked) are
-missed; on a wrinkled face without glasses, wrinkles that ring both eyes would be taken for rims.
+paler than the skin, and the top rim of clear frames (over the lids and brows, marked on dark
+frames only) are missed; on a wrinkled face without glasses, wrinkles that ring both eyes would be
+taken for rims.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ _MIN_DARKNESS = 0.035
 (relative), on both eyes. Clear faces give 0.005-0.023 (the astronaut, her darker-skinned variant,
 demo frames 0-119), Grace Hopper's clear rims 0.11-0.14, drawn clear frames 0.065-0.086 (128-256
 px crops; on the darker face, 0.011-0.026: not found)."""
+_DARK_FRAME = 0.3
+"""Rims this dark along their lower arcs (drawn dark frames 0.44-0.74) are a dark frame's, whose
+top arc, over the lids and brows, is traced too. The skin model finds such a bar by its colour,
+but in the brows only what is near-black, and against a darker skin a brown frame is not: the
+darker astronaut's drawn frames lost their top arcs (painted over on a target, pasted as a second
+pair of brows from a source). A clear frame's top rim (Grace Hopper's 0.13-0.22, tinted ones
+0.07-0.15) is not: as dark as a clear rim is a brow or a lid, and on Grace Hopper's face the
+widened trace took in her brows beside her frames' top bar."""
 _LOWER_ARC = np.radians(np.linspace(10.0, 170.0, 33))
 """Angles of an oval's lower arc (image y points down): the upper arc lies in the brows and,
 on most frames, in the bar the skin model finds anyway."""
@@ -115,11 +124,14 @@ def rims(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         : round(max(left.cy, right.cy)), max(0, round(left.cx + left.a)) : max(0, round(right.cx - right.a))
     ] = 1
     found = (traced > 0) | ((near > 0) & (dark > 0.7 * darkness))
-    # never the eyes, nor straight above them (lids and brows), nor above the brows (hair)
-    eyes = np.maximum(*openings)
+    # straight above the eyes (lids and brows) only a dark frame's top arc: the trace, widened to
+    # where it is as dark; never the eyes, nor above the brows (hair)
+    above = np.zeros((size, size), np.uint8)
     for eye in corners:
-        eyes[: eye[:, 1].max(), eye[:, 0].min() : eye[:, 0].max()] = 1
-    found &= cv2.dilate(eyes, _disk(size / 40)) == 0
+        above[: eye[:, 1].max(), eye[:, 0].min() : eye[:, 0].max()] = 1
+    top = (cv2.dilate(traced, _disk(size / 40)) > 0) & (dark > 0.7 * darkness) & (darkness >= _DARK_FRAME)
+    found = np.where(cv2.dilate(above, _disk(size / 40)) > 0, top, found)
+    found &= cv2.dilate(np.maximum(*openings), _disk(size / 40)) == 0
     found[: max(0, round(landmarks[_BROWS, 1].min()))] = False
     return cv2.dilate(found.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
 
