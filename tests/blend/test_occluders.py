@@ -71,7 +71,9 @@ def test_a_darker_faces_dark_frames_stay_on_top_whole_and_out_of_its_texture(
     (as a target, painted over: 4.5 levels of mean change on the frames; as a source, pasted onto
     the astronaut as a second pair of brows: a third of the band from her brows' top to her eyes'
     30 levels darker than the same source's swap without frames). A dark frame's top arc is now
-    found by its shape, as its lower arcs are (0.0 levels; 7% of the band, the arcs' outer ends)."""
+    found by its shape, as its lower arcs are, and a source's whole loop is left out (0.0 levels;
+    none of the band; 7% with the loop left out only where it was traced: its outer top corners,
+    where a brow meets it, as a violet blotch)."""
     face = analyzer.analyze(darker_astro)[0]
     target, frames = with_glasses(darker_astro, face.landmarks)
     out = grace_swapper.swap_image(target)
@@ -87,7 +89,7 @@ def test_a_darker_faces_dark_frames_stay_on_top_whole_and_out_of_its_texture(
     for source in (target, darker_astro):
         with Swapper(source, SwapConfig(device="cpu"), progress=False) as swapper:
             swaps.append(cv2.cvtColor(swapper.swap_image(astro), cv2.COLOR_RGB2GRAY)[band].astype(int))
-    assert np.mean(swaps[0] - swaps[1] < -30) < 0.15
+    assert np.mean(swaps[0] - swaps[1] < -30) < 0.03
 
 
 @pytest.mark.parametrize("target_name", ["astronaut", "demo frame 30", "darker astronaut"])
@@ -159,7 +161,7 @@ def test_a_source_glasses_rims_of_a_skin_like_tint_are_not_pasted(
             return _mean_change(astro, swapper.swap_image(astro), lower_rims)
 
     assert change_on_the_rims() < 12  # 5.4 measured
-    monkeypatch.setattr(engine, "rim_maps", lambda crops, landmarks: crops[:, :1] * 0)
+    monkeypatch.setattr(engine, "rim_maps", lambda crops, landmarks, source: crops[:, :1] * 0)
     assert change_on_the_rims() > 25  # 33.6: pasted on
 
 

@@ -85,23 +85,27 @@ class Oval(NamedTuple):
         return _points(np.array([self.cx, self.cy, self.a, self.b, self.n]), angles)
 
 
-def rim_maps(crops: torch.Tensor, landmarks: torch.Tensor, widen: int = 0) -> torch.Tensor:
+def rim_maps(
+    crops: torch.Tensor, landmarks: torch.Tensor, widen: int = 0, *, source: bool = False
+) -> torch.Tensor:
     """:func:`rims` of a batch of aligned crops ((B, 3, S, S) RGB [0, 1] on any device; (B, 478, 2)
     landmarks in crop pixels), as (B, 1, S, S) float on the crops' device, dilated by ``widen``
-    pixels (room for the head to move before the next look)."""
+    pixels (room for the head to move before the next look). ``source``: the crops are of a
+    source (:func:`rims`)."""
     pixels = (crops * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     points = landmarks.cpu().numpy()
-    found = np.stack([rims(image, marks) for image, marks in zip(pixels, points, strict=True)]).astype(
-        np.uint8
-    )
+    found = np.stack(
+        [rims(image, marks, source=source) for image, marks in zip(pixels, points, strict=True)]
+    ).astype(np.uint8)
     if widen:
         found = np.stack([cv2.dilate(mask, _disk(2 * widen)) for mask in found])
     return torch.from_numpy(found).to(crops.device, crops.dtype)[:, None]
 
 
-def rims(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+def rims(crop: np.ndarray, landmarks: np.ndarray, *, source: bool = False) -> np.ndarray:
     """(S, S) bool: the glasses' rims and bridge in an aligned face crop ((S, S, 3) uint8 RGB, its
-    (478, 2+) landmarks in crop pixels); all False when no glasses are found."""
+    (478, 2+) landmarks in crop pixels); all False when no glasses are found. On a ``source``, a
+    dark frame is left out whole (:func:`_loops`)."""
     size = crop.shape[0]
     corners = [np.round(landmarks[contour, :2]).astype(np.int32) for contour, _ in _EYES]
     openings = [cv2.fillPoly(np.zeros((size, size), np.uint8), [eye], (1,)) for eye in corners]
@@ -130,6 +134,9 @@ def rims(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     for eye in corners:
         above[: eye[:, 1].max(), eye[:, 0].min() : eye[:, 0].max()] = 1
     top = (cv2.dilate(traced, _disk(size / 40)) > 0) & (dark > 0.7 * darkness) & (darkness >= _DARK_FRAME)
+    if source and darkness >= _DARK_FRAME:
+        loops = _loops(smooth, lenses, size)
+        found, top = found | loops, top | loops
     found = np.where(cv2.dilate(above, _disk(size / 40)) > 0, top, found)
     found &= cv2.dilate(np.maximum(*openings), _disk(size / 40)) == 0
     found[: max(0, round(landmarks[_BROWS, 1].min()))] = False
@@ -175,6 +182,19 @@ def _traced(darkness: np.ndarray, lens: Oval, floor: float) -> list[np.ndarray]:
     dark = along[best, columns] > floor
     runs = np.split(np.arange(_TRACE_ANGLES), np.flatnonzero(np.diff(dark.astype(int))) + 1)
     return [rim[run] for run in runs if dark[run[0]] and len(run) > 1]
+
+
+def _loops(darkness: np.ndarray, lenses: tuple[Oval, Oval], size: int) -> np.ndarray:
+    """(S, S) bool: the whole traced loop round each lens, as wide as a thick rim. Where a brow
+    meets a frame the two are too wide together to be darker than beside them, and the trace
+    breaks; on a target the skin model keeps the frame there, but a source's gap was pasted onto
+    every target (the darker astronaut's frames' outer top corners: a violet blotch at the ends of
+    the brows)."""
+    loops = np.zeros((size, size), np.uint8)
+    for lens in lenses:
+        for run in _traced(darkness, lens, -np.inf):  # (no floor: one run, the whole loop)
+            cv2.polylines(loops, [np.round(run).astype(np.int32)], True, (1,), round(size / 20))
+    return loops > 0
 
 
 def _darkest_loop(along: np.ndarray) -> np.ndarray:

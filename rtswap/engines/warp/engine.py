@@ -121,7 +121,8 @@ class WarpEngine:
         landmarks = np.stack([v.landmarks[:, :2] for v in views])
         points = torch.as_tensor(landmarks, dtype=torch.float32, device=crops.device)
         covered = torch.maximum(
-            occluders(crops, points, mesh_mask(points, crops.shape[-1]), source=True), rim_maps(crops, points)
+            occluders(crops, points, mesh_mask(points, crops.shape[-1]), source=True),
+            rim_maps(crops, points, source=True),
         )
         parsed = [v.covered if v.covered is not None else torch.zeros_like(covered[:1]) for v in views]
         covered = torch.maximum(covered, torch.cat(parsed).to(covered.device))  # a parser's glasses, hair
