@@ -99,7 +99,7 @@ class WarpEngine:
 
     name = "warp"
     backend = "eager"
-    artifact_version = 13
+    artifact_version = 14
     """Version of what :meth:`prepare` returns; bump it when that changes."""
     any_crop_size = True
     """``swap`` works on target crops of any size up to the template's (the source's texture stays
