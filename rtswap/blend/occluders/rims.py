@@ -11,9 +11,9 @@ the oval) and widened to where it is dark, with the bridge over the nose.
 
 On a source, once per view when it is prepared; on a target, every few dozen frames of a track
 (a look's cost: docs/speed.md). How it fails: a rimless pair, rims
-paler than the skin, and the top rim of clear frames (over the lids and brows, marked on dark
-frames only) are missed; on a wrinkled face without glasses, wrinkles that ring both eyes would be
-taken for rims.
+paler than the skin, and the top rim of clear frames (over the lids and brows; a dark frame's is
+traced: :data:`_DARK_FRAME`) are missed; on a wrinkled face without glasses, wrinkles that ring
+both eyes would be taken for rims.
 """
 
 from __future__ import annotations
