@@ -146,6 +146,9 @@ def occluder_rows() -> list[OccluderRow]:
     own_hand, own_palm = with_open_hand(grace, grace_face.landmarks, skin_tone(grace, grace_face.landmarks))
     frames &= face_region(astro, analyzer)
     clear_frames &= face_region(astro, analyzer)
+    darker = darker_skin(astro, astro_face.landmarks)
+    darker_glasses, darker_frames = with_glasses(darker, analyzer.analyze(darker)[0].landmarks)
+    darker_frames &= face_region(darker, analyzer)
     palm &= face_region(grace, analyzer)
     own_palm &= face_region(grace, analyzer)
     analyzer.close()
@@ -158,6 +161,9 @@ def occluder_rows() -> list[OccluderRow]:
         ):
             band = forehead_rows(grace, to_astro.swap_image(grace), grace_face.landmarks).min()
             on_frames = np.abs(to_grace.swap_image(glasses)[frames].astype(int) - glasses[frames]).mean()
+            on_darker = np.abs(
+                to_grace.swap_image(darker_glasses)[darker_frames].astype(int) - darker_glasses[darker_frames]
+            ).mean()
             on_clear = np.abs(
                 to_grace.swap_image(clear)[clear_frames].astype(int) - clear[clear_frames]
             ).mean()
@@ -166,13 +172,16 @@ def occluder_rows() -> list[OccluderRow]:
             ).mean()
             on_hand = np.abs(to_astro.swap_image(hand)[palm].astype(int) - hand[palm]).mean()
             on_own = np.abs(to_astro.swap_image(own_hand)[own_palm].astype(int) - own_hand[own_palm]).mean()
-        measured = [("band", band), ("frames", on_frames), ("clear", on_clear), ("pasted", pasted)]
-        for key, value in [*measured, ("hand", on_hand), ("own", on_own)]:
+        measured = [("band", band), ("frames", on_frames), ("darker", on_darker), ("clear", on_clear)]
+        for key, value in [*measured, ("pasted", pasted), ("hand", on_hand), ("own", on_own)]:
             values.setdefault(key, []).append(float(value))
     return [
         OccluderRow("astronaut (fringe) -> Grace Hopper", "darkest forehead row, Δ luma", *values["band"]),
         OccluderRow(
             "Grace Hopper -> astronaut with drawn glasses", "mean |Δ| on the frames", *values["frames"]
+        ),
+        OccluderRow(
+            "Grace Hopper -> darker astronaut with drawn glasses", "mean |Δ| on the frames", *values["darker"]
         ),
         OccluderRow(
             "Grace Hopper -> astronaut with clear frames", "mean |Δ| on the frames", *values["clear"]
