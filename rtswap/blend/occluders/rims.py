@@ -133,10 +133,12 @@ def rims(crop: np.ndarray, landmarks: np.ndarray, *, source: bool = False) -> np
     above = np.zeros((size, size), np.uint8)
     for eye in corners:
         above[: eye[:, 1].max(), eye[:, 0].min() : eye[:, 0].max()] = 1
-    top = (cv2.dilate(traced, _disk(size / 40)) > 0) & (dark > 0.7 * darkness) & (darkness >= _DARK_FRAME)
-    if source and darkness >= _DARK_FRAME:
-        loops = _loops(smooth, lenses, size)
-        found, top = found | loops, top | loops
+    top = np.zeros_like(found)
+    if darkness >= _DARK_FRAME:
+        top = (cv2.dilate(traced, _disk(size / 40)) > 0) & (dark > 0.7 * darkness)
+        if source:
+            loops = _loops(smooth, lenses, size)
+            found, top = found | loops, top | loops
     found = np.where(cv2.dilate(above, _disk(size / 40)) > 0, top, found)
     found &= cv2.dilate(np.maximum(*openings), _disk(size / 40)) == 0
     found[: max(0, round(landmarks[_BROWS, 1].min()))] = False
