@@ -24,6 +24,11 @@ grainy head. Per face, from the target crop and the swapped crop over the face's
 Looked at on a track's first frame, again two frames later (so the grain is checked against the
 frames' change early; the compositor gives a tracked face no grain until then), then on every
 ``LOOK_EVERY``-th frame (a camera's focus and light change slowly); applied on every frame.
+
+On every frame the change is also filtered for its move into the frame: a crop that magnifies a
+face ``m`` times is sampled every ``m`` of its pixels when pasted, and its detail finer than two
+frame pixels would fold back as coarser patterns that do not move with the face: as a face slides
+a fraction of a pixel a frame, its swapped skin shimmers (:func:`antialias`).
 """
 
 from __future__ import annotations
@@ -150,30 +155,47 @@ def _grain(
 
 
 def match_camera(
-    changes: torch.Tensor, shown: torch.Tensor, looks: list[Look]
+    changes: torch.Tensor, shown: torch.Tensor, looks: list[Look], magnification: list[float]
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The composite's ``changes`` (B, 3, S, S) blurred as :func:`camera_look` says, and the grain
-    to add where the swapped face is ``shown`` ((B, 1, S, S) in [0, 1]) all but whole (not along
-    the feathered edges of what covers the face): (B, 1, S, S) standard deviations per frame
-    pixel, or None if no face gets grain. The change is blurred, not the swapped face alone: its
-    seams with the target's pixels (the face's edge, a mouth, holes in a texture) soften with it,
-    as the camera would have them. The grain is drawn in the frame when the change is pasted
-    (:meth:`~rtswap.geometry.crops.FaceRegions.paste`), after the blur, one grain to a frame pixel,
-    as a sensor's is: noise drawn in a magnified crop would be coarser once pasted, and in a
-    shrunk one finer. Faces that need no blur come back as they are."""
-    if all(max(blur_x, blur_y) < _MIN_BLUR_PX for blur_x, blur_y, _ in looks):
+    """The composite's ``changes`` (B, 3, S, S) blurred as :func:`camera_look` says and for their
+    move into the frame (``magnification``: each crop's pixels per frame pixel; :func:`antialias`),
+    and the grain to add where the swapped face is ``shown`` ((B, 1, S, S) in [0, 1]) all but
+    whole (not along the feathered edges of what covers the face): (B, 1, S, S) standard
+    deviations per frame pixel, or None if no face gets grain. The change is blurred, not the
+    swapped face alone: its seams with the target's pixels (the face's edge, a mouth, holes in a
+    texture) soften with it, as the camera would have them. The grain is drawn in the frame when
+    the change is pasted (:meth:`~rtswap.geometry.crops.FaceRegions.paste`), after the blur, one
+    grain to a frame pixel, as a sensor's is: noise drawn in a magnified crop would be coarser once
+    pasted, and in a shrunk one finer. Faces that need no blur come back as they are."""
+    blurs = [  # Gaussians add in variance
+        (math.hypot(blur_x, pasted), math.hypot(blur_y, pasted))
+        for (blur_x, blur_y, _), pasted in zip(looks, map(antialias, magnification), strict=True)
+    ]
+    if all(max(blur) < _MIN_BLUR_PX for blur in blurs):
         blurred = changes
     else:
         blurred = torch.cat(
             [
                 _gaussian(_gaussian(change[None], blur_x, dim=3), blur_y, dim=2)
-                for change, (blur_x, blur_y, _) in zip(changes, looks, strict=True)
+                for change, (blur_x, blur_y) in zip(changes, blurs, strict=True)
             ]
         )
     if all(grain == 0 for _, _, grain in looks):
         return blurred, None
     levels = upload([grain for _, _, grain in looks], changes.device)[:, None, None, None]
     return blurred, levels * (shown > _SHOWN)
+
+
+def antialias(magnification: float) -> float:
+    """The blur (a Gaussian's sigma, in crop pixels) that a crop magnifying a face
+    ``magnification`` times needs before it is pasted into the frame: what an image library's
+    antialiased shrink averages (a tent one frame pixel wide either side, a variance of
+    ``magnification**2 / 6`` crop pixels squared), less the tent of one crop pixel that the paste's
+    lookup averages itself (1/6); none for a crop that does not magnify the face. On the
+    stability benchmark's group photo drifting 0.25 px a frame, the swapped astronauts (crops
+    magnifying 1.65x: a blur of 0.54 crop pixels) changed 1.11-1.17x as much as the input from
+    frame to frame, 1.04-1.09x with it (the Grace Hoppers, 1.17x: 0.41, as before)."""
+    return math.sqrt(max((magnification**2 - 1) / 6, 0.0))
 
 
 @functools.lru_cache(maxsize=_KEPT)

@@ -102,7 +102,8 @@ class Compositor:
         face = torch.ones(1, 1, size, size, device=device)
         change = composite(crop, crop, face, face)
         camera_look(crop, crop, face, [crop], [1.0], [crop])
-        match_camera(change, face, [Look(1.0, 1.0, 1 / 255)])  # a blur and grain, whatever the look found
+        # a blur and grain, whatever the look found
+        match_camera(change, face, [Look(1.0, 1.0, 1 / 255)], [1.0])
         for dtype in (torch.float32, torch.float64):  # the skin model's fit, the grain's
             torch.linalg.solve_ex(
                 torch.eye(3, dtype=dtype, device=device)[None],
@@ -137,7 +138,8 @@ class Compositor:
         if covered is not None:  # on top: the blend's feather and low bands do not reach into them
             changes = changes * (1 - covered)
         # as soft and grainy as the camera, the seams with what covers the face soft too
-        work.changes, work.grain = match_camera(changes, mask, looks)
+        magnified = [math.hypot(*matrix[0, :2]) for matrix in work.regions.matrices]
+        work.changes, work.grain = match_camera(changes, mask, looks, magnified)
         if work.moved is not None:  # (what covers the face moves with it)
             work.changes = work.changes + work.moved
 

@@ -155,9 +155,12 @@ def sample(image: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def warp_affine(image: torch.Tensor, matrix: np.ndarray, height: int, width: int) -> torch.Tensor:
+def warp_affine(
+    image: torch.Tensor, matrix: np.ndarray, height: int, width: int, mode: str = "bilinear"
+) -> torch.Tensor:
     """Resample ``image`` (B, C, H, W) float into (B, C, height, width): output pixel (x, y) takes
-    the bilinear lookup at ``matrix @ (x, y, 1)``, a 2x3 affine in pixels; zeros outside.
+    the lookup (``mode``: "bilinear" or "bicubic") at ``matrix @ (x, y, 1)``, a 2x3 affine in
+    pixels; zeros outside.
     ``matrix`` (2, 3) applies to every image; (N, 2, 3) gives N outputs, of one image (B = 1, not
     copied) or of one image each (B = N).
 
@@ -173,5 +176,5 @@ def warp_affine(image: torch.Tensor, matrix: np.ndarray, height: int, width: int
         theta.expand(batch, -1, -1), [batch, image.shape[1], height, width], align_corners=False
     )
     return F.grid_sample(
-        image.expand(batch, -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+        image.expand(batch, -1, -1, -1), grid, mode=mode, padding_mode="zeros", align_corners=False
     )

@@ -60,26 +60,36 @@ def _shifted(image: np.ndarray, dx: float) -> np.ndarray:
     return cv2.warpAffine(image, matrix, (image.shape[1], image.shape[0]), borderMode=cv2.BORDER_REFLECT)
 
 
+@pytest.mark.parametrize(("target_name", "limit"), [("grace hopper", 1.16), ("astronaut", 1.12)])
 def test_a_face_drifting_by_a_fraction_of_a_pixel_a_frame_does_not_shake(
-    grace: np.ndarray, astro_swapper: Swapper, analyzer: FaceAnalyzer
+    target_name: str,
+    limit: float,
+    astro: np.ndarray,
+    grace: np.ndarray,
+    grace_swapper: Swapper,
+    astro_swapper: Swapper,
+    analyzer: FaceAnalyzer,
 ) -> None:
     """The face slides 0.25 px a frame under sensor noise; each frame is shifted back before the
-    change is measured. Before the mesh's crop drifted with the face, its shape was smoothed apart
-    from its place and a refreshed map of the glasses' rims eased in, the swap changed 1.29x as
-    much as the frame; before the grain's cap allowed for the face's motion and the occluders' map
-    eased in too, 1.17x."""
+    change is measured. On Grace Hopper's photo (a large face: its crop shrinks it), before the
+    mesh's crop drifted with the face, its shape was smoothed apart from its place and a refreshed
+    map of the glasses' rims eased in, the swap changed 1.29x as much as the frame; before the
+    grain's cap allowed for the face's motion and the occluders' map eased in too, 1.17x. On the
+    astronaut's (her crop magnifies her face 1.49x), before the change was filtered for its paste
+    and pasted bicubically, 1.155x."""
+    target, swapper = (astro, grace_swapper) if target_name == "astronaut" else (grace, astro_swapper)
     drift, rng = 0.25, np.random.default_rng(0)
     frames = [
-        (_shifted(grace, drift * i) + rng.normal(0, 3, grace.shape)).round().clip(0, 255).astype(np.uint8)
+        (_shifted(target, drift * i) + rng.normal(0, 3, target.shape)).round().clip(0, 255).astype(np.uint8)
         for i in range(32)
     ]
     sink = CollectSink()
     config = PipelineConfig(live=False, label=False)
-    Pipeline(astro_swapper.face_swap, ListSource(frames), [sink], config).run()
-    hull = face_hull(analyzer.analyze(grace)[0], grace.shape)
+    Pipeline(swapper.face_swap, ListSource(frames), [sink], config).run()
+    hull = face_hull(analyzer.analyze(target)[0], target.shape)
     inside = cv2.erode(hull.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     swap, given = (
         _changes([_shifted(f, -drift * i) for i, f in enumerate(clip)], inside)
         for clip in (sink.images, frames)
     )
-    assert swap[2:].mean() <= 1.16 * given[2:].mean()  # 1.15 at e327b2d
+    assert swap[2:].mean() <= limit * given[2:].mean()  # 1.15 and 1.09 now
