@@ -5,7 +5,6 @@ camera's (:mod:`rtswap.blend.camera`), what covers the face staying on top
 from __future__ import annotations
 
 import logging
-import math
 
 import torch
 
@@ -21,6 +20,7 @@ from rtswap.blend.occluders.skin import occluders
 from rtswap.blend.tracked import Eased, TrackedLooks, rows
 from rtswap.device import CPU
 from rtswap.frame import SwapWork
+from rtswap.geometry.align import scale_of
 
 log = logging.getLogger("rtswap")
 
@@ -138,7 +138,7 @@ class Compositor:
         if covered is not None:  # on top: the blend's feather and low bands do not reach into them
             changes = changes * (1 - covered)
         # as soft and grainy as the camera, the seams with what covers the face soft too
-        magnified = [math.hypot(*matrix[0, :2]) for matrix in work.regions.matrices]
+        magnified = [scale_of(matrix) for matrix in work.regions.matrices]
         work.changes, work.grain = match_camera(changes, mask, looks, magnified)
         if work.moved is not None:  # (what covers the face moves with it)
             work.changes = work.changes + work.moved
@@ -199,7 +199,7 @@ def _camera_looks(work: SwapWork, due: list[int], before: list[torch.Tensor | No
     photo). A still, which has no frame before ever, keeps the grain read."""
     crops, swapped, mask = rows(due, work.crops, work.swapped, work.mask)
     frames = [work.regions.in_frame(k) for k in due]
-    magnified = [math.hypot(*work.regions.matrices[k][0, :2]) for k in due]
+    magnified = [scale_of(work.regions.matrices[k]) for k in due]
     looks = camera_look(crops, swapped, mask, frames, magnified, [before[k] for k in due])
     return [
         look._replace(grain=0.0) if before[k] is None and work.track_ids[k] >= 0 else look

@@ -82,7 +82,7 @@ def realign(crops: torch.Tensor, source: Template, target: Template) -> torch.Te
     a swapper's crop to the 112 px crop its identity model embeds. Downscaling is antialiased
     (the crops are shrunk first, then resampled at about their own resolution)."""
     matrix = estimate_similarity(source.points, target.points)  # source crop -> target crop
-    scale = float(np.hypot(*matrix[0, :2]))
+    scale = scale_of(matrix)
     if scale < 1.0:
         crops = F.interpolate(crops, scale_factor=scale, mode="bilinear", antialias=True, align_corners=False)
         resized = crops.shape[-1] / source.size  # the exact factor after rounding
@@ -124,6 +124,12 @@ def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     return np.hstack([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]])
 
 
+def scale_of(matrix: np.ndarray) -> float:
+    """How much a 2x3 similarity scales: its output's pixels per input pixel (for a frame -> crop
+    matrix, how many times the crop magnifies the face)."""
+    return float(np.hypot(*matrix[0, :2]))
+
+
 def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Map (N, 2) points through a 2x3 affine matrix."""
     return np.asarray(points)[:, :2] @ matrix[:, :2].T + matrix[:, 2]
@@ -132,7 +138,7 @@ def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 def depth_in_crop(matrix: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(N,) the depth (mediapipe's z) of (N, 3) landmarks in the pixels of the crop that
     ``matrix``, a similarity, maps them into: depth scales as x and y do."""
-    return np.asarray(landmarks)[:, 2] * float(np.hypot(*matrix[0, :2]))
+    return np.asarray(landmarks)[:, 2] * scale_of(matrix)
 
 
 def pixel_grid(height: int, width: int, device: torch.device, x0: int = 0, y0: int = 0) -> torch.Tensor:

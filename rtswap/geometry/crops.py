@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 import torch
 
-from rtswap.geometry.align import invert_affine, warp_affine
+from rtswap.geometry.align import invert_affine, scale_of, warp_affine
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,9 @@ class Box:
     @classmethod
     def around_crop(cls, matrix: np.ndarray, size: int, height: int, width: int) -> Box:
         """The part of a ``height`` x ``width`` frame that the ``size`` crop of ``matrix`` (2x3,
-        frame -> crop) covers, with a pixel to spare for bilinear sampling."""
+        frame -> crop) covers, with a pixel to spare for bilinear sampling. (A bicubic paste reaches
+        two crop pixels beyond the crop, under two frame pixels for the crops pasted so, which
+        magnify their faces; a change is nothing there, its face well inside its crop.)"""
         corners = np.array([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]], np.float64)
         inverse = invert_affine(matrix)
         xs, ys = (corners @ inverse[:, :2].T + inverse[:, 2]).T
@@ -180,7 +182,7 @@ class FaceRegions:
 def _paste_mode(matrix: np.ndarray) -> str:
     """How a face's change is sampled into the frame (``matrix``: 2x3 frame -> crop): bicubically
     when its crop magnifies the face, else bilinearly (see the module's notes)."""
-    return "bicubic" if math.hypot(*matrix[0, :2]) > 1 else "bilinear"
+    return "bicubic" if scale_of(matrix) > 1 else "bilinear"
 
 
 def _grained(change: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
