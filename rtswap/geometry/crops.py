@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 import torch
 
+from rtswap.device import upload
 from rtswap.geometry.align import invert_affine, scale_of, warp_affine
 
 
@@ -166,10 +167,16 @@ class FaceRegions:
         ]
         to_crops = np.stack([_box_to_crop(m, box) for m, box in zip(self.matrices, placed, strict=True)])
         modes = [_paste_mode(m) for m in self.matrices]
-        moved = changes.new_empty(len(changes), changes.shape[1], height, width)
-        for mode in sorted(set(modes)):  # (a kernel for each way of sampling)
-            rows = [k for k, each in enumerate(modes) if each == mode]
-            moved[rows] = warp_affine(changes[rows], to_crops[rows], height, width, mode)
+        if len(set(modes)) == 1:
+            moved = warp_affine(changes, to_crops, height, width, modes[0])
+        else:  # faces their crops magnify and faces they shrink: a kernel for each way of sampling
+            moved = changes.new_empty(len(changes), changes.shape[1], height, width)
+            for mode in set(modes):
+                rows = [k for k, each in enumerate(modes) if each == mode]
+                at = upload(rows, changes.device, torch.long)  # (a list index would wait for the device)
+                moved.index_copy_(
+                    0, at, warp_affine(changes.index_select(0, at), to_crops[rows], height, width, mode)
+                )
         moved = moved.permute(0, 2, 3, 1)  # (B, h, w, 3 or 4)
         total = self.pixels[0][0].permute(1, 2, 0).clone()  # the outer box, (H, W, 3)
         for box, change in zip(placed, moved, strict=True):
