@@ -129,7 +129,8 @@ class Compositor:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
         before = [self._crops_before.get(t) for t in ids]
-        looks = self._camera(ids, size, lambda due: _camera_looks(work, due, before))
+        magnified = [scale_of(matrix) for matrix in work.regions.matrices]  # crop pixels per frame pixel
+        looks = self._camera(ids, size, lambda due: _camera_looks(work, due, before, magnified))
         self._crops_before = {t: work.crops[k : k + 1] for k, t in enumerate(ids) if t >= 0}
         lights = self._light(ids, size, lambda due: light_ratio(*rows(due, work.crops, work.swapped, mask)))
         swapped = relit(work.swapped, torch.stack(self._light_shown(ids, lights)))  # the target's light
@@ -138,7 +139,6 @@ class Compositor:
         if covered is not None:  # on top: the blend's feather and low bands do not reach into them
             changes = changes * (1 - covered)
         # as soft and grainy as the camera, the seams with what covers the face soft too
-        magnified = [scale_of(matrix) for matrix in work.regions.matrices]
         work.changes, work.grain = match_camera(changes, mask, looks, magnified)
         if work.moved is not None:  # (what covers the face moves with it)
             work.changes = work.changes + work.moved
@@ -189,9 +189,12 @@ def _rims_widened(crops: torch.Tensor, landmarks: torch.Tensor, face: torch.Tens
     return rim_maps(crops, landmarks, widen=max(1, crops.shape[-1] // 128))
 
 
-def _camera_looks(work: SwapWork, due: list[int], before: list[torch.Tensor | None]) -> list[Look]:
-    """:func:`camera_look` of the faces at positions ``due``, each with its box in the frame and
-    its crop in the frame before (``before``: every face's, in batch order; None for a new face).
+def _camera_looks(
+    work: SwapWork, due: list[int], before: list[torch.Tensor | None], magnified: list[float]
+) -> list[Look]:
+    """:func:`camera_look` of the faces at positions ``due``, each with its box in the frame, its
+    crop in the frame before and how many times its crop magnifies it (``before``, ``magnified``:
+    every face's, in batch order; None for a new face).
 
     A new tracked face gets no grain until its next look: without the frames' change to cap it,
     the grain read includes the face's own fine texture, and fresh grain that strong made a new
@@ -199,8 +202,7 @@ def _camera_looks(work: SwapWork, due: list[int], before: list[torch.Tensor | No
     photo). A still, which has no frame before ever, keeps the grain read."""
     crops, swapped, mask = rows(due, work.crops, work.swapped, work.mask)
     frames = [work.regions.in_frame(k) for k in due]
-    magnified = [scale_of(work.regions.matrices[k]) for k in due]
-    looks = camera_look(crops, swapped, mask, frames, magnified, [before[k] for k in due])
+    looks = camera_look(crops, swapped, mask, frames, [magnified[k] for k in due], [before[k] for k in due])
     return [
         look._replace(grain=0.0) if before[k] is None and work.track_ids[k] >= 0 else look
         for k, look in zip(due, looks, strict=True)

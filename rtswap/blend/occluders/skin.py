@@ -134,9 +134,9 @@ def occluders(
 
     crops: (B, 3, S, S) RGB [0, 1]; landmarks: (B, 478, 2) in crop pixels; face: (B, 1, S, S), the
     face's region (the engine's mask), which separates the chin from the neck. ``source``: the
-    crops are of a source: along its jaw the usual rule holds (its shadows are left out too, not
-    only what is wide, as on a target: :data:`_JAW`), and its brows' covers are whole
-    (:data:`_SOURCE_BAR`).
+    crops are of a source: along its jaw a target's rule (only what is wide: :data:`_JAW`) does
+    not hold, so its shadows there are left out of its texture too, and its brows' covers are
+    whole (:data:`_SOURCE_BAR`).
     """
     size = crops.shape[-1] // 2
     half = (crops[..., ::2, ::2] + crops[..., 1::2, ::2] + crops[..., ::2, 1::2] + crops[..., 1::2, 1::2]) / 4
