@@ -1,15 +1,18 @@
 """End-to-end swaps on real faces: what changes, what must not."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from rtswap.capture.synthetic_heads import Motion, SyntheticHead
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
 from rtswap.errors import NoFaceError
+from rtswap.geometry.align import scale_of
 from rtswap.geometry.topology import MOUTH_HOLE
 from rtswap.media.samples import grace_hopper_path
 from rtswap.swapper import Swapper
@@ -40,6 +43,37 @@ def test_only_the_n_largest_faces_are_swapped(
     change = np.abs(out.astype(int) - scene.astype(int)).max(axis=-1)
     assert change[:, :512].max() > 0
     assert change[:, 512:].max() == 0
+
+
+def test_a_tracked_face_where_two_crop_sides_meet_keeps_one(
+    grace_swapper: Swapper, astro: np.ndarray, analyzer: FaceAnalyzer
+) -> None:
+    """A face that needs about a 128 px crop: a still image's gets the smallest side at which it
+    is not enlarged, a stream's keeps its side until the face needs 3% more than it or fits a
+    smaller one with 3% to spare (its landmarks' jitter would switch it back and forth, and each
+    switch changes the swap's detail at once)."""
+    face_swap, face = grace_swapper.face_swap, analyzer.analyze(astro)[0]
+    template = face_swap.engine.template
+    needed = template.size / scale_of(template.matrix(face.landmarks))
+    centre = face.landmarks[:, :2].mean(axis=0)
+
+    def side(share: float, track_id: int) -> int:
+        """The crop side for the face scaled to need ``share`` of a 128 px crop."""
+        landmarks = face.landmarks * (128 * share / needed)
+        landmarks[:, :2] += centre * (1 - 128 * share / needed)
+        work = face_swap.swap(
+            torch.from_numpy(astro), [replace(face, landmarks=landmarks, track_id=track_id)]
+        )
+        assert work is not None
+        return work.crops.shape[-1]
+
+    shares = [0.999, 1.001, 0.999, 1.001, 1.02, 1.04, 1.0, 0.96]
+    face_swap.new_stream()
+    try:
+        assert [side(share, 7) for share in shares] == [128, 128, 128, 128, 128, 192, 192, 128]
+    finally:
+        face_swap.end_stream()
+    assert [side(share, -1) for share in shares] == [128, 192, 128, 192, 192, 192, 128, 128]
 
 
 def test_open_target_mouth_keeps_its_interior(
