@@ -255,9 +255,13 @@ class FaceSwap:
         side = int(min(full, max(_CROP_STEP * 2, math.ceil(needed / _CROP_STEP) * _CROP_STEP)))
         if tracked:
             kept = self._crop_side
-            if kept is not None and (kept - _CROP_STEP) * (1 - _CROP_KEPT) < needed <= kept * (
-                1 + _CROP_KEPT
-            ):
+            if kept is not None and _still_fits(kept, needed):
                 side = kept
             self._crop_side = side
         return min(side, max_crop or full)
+
+
+def _still_fits(side: int, needed: float) -> bool:
+    """A stream's crop ``side`` stays for faces that need a ``needed`` px crop (see
+    :data:`_CROP_KEPT`)."""
+    return (side - _CROP_STEP) * (1 - _CROP_KEPT) < needed <= side * (1 + _CROP_KEPT)
