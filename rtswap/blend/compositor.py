@@ -20,7 +20,6 @@ from rtswap.blend.occluders.skin import occluders
 from rtswap.blend.tracked import Eased, TrackedLooks, rows
 from rtswap.device import CPU
 from rtswap.frame import SwapWork
-from rtswap.geometry.align import scale_of
 
 log = logging.getLogger("rtswap")
 
@@ -129,7 +128,7 @@ class Compositor:
                 covered = torch.maximum(covered, blur(dilate(work.hands, 2), 2))
             mask = mask * (1 - covered)
         before = [self._crops_before.get(t) for t in ids]
-        magnified = [scale_of(matrix) for matrix in work.regions.matrices]  # crop pixels per frame pixel
+        magnified = work.regions.magnification
         looks = self._camera(ids, size, lambda due: _camera_looks(work, due, before, magnified))
         self._crops_before = {t: work.crops[k : k + 1] for k, t in enumerate(ids) if t >= 0}
         lights = self._light(ids, size, lambda due: light_ratio(*rows(due, work.crops, work.swapped, mask)))

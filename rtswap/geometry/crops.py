@@ -95,6 +95,8 @@ class FaceRegions:
         boxes (:meth:`Box.around_crop`) are not empty; size: crop side. ``opencv``: resample with
         OpenCV, one face at a time (default: on the CPU)."""
         self.matrices, self.size = matrices, size
+        self.magnification = [scale_of(m) for m in matrices]
+        """Each face's crop pixels per frame pixel: how many times its crop magnifies it."""
         self.opencv = frame.device.type == "cpu" if opencv is None else opencv
         self.boxes = [Box.around_crop(m, size, *frame.shape[:2]) for m in matrices]
         assert not any(box.empty for box in self.boxes)
@@ -148,13 +150,14 @@ class FaceRegions:
         if grain is not None:
             changes = torch.cat([changes, grain], dim=1)
         if self.opencv:
-            for m, box, pixels, change in zip(self.matrices, self.boxes, self.pixels, changes, strict=True):
+            faces = zip(self.matrices, self.magnification, self.boxes, self.pixels, changes, strict=True)
+            for m, magnified, box, pixels, change in faces:
                 warped = _cv_warp(
                     change.permute(1, 2, 0).contiguous().numpy(),
                     _box_to_crop(m, box),
                     box.height,
                     box.width,
-                    cv2.INTER_CUBIC if _paste_mode(m) == "bicubic" else cv2.INTER_LINEAR,
+                    cv2.INTER_CUBIC if _paste_mode(magnified) == "bicubic" else cv2.INTER_LINEAR,
                 )
                 moved = torch.from_numpy(warped).reshape(box.height, box.width, -1)
                 _write(box.of(frame), pixels + _grained(moved, generator))
@@ -166,7 +169,7 @@ class FaceRegions:
             for x0, y0 in ((min(b.x0, outer.x1 - width), min(b.y0, outer.y1 - height)) for b in self.boxes)
         ]
         to_crops = np.stack([_box_to_crop(m, box) for m, box in zip(self.matrices, placed, strict=True)])
-        modes = [_paste_mode(m) for m in self.matrices]
+        modes = [_paste_mode(magnified) for magnified in self.magnification]
         if len(set(modes)) == 1:
             moved = warp_affine(changes, to_crops, height, width, modes[0])
         else:  # faces their crops magnify and faces they shrink: a kernel for each way of sampling
@@ -186,10 +189,10 @@ class FaceRegions:
         _write(outer.of(frame), total)
 
 
-def _paste_mode(matrix: np.ndarray) -> str:
-    """How a face's change is sampled into the frame (``matrix``: 2x3 frame -> crop): bicubically
-    when its crop magnifies the face, else bilinearly (see the module's notes)."""
-    return "bicubic" if scale_of(matrix) > 1 else "bilinear"
+def _paste_mode(magnification: float) -> str:
+    """How a face's change is sampled into the frame: bicubically when its crop magnifies the face
+    (``magnification`` > 1), else bilinearly (see the module's notes)."""
+    return "bicubic" if magnification > 1 else "bilinear"
 
 
 def _grained(change: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:

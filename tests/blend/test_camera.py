@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 
 import cv2
@@ -79,7 +78,7 @@ def test_a_clean_camera_gets_no_grain(
     with torch.inference_mode():
         work = grace_swapper.face_swap.swap(torch.from_numpy(clean.copy()), analyzer.analyze(clean))
     assert work is not None
-    magnified = [math.hypot(*work.regions.matrices[0][0, :2])]
+    magnified = work.regions.magnification
     frame = work.regions.in_frame(0)
     [(_, _, added)] = camera_look(work.crops, work.swapped, work.mask, [frame], magnified)
     assert added == 0
@@ -99,7 +98,7 @@ def test_a_moving_face_s_own_texture_is_not_read_as_the_sensor_s_noise(
     with torch.inference_mode():
         work = astro_swapper.face_swap.swap(torch.from_numpy(grace.copy()), analyzer.analyze(grace))
     assert work is not None
-    magnified = [math.hypot(*work.regions.matrices[0][0, :2])]
+    magnified = work.regions.magnification
     frame = work.regions.in_frame(0)
     draws = torch.Generator().manual_seed(0)
 
