@@ -27,8 +27,6 @@ import time
 from collections.abc import Callable
 from multiprocessing.synchronize import Barrier
 
-import torch
-
 from rtswap.bench.runner import machine
 from rtswap.capture.open import open_source
 from rtswap.config import SwapConfig
@@ -43,7 +41,6 @@ WARMUP_S = 2.0
 def _frames(seconds: float, ready: Callable[[], object]) -> int:
     """One sequential pipeline: built, then ``ready()`` (all runs start together), then the frames
     it outputs in ``seconds`` after the warm-up."""
-    torch.set_num_threads(1)
     source = open_source("synthetic", live=False, loop=True, resolution=(1280, 720), fps=30.0, faces=1)
     with Swapper(grace_hopper_path(), SwapConfig(device="cpu")) as swapper:
         pipeline = Pipeline(swapper.face_swap, source, [NullSink()], PipelineConfig(live=False))
