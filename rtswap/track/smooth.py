@@ -215,11 +215,20 @@ class LandmarkSmoother:
         self._place = OneEuroFilter(_PLACE_CUTOFF_HZ, _PLACE_BETA, _SPEED_CUTOFF_HZ)
         self._shape = OneEuroFilter(_SHAPE_CUTOFF_HZ, _SHAPE_BETA, _SPEED_CUTOFF_HZ)
         self._eyes = EyeFollower()
+        self._carried: np.ndarray | None = None
 
-    def __call__(self, landmarks: np.ndarray, time_s: float, scale: float = 1.0) -> np.ndarray:
+    def __call__(
+        self, landmarks: np.ndarray, time_s: float, scale: float = 1.0, moved: np.ndarray | None = None
+    ) -> np.ndarray:
         """The face mesh's (478, D) ``landmarks`` at ``time_s``, smoothed; speeds divided by
-        ``scale`` (the face's size)."""
+        ``scale`` (the face's size). ``moved``: how far the face's pixels moved since the last
+        call (:class:`rtswap.track.motion.ImageMotion`), or None where that is not known."""
         place = landmarks.mean(axis=0)
+        if self._carried is None:
+            self._carried = np.zeros_like(place)
+        if moved is not None:  # the place is smoothed where the pixels' motion leaves it
+            self._carried[:2] += moved
         more = self._eyes(landmarks, time_s)
         moving = _moving(self._place.speed, scale)
-        return self._place(place, time_s, scale, moving) + self._shape(landmarks - place, time_s, scale, more)
+        placed = self._carried + self._place(place - self._carried, time_s, scale, moving)
+        return placed + self._shape(landmarks - place, time_s, scale, more)

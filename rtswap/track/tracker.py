@@ -16,6 +16,7 @@ import numpy as np
 
 from rtswap.detect.base import Mesh, Pixels, face_from_landmarks, iou
 from rtswap.frame import Detection, Face
+from rtswap.track.motion import ImageMotion
 from rtswap.track.smooth import LandmarkSmoother
 
 _SAME_FACE_IOU = 0.5
@@ -47,6 +48,9 @@ class _Track:
     drift: np.ndarray
     """(2,) the face's steady motion in pixels per frame: its landmarks' mean motion, averaged
     over frames (``_DRIFT_WEIGHT``)."""
+    motion: ImageMotion
+    moved: np.ndarray | None = None
+    """(2,) how far the face's pixels moved into this frame, or None (no clear reading)."""
     missed: int = 0
     """Frames in a row the face was not found (held where it was heading)."""
 
@@ -94,6 +98,7 @@ class FaceTracker:
             track.velocity = _centre(face.box) - _centre(track.face.box)
             moved = face.landmarks[:, :2].mean(axis=0) - track.face.landmarks[:, :2].mean(axis=0)
             track.drift += _DRIFT_WEIGHT * (moved - track.drift)
+            track.moved = track.motion(image, face.box)
             track.face, track.crop_box = face, box
             kept.append(track)
         self._tracks = kept
@@ -118,9 +123,11 @@ class FaceTracker:
             if any(iou(face.box, t.face.box) > _SAME_FACE_IOU for t in self._tracks):
                 self.mesh.forget(self._next_id)
                 continue
-            self._tracks.append(
-                _Track(self._next_id, face, np.zeros(2), LandmarkSmoother(), face.box, np.zeros(2))
+            track = _Track(
+                self._next_id, face, np.zeros(2), LandmarkSmoother(), face.box, np.zeros(2), ImageMotion()
             )
+            track.motion(image, face.box)
+            self._tracks.append(track)
             self._next_id += 1
 
     def _first_landmarks(self, image: Pixels, box: np.ndarray, key: int) -> np.ndarray | None:
@@ -142,7 +149,7 @@ class FaceTracker:
 
     def _smoothed(self, track: _Track, time_s: float) -> Face:
         face = track.face
-        landmarks = track.smoother(face.landmarks, time_s, scale=max(face.height, 1.0))
+        landmarks = track.smoother(face.landmarks, time_s, scale=max(face.height, 1.0), moved=track.moved)
         smoothed = face_from_landmarks(landmarks.astype(np.float32), face.score, track.id)
         smoothed.held = track.missed > 0
         return smoothed
