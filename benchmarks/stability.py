@@ -14,7 +14,10 @@ is first shifted back by its drift), over the frames after a track's first 2; an
 length on the still and drift clips: the frames from a face's first until its change stays within
 1.5x its steady level (the median over the clip's second half). A face that crawls when it
 appears has a long settle; one that shakes has R well above 1; a late jump (a look that switches
-what it found) counts as not settled until then.
+what it found) counts as not settled until then. And how far the swap strays from the face it
+covers: a fresh face mesh on the input and on the swap, frame by frame, the spread (rms about its
+mean, px) of the swap's landmarks' mean less the input's. A swap that trails a moving face strays
+with the motion; R alone can read low for it (a swap that moves less than the face changes less).
 
     python benchmarks/stability.py [--json results.json] [--frames 60]
 """
@@ -32,6 +35,7 @@ import numpy as np
 from rtswap.capture.synthetic_heads import Motion, SyntheticHead
 from rtswap.config import SwapConfig
 from rtswap.detect.analyzer import FaceAnalyzer
+from rtswap.frame import Face
 from rtswap.media.image import read_image
 from rtswap.media.samples import astronaut, grace_hopper_path
 from rtswap.pipeline.pipeline import Pipeline, PipelineConfig
@@ -55,6 +59,8 @@ class FaceRow:
     """None on the nod: its change follows the motion, so it has no steady level."""
     swap_change: float
     input_change: float
+    strays_px: float
+    """The spread of the swap's place about the input's, frame by frame (px)."""
 
 
 PEOPLE = ["astronaut", "Grace Hopper"] * 3
@@ -98,15 +104,14 @@ def clips(frames: int) -> dict[str, tuple[list[np.ndarray], float]]:
     }
 
 
-def _face_masks(image: np.ndarray) -> list[np.ndarray]:
+def _in_order(faces: list[Face], image: np.ndarray) -> list[Face]:
+    return sorted(faces, key=lambda f: (f.box[1] > image.shape[0] / 2, f.box[0]))  # rows, then x
+
+
+def _face_masks(image: np.ndarray, analyzer: FaceAnalyzer) -> list[np.ndarray]:
     """Each face's landmark hull, shrunk a little (the change at the outline is the blend's)."""
-    analyzer = FaceAnalyzer()
-    try:
-        faces = analyzer.analyze(image)
-    finally:
-        analyzer.close()
     masks = []
-    for face in sorted(faces, key=lambda f: (f.box[1] > image.shape[0] / 2, f.box[0])):  # rows, then x
+    for face in _in_order(analyzer.analyze(image), image):
         mask = np.zeros(image.shape[:2], np.uint8)
         cv2.fillConvexPoly(mask, cv2.convexHull(face.landmarks[:, :2].round().astype(np.int32)), (1,))
         masks.append(cv2.erode(mask, np.ones((9, 9), np.uint8)).astype(bool))
@@ -123,6 +128,18 @@ def _changes(frames: list[np.ndarray], drift: float, masks: list[np.ndarray]) ->
     return np.stack([deltas[:, m].mean(axis=1) for m in masks])
 
 
+def _strays(swapped: list[np.ndarray], frames: list[np.ndarray], analyzer: FaceAnalyzer) -> np.ndarray:
+    """(faces,) the rms spread about its mean of each face's place in the swap less the input's."""
+    apart = []
+    for out, into in zip(swapped, frames, strict=True):
+        places = [
+            [f.landmarks[:, :2].mean(axis=0) for f in _in_order(analyzer.analyze(i), i)] for i in (out, into)
+        ]
+        apart.append(np.array(places[0]) - np.array(places[1]))
+    spread = np.stack(apart) - np.mean(apart, axis=0)
+    return np.sqrt((spread**2).sum(axis=2).mean(axis=0))
+
+
 def measure(
     name: str, frames: list[np.ndarray], drift: float, swapper: Swapper, still: bool
 ) -> list[FaceRow]:
@@ -130,7 +147,9 @@ def measure(
     Pipeline(
         swapper.face_swap, ListSource(frames), [sink], PipelineConfig(live=False, label=False)
     ).run_sequential()
-    masks = _face_masks(frames[0])
+    with FaceAnalyzer() as analyzer:
+        masks = _face_masks(frames[0], analyzer)
+        strays = _strays(sink.images, frames, analyzer)
     swap, given = _changes(sink.images, drift, masks), _changes(frames, drift, masks)
     rows = []
     for face, (out, into) in enumerate(zip(swap, given, strict=True)):
@@ -145,6 +164,7 @@ def measure(
                 settle if still else None,
                 float(out[SKIP:].mean()),
                 float(into[SKIP:].mean()),
+                float(strays[face]),
             )
         )
     return rows
@@ -152,13 +172,13 @@ def measure(
 
 def table(rows: list[FaceRow]) -> str:
     lines = [
-        "| clip | face | R (swap/input change) | settle (frames) | swap change | input change |",
-        "|---|---|---|---|---|---|",
+        "| clip | face | R (swap/input change) | settle (frames) | swap change | input change | strays px |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r.clip} | {r.face} | {r.ratio:.2f} | {'—' if r.settle is None else r.settle} "
-            f"| {r.swap_change:.3f} | {r.input_change:.3f} |"
+            f"| {r.swap_change:.3f} | {r.input_change:.3f} | {r.strays_px:.2f} |"
         )
     return "\n".join(lines)
 
