@@ -16,15 +16,17 @@ import torch
 
 from rtswap.detect.base import Pixels
 
-_SIDE = 96
-"""A face's patch is read at most this many pixels on its longer side (0.7 ms a face on a CPU
-core; at 64 px the drifting faces shook a little more, at 128 as at 96)."""
+_SIDE = 80
+"""A face's patch is read at most this many pixels on its longer side: 0.6 ms a face on a CPU core
+(0.8 at 96 px, the stability benchmark's faces as steady; at 64 px, 0.4 ms, its readings of the
+astronaut's photo spread by 0.04 px between draws of sensor noise)."""
 _MIN_CORRELATION = 0.8
 """Patches less alike than this, once aligned, give no reading: the face changed as well as moved."""
 _ITERATIONS, _EPS = 20, 1e-3
 _AGREE_PX, _AGREE_SHARE = 0.1, 0.25
 """The top and bottom halves of a face are read apart, and give no reading unless they moved alike:
-within 0.1 px and a quarter of the motion (a nod moves the brow and the chin a little apart). A
+within 0.1 px and a quarter of the motion (a nod moves the brow and the chin a little apart; at
+0.05 px and a fifth, a nod's readings were refused at its turns, and it strayed up to 0.75 px). A
 hand over the mouth moves one half only."""
 _GREY = (0.299, 0.587, 0.114)
 """RGB to luma, as OpenCV's ``COLOR_RGB2GRAY``."""

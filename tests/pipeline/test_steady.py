@@ -65,7 +65,7 @@ def _shifted(image: np.ndarray, dx: float) -> np.ndarray:
     return cv2.warpAffine(image, matrix, (image.shape[1], image.shape[0]), borderMode=cv2.BORDER_REFLECT)
 
 
-@pytest.mark.parametrize(("target_name", "limit"), [("grace hopper", 1.16), ("astronaut", 1.12)])
+@pytest.mark.parametrize(("target_name", "limit"), [("grace hopper", 1.13), ("astronaut", 1.10)])
 def test_a_face_drifting_by_a_fraction_of_a_pixel_a_frame_does_not_shake(
     target_name: str,
     limit: float,
@@ -81,7 +81,8 @@ def test_a_face_drifting_by_a_fraction_of_a_pixel_a_frame_does_not_shake(
     map of the glasses' rims eased in, the swap changed 1.29x as much as the frame; before the
     grain's cap allowed for the face's motion and the occluders' map eased in too, 1.17x. On the
     astronaut's (her crop magnifies her face 1.49x), before the change was filtered for its paste
-    and pasted bicubically, 1.155x."""
+    and pasted bicubically, 1.155x. Before the face's place was carried by its pixels' motion,
+    1.15x and 1.09x."""
     target, swapper = (astro, grace_swapper) if target_name == "astronaut" else (grace, astro_swapper)
     drift, rng = 0.25, np.random.default_rng(0)
     frames = [
@@ -96,4 +97,4 @@ def test_a_face_drifting_by_a_fraction_of_a_pixel_a_frame_does_not_shake(
         _changes([_shifted(f, -drift * i) for i, f in enumerate(clip)], inside)
         for clip in (sink.images, frames)
     )
-    assert swap[2:].mean() <= limit * given[2:].mean()  # 1.15 and 1.09 now
+    assert swap[2:].mean() <= limit * given[2:].mean()  # 1.11 and 1.07 now

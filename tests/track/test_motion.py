@@ -42,7 +42,7 @@ def test_on_the_device_the_motion_reads_as_on_the_cpu(astro: np.ndarray, analyze
     for frame in frames:
         read_cpu, read_tensor = on_cpu(frame, box), on_tensors(torch.from_numpy(frame), box)
     assert read_cpu is not None and read_tensor is not None
-    assert np.abs(read_cpu - read_tensor).max() < 0.02  # (the CPU rounds its luma to whole levels)
+    assert np.abs(read_cpu - read_tensor).max() < 0.03  # (OpenCV's area shrink rounds, torch's does not)
 
 
 def test_a_hand_moving_over_the_mouth_gives_no_reading(astro: np.ndarray, analyzer: FaceAnalyzer) -> None:
