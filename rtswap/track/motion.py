@@ -17,9 +17,9 @@ import torch
 from rtswap.detect.base import Pixels
 
 _SIDE = 80
-"""A face's patch is read at most this many pixels on its longer side: 0.6 ms a face on a CPU core
-(0.8 at 96 px, the stability benchmark's faces as steady; at 64 px, 0.4 ms, its readings of the
-astronaut's photo spread by 0.04 px between draws of sensor noise)."""
+"""A face's patch is read at most this many pixels on its longer side: ~0.6 ms a face on a CPU core
+(docs/speed.md; 0.8 at 96 px, the stability benchmark's faces as steady; at 64 px, 0.4 ms, its
+readings of the astronaut's photo spread by 0.04 px between draws of sensor noise)."""
 _MIN_CORRELATION = 0.8
 """Patches less alike than this, once aligned, give no reading: the face changed as well as moved."""
 _ITERATIONS, _EPS = 20, 1e-3
