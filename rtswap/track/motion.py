@@ -1,11 +1,11 @@
 """How far a face's pixels moved between two frames: OpenCV's ECC alignment (Evangelidis &
-Psarakis, 2008) of the face's patch, a translation found to a hundredth of a pixel.
+Psarakis, 2008) of the face's patch, a translation found to about a hundredth of a pixel.
 
 The face mesh's landmarks jitter by 0.06-0.15 px a frame in sensor noise, so their motion is
 smoothed, and a smoothed place lags a face that moves (it starts at rest, and falls behind over
-the first frames of a motion: a crawl, then a trail). The pixels' motion is read to 0.004-0.016 px
-on the stability benchmark's faces, so the place can be carried by it and only the landmarks'
-own jitter smoothed (:class:`rtswap.track.smooth.LandmarkSmoother`).
+the first frames of a motion: a crawl, then a trail). The pixels' motion varies by 0.003-0.013 px
+(sd) from frame to frame on the stability benchmark's still and drifting faces, so the place can
+be carried by it and only the landmarks' own jitter smoothed (:class:`rtswap.track.smooth.LandmarkSmoother`).
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ class _Track:
     """(2,) the face's steady motion in pixels per frame: its landmarks' mean motion, averaged
     over frames (``_DRIFT_WEIGHT``)."""
     motion: ImageMotion
+    """Reads how far the face's pixels moved from one frame to the next."""
     moved: np.ndarray | None = None
     """(2,) how far the face's pixels moved into this frame, or None (no clear reading)."""
     missed: int = 0

@@ -1,5 +1,5 @@
-"""A face's motion read from its pixels, to a hundredth of a pixel, and no reading where something
-else moves over it."""
+"""A face's motion read from its pixels, closely and steadily, and no reading where something else
+moves over it."""
 
 import cv2
 import numpy as np
