@@ -44,7 +44,7 @@ class ImageMotion:
     def __call__(self, image: Pixels, box: np.ndarray) -> np.ndarray | None:
         """(2,) the motion since the last call into ``image`` (HxWx3 RGB) of the face now at
         ``box`` (x0, y0, x1, y1), or None: the first call, or no clear reading."""
-        motion = None
+        motion, now, box_now = None, None, _clipped(box, image.shape)
         if self._box is not None and self._patch is not None:
             now, scale = _patch(image, self._box)
             half = now.shape[0] // 2
@@ -54,8 +54,9 @@ class ImageMotion:
             if top is not None and bottom is not None and _agree(top, bottom):
                 motion = (top + bottom) / 2 / scale
         self._last = np.zeros(2) if motion is None else motion
-        self._box = _clipped(box, image.shape)
-        self._patch = None if self._box is None else _patch(image, self._box)[0]
+        if box_now != self._box or now is None:  # (a face that keeps still keeps its box: cut once)
+            now = None if box_now is None else _patch(image, box_now)[0]
+        self._box, self._patch = box_now, now
         return motion
 
 

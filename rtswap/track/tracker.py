@@ -97,8 +97,8 @@ class FaceTracker:
                 self.mesh.forget(track.id)
                 continue
             track.velocity = _centre(face.box) - _centre(track.face.box)
-            moved = face.landmarks[:, :2].mean(axis=0) - track.face.landmarks[:, :2].mean(axis=0)
-            track.drift += _DRIFT_WEIGHT * (moved - track.drift)
+            place_moved = face.landmarks[:, :2].mean(axis=0) - track.face.landmarks[:, :2].mean(axis=0)
+            track.drift += _DRIFT_WEIGHT * (place_moved - track.drift)
             track.moved = track.motion(image, face.box)
             track.face, track.crop_box = face, box
             kept.append(track)
@@ -127,7 +127,7 @@ class FaceTracker:
             track = _Track(
                 self._next_id, face, np.zeros(2), LandmarkSmoother(), face.box, np.zeros(2), ImageMotion()
             )
-            track.motion(image, face.box)
+            track.motion(image, face.box)  # its first patch: a motion from the next frame on
             self._tracks.append(track)
             self._next_id += 1
 
